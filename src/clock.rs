@@ -1,0 +1,109 @@
+//! Time as a dependency, so every deadline rule can be tested without waiting.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use time::{Duration, OffsetDateTime};
+
+/// A source of "now". Server code never calls `OffsetDateTime::now_utc()` directly.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The operating system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// A clock that only moves when told to. Clones share the same instant.
+#[derive(Debug, Clone)]
+pub struct ManualClock {
+    now: Arc<Mutex<OffsetDateTime>>,
+}
+
+impl ManualClock {
+    pub fn new(start: OffsetDateTime) -> Self {
+        Self {
+            now: Arc::new(Mutex::new(start)),
+        }
+    }
+
+    /// Moves the clock forward (or backward, for a negative duration).
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
+        *now += by;
+    }
+
+    pub fn set(&self, to: OffsetDateTime) {
+        *self.now.lock().unwrap_or_else(PoisonError::into_inner) = to;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.now.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The system clock shifted by an adjustable offset.
+///
+/// The end-to-end suite runs the real server and fast-forwards the browser with a fake
+/// clock; this clock lets the server jump forward by the same amount while time still flows.
+#[derive(Debug, Clone, Default)]
+pub struct OffsetClock {
+    offset: Arc<Mutex<Duration>>,
+}
+
+impl OffsetClock {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn advance(&self, by: Duration) {
+        *self.offset.lock().unwrap_or_else(PoisonError::into_inner) += by;
+    }
+
+    pub fn offset(&self) -> Duration {
+        *self.offset.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + self.offset()
+    }
+}
+
+impl<C: Clock + ?Sized> Clock for Arc<C> {
+    fn now(&self) -> OffsetDateTime {
+        (**self).now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn manual_clock_moves_only_when_told_and_clones_share_it() {
+        let clock = ManualClock::new(datetime!(2026-01-01 00:00 UTC));
+        let other = clock.clone();
+        assert_eq!(clock.now(), datetime!(2026-01-01 00:00 UTC));
+        other.advance(Duration::minutes(5));
+        assert_eq!(clock.now(), datetime!(2026-01-01 00:05 UTC));
+        clock.set(datetime!(2026-02-01 00:00 UTC));
+        assert_eq!(other.now(), datetime!(2026-02-01 00:00 UTC));
+    }
+
+    #[test]
+    fn offset_clock_runs_ahead_of_the_system_clock() {
+        let clock = OffsetClock::new();
+        clock.advance(Duration::hours(2));
+        let ahead = clock.now() - OffsetDateTime::now_utc();
+        assert!(ahead > Duration::minutes(119) && ahead <= Duration::hours(2));
+    }
+}

@@ -1,0 +1,18 @@
+//! Vigil core: the rules of an inactivity timeout, free of any framework or I/O.
+//!
+//! Both the browser (wasm32) and the server compile this crate, so the warning point, the
+//! expiry reasons and the wire types can never drift apart between the two sides.
+
+pub mod claims;
+pub mod clock;
+pub mod phase;
+pub mod policy;
+pub mod preserved;
+pub mod problem;
+pub mod session_info;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use phase::{Deadlines, ExpiryReason, Phase};
+pub use policy::{PolicyError, TimeoutPolicy};
+pub use problem::{ErrorCode, Problem};
+pub use session_info::{PolicyInfo, SessionInfo, TokenResponse, UserSummary};

@@ -1,0 +1,170 @@
+//! The timeout policy: how long inactivity may last, when to warn, and how often to report
+//! activity. Invalid combinations are refused at construction, so the rest of the code can
+//! rely on them.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "crate::session_info::PolicyInfo", into = "crate::session_info::PolicyInfo")]
+pub struct TimeoutPolicy {
+    idle_timeout: Duration,
+    warning_before: Duration,
+    absolute_timeout: Duration,
+    heartbeat_interval: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PolicyError {
+    #[error("{0} must be at least one second")]
+    TooShort(&'static str),
+    #[error("the warning ({warning}s) must come before the idle timeout ({idle}s)")]
+    WarningNotBeforeIdle { warning: i64, idle: i64 },
+    #[error("the idle timeout ({idle}s) cannot exceed the absolute lifetime ({absolute}s)")]
+    IdleExceedsAbsolute { idle: i64, absolute: i64 },
+    #[error(
+        "the heartbeat interval ({heartbeat}s) must be shorter than the time before the warning \
+         ({before_warning}s), or an active user would be warned"
+    )]
+    HeartbeatTooSlow { heartbeat: i64, before_warning: i64 },
+}
+
+impl TimeoutPolicy {
+    pub const DEFAULT_IDLE: Duration = Duration::minutes(30);
+    pub const DEFAULT_WARNING: Duration = Duration::minutes(5);
+    pub const DEFAULT_ABSOLUTE: Duration = Duration::hours(8);
+    pub const DEFAULT_HEARTBEAT: Duration = Duration::seconds(60);
+
+    pub fn new(
+        idle_timeout: Duration,
+        warning_before: Duration,
+        absolute_timeout: Duration,
+        heartbeat_interval: Duration,
+    ) -> Result<Self, PolicyError> {
+        for (name, value) in [
+            ("the idle timeout", idle_timeout),
+            ("the warning period", warning_before),
+            ("the absolute lifetime", absolute_timeout),
+            ("the heartbeat interval", heartbeat_interval),
+        ] {
+            if value < Duration::SECOND {
+                return Err(PolicyError::TooShort(name));
+            }
+        }
+        if warning_before >= idle_timeout {
+            return Err(PolicyError::WarningNotBeforeIdle {
+                warning: warning_before.whole_seconds(),
+                idle: idle_timeout.whole_seconds(),
+            });
+        }
+        if idle_timeout > absolute_timeout {
+            return Err(PolicyError::IdleExceedsAbsolute {
+                idle: idle_timeout.whole_seconds(),
+                absolute: absolute_timeout.whole_seconds(),
+            });
+        }
+        let before_warning = idle_timeout - warning_before;
+        if heartbeat_interval >= before_warning {
+            return Err(PolicyError::HeartbeatTooSlow {
+                heartbeat: heartbeat_interval.whole_seconds(),
+                before_warning: before_warning.whole_seconds(),
+            });
+        }
+        Ok(Self {
+            idle_timeout,
+            warning_before,
+            absolute_timeout,
+            heartbeat_interval,
+        })
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        self.idle_timeout
+    }
+    pub fn warning_before(&self) -> Duration {
+        self.warning_before
+    }
+    pub fn absolute_timeout(&self) -> Duration {
+        self.absolute_timeout
+    }
+    pub fn heartbeat_interval(&self) -> Duration {
+        self.heartbeat_interval
+    }
+}
+
+impl Default for TimeoutPolicy {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Self::DEFAULT_IDLE,
+            warning_before: Self::DEFAULT_WARNING,
+            absolute_timeout: Self::DEFAULT_ABSOLUTE,
+            heartbeat_interval: Self::DEFAULT_HEARTBEAT,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let policy = TimeoutPolicy::default();
+        assert_eq!(policy.idle_timeout(), Duration::minutes(30));
+        assert_eq!(policy.warning_before(), Duration::minutes(5));
+        assert_eq!(policy.absolute_timeout(), Duration::hours(8));
+        assert_eq!(policy.heartbeat_interval(), Duration::seconds(60));
+        assert!(TimeoutPolicy::new(
+            policy.idle_timeout(),
+            policy.warning_before(),
+            policy.absolute_timeout(),
+            policy.heartbeat_interval()
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn refuses_a_warning_that_is_not_before_the_deadline() {
+        let err = TimeoutPolicy::new(
+            Duration::minutes(5),
+            Duration::minutes(5),
+            Duration::hours(1),
+            Duration::seconds(10),
+        );
+        assert!(matches!(err, Err(PolicyError::WarningNotBeforeIdle { .. })));
+    }
+
+    #[test]
+    fn refuses_an_idle_timeout_longer_than_the_absolute_lifetime() {
+        let err = TimeoutPolicy::new(
+            Duration::hours(2),
+            Duration::minutes(5),
+            Duration::hours(1),
+            Duration::seconds(10),
+        );
+        assert!(matches!(err, Err(PolicyError::IdleExceedsAbsolute { .. })));
+    }
+
+    #[test]
+    fn refuses_a_heartbeat_that_would_let_active_users_be_warned() {
+        let err = TimeoutPolicy::new(
+            Duration::minutes(2),
+            Duration::minutes(1),
+            Duration::hours(1),
+            Duration::minutes(1),
+        );
+        assert!(matches!(err, Err(PolicyError::HeartbeatTooSlow { .. })));
+    }
+
+    #[test]
+    fn refuses_zero_durations() {
+        let err = TimeoutPolicy::new(
+            Duration::minutes(2),
+            Duration::ZERO,
+            Duration::hours(1),
+            Duration::seconds(1),
+        );
+        assert_eq!(err, Err(PolicyError::TooShort("the warning period")));
+    }
+}

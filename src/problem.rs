@@ -1,0 +1,361 @@
+//! RFC 9457 problem details and Vigil's error codes.
+//!
+//! Each code has one page at [`ErrorCode::type_uri`] that the app serves; its title,
+//! explanation and resolution steps live here so the server response, the page and the
+//! browser's handling all read the same source.
+
+use serde::{Deserialize, Serialize};
+
+use crate::phase::ExpiryReason;
+
+/// Media type of every error body.
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Unauthenticated,
+    InvalidCredentials,
+    SessionInvalid,
+    SessionExpired,
+    TokenExpired,
+    SessionRevoked,
+    SessionNotFound,
+    CsrfRejected,
+    RateLimited,
+    ValidationFailed,
+    StoreUnavailable,
+    /// An unexpected server fault; still answered as a problem, never a bare 500.
+    InternalError,
+    /// Never sent by the server: the browser could not reach it.
+    NetworkError,
+    /// A code this build does not know (a newer server); treated like `internal_error`.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 13] = [
+        Self::Unauthenticated,
+        Self::InvalidCredentials,
+        Self::SessionInvalid,
+        Self::SessionExpired,
+        Self::TokenExpired,
+        Self::SessionRevoked,
+        Self::SessionNotFound,
+        Self::CsrfRejected,
+        Self::RateLimited,
+        Self::ValidationFailed,
+        Self::StoreUnavailable,
+        Self::InternalError,
+        Self::NetworkError,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "unauthenticated",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::SessionInvalid => "session_invalid",
+            Self::SessionExpired => "session_expired",
+            Self::TokenExpired => "token_expired",
+            Self::SessionRevoked => "session_revoked",
+            Self::SessionNotFound => "session_not_found",
+            Self::CsrfRejected => "csrf_rejected",
+            Self::RateLimited => "rate_limited",
+            Self::ValidationFailed => "validation_failed",
+            Self::StoreUnavailable => "store_unavailable",
+            Self::InternalError => "internal_error",
+            Self::NetworkError => "network_error",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|code| code.slug() == slug || code.as_str() == slug)
+    }
+
+    /// The path segment of the problem page: the code with hyphens.
+    pub fn slug(self) -> String {
+        self.as_str().replace('_', "-")
+    }
+
+    /// The problem `type`: a page of this app explaining the code.
+    pub fn type_uri(self) -> String {
+        format!("/problems/{}", self.slug())
+    }
+
+    /// The HTTP status. `validation_failed` is 400 for unreadable bodies; 422 is chosen
+    /// per response for well-formed bodies with invalid fields.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::Unauthenticated
+            | Self::InvalidCredentials
+            | Self::SessionInvalid
+            | Self::SessionExpired
+            | Self::TokenExpired
+            | Self::SessionRevoked
+            | Self::SessionNotFound => 401,
+            Self::CsrfRejected => 403,
+            Self::RateLimited => 429,
+            Self::ValidationFailed => 400,
+            Self::StoreUnavailable => 503,
+            Self::InternalError | Self::Unknown => 500,
+            Self::NetworkError => 0,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "Sign-in required",
+            Self::InvalidCredentials => "Wrong username or password",
+            Self::SessionInvalid => "Session credentials are not valid",
+            Self::SessionExpired => "Session expired",
+            Self::TokenExpired => "Access token expired",
+            Self::SessionRevoked => "Session ended",
+            Self::SessionNotFound => "Session not found",
+            Self::CsrfRejected => "Cross-site request refused",
+            Self::RateLimited => "Too many sign-in attempts",
+            Self::ValidationFailed => "The request is not valid",
+            Self::StoreUnavailable => "Session service temporarily unavailable",
+            Self::InternalError | Self::Unknown => "Unexpected server error",
+            Self::NetworkError => "The server could not be reached",
+        }
+    }
+
+    /// What happened, in plain words, for the problem page.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => {
+                "The request carried no credentials: no session cookie and no Authorization header."
+            }
+            Self::InvalidCredentials => {
+                "The username and password did not match an account. For your protection Vigil \
+                 does not say which of the two was wrong."
+            }
+            Self::SessionInvalid => {
+                "The credentials could not be verified: the token is malformed, its signature or \
+                 claims are wrong, or it was presented by a different client than the one that \
+                 signed in."
+            }
+            Self::SessionExpired => {
+                "The session ended on the server because there was no activity for the idle \
+                 timeout (reason \"idle\"), or because it reached its absolute lifetime (reason \
+                 \"absolute\"). Drafts kept in this browser are not lost."
+            }
+            Self::TokenExpired => {
+                "The access token's own lifetime ran out, but the session behind it is still \
+                 alive."
+            }
+            Self::SessionRevoked => {
+                "The session was ended deliberately: signed out, revoked by an administrator, or \
+                 closed because an old token was reused after it had been replaced."
+            }
+            Self::SessionNotFound => {
+                "The token is genuine, but the server has no record of its session: it was \
+                 swept long ago or never existed on this deployment."
+            }
+            Self::CsrfRejected => {
+                "A state-changing request came from another site. Vigil only accepts such \
+                 requests from its own pages."
+            }
+            Self::RateLimited => {
+                "There were too many sign-in attempts for this account or from this address in a \
+                 short time."
+            }
+            Self::ValidationFailed => {
+                "The request body could not be read as JSON, or a field is missing or has the \
+                 wrong form. The response names the field."
+            }
+            Self::StoreUnavailable => {
+                "The session store could not be reached, so Vigil cannot check sessions right \
+                 now. It refuses rather than letting requests through unchecked."
+            }
+            Self::InternalError | Self::Unknown => {
+                "Something went wrong on the server that Vigil did not anticipate."
+            }
+            Self::NetworkError => {
+                "The browser could not reach the server. Your work stays saved in this browser."
+            }
+        }
+    }
+
+    /// Resolution steps: first for a person in the browser, then for an API client.
+    pub fn resolution(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Unauthenticated => (
+                "Sign in.",
+                "Obtain a token from POST /api/auth/token and send it as `Authorization: Bearer`.",
+            ),
+            Self::InvalidCredentials => (
+                "Check the username and password and try again.",
+                "Do not retry automatically with the same credentials.",
+            ),
+            Self::SessionInvalid => (
+                "Sign in again.",
+                "Discard the token and obtain a new one; send the same X-Client-Fingerprint on \
+                 every request if you gave one at sign-in.",
+            ),
+            Self::SessionExpired => (
+                "Sign in again; your drafts come back after you do.",
+                "Obtain a new token. The `reason` member says which limit passed and \
+                 `session_timeout` gives it in seconds.",
+            ),
+            Self::TokenExpired => (
+                "Nothing to do: the app refreshes and retries for you.",
+                "Call POST /api/auth/refresh, then retry the request once with the new token.",
+            ),
+            Self::SessionRevoked => (
+                "Sign in again. If you did not sign out yourself, change your password.",
+                "Discard the token; obtain a new one.",
+            ),
+            Self::SessionNotFound => ("Sign in again.", "Discard the token; obtain a new one."),
+            Self::CsrfRejected => (
+                "Use Vigil from its own address rather than through another site.",
+                "Send state-changing requests same-origin, or without cookies using a bearer token.",
+            ),
+            Self::RateLimited => (
+                "Wait a moment before trying again.",
+                "Wait for the number of seconds in the Retry-After header.",
+            ),
+            Self::ValidationFailed => (
+                "Correct the highlighted field.",
+                "Send a JSON body with the fields named in the documentation; `field` names the \
+                 one at fault.",
+            ),
+            Self::StoreUnavailable => (
+                "Wait a moment; your work is kept in this browser meanwhile.",
+                "Retry after the number of seconds in the Retry-After header.",
+            ),
+            Self::InternalError | Self::Unknown => (
+                "Try again; if it persists, report the request id shown.",
+                "Retry with backoff and report the `request_id`.",
+            ),
+            Self::NetworkError => (
+                "Check your connection; Vigil retries by itself.",
+                "Retry with backoff.",
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An RFC 9457 problem details object with Vigil's extension members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{error_code}: {detail}")]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    pub error_code: ErrorCode,
+    /// `session_expired`: which limit passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<ExpiryReason>,
+    /// `session_expired`: the limit that passed, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_timeout: Option<i64>,
+    /// `validation_failed`: the field at fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// `rate_limited` and `store_unavailable`: seconds to wait (also in `Retry-After`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+impl Problem {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            type_uri: code.type_uri(),
+            title: code.title().to_owned(),
+            status: code.status(),
+            detail: detail.into(),
+            instance: None,
+            timestamp: None,
+            request_id: None,
+            error_code: code,
+            reason: None,
+            session_timeout: None,
+            field: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn session_expired(reason: ExpiryReason, timeout_secs: i64) -> Self {
+        let detail = match reason {
+            ExpiryReason::Idle => "The session ended after a period of inactivity.",
+            ExpiryReason::Absolute => "The session reached its maximum lifetime.",
+        };
+        Self {
+            reason: Some(reason),
+            session_timeout: Some(timeout_secs),
+            ..Self::new(ErrorCode::SessionExpired, detail)
+        }
+    }
+
+    /// A field-level validation failure on a readable body (422).
+    pub fn invalid_field(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            status: 422,
+            field: Some(field.into()),
+            ..Self::new(ErrorCode::ValidationFailed, detail)
+        }
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.error_code
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_rfc9457_members_and_extensions() {
+        let problem = Problem::session_expired(ExpiryReason::Idle, 1800);
+        let json = serde_json::to_value(&problem).unwrap_or_default();
+        assert_eq!(json["type"], "/problems/session-expired");
+        assert_eq!(json["status"], 401);
+        assert_eq!(json["error_code"], "session_expired");
+        assert_eq!(json["reason"], "idle");
+        assert_eq!(json["session_timeout"], 1800);
+        assert!(json.get("field").is_none());
+    }
+
+    #[test]
+    fn every_code_round_trips_through_its_slug_and_json() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
+            let json = serde_json::to_string(&code).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert!(!code.explanation().is_empty());
+        }
+    }
+
+    #[test]
+    fn unknown_codes_from_a_newer_server_do_not_fail_decoding() {
+        let body = r#"{"type":"/problems/x","title":"x","status":418,"detail":"x","error_code":"brand_new"}"#;
+        let problem: Problem = serde_json::from_str(body).unwrap_or_else(|_| Problem::new(ErrorCode::InternalError, ""));
+        assert_eq!(problem.error_code, ErrorCode::Unknown);
+        assert_eq!(problem.status, 418);
+    }
+}
