@@ -25,6 +25,10 @@ pub enum ErrorCode {
     RateLimited,
     ValidationFailed,
     StoreUnavailable,
+    /// No API endpoint at that path.
+    NotFound,
+    /// The endpoint exists but not for that method (state-changing endpoints are POST only).
+    MethodNotAllowed,
     /// An unexpected server fault; still answered as a problem, never a bare 500.
     InternalError,
     /// Never sent by the server: the browser could not reach it.
@@ -35,7 +39,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 15] = [
         Self::Unauthenticated,
         Self::InvalidCredentials,
         Self::SessionInvalid,
@@ -47,6 +51,8 @@ impl ErrorCode {
         Self::RateLimited,
         Self::ValidationFailed,
         Self::StoreUnavailable,
+        Self::NotFound,
+        Self::MethodNotAllowed,
         Self::InternalError,
         Self::NetworkError,
     ];
@@ -64,6 +70,8 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::ValidationFailed => "validation_failed",
             Self::StoreUnavailable => "store_unavailable",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::InternalError => "internal_error",
             Self::NetworkError => "network_error",
             Self::Unknown => "unknown",
@@ -101,6 +109,8 @@ impl ErrorCode {
             Self::RateLimited => 429,
             Self::ValidationFailed => 400,
             Self::StoreUnavailable => 503,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
             Self::InternalError | Self::Unknown => 500,
             Self::NetworkError => 0,
         }
@@ -119,6 +129,8 @@ impl ErrorCode {
             Self::RateLimited => "Too many sign-in attempts",
             Self::ValidationFailed => "The request is not valid",
             Self::StoreUnavailable => "Session service temporarily unavailable",
+            Self::NotFound => "No such endpoint",
+            Self::MethodNotAllowed => "Method not allowed",
             Self::InternalError | Self::Unknown => "Unexpected server error",
             Self::NetworkError => "The server could not be reached",
         }
@@ -171,6 +183,11 @@ impl ErrorCode {
             Self::StoreUnavailable => {
                 "The session store could not be reached, so Vigil cannot check sessions right \
                  now. It refuses rather than letting requests through unchecked."
+            }
+            Self::NotFound => "There is no API endpoint at this path.",
+            Self::MethodNotAllowed => {
+                "The endpoint exists, but not for this HTTP method. Every Vigil endpoint takes \
+                 POST with a JSON body, so no state can change through a GET."
             }
             Self::InternalError | Self::Unknown => {
                 "Something went wrong on the server that Vigil did not anticipate."
@@ -227,6 +244,14 @@ impl ErrorCode {
             Self::StoreUnavailable => (
                 "Wait a moment; your work is kept in this browser meanwhile.",
                 "Retry after the number of seconds in the Retry-After header.",
+            ),
+            Self::NotFound => (
+                "Check the address.",
+                "Check the path against the endpoint table in the documentation.",
+            ),
+            Self::MethodNotAllowed => (
+                "Use the app's own buttons and forms.",
+                "Send a POST with `Content-Type: application/json`.",
             ),
             Self::InternalError | Self::Unknown => (
                 "Try again; if it persists, report the request id shown.",

@@ -1,1 +1,20 @@
-//! placeholder
+//! Vigil's server: the authority on sessions.
+
+pub mod auth;
+pub mod backend;
+pub mod cli;
+pub mod configuration;
+pub mod cookies;
+pub mod db;
+pub mod problem;
+pub mod secret;
+pub mod session;
+pub mod session_service;
+pub mod session_store;
+pub mod startup;
+pub mod state;
+pub mod sweeper;
+pub mod telemetry;
+pub mod test_clock;
+pub mod token;
+pub mod users;

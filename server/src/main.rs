@@ -1,1 +1,67 @@
-fn main() {}
+use clap::Parser;
+use leptos::config::get_configuration;
+use vigil_server::cli::{run_user_command, Cli, Command};
+use vigil_server::configuration::Settings;
+use vigil_server::startup::Application;
+use vigil_server::telemetry;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    telemetry::init();
+    let cli = Cli::parse();
+    let settings = match Settings::from_process_env() {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("vigil: configuration error: {err}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::User { command } => match run_user_command(&settings, command).await {
+            Ok(message) => {
+                println!("{message}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("vigil: {err}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        Command::Serve => serve(settings).await,
+    }
+}
+
+async fn serve(settings: Settings) -> std::process::ExitCode {
+    let leptos_options = match get_configuration(None) {
+        Ok(conf) => conf.leptos_options,
+        Err(err) => {
+            eprintln!("vigil: leptos configuration error: {err}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let policy = settings.policy;
+    let app = match Application::build(settings, leptos_options).await {
+        Ok(app) => app,
+        Err(err) => {
+            eprintln!("vigil: could not start: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    if let Ok(addr) = app.local_addr() {
+        tracing::info!(
+            %addr,
+            idle_secs = policy.idle_timeout().whole_seconds(),
+            warning_secs = policy.warning_before().whole_seconds(),
+            absolute_secs = policy.absolute_timeout().whole_seconds(),
+            heartbeat_secs = policy.heartbeat_interval().whole_seconds(),
+            "Vigil listening on http://{addr}"
+        );
+    }
+    match app.run_until_stopped().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("vigil: server error: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! The HTTP API of SPEC §3 as server functions at fixed JSON paths.
+//!
+//! Each body is a thin adapter: it takes the server's [`AuthBackend`] from context, hands it
+//! the request, and copies the headers it returns (cookies, deadlines) onto the response.
+//! Authentication of the protected endpoints happens before these run, in one server layer.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use server_fn::codec::{Json, JsonEncoding};
+use server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use vigil::session_info::RefreshResponse;
+use vigil::{ErrorCode, PolicyInfo, Problem, TokenResponse, UserSummary};
+
+#[cfg(feature = "ssr")]
+pub use backend::{AuthBackend, Reply};
+
+/// A problem response as a server-function error: the body is exactly the RFC 9457 object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(transparent)]
+#[error(transparent)]
+pub struct ApiError(pub Problem);
+
+impl ApiError {
+    pub fn code(&self) -> ErrorCode {
+        self.0.error_code
+    }
+}
+
+impl From<Problem> for ApiError {
+    fn from(problem: Problem) -> Self {
+        Self(problem)
+    }
+}
+
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        let problem = match value {
+            ServerFnErrorErr::Request(detail) => Problem::new(ErrorCode::NetworkError, detail),
+            // On the server these mean the request body was unreadable; in the browser, that
+            // the response was.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(detail) | ServerFnErrorErr::Args(detail) => {
+                validation_problem(&detail)
+            }
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::MissingArg(field) => {
+                let mut problem = Problem::new(
+                    ErrorCode::ValidationFailed,
+                    format!("The field `{field}` is required."),
+                );
+                problem.field = Some(field);
+                problem
+            }
+            other => Problem::new(ErrorCode::InternalError, other.to_string()),
+        };
+        Self(problem)
+    }
+}
+
+/// Turns a JSON decoding message into a `validation_failed` problem naming the field.
+#[cfg(feature = "ssr")]
+fn validation_problem(detail: &str) -> Problem {
+    let field = detail
+        .split_once("field `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(field, _)| field.to_owned())
+        .unwrap_or_else(|| "body".to_owned());
+    let mut problem = Problem::new(
+        ErrorCode::ValidationFailed,
+        format!("The request body is not valid: {detail}"),
+    );
+    problem.field = Some(field);
+    problem
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// Browser sign-in: sets the session cookie and returns the session.
+#[server(prefix = "/api", endpoint = "auth/login", input = Json, output = Json)]
+pub async fn login(username: String, password: String) -> Result<vigil::SessionInfo, ApiError> {
+    backend::call(|b, parts| b.login(parts, Credentials { username, password })).await
+}
+
+/// API-client sign-in: returns a bearer token and sets no cookie.
+#[server(prefix = "/api", endpoint = "auth/token", input = Json, output = Json)]
+pub async fn token(username: String, password: String) -> Result<TokenResponse, ApiError> {
+    backend::call(|b, parts| b.token(parts, Credentials { username, password })).await
+}
+
+/// Extends the session (moves the idle deadline) and rotates the token.
+#[server(prefix = "/api", endpoint = "auth/refresh", input = Json, output = Json)]
+pub async fn refresh() -> Result<RefreshResponse, ApiError> {
+    backend::call(|b, parts| b.refresh(parts)).await
+}
+
+/// Ends the session and clears the cookie.
+#[server(prefix = "/api", endpoint = "auth/logout", input = Json, output = Json)]
+pub async fn logout() -> Result<(), ApiError> {
+    backend::call(|b, parts| b.logout(parts)).await
+}
+
+/// Reads the session state. Passive: never moves the idle deadline.
+#[server(prefix = "/api", endpoint = "auth/session-info", input = Json, output = Json)]
+pub async fn session_info() -> Result<vigil::SessionInfo, ApiError> {
+    backend::call(|b, parts| b.session_info(parts)).await
+}
+
+/// The signed-in user. Passive.
+#[server(prefix = "/api", endpoint = "auth/me", input = Json, output = Json)]
+pub async fn me() -> Result<UserSummary, ApiError> {
+    backend::call(|b, parts| b.me(parts)).await
+}
+
+/// The timeout policy, public, so the sign-in page can state it before anyone signs in.
+#[server(prefix = "/api", endpoint = "auth/policy", input = Json, output = Json)]
+pub async fn policy() -> Result<PolicyInfo, ApiError> {
+    backend::call(|b, _parts| Box::pin(async move { Ok(Reply::new(b.policy())) })).await
+}
+
+#[cfg(feature = "ssr")]
+mod backend {
+    use super::{ApiError, Credentials};
+    use http::request::Parts;
+    use http::HeaderMap;
+    use leptos::prelude::*;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use vigil::session_info::RefreshResponse;
+    use vigil::{ErrorCode, PolicyInfo, Problem, SessionInfo, TokenResponse, UserSummary};
+
+    /// A response body plus the headers the server wants on it.
+    #[derive(Debug)]
+    pub struct Reply<T> {
+        pub body: T,
+        pub headers: HeaderMap,
+    }
+
+    impl<T> Reply<T> {
+        pub fn new(body: T) -> Self {
+            Self {
+                body,
+                headers: HeaderMap::new(),
+            }
+        }
+
+        pub fn with_headers(body: T, headers: HeaderMap) -> Self {
+            Self { body, headers }
+        }
+    }
+
+    pub type BackendResult<T> = Result<Reply<T>, Problem>;
+
+    /// The server-side authentication service behind the server functions. The server
+    /// implements it; protected methods find the verified session in the request extensions.
+    #[async_trait::async_trait]
+    pub trait AuthBackend: Send + Sync + 'static {
+        async fn login(&self, request: &Parts, credentials: Credentials) -> BackendResult<SessionInfo>;
+        async fn token(&self, request: &Parts, credentials: Credentials) -> BackendResult<TokenResponse>;
+        async fn refresh(&self, request: &Parts) -> BackendResult<RefreshResponse>;
+        async fn logout(&self, request: &Parts) -> BackendResult<()>;
+        async fn session_info(&self, request: &Parts) -> BackendResult<SessionInfo>;
+        async fn me(&self, request: &Parts) -> BackendResult<UserSummary>;
+        fn policy(&self) -> PolicyInfo;
+    }
+
+    type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+    /// Runs one backend call with the request parts and applies the returned headers.
+    pub(super) async fn call<T, F>(f: F) -> Result<T, ApiError>
+    where
+        F: for<'a> FnOnce(&'a dyn AuthBackend, &'a Parts) -> BoxFuture<'a, BackendResult<T>>,
+    {
+        let missing = |what: &str| {
+            ApiError(Problem::new(
+                ErrorCode::InternalError,
+                format!("The server is missing its {what}."),
+            ))
+        };
+        let backend =
+            use_context::<Arc<dyn AuthBackend>>().ok_or_else(|| missing("authentication service"))?;
+        let parts = use_context::<Parts>().ok_or_else(|| missing("request context"))?;
+        let reply = f(backend.as_ref(), &parts).await.map_err(ApiError)?;
+        if !reply.headers.is_empty() {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                for (name, value) in reply.headers.iter() {
+                    response.append_header(name.clone(), value.clone());
+                }
+            }
+        }
+        Ok(reply.body)
+    }
+}

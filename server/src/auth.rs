@@ -1,0 +1,171 @@
+//! The one layer that authenticates every protected request.
+//!
+//! Each API path is classified in [`access_for`]; anything under `/api/` that is not listed
+//! as public requires a session (fail closed). A verified request carries
+//! [`Authenticated`] in its extensions for the handler, and its response carries the
+//! session's deadline headers.
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use time::format_description::well_known::Rfc3339;
+use vigil::{Phase, TimeoutPolicy};
+
+use crate::cookies;
+use crate::problem::{problem_response, ProblemContext};
+use crate::session::SessionRecord;
+use crate::session_service::{AuthError, CredentialKind};
+use crate::state::AppState;
+
+/// The idle deadline of the session, RFC 3339, on every authenticated response.
+pub const IDLE_EXPIRES_HEADER: HeaderName = HeaderName::from_static("vigil-idle-expires-at");
+/// Present once the deadline is within the warning period: seconds left.
+pub const WARNING_HEADER: HeaderName = HeaderName::from_static("vigil-session-warning");
+/// The optional client fingerprint a session can be bound to at sign-in.
+pub const FINGERPRINT_HEADER: &str = "x-client-fingerprint";
+
+/// What a path requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No credentials needed (sign-in, public policy, pages, assets).
+    Public,
+    /// A live session. `accepts_expired_token` lets refresh exchange a token past its `exp`.
+    Session { accepts_expired_token: bool },
+}
+
+pub fn access_for(path: &str) -> Access {
+    match path {
+        "/api/auth/login" | "/api/auth/token" | "/api/auth/policy" => Access::Public,
+        "/api/auth/refresh" => Access::Session {
+            accepts_expired_token: true,
+        },
+        p if p.starts_with("/api/") => Access::Session {
+            accepts_expired_token: false,
+        },
+        _ => Access::Public,
+    }
+}
+
+/// The presented token: a bearer header wins over the cookie, as API clients never rely on
+/// ambient cookies.
+pub fn credential(headers: &HeaderMap) -> Result<(String, CredentialKind), AuthError> {
+    if let Some(value) = headers.get(AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| AuthError::Invalid)?;
+        let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::Invalid)?;
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(AuthError::Invalid);
+        }
+        return Ok((token.trim().to_owned(), CredentialKind::Bearer));
+    }
+    cookies::session_cookie(headers)
+        .map(|token| (token.to_owned(), CredentialKind::Cookie))
+        .ok_or(AuthError::Unauthenticated)
+}
+
+pub fn fingerprint(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(FINGERPRINT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+pub async fn require_session(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let Access::Session {
+        accepts_expired_token,
+    } = access_for(request.uri().path())
+    else {
+        return next.run(request).await;
+    };
+    let context = ProblemContext::of(&request);
+    let sessions = &state.sessions;
+    let verdict = match credential(request.headers()) {
+        Ok((token, kind)) => {
+            sessions
+                .authenticate(&token, kind, fingerprint(request.headers()), accepts_expired_token)
+                .await
+        }
+        Err(err) => Err(err),
+    };
+    match verdict {
+        Ok(auth) => {
+            let record = auth.record.clone();
+            request.extensions_mut().insert(auth);
+            let mut response = next.run(request).await;
+            if !response.headers().contains_key(IDLE_EXPIRES_HEADER) {
+                deadline_headers(&record, sessions.policy(), sessions.now(), response.headers_mut());
+            }
+            response
+        }
+        Err(err) => {
+            if let AuthError::Store(e) = &err {
+                tracing::error!(error = %e, "session store unavailable");
+            }
+            problem_response(err.to_problem(sessions.policy()), &context)
+        }
+    }
+}
+
+/// Writes the deadline headers for `record` as of `now`.
+pub fn deadline_headers(
+    record: &SessionRecord,
+    policy: &TimeoutPolicy,
+    now: time::OffsetDateTime,
+    headers: &mut HeaderMap,
+) {
+    let deadlines = record.deadlines(policy);
+    if let Some(value) = deadlines
+        .idle_expires_at
+        .format(&Rfc3339)
+        .ok()
+        .and_then(|v| HeaderValue::from_str(&v).ok())
+    {
+        headers.insert(IDLE_EXPIRES_HEADER, value);
+    }
+    if let Phase::Warning { remaining, .. } = deadlines.phase_at(now) {
+        headers.insert(WARNING_HEADER, HeaderValue::from(remaining.whole_seconds().max(0)));
+    } else {
+        headers.remove(WARNING_HEADER);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_api_paths_fail_closed() {
+        assert_eq!(access_for("/api/auth/login"), Access::Public);
+        assert_eq!(
+            access_for("/api/auth/session-info"),
+            Access::Session {
+                accepts_expired_token: false
+            }
+        );
+        assert_eq!(
+            access_for("/api/whatever"),
+            Access::Session {
+                accepts_expired_token: false
+            }
+        );
+        assert_eq!(access_for("/login"), Access::Public);
+    }
+
+    #[test]
+    fn bearer_wins_and_malformed_headers_are_invalid() {
+        let mut headers = HeaderMap::new();
+        assert!(matches!(credential(&headers), Err(AuthError::Unauthenticated)));
+        headers.insert(http::header::COOKIE, HeaderValue::from_static("__Host-vigil-session=c"));
+        assert!(matches!(credential(&headers), Ok((t, CredentialKind::Cookie)) if t == "c"));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer b"));
+        assert!(matches!(credential(&headers), Ok((t, CredentialKind::Bearer)) if t == "b"));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Basic xyz"));
+        assert!(matches!(credential(&headers), Err(AuthError::Invalid)));
+    }
+}

@@ -1,0 +1,218 @@
+//! The server's implementation of the app's `AuthBackend`: what each endpoint does once the
+//! request reached it. Protected methods find the verified session in the request
+//! extensions, put there by `auth::require_session`.
+
+use app::api::{AuthBackend, Credentials, Reply};
+use async_trait::async_trait;
+use http::header::USER_AGENT;
+use http::request::Parts;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use time::OffsetDateTime;
+use vigil::session_info::RefreshResponse;
+use vigil::{ErrorCode, PolicyInfo, Problem, SessionInfo, TokenResponse, UserSummary};
+
+use crate::auth::{deadline_headers, fingerprint};
+use crate::cookies;
+use crate::session::{ClientSummary, SessionRecord};
+use crate::session_service::{store_unavailable, Authenticated, CredentialKind, SessionService};
+use crate::token::IssuedToken;
+use crate::users::{User, UserError, UserRepository};
+
+#[derive(Debug, Clone)]
+pub struct VigilBackend {
+    sessions: SessionService,
+    users: UserRepository,
+}
+
+type Result<T> = std::result::Result<Reply<T>, Problem>;
+
+impl VigilBackend {
+    pub fn new(sessions: SessionService, users: UserRepository) -> Self {
+        Self { sessions, users }
+    }
+
+    fn authenticated(request: &Parts) -> std::result::Result<&Authenticated, Problem> {
+        // Only reachable if the router lost its authentication layer: refuse, never serve.
+        request.extensions.get::<Authenticated>().ok_or_else(|| {
+            Problem::new(ErrorCode::Unauthenticated, "This endpoint requires a session.")
+        })
+    }
+
+    async fn user(&self, id: i64) -> std::result::Result<User, Problem> {
+        match self.users.get(id).await {
+            Ok(Some(user)) => Ok(user),
+            Ok(None) => Err(Problem::new(
+                ErrorCode::SessionRevoked,
+                "The account behind this session no longer exists.",
+            )),
+            Err(err) => Err(user_store_problem(err)),
+        }
+    }
+
+    fn info(&self, record: &SessionRecord, user: &User) -> SessionInfo {
+        let policy = self.sessions.policy();
+        let deadlines = record.deadlines(policy);
+        SessionInfo {
+            user: user.summary(),
+            session_id: record.id.public_id(),
+            created_at: record.created_at,
+            last_activity_at: record.last_activity_at,
+            idle_expires_at: record.idle_expires_at,
+            absolute_expires_at: record.absolute_expires_at,
+            warn_at: deadlines.warn_at(),
+            server_now: self.sessions.now(),
+            policy: (*policy).into(),
+        }
+    }
+
+    fn headers_for(&self, record: &SessionRecord) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        deadline_headers(record, self.sessions.policy(), self.sessions.now(), &mut headers);
+        headers
+    }
+
+    fn cookie_headers(&self, record: &SessionRecord, token: &IssuedToken) -> HeaderMap {
+        let mut headers = self.headers_for(record);
+        let max_age = record.retain_until() - self.sessions.now();
+        cookies::set_session_cookie(&mut headers, &token.token, max_age);
+        headers
+    }
+
+    /// Validates the form of the credentials, then checks them; one answer for unknown users
+    /// and wrong passwords.
+    async fn sign_in(
+        &self,
+        request: &Parts,
+        credentials: Credentials,
+    ) -> std::result::Result<(User, SessionRecord, IssuedToken), Problem> {
+        if credentials.username.trim().is_empty() {
+            return Err(Problem::invalid_field("username", "Enter your username."));
+        }
+        if credentials.password.is_empty() {
+            return Err(Problem::invalid_field("password", "Enter your password."));
+        }
+        let user = match self.users.verify(&credentials.username, &credentials.password).await {
+            Ok(Some(user)) => user,
+            Ok(None) => {
+                tracing::info!(outcome = "failure", "sign-in refused");
+                return Err(Problem::new(
+                    ErrorCode::InvalidCredentials,
+                    "The username or password is not correct.",
+                ));
+            }
+            Err(err) => return Err(user_store_problem(err)),
+        };
+        let client = ClientSummary {
+            user_agent: request
+                .headers
+                .get(USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().take(200).collect()),
+            ip: None,
+        };
+        let (record, token) = self
+            .sessions
+            .start(user.id, fingerprint(&request.headers), client)
+            .await
+            .map_err(|e| e.to_problem(self.sessions.policy()))?;
+        tracing::info!(outcome = "success", user = user.id, session = %record.id.public_id(), "signed in");
+        Ok((user, record, token))
+    }
+}
+
+fn user_store_problem(err: UserError) -> Problem {
+    tracing::error!(error = %err, "user store error");
+    match err {
+        UserError::Database(_) => store_unavailable(),
+        _ => Problem::new(ErrorCode::InternalError, "The account could not be checked."),
+    }
+}
+
+#[async_trait]
+impl AuthBackend for VigilBackend {
+    async fn login(&self, request: &Parts, credentials: Credentials) -> Result<SessionInfo> {
+        let (user, record, token) = self.sign_in(request, credentials).await?;
+        Ok(Reply::with_headers(
+            self.info(&record, &user),
+            self.cookie_headers(&record, &token),
+        ))
+    }
+
+    async fn token(&self, request: &Parts, credentials: Credentials) -> Result<TokenResponse> {
+        let (user, record, token) = self.sign_in(request, credentials).await?;
+        let body = TokenResponse {
+            expires_in: expires_in(&token, self.sessions.now()),
+            access_token: token.token,
+            token_type: "Bearer".into(),
+            session: self.info(&record, &user),
+        };
+        Ok(Reply::with_headers(body, self.headers_for(&record)))
+    }
+
+    async fn refresh(&self, request: &Parts) -> Result<RefreshResponse> {
+        let auth = Self::authenticated(request)?;
+        let user = self.user(auth.record.user_id).await?;
+        let (record, token) = self
+            .sessions
+            .refresh(auth)
+            .await
+            .map_err(|e| e.to_problem(self.sessions.policy()))?;
+        let session = self.info(&record, &user);
+        Ok(match auth.credential {
+            CredentialKind::Cookie => Reply::with_headers(
+                RefreshResponse {
+                    session,
+                    access_token: None,
+                    token_type: None,
+                    expires_in: None,
+                },
+                self.cookie_headers(&record, &token),
+            ),
+            CredentialKind::Bearer => Reply::with_headers(
+                RefreshResponse {
+                    session,
+                    expires_in: Some(expires_in(&token, self.sessions.now())),
+                    access_token: Some(token.token),
+                    token_type: Some("Bearer".into()),
+                },
+                self.headers_for(&record),
+            ),
+        })
+    }
+
+    async fn logout(&self, request: &Parts) -> Result<()> {
+        let auth = Self::authenticated(request)?;
+        self.sessions
+            .logout(auth)
+            .await
+            .map_err(|e| e.to_problem(self.sessions.policy()))?;
+        tracing::info!(session = %auth.record.id.public_id(), "signed out");
+        let mut headers = HeaderMap::new();
+        cookies::clear_session_cookie(&mut headers);
+        // "cookies", not "storage": preserved drafts of other users live in storage.
+        headers.insert(
+            HeaderName::from_static("clear-site-data"),
+            HeaderValue::from_static("\"cookies\""),
+        );
+        Ok(Reply::with_headers((), headers))
+    }
+
+    async fn session_info(&self, request: &Parts) -> Result<SessionInfo> {
+        let auth = Self::authenticated(request)?;
+        let user = self.user(auth.record.user_id).await?;
+        Ok(Reply::new(self.info(&auth.record, &user)))
+    }
+
+    async fn me(&self, request: &Parts) -> Result<UserSummary> {
+        let auth = Self::authenticated(request)?;
+        Ok(Reply::new(self.user(auth.record.user_id).await?.summary()))
+    }
+
+    fn policy(&self) -> PolicyInfo {
+        (*self.sessions.policy()).into()
+    }
+}
+
+fn expires_in(token: &IssuedToken, now: OffsetDateTime) -> i64 {
+    (token.expires_at - now).whole_seconds().max(0)
+}

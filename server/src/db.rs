@@ -1,0 +1,58 @@
+//! The SQLite database: created with its directory on first run, migrated at start-up.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use thiserror::Error;
+use tower_sessions_sqlx_store::SqliteStore;
+
+#[derive(Debug, Error)]
+pub enum DbError {
+    #[error("VIGIL_DATABASE_URL is not a usable SQLite URL: {0}")]
+    Url(#[source] sqlx::Error),
+    #[error("could not create the database directory {0}: {1}")]
+    Directory(String, #[source] std::io::Error),
+    #[error("could not open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("could not migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("could not prepare the session table: {0}")]
+    SessionTable(String),
+}
+
+pub async fn connect(database_url: &str) -> Result<SqlitePool, DbError> {
+    let options = SqliteConnectOptions::from_str(database_url)
+        .map_err(DbError::Url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true);
+    let path = options.get_filename();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DbError::Directory(dir.display().to_string(), e))?;
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(3))
+        .connect_with(options)
+        .await
+        .map_err(DbError::Connect)?;
+    sqlx::migrate!("./migrations").run(&pool).await?;
+    Ok(pool)
+}
+
+/// The tower-sessions store on the same database, with its table created.
+pub async fn session_store(pool: &SqlitePool) -> Result<SqliteStore, DbError> {
+    let store = SqliteStore::new(pool.clone())
+        .with_table_name("sessions")
+        .map_err(DbError::SessionTable)?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| DbError::SessionTable(e.to_string()))?;
+    Ok(store)
+}

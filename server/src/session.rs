@@ -1,0 +1,272 @@
+//! The session record: the server's authority on whether a session is alive.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+use tower_sessions::session::Id;
+use vigil::{Deadlines, ExpiryReason, TimeoutPolicy};
+
+/// How long a superseded token stays acceptable after a rotation, for requests that were
+/// already in flight.
+pub const ROTATION_GRACE: Duration = Duration::seconds(10);
+
+/// The secret key of a session record (the token's `sid`). Only ever created by the store
+/// or parsed from a verified token, never adopted from a client.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionId {
+    id: Id,
+    text: String,
+}
+
+impl SessionId {
+    pub fn generate() -> Self {
+        Self::from_id(Id::default())
+    }
+
+    pub fn from_id(id: Id) -> Self {
+        Self {
+            text: id.to_string(),
+            id,
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        text.parse::<Id>().ok().map(Self::from_id)
+    }
+
+    pub fn id(&self) -> Id {
+        self.id
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// A non-secret identifier for logs, audit rows and `SessionInfo::session_id`.
+    pub fn public_id(&self) -> String {
+        let digest = Sha256::digest(self.text.as_bytes());
+        hex::encode(&digest[..12])
+    }
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    Logout,
+    Revoked,
+    Idle,
+    Absolute,
+    Reuse,
+}
+
+impl From<ExpiryReason> for EndReason {
+    fn from(reason: ExpiryReason) -> Self {
+        match reason {
+            ExpiryReason::Idle => Self::Idle,
+            ExpiryReason::Absolute => Self::Absolute,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tombstone {
+    pub reason: EndReason,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// Who the client looked like at sign-in, for the user's own review and the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientSummary {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    #[serde(skip, default = "SessionId::generate")]
+    pub id: SessionId,
+    pub user_id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_activity_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub idle_expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub absolute_expires_at: OffsetDateTime,
+    pub generation: u64,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub rotated_at: Option<OffsetDateTime>,
+    pub fingerprint_hash: Option<String>,
+    pub client: ClientSummary,
+    pub ended: Option<Tombstone>,
+}
+
+/// The verdict on a record at some instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    Alive,
+    /// A deadline passed; not yet written down as a tombstone.
+    Expired(ExpiryReason),
+    Ended(Tombstone),
+}
+
+/// How a presented token's generation relates to the record's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GenerationCheck {
+    Current,
+    /// The token just replaced, still inside the grace window.
+    InGrace,
+    /// A replaced token outside the grace window: treat as stolen.
+    Reused,
+}
+
+impl SessionRecord {
+    pub fn start(
+        user_id: i64,
+        now: OffsetDateTime,
+        policy: &TimeoutPolicy,
+        fingerprint_hash: Option<String>,
+        client: ClientSummary,
+    ) -> Self {
+        let absolute_expires_at = now + policy.absolute_timeout();
+        Self {
+            id: SessionId::generate(),
+            user_id,
+            created_at: now,
+            last_activity_at: now,
+            idle_expires_at: (now + policy.idle_timeout()).min(absolute_expires_at),
+            absolute_expires_at,
+            generation: 1,
+            rotated_at: None,
+            fingerprint_hash,
+            client,
+            ended: None,
+        }
+    }
+
+    pub fn state_at(&self, now: OffsetDateTime) -> SessionState {
+        if let Some(tombstone) = self.ended {
+            return SessionState::Ended(tombstone);
+        }
+        if now >= self.absolute_expires_at {
+            SessionState::Expired(ExpiryReason::Absolute)
+        } else if now >= self.idle_expires_at {
+            SessionState::Expired(ExpiryReason::Idle)
+        } else {
+            SessionState::Alive
+        }
+    }
+
+    /// Records user activity: the idle deadline moves, the absolute one never does.
+    pub fn touch(&mut self, now: OffsetDateTime, policy: &TimeoutPolicy) {
+        self.last_activity_at = now;
+        self.idle_expires_at = (now + policy.idle_timeout()).min(self.absolute_expires_at);
+    }
+
+    /// Moves to the next token generation.
+    pub fn rotate(&mut self, now: OffsetDateTime) {
+        self.generation += 1;
+        self.rotated_at = Some(now);
+    }
+
+    pub fn check_generation(&self, presented: u64, now: OffsetDateTime) -> GenerationCheck {
+        if presented == self.generation {
+            GenerationCheck::Current
+        } else if presented + 1 == self.generation
+            && self
+                .rotated_at
+                .is_some_and(|at| now < at + ROTATION_GRACE)
+        {
+            GenerationCheck::InGrace
+        } else {
+            GenerationCheck::Reused
+        }
+    }
+
+    pub fn end(&mut self, reason: EndReason, now: OffsetDateTime) {
+        if self.ended.is_none() {
+            self.ended = Some(Tombstone { reason, at: now });
+        }
+    }
+
+    pub fn deadlines(&self, policy: &TimeoutPolicy) -> Deadlines {
+        Deadlines {
+            idle_expires_at: self.idle_expires_at,
+            absolute_expires_at: self.absolute_expires_at,
+            warning_before: policy.warning_before(),
+        }
+    }
+
+    /// How long the record must be kept: its tombstone has to outlive every token for it.
+    pub fn retain_until(&self) -> OffsetDateTime {
+        self.absolute_expires_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const T0: OffsetDateTime = datetime!(2026-02-02 09:00 UTC);
+
+    fn record() -> SessionRecord {
+        SessionRecord::start(1, T0, &TimeoutPolicy::default(), None, ClientSummary::default())
+    }
+
+    #[test]
+    fn idle_then_absolute_expiry() {
+        let policy = TimeoutPolicy::default();
+        let mut r = record();
+        assert_eq!(r.state_at(T0 + Duration::minutes(29)), SessionState::Alive);
+        assert_eq!(
+            r.state_at(T0 + Duration::minutes(30)),
+            SessionState::Expired(ExpiryReason::Idle)
+        );
+        // Constant activity cannot outlive the absolute limit.
+        let mut now = T0;
+        while now < T0 + Duration::hours(9) {
+            r.touch(now, &policy);
+            now += Duration::minutes(10);
+        }
+        assert_eq!(r.idle_expires_at, r.absolute_expires_at);
+        assert_eq!(
+            r.state_at(T0 + Duration::hours(8)),
+            SessionState::Expired(ExpiryReason::Absolute)
+        );
+    }
+
+    #[test]
+    fn a_tombstone_wins_over_deadlines_and_keeps_the_first_reason() {
+        let mut r = record();
+        r.end(EndReason::Logout, T0);
+        r.end(EndReason::Reuse, T0);
+        assert!(matches!(
+            r.state_at(T0 + Duration::hours(9)),
+            SessionState::Ended(Tombstone { reason: EndReason::Logout, .. })
+        ));
+    }
+
+    #[test]
+    fn superseded_tokens_are_honoured_only_within_the_grace_window() {
+        let mut r = record();
+        r.rotate(T0);
+        assert_eq!(r.check_generation(2, T0), GenerationCheck::Current);
+        assert_eq!(r.check_generation(1, T0 + Duration::seconds(9)), GenerationCheck::InGrace);
+        assert_eq!(r.check_generation(1, T0 + Duration::seconds(10)), GenerationCheck::Reused);
+        r.rotate(T0);
+        assert_eq!(r.check_generation(1, T0), GenerationCheck::Reused);
+    }
+
+    #[test]
+    fn session_ids_round_trip_and_have_a_public_form() {
+        let id = SessionId::generate();
+        assert_eq!(SessionId::parse(id.as_str()), Some(id.clone()));
+        assert_eq!(id.public_id().len(), 24);
+        assert!(!id.public_id().contains(id.as_str()));
+        assert_eq!(SessionId::parse("not an id"), None);
+    }
+}

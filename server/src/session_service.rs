@@ -1,0 +1,271 @@
+//! Starting, checking, extending and ending sessions: the rules of SPEC §2 applied to a
+//! token and the stored record on every request.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use thiserror::Error;
+use time::{Duration, OffsetDateTime};
+use vigil::claims::Claims;
+use vigil::{Clock, ErrorCode, ExpiryReason, Problem, TimeoutPolicy};
+
+use crate::session::{
+    ClientSummary, EndReason, GenerationCheck, SessionId, SessionRecord, SessionState,
+};
+use crate::session_store::{SharedSessionStore, StoreError};
+use crate::token::{IssuedToken, TokenError, TokenService, TokenSubject};
+
+/// How the client presented its token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// The `__Host-` cookie of a browser.
+    Cookie,
+    /// `Authorization: Bearer` from an API client.
+    Bearer,
+}
+
+/// A request whose token and session record both checked out.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub record: SessionRecord,
+    pub claims: Claims,
+    pub credential: CredentialKind,
+}
+
+#[derive(Debug, Error)]
+pub enum AuthError {
+    #[error("no credentials")]
+    Unauthenticated,
+    #[error("credentials not valid")]
+    Invalid,
+    #[error("session expired ({0:?})")]
+    Expired(ExpiryReason),
+    #[error("token expired")]
+    TokenExpired,
+    #[error("session revoked")]
+    Revoked,
+    #[error("session not found")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("token signing failed")]
+    Signing,
+}
+
+impl AuthError {
+    pub fn to_problem(&self, policy: &TimeoutPolicy) -> Problem {
+        match self {
+            Self::Unauthenticated => Problem::new(
+                ErrorCode::Unauthenticated,
+                "Sign in, or send a bearer token in the Authorization header.",
+            ),
+            Self::Invalid => Problem::new(
+                ErrorCode::SessionInvalid,
+                "The presented credentials could not be verified.",
+            ),
+            Self::Expired(reason) => {
+                let limit = match reason {
+                    ExpiryReason::Idle => policy.idle_timeout(),
+                    ExpiryReason::Absolute => policy.absolute_timeout(),
+                };
+                Problem::session_expired(*reason, limit.whole_seconds())
+            }
+            Self::TokenExpired => Problem::new(
+                ErrorCode::TokenExpired,
+                "The access token expired; refresh it and retry the request once.",
+            ),
+            Self::Revoked => Problem::new(ErrorCode::SessionRevoked, "This session has been ended."),
+            Self::NotFound => Problem::new(
+                ErrorCode::SessionNotFound,
+                "There is no record of this session.",
+            ),
+            Self::Store(_) => store_unavailable(),
+            Self::Signing => Problem::new(ErrorCode::InternalError, "The token could not be signed."),
+        }
+    }
+}
+
+/// Seconds a client should wait before retrying when the store is down.
+pub const STORE_RETRY_AFTER_SECS: u64 = 5;
+
+pub fn store_unavailable() -> Problem {
+    let mut problem = Problem::new(
+        ErrorCode::StoreUnavailable,
+        "The session store cannot be reached right now.",
+    );
+    problem.retry_after = Some(STORE_RETRY_AFTER_SECS);
+    problem
+}
+
+/// Hashes a client fingerprint so the raw value is never stored or put in a token.
+pub fn fingerprint_hash(fingerprint: &str) -> String {
+    hex::encode(Sha256::digest(fingerprint.as_bytes()))
+}
+
+#[derive(Clone)]
+pub struct SessionService {
+    store: SharedSessionStore,
+    tokens: TokenService,
+    clock: Arc<dyn Clock>,
+    policy: TimeoutPolicy,
+}
+
+impl std::fmt::Debug for SessionService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionService")
+            .field("store", &self.store)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionService {
+    pub fn new(
+        store: SharedSessionStore,
+        tokens: TokenService,
+        clock: Arc<dyn Clock>,
+        policy: TimeoutPolicy,
+    ) -> Self {
+        Self {
+            store,
+            tokens,
+            clock,
+            policy,
+        }
+    }
+
+    pub fn policy(&self) -> &TimeoutPolicy {
+        &self.policy
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub fn store(&self) -> &SharedSessionStore {
+        &self.store
+    }
+
+    /// A token lives for the idle timeout, and never past the session's absolute limit.
+    fn token_lifetime(&self, record: &SessionRecord, now: OffsetDateTime) -> Duration {
+        self.policy
+            .idle_timeout()
+            .min(record.absolute_expires_at - now)
+            .max(Duration::SECOND)
+    }
+
+    fn issue(&self, record: &SessionRecord, now: OffsetDateTime) -> Result<IssuedToken, AuthError> {
+        let subject = TokenSubject {
+            user_id: record.user_id,
+            session_id: &record.id,
+            generation: record.generation,
+            fingerprint_hash: record.fingerprint_hash.as_deref(),
+        };
+        self.tokens
+            .issue(&subject, now, self.token_lifetime(record, now))
+            .map_err(|_| AuthError::Signing)
+    }
+
+    /// Starts a new session (always under a fresh id) for a user who just proved who they are.
+    pub async fn start(
+        &self,
+        user_id: i64,
+        fingerprint: Option<&str>,
+        client: ClientSummary,
+    ) -> Result<(SessionRecord, IssuedToken), AuthError> {
+        let now = self.clock.now();
+        let mut record = SessionRecord::start(
+            user_id,
+            now,
+            &self.policy,
+            fingerprint.map(fingerprint_hash),
+            client,
+        );
+        self.store.create(&mut record).await?;
+        let token = self.issue(&record, now)?;
+        Ok((record, token))
+    }
+
+    /// Checks a presented token against its signature and its session record.
+    ///
+    /// `allow_expired_token` is for the refresh endpoint: a token past its own `exp` may
+    /// still be exchanged while its session lives.
+    pub async fn authenticate(
+        &self,
+        token: &str,
+        credential: CredentialKind,
+        fingerprint: Option<&str>,
+        allow_expired_token: bool,
+    ) -> Result<Authenticated, AuthError> {
+        let now = self.clock.now();
+        let (claims, token_expired) = match self.tokens.verify(token, now) {
+            Ok(claims) => (claims, false),
+            Err(TokenError::Expired(claims)) => (*claims, true),
+            Err(_) => return Err(AuthError::Invalid),
+        };
+        let id = SessionId::parse(&claims.sid).ok_or(AuthError::Invalid)?;
+        let mut record = self.store.load(&id).await?.ok_or(AuthError::NotFound)?;
+        if record.user_id.to_string() != claims.sub {
+            return Err(AuthError::Invalid);
+        }
+        if let Some(expected) = record.fingerprint_hash.as_deref() {
+            let presented = fingerprint.map(fingerprint_hash).unwrap_or_default();
+            if !bool::from(expected.as_bytes().ct_eq(presented.as_bytes())) {
+                return Err(AuthError::Invalid);
+            }
+        }
+        match record.state_at(now) {
+            SessionState::Alive => {}
+            SessionState::Ended(tombstone) => {
+                return Err(match tombstone.reason {
+                    EndReason::Idle => AuthError::Expired(ExpiryReason::Idle),
+                    EndReason::Absolute => AuthError::Expired(ExpiryReason::Absolute),
+                    EndReason::Logout | EndReason::Revoked | EndReason::Reuse => AuthError::Revoked,
+                })
+            }
+            SessionState::Expired(reason) => {
+                record.end(reason.into(), now);
+                self.store.save(&record).await?;
+                tracing::info!(session = %record.id.public_id(), reason = reason.as_str(), "session expired");
+                return Err(AuthError::Expired(reason));
+            }
+        }
+        if record.check_generation(claims.gen, now) == GenerationCheck::Reused {
+            record.end(EndReason::Reuse, now);
+            self.store.save(&record).await?;
+            tracing::warn!(session = %record.id.public_id(), "superseded token reused; session revoked");
+            return Err(AuthError::Revoked);
+        }
+        if token_expired && !allow_expired_token {
+            return Err(AuthError::TokenExpired);
+        }
+        Ok(Authenticated {
+            record,
+            claims,
+            credential,
+        })
+    }
+
+    /// Extends the session (user activity) and rotates its token.
+    pub async fn refresh(
+        &self,
+        auth: &Authenticated,
+    ) -> Result<(SessionRecord, IssuedToken), AuthError> {
+        let now = self.clock.now();
+        let mut record = auth.record.clone();
+        record.touch(now, &self.policy);
+        record.rotate(now);
+        self.store.save(&record).await?;
+        let token = self.issue(&record, now)?;
+        Ok((record, token))
+    }
+
+    /// Ends the session; its tombstone refuses the token from now on.
+    pub async fn logout(&self, auth: &Authenticated) -> Result<(), AuthError> {
+        let mut record = auth.record.clone();
+        record.end(EndReason::Logout, self.clock.now());
+        self.store.save(&record).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,173 @@
+//! Builds the application: state from settings, and the one `Router` that production and
+//! the tests both use.
+
+use std::sync::Arc;
+
+use app::{shell, App};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use thiserror::Error;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use vigil::clock::OffsetClock;
+use vigil::{Clock, SystemClock};
+
+use crate::auth::require_session;
+use crate::backend::VigilBackend;
+use crate::configuration::Settings;
+use crate::db::{self, DbError};
+use crate::problem::{normalize_api, REQUEST_ID_HEADER};
+use crate::secret::{JwtSecret, SecretError};
+use crate::session_service::SessionService;
+use crate::session_store::{SharedSessionStore, TowerSessionStore};
+use crate::state::AppState;
+use crate::token::{TokenError, TokenService};
+use crate::users::UserRepository;
+use crate::{sweeper, test_clock};
+
+#[derive(Debug, Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("the token self-test failed: {0}")]
+    TokenSelfTest(#[from] TokenError),
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Everything the state needs, assembled from settings. `clock` overrides the clock chosen
+/// from the settings (tests pass a manual one).
+pub async fn build_state(
+    settings: Settings,
+    leptos_options: LeptosOptions,
+    clock: Option<Arc<dyn Clock>>,
+) -> Result<AppState, StartupError> {
+    let pool = db::connect(&settings.database_url).await?;
+    let store: SharedSessionStore =
+        Arc::new(TowerSessionStore::new(db::session_store(&pool).await?));
+    build_state_with_store(settings, leptos_options, clock, pool, store).await
+}
+
+/// As [`build_state`], with the session store given (tests wrap it to count or fail).
+pub async fn build_state_with_store(
+    settings: Settings,
+    leptos_options: LeptosOptions,
+    clock: Option<Arc<dyn Clock>>,
+    pool: sqlx::SqlitePool,
+    store: SharedSessionStore,
+) -> Result<AppState, StartupError> {
+    let test_clock = settings.test_clock.then(OffsetClock::new);
+    let clock: Arc<dyn Clock> = match (clock, &test_clock) {
+        (Some(clock), _) => clock,
+        (None, Some(offset)) => Arc::new(offset.clone()),
+        (None, None) => Arc::new(SystemClock),
+    };
+    let secret = JwtSecret::load(&settings.secret, settings.environment)?;
+    let tokens = TokenService::new(&secret, &settings.issuer, &settings.audience);
+    tokens.self_test(clock.now())?;
+    let users = UserRepository::new(pool);
+    let sessions = SessionService::new(store, tokens, clock.clone(), settings.policy);
+    let backend = Arc::new(VigilBackend::new(sessions.clone(), users.clone()));
+    Ok(AppState {
+        leptos_options,
+        settings: Arc::new(settings),
+        clock,
+        test_clock,
+        users,
+        sessions,
+        backend,
+    })
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let backend = state.backend.clone();
+    let mut router = Router::new().leptos_routes_with_context(
+        &state,
+        routes,
+        move || provide_context(backend.clone()),
+        {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        },
+    );
+    if state.test_clock.is_some() {
+        router = router.merge(test_clock::routes());
+    }
+    router
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn_with_state(state.clone(), require_session))
+        .layer(from_fn(normalize_api))
+        .layer(PropagateRequestIdLayer::new(http::HeaderName::from_static(REQUEST_ID_HEADER)))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::new(
+            http::HeaderName::from_static(REQUEST_ID_HEADER),
+            MakeRequestUuid,
+        ))
+        .with_state(state)
+}
+
+/// A bound, ready-to-serve application.
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings, leptos_options: LeptosOptions) -> Result<Self, StartupError> {
+        let addr = leptos_options.site_addr;
+        let state = build_state(settings, leptos_options, None).await?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        Ok(Self {
+            listener,
+            router: router(state.clone()),
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let sweeper = sweeper::spawn(self.state.sessions.store().clone(), sweeper::SWEEP_INTERVAL);
+        let result = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await;
+        sweeper.abort();
+        result
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,31 @@
+//! What every handler and layer can reach.
+
+use std::sync::Arc;
+
+use app::api::AuthBackend;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use vigil::clock::OffsetClock;
+use vigil::Clock;
+
+use crate::configuration::Settings;
+use crate::session_service::SessionService;
+use crate::users::UserRepository;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub settings: Arc<Settings>,
+    pub clock: Arc<dyn Clock>,
+    /// Present only when the end-to-end suite may move the server clock.
+    pub test_clock: Option<OffsetClock>,
+    pub users: UserRepository,
+    pub sessions: SessionService,
+    pub backend: Arc<dyn AuthBackend>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

@@ -1,0 +1,226 @@
+//! Accounts: usernames and Argon2id password hashes in SQLite.
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use sqlx::SqlitePool;
+use std::sync::OnceLock;
+use thiserror::Error;
+use time::OffsetDateTime;
+use vigil::UserSummary;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub username: Username,
+    pub display_name: String,
+}
+
+impl User {
+    pub fn summary(&self) -> UserSummary {
+        UserSummary {
+            id: self.id,
+            username: self.username.as_str().to_owned(),
+            display_name: self.display_name.clone(),
+        }
+    }
+}
+
+/// A username: 1–64 characters of letters, digits, `.`, `_` or `-`, stored lower-case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(raw: &str) -> Result<Self, UserError> {
+        let name = raw.trim().to_lowercase();
+        let valid = !name.is_empty()
+            && name.chars().count() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if valid {
+            Ok(Self(name))
+        } else {
+            Err(UserError::InvalidUsername)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Passwords must be long enough to be worth hashing, and bounded to cap hashing cost.
+pub fn validate_password(password: &str) -> Result<(), UserError> {
+    let len = password.chars().count();
+    if (8..=1024).contains(&len) {
+        Ok(())
+    } else {
+        Err(UserError::InvalidPassword)
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum UserError {
+    #[error("usernames are 1–64 letters, digits, `.`, `_` or `-`")]
+    InvalidUsername,
+    #[error("passwords must be 8 to 1024 characters long")]
+    InvalidPassword,
+    #[error("the user `{0}` already exists")]
+    Exists(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct UserRepository {
+    pool: SqlitePool,
+}
+
+fn hash_password(password: &str) -> Result<String, UserError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| UserError::Hashing(e.to_string()))
+}
+
+/// A hash of nothing in particular, verified against when the username is unknown so that
+/// "no such user" costs the same time as "wrong password".
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("vigil-dummy-password").unwrap_or_default())
+}
+
+fn verify_hash(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+impl UserRepository {
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    pub async fn add(
+        &self,
+        username: &Username,
+        display_name: &str,
+        password: &str,
+    ) -> Result<User, UserError> {
+        validate_password(password)?;
+        let password = password.to_owned();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| UserError::Hashing(e.to_string()))??;
+        let display_name = if display_name.trim().is_empty() {
+            username.as_str().to_owned()
+        } else {
+            display_name.trim().to_owned()
+        };
+        let result = sqlx::query(
+            "INSERT INTO users (username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(username.as_str())
+        .bind(&display_name)
+        .bind(&hash)
+        .bind(OffsetDateTime::now_utc().unix_timestamp())
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(done) => Ok(User {
+                id: done.last_insert_rowid(),
+                username: username.clone(),
+                display_name,
+            }),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(UserError::Exists(username.as_str().to_owned()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn set_password(&self, username: &Username, password: &str) -> Result<bool, UserError> {
+        validate_password(password)?;
+        let password = password.to_owned();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| UserError::Hashing(e.to_string()))??;
+        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE username = ?")
+            .bind(&hash)
+            .bind(username.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Option<User>, UserError> {
+        let row: Option<(i64, String, String)> =
+            sqlx::query_as("SELECT id, username, display_name FROM users WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(id, username, display_name)| User {
+            id,
+            username: Username(username),
+            display_name,
+        }))
+    }
+
+    /// Checks a username and password. Unknown users and wrong passwords take the same path.
+    pub async fn verify(&self, username: &str, password: &str) -> Result<Option<User>, UserError> {
+        let row: Option<(i64, String, String, String)> = match Username::parse(username) {
+            Ok(name) => sqlx::query_as(
+                "SELECT id, username, display_name, password_hash FROM users WHERE username = ?",
+            )
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await?,
+            Err(_) => None,
+        };
+        let hash = row
+            .as_ref()
+            .map(|(_, _, _, hash)| hash.clone())
+            .unwrap_or_else(|| dummy_hash().to_owned());
+        let password = password.to_owned();
+        let matches = tokio::task::spawn_blocking(move || verify_hash(&hash, &password))
+            .await
+            .map_err(|e| UserError::Hashing(e.to_string()))?;
+        Ok(match row {
+            Some((id, username, display_name, _)) if matches => Some(User {
+                id,
+                username: Username(username),
+                display_name,
+            }),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_normalised_and_checked() {
+        assert_eq!(Username::parse(" Ada ").map(|u| u.0).ok(), Some("ada".to_owned()));
+        assert!(Username::parse("").is_err());
+        assert!(Username::parse("a b").is_err());
+        assert!(Username::parse(&"x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn hashes_verify_only_the_right_password() {
+        let hash = hash_password("correct horse").unwrap_or_default();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_hash(&hash, "correct horse"));
+        assert!(!verify_hash(&hash, "wrong horse"));
+        assert!(!verify_hash("garbage", "correct horse"));
+    }
+}

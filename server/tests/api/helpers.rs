@@ -1,0 +1,200 @@
+//! `spawn_app`: the same router production builds, on a fresh database, with a clock the
+//! test controls.
+
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use axum::Router;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use http::{HeaderMap, Request, StatusCode};
+use leptos::config::LeptosOptions;
+use serde_json::{json, Value};
+use time::{Duration, OffsetDateTime};
+use tower::ServiceExt;
+use vigil::{ManualClock, Problem};
+use vigil_server::configuration::Settings;
+use vigil_server::startup::{build_state, router};
+use vigil_server::state::AppState;
+use vigil_server::users::Username;
+
+pub const USERNAME: &str = "ada";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub router: Router,
+    pub clock: ManualClock,
+    #[allow(dead_code)]
+    pub state: AppState,
+    pub _dir: tempfile::TempDir,
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    pub fn problem(&self) -> Problem {
+        serde_json::from_value(self.body.clone())
+            .unwrap_or_else(|e| panic!("not a problem body ({e}): {}", self.body))
+    }
+
+    /// Asserts a problem response with this status and code, and its common members.
+    pub fn assert_problem(&self, status: u16, code: &str) -> Problem {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(
+            self.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+            Some("application/problem+json")
+        );
+        assert_eq!(self.body["error_code"], code, "body: {}", self.body);
+        let problem = self.problem();
+        assert_eq!(problem.status, status);
+        assert!(problem.type_uri.starts_with("/problems/"));
+        assert!(!problem.title.is_empty() && !problem.detail.is_empty());
+        assert!(problem.instance.is_some() && problem.timestamp.is_some());
+        let request_id = self.headers.get("x-request-id").and_then(|v| v.to_str().ok());
+        assert!(request_id.is_some());
+        assert_eq!(problem.request_id.as_deref(), request_id);
+        if status == 401 {
+            assert!(self.headers.contains_key(http::header::WWW_AUTHENTICATE));
+        }
+        problem
+    }
+
+    /// The session cookie set by this response, as a `Cookie` header value.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("__Host-vigil-session="))
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned)
+    }
+
+    pub fn time(&self, field: &str) -> OffsetDateTime {
+        let raw = self.body[field].as_str().unwrap_or_default();
+        OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|e| panic!("{field} is not RFC 3339 ({e}): {}", self.body))
+    }
+}
+
+pub fn test_settings(dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings {
+    let data_dir = dir.to_string_lossy().to_string();
+    let mut vars: Vec<(String, String)> = vec![("VIGIL_DATA_DIR".into(), data_dir)];
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let lookup = move |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    Settings::from_env(&lookup).expect("test settings are valid")
+}
+
+pub fn leptos_options() -> LeptosOptions {
+    LeptosOptions::builder().output_name("vigil").build()
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let settings = test_settings(dir.path(), extra);
+    spawn_app_in(dir, settings, ManualClock::new(OffsetDateTime::now_utc())).await
+}
+
+/// Builds the app on an existing directory (used to restart on the same database).
+pub async fn spawn_app_in(dir: tempfile::TempDir, settings: Settings, clock: ManualClock) -> TestApp {
+    let state = build_state(settings, leptos_options(), Some(Arc::new(clock.clone())))
+        .await
+        .expect("app builds");
+    let username = Username::parse(USERNAME).expect("valid");
+    let _ = state.users.add(&username, "Ada Lovelace", PASSWORD).await;
+    TestApp {
+        router: router(state.clone()),
+        clock,
+        state,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub async fn request(&self, request: Request<Body>) -> TestResponse {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router never fails");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = to_bytes(response.into_body(), 1 << 20).await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// POSTs a raw body with the given extra headers.
+    pub async fn post_raw(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> TestResponse {
+        let mut builder = Request::post(path).header(CONTENT_TYPE, "application/json");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        self.request(builder.body(Body::from(body.to_owned())).expect("request"))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: Value, headers: &[(&str, &str)]) -> TestResponse {
+        self.post_raw(path, &body.to_string(), headers).await
+    }
+
+    pub async fn login(&self) -> TestResponse {
+        self.post(
+            "/api/auth/login",
+            json!({"username": USERNAME, "password": PASSWORD}),
+            &[],
+        )
+        .await
+    }
+
+    /// Signs in as a browser and returns the `Cookie` header value.
+    pub async fn browser_session(&self) -> String {
+        let response = self.login().await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        response.session_cookie().expect("login sets the cookie")
+    }
+
+    /// Signs in as an API client and returns the bearer token.
+    #[allow(dead_code)]
+    pub async fn bearer_token(&self) -> String {
+        let response = self
+            .post(
+                "/api/auth/token",
+                json!({"username": USERNAME, "password": PASSWORD}),
+                &[],
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        response.body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn with_cookie(&self, path: &str, cookie: &str) -> TestResponse {
+        self.post(path, json!({}), &[(COOKIE.as_str(), cookie)]).await
+    }
+
+    pub async fn with_bearer(&self, path: &str, token: &str) -> TestResponse {
+        let value = format!("Bearer {token}");
+        self.post(path, json!({}), &[(AUTHORIZATION.as_str(), &value)]).await
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+}

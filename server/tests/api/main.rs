@@ -1,0 +1,6 @@
+//! Integration tests: the real `Router` on a real SQLite file, driven with a manual clock.
+
+mod errors;
+mod helpers;
+mod session_lifecycle;
+mod timeouts;
