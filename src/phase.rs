@@ -117,6 +117,21 @@ pub fn format_countdown(remaining: Duration) -> String {
     format!("{:02}:{:02}", secs / 60, secs % 60)
 }
 
+/// The moment a screen reader should hear about the countdown: once a minute, then at 60,
+/// 30 and 10 seconds. Returns the seconds to announce, constant between announcements, so a
+/// live region bound to it speaks at that calm cadence rather than every second.
+pub fn announcement_point(remaining: Duration) -> i64 {
+    let secs = (remaining.whole_milliseconds().max(0) + 999) / 1000;
+    let secs = secs as i64;
+    match secs {
+        s if s > 60 => (s + 59) / 60 * 60,
+        s if s > 30 => 60,
+        s if s > 10 => 30,
+        s if s > 0 => 10,
+        _ => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +215,25 @@ mod tests {
         assert_eq!(format_countdown(Duration::milliseconds(1)), "00:01");
         assert_eq!(format_countdown(Duration::ZERO), "00:00");
         assert_eq!(format_countdown(Duration::seconds(-3)), "00:00");
+    }
+
+    #[test]
+    fn announcements_come_once_a_minute_then_at_60_30_10() {
+        let point = |s: i64| announcement_point(Duration::seconds(s));
+        assert_eq!(point(300), 300);
+        assert_eq!(point(299), 300);
+        assert_eq!(point(241), 300);
+        assert_eq!(point(240), 240);
+        assert_eq!(point(61), 120);
+        assert_eq!(point(60), 60);
+        assert_eq!(point(31), 60);
+        assert_eq!(point(30), 30);
+        assert_eq!(point(11), 30);
+        assert_eq!(point(10), 10);
+        assert_eq!(point(1), 10);
+        assert_eq!(point(0), 0);
+        let distinct: std::collections::BTreeSet<i64> = (0..=300).map(point).collect();
+        assert_eq!(distinct.len(), 8, "{distinct:?}");
     }
 
     fn secs(range: std::ops::Range<i64>) -> impl Strategy<Value = Duration> {

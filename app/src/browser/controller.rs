@@ -1,0 +1,384 @@
+//! The browser half of the timeout: turns the server's `SessionInfo` into one timer for the
+//! next phase change, a countdown only while the warning shows, and a heartbeat that
+//! reports activity at most once per interval.
+//!
+//! Deadlines come only from the server and are placed on the local clock relative to
+//! `server_now`. The phase itself is computed by the core's pure `Deadlines::phase_at`.
+
+use std::cell::RefCell;
+
+use gloo_timers::callback::{Interval, Timeout};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use vigil::preserved::Workspace;
+use vigil::{Deadlines, ErrorCode, ExpiryReason, Phase, Problem, SessionInfo};
+use wasm_bindgen::JsCast;
+
+use super::time::{now, now_ms};
+use super::{activity, preservation};
+use crate::api;
+use crate::session_context::{ClientPhase, SessionContext, Tone};
+
+/// How long typing may pause before the workspace is written to storage.
+const SAVE_DEBOUNCE_MS: u32 = 400;
+
+#[derive(Default)]
+struct Controller {
+    ctx: Option<SessionContext>,
+    deadlines: Option<Deadlines>,
+    heartbeat_ms: u32,
+    /// When activity was last reported to the server (ms).
+    reported_ms: f64,
+    phase_timer: Option<Timeout>,
+    countdown: Option<Interval>,
+    heartbeat: Option<Interval>,
+    save_timer: Option<Timeout>,
+    refreshing: bool,
+    /// Whose workspace is in memory; saves go to this user's entry only.
+    workspace_owner: Option<i64>,
+    /// The element that had focus when the session expired, to return to afterwards.
+    focus_before_expiry: Option<web_sys::HtmlElement>,
+}
+
+thread_local! {
+    static CONTROLLER: RefCell<Controller> = RefCell::new(Controller::default());
+}
+
+fn with<R>(f: impl FnOnce(&mut Controller) -> R) -> R {
+    CONTROLLER.with(|c| f(&mut c.borrow_mut()))
+}
+
+fn ctx() -> Option<SessionContext> {
+    with(|c| c.ctx)
+}
+
+/// Timers may be replaced from inside their own callback; release them after it returns.
+fn release<T: 'static>(timer: Option<T>) {
+    if let Some(timer) = timer {
+        spawn_local(async move { drop(timer) });
+    }
+}
+
+/// Starts the controller once, after hydration.
+pub fn start(ctx: SessionContext) {
+    let first = with(|c| {
+        let first = c.ctx.is_none();
+        c.ctx = Some(ctx);
+        first
+    });
+    if !first {
+        return;
+    }
+    activity::install(on_deliberate_activity);
+    install_lifecycle_listeners();
+    // Persist every change of the workspace, debounced.
+    Effect::new(move |_| {
+        let workspace = ctx.workspace.get();
+        schedule_save(workspace);
+    });
+    check_session();
+}
+
+/// Asks the server for the session state (passive: does not extend it).
+pub fn check_session() {
+    spawn_local(async {
+        match api::session_info().await {
+            Ok(info) => adopt(info),
+            Err(err) => handle_problem(err.0),
+        }
+    });
+}
+
+/// Takes the server's word for the session and schedules everything from it.
+pub fn adopt(info: SessionInfo) {
+    let Some(ctx) = ctx() else { return };
+    preservation::remember_user(&info.user);
+    load_workspace_for(ctx, info.user.id);
+    ctx.user.set(Some(info.user.clone()));
+    ctx.policy.set(Some(info.policy));
+    ctx.clear_notice("network");
+    let heartbeat_ms = (info.policy.heartbeat_secs.max(1) * 1000) as u32;
+    let needs_heartbeat = with(|c| {
+        c.deadlines = Some(info.local_deadlines(now()));
+        c.reported_ms = c.reported_ms.max(now_ms());
+        let changed = c.heartbeat_ms != heartbeat_ms || c.heartbeat.is_none();
+        c.heartbeat_ms = heartbeat_ms;
+        changed
+    });
+    if needs_heartbeat {
+        let old = with(|c| c.heartbeat.replace(Interval::new(heartbeat_ms, heartbeat_tick)));
+        release(old);
+    }
+    evaluate();
+    restore_focus();
+}
+
+/// Loads a user's preserved work into memory unless it is already there.
+fn load_workspace_for(ctx: SessionContext, user_id: i64) {
+    if with(|c| c.workspace_owner) == Some(user_id) {
+        return;
+    }
+    let (workspace, saved_at) = match preservation::load(user_id) {
+        Ok(Some((workspace, saved_at))) => (workspace, Some(saved_at)),
+        Ok(None) => (Workspace::default(), None),
+        Err(problem) => {
+            ctx.notify("storage", Tone::Warning, problem.to_string());
+            (Workspace::default(), None)
+        }
+    };
+    with(|c| c.workspace_owner = Some(user_id));
+    ctx.saved_at.set(saved_at);
+    ctx.workspace.set(workspace);
+}
+
+fn schedule_save(workspace: Workspace) {
+    let Some(owner) = with(|c| c.workspace_owner) else {
+        return;
+    };
+    let timer = Timeout::new(SAVE_DEBOUNCE_MS, move || {
+        let Some(ctx) = ctx() else { return };
+        // The owner may have signed out meanwhile: never write into another user's entry.
+        if with(|c| c.workspace_owner) != Some(owner) {
+            return;
+        }
+        match preservation::save(owner, &workspace) {
+            Ok(saved_at) => {
+                ctx.saved_at.set(Some(saved_at));
+                ctx.clear_notice("storage");
+            }
+            Err(problem) => ctx.notify("storage", Tone::Warning, problem.to_string()),
+        }
+    });
+    let old = with(|c| c.save_timer.replace(timer));
+    release(old);
+}
+
+/// Recomputes the phase from the deadlines and the wall clock, and sets the one timer
+/// for the next change. Safe to call at any time (late timers, waking from sleep).
+pub fn evaluate() {
+    let Some(ctx) = ctx() else { return };
+    let Some(deadlines) = with(|c| c.deadlines) else {
+        return;
+    };
+    let now = now();
+    let phase = deadlines.phase_at(now);
+    match phase {
+        Phase::Active { .. } => {
+            let old = with(|c| c.countdown.take());
+            release(old);
+            ctx.phase.set(ClientPhase::Active);
+        }
+        Phase::Warning {
+            remaining, reason, ..
+        } => {
+            ctx.phase.set(ClientPhase::Warning {
+                remaining_ms: remaining.whole_milliseconds() as i64,
+                reason,
+            });
+            if with(|c| c.countdown.is_none()) {
+                let countdown = Interval::new(1000, tick_countdown);
+                with(|c| c.countdown = Some(countdown));
+            }
+        }
+        Phase::Expired { reason } => {
+            expire(reason);
+            // The server decides: another tab may have extended the session meanwhile.
+            check_session();
+            return;
+        }
+    }
+    if let Some(at) = deadlines.next_transition(now) {
+        let wait_ms = ((at - now).whole_milliseconds().max(0) as u64 + 25).min(u32::MAX as u64) as u32;
+        let old = with(|c| c.phase_timer.replace(Timeout::new(wait_ms, evaluate)));
+        release(old);
+    }
+}
+
+fn tick_countdown() {
+    let Some(ctx) = ctx() else { return };
+    let Some(deadlines) = with(|c| c.deadlines) else {
+        return;
+    };
+    match deadlines.phase_at(now()) {
+        Phase::Warning {
+            remaining, reason, ..
+        } => ctx.phase.set(ClientPhase::Warning {
+            remaining_ms: remaining.whole_milliseconds() as i64,
+            reason,
+        }),
+        _ => evaluate(),
+    }
+}
+
+/// Once per heartbeat interval: report activity if there was any. The phase is evaluated
+/// first, so a heartbeat that fires late (after a sleep past the deadline) shows the modal
+/// instead of silently extending; it also catches a phase timer that fired late.
+fn heartbeat_tick() {
+    let Some(ctx) = ctx() else { return };
+    evaluate();
+    let active_since_report = activity::last_activity_ms() > with(|c| c.reported_ms);
+    if matches!(ctx.phase.get_untracked(), ClientPhase::Active) && active_since_report {
+        extend();
+    }
+}
+
+fn on_deliberate_activity() {
+    let Some(ctx) = ctx() else { return };
+    if matches!(ctx.phase.get_untracked(), ClientPhase::Warning { .. }) {
+        extend();
+    }
+}
+
+/// Reports activity: the server moves the idle deadline and rotates the token.
+pub fn extend() {
+    let Some(ctx) = ctx() else { return };
+    if !ctx.phase.get_untracked().is_signed_in() || with(|c| c.refreshing) {
+        return;
+    }
+    with(|c| {
+        c.refreshing = true;
+        c.reported_ms = now_ms();
+    });
+    spawn_local(async {
+        let result = api::refresh().await;
+        with(|c| c.refreshing = false);
+        match result {
+            Ok(refreshed) => adopt(refreshed.session),
+            Err(err) => handle_problem(err.0),
+        }
+    });
+}
+
+fn expire(reason: ExpiryReason) {
+    let Some(ctx) = ctx() else { return };
+    if ctx.phase.get_untracked().is_expired() {
+        return;
+    }
+    let focused = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element())
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    let timers = with(|c| {
+        c.focus_before_expiry = focused;
+        (c.phase_timer.take(), c.countdown.take(), c.heartbeat.take())
+    });
+    release(Some(timers));
+    ctx.phase.set(ClientPhase::Expired { reason });
+}
+
+/// Reacts to a refusal from the server.
+fn handle_problem(problem: Problem) {
+    let Some(ctx) = ctx() else { return };
+    match problem.error_code {
+        ErrorCode::SessionExpired => {
+            let reason = problem.reason.unwrap_or(ExpiryReason::Idle);
+            if ctx.user.get_untracked().is_none() {
+                // A reload onto an expired session: offer the same person a way back in.
+                match preservation::last_user() {
+                    Some(user) => {
+                        load_workspace_for(ctx, user.id);
+                        ctx.user.set(Some(user));
+                    }
+                    None => return signed_out(ctx),
+                }
+            }
+            expire(reason);
+        }
+        ErrorCode::TokenExpired => extend(),
+        ErrorCode::NetworkError | ErrorCode::StoreUnavailable | ErrorCode::InternalError | ErrorCode::Unknown => {
+            ctx.notify(
+                "network",
+                Tone::Warning,
+                "Vigil cannot reach the server right now. Your work is saved in this browser; we will keep trying.",
+            );
+            if matches!(ctx.phase.get_untracked(), ClientPhase::Checking) {
+                ctx.phase.set(ClientPhase::SignedOut);
+            }
+        }
+        _ => signed_out(ctx),
+    }
+}
+
+/// The session is gone for good (or never existed): forget it in this tab. Preserved work
+/// stays in storage for its owner until it expires.
+fn signed_out(ctx: SessionContext) {
+    let timers = with(|c| {
+        c.deadlines = None;
+        c.workspace_owner = None;
+        (c.phase_timer.take(), c.countdown.take(), c.heartbeat.take(), c.save_timer.take())
+    });
+    release(Some(timers));
+    ctx.workspace.set(Workspace::default());
+    ctx.saved_at.set(None);
+    ctx.user.set(None);
+    ctx.phase.set(ClientPhase::SignedOut);
+}
+
+/// Signs in again as the same user, inside the timeout modal.
+pub async fn sign_in_again(password: String) -> Result<(), String> {
+    let Some(ctx) = ctx() else {
+        return Err("The page is still loading.".into());
+    };
+    let Some(user) = ctx.user.get_untracked() else {
+        return Err("Sign in from the sign-in page.".into());
+    };
+    match api::login(user.username.clone(), password).await {
+        Ok(info) if info.user.id == user.id => {
+            adopt(info);
+            Ok(())
+        }
+        Ok(_) => Err("That is a different account.".into()),
+        Err(err) => Err(crate::messages::sign_in_error(&err.0)),
+    }
+}
+
+/// Ends the session and discards this user's preserved work.
+pub fn sign_out() {
+    let Some(ctx) = ctx() else { return };
+    let owner = with(|c| c.workspace_owner);
+    spawn_local(async move {
+        // An already-ended session cannot be signed out of; clean up locally regardless.
+        let _ = api::logout().await;
+        if let Some(owner) = owner {
+            preservation::purge(owner);
+        }
+        preservation::forget_user();
+        signed_out(ctx);
+    });
+}
+
+fn restore_focus() {
+    if let Some(element) = with(|c| c.focus_before_expiry.take()) {
+        // After the modal has gone and the page behind it is no longer inert.
+        Timeout::new(30, move || {
+            let _ = element.focus();
+        })
+        .forget();
+    }
+}
+
+/// Coming back to the tab is not activity: re-evaluate first, so a return after the
+/// deadline shows the modal rather than silently extending.
+fn install_lifecycle_listeners() {
+    use wasm_bindgen::closure::Closure;
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let reevaluate = Closure::<dyn Fn()>::new(|| {
+        let hidden = web_sys::window()
+            .and_then(|w| w.document())
+            .map(|d| d.hidden())
+            .unwrap_or(false);
+        if !hidden {
+            evaluate();
+        }
+    });
+    for event in ["focus", "pageshow"] {
+        let _ = window.add_event_listener_with_callback(event, reevaluate.as_ref().unchecked_ref());
+    }
+    if let Some(document) = window.document() {
+        let _ = document
+            .add_event_listener_with_callback("visibilitychange", reevaluate.as_ref().unchecked_ref());
+    }
+    reevaluate.forget();
+}

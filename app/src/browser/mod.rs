@@ -1,0 +1,6 @@
+//! Browser-only services (compiled for the `hydrate` feature).
+
+pub mod activity;
+pub mod controller;
+pub mod preservation;
+pub mod time;

@@ -1,0 +1,23 @@
+//! The browser's wall clock. `Date.now()` is what Playwright's `page.clock` controls.
+
+use ::time::OffsetDateTime;
+
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos((now_ms() * 1_000_000.0) as i128)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// A time of day in the user's locale, e.g. "14:05".
+pub fn local_time_label(ms: f64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"hour".into(), &"2-digit".into());
+    let _ = js_sys::Reflect::set(&options, &"minute".into(), &"2-digit".into());
+    date.to_locale_time_string_with_options("default", &options)
+        .as_string()
+        .unwrap_or_default()
+}

@@ -1,0 +1,28 @@
+//! The header: who is signed in, the inactivity rule, and "Sign out".
+
+use leptos::prelude::*;
+
+use crate::actions;
+use crate::session_context::{human_duration, use_session};
+
+#[component]
+pub fn TopBar() -> impl IntoView {
+    let ctx = use_session();
+    let name = move || ctx.user.with(|u| u.as_ref().map(|u| u.display_name.clone()).unwrap_or_default());
+    let rule = move || {
+        ctx.policy.with(|p| {
+            p.map(|p| format!("Signs out after {} without activity", human_duration(p.idle_timeout_secs)))
+                .unwrap_or_default()
+        })
+    };
+    view! {
+        <header class="top-bar">
+            <p class="brand">"Vigil"</p>
+            <p class="session-rule">{rule}</p>
+            <p class="signed-in-as">"Signed in as " <strong>{name}</strong></p>
+            <button type="button" class="button" id="sign-out" on:click=move |_| actions::request_sign_out(ctx)>
+                "Sign out"
+            </button>
+        </header>
+    }
+}

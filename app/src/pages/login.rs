@@ -1,0 +1,122 @@
+//! The sign-in page. It states how long inactivity may last and how long drafts are kept
+//! before anyone signs in (WCAG 2.2.6), from the server's own policy.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_navigate;
+use vigil::preserved::RETENTION;
+
+use crate::actions;
+use crate::api;
+use crate::session_context::{human_duration, use_session, ClientPhase};
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let ctx = use_session();
+    let policy = OnceResource::new(api::policy());
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let pending = RwSignal::new(false);
+    let navigate = use_navigate();
+
+    // Someone already signed in (or with a session to resume) belongs in the workspace.
+    Effect::new({
+        let navigate = navigate.clone();
+        move |_| {
+            let phase = ctx.phase.get();
+            if phase.is_signed_in() || phase.is_expired() {
+                navigate("/", Default::default());
+            }
+        }
+    });
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if pending.get_untracked() {
+            return;
+        }
+        pending.set(true);
+        error.set(None);
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            let result = actions::sign_in(username.get_untracked(), password.get_untracked()).await;
+            pending.set(false);
+            match result {
+                Ok(()) => {
+                    password.set(String::new());
+                    navigate("/", Default::default());
+                }
+                Err(message) => error.set(Some(message)),
+            }
+        });
+    };
+
+    let retention_hours = RETENTION.whole_hours();
+    view! {
+        <div class="login-page">
+            <section class="login-card" aria-labelledby="login-heading">
+                <p class="brand" aria-hidden="true">"Vigil"</p>
+                <h1 id="login-heading">"Sign in"</h1>
+                <Suspense fallback=|| view! { <p class="disclosure">"Loading the session policy…"</p> }>
+                    {move || Suspend::new(async move {
+                        match policy.await {
+                            Ok(p) => view! {
+                                <p class="disclosure" id="timeout-disclosure">
+                                    "For your security you are signed out after "
+                                    <strong>{human_duration(p.idle_timeout_secs)}</strong>
+                                    " without activity, and after "
+                                    {human_duration(p.absolute_timeout_secs)}
+                                    " in any case. You will be warned "
+                                    {human_duration(p.warning_secs)}
+                                    " before and can stay signed in with one click. "
+                                    "Your drafts and settings are kept in this browser for "
+                                    {retention_hours}
+                                    " hours, so signing in again brings them back."
+                                </p>
+                            }.into_any(),
+                            Err(_) => view! {
+                                <p class="disclosure" id="timeout-disclosure">
+                                    "You are signed out after a period without activity. Your drafts are kept in this browser for "
+                                    {retention_hours}
+                                    " hours."
+                                </p>
+                            }.into_any(),
+                        }
+                    })}
+                </Suspense>
+                <form class="login-form" on:submit=submit novalidate>
+                    <label for="username">"Username"</label>
+                    <input
+                        id="username"
+                        name="username"
+                        type="text"
+                        autocomplete="username"
+                        required
+                        prop:value=move || username.get()
+                        on:input=move |ev| username.set(event_target_value(&ev))
+                    />
+                    <label for="password">"Password"</label>
+                    <input
+                        id="password"
+                        name="password"
+                        type="password"
+                        autocomplete="current-password"
+                        required
+                        prop:value=move || password.get()
+                        on:input=move |ev| password.set(event_target_value(&ev))
+                    />
+                    <p class="form-error" role="alert" id="login-error">
+                        {move || error.get()}
+                    </p>
+                    <button type="submit" class="button primary" disabled=move || pending.get()>
+                        {move || if pending.get() { "Signing in…" } else { "Sign in" }}
+                    </button>
+                </form>
+                <Show when=move || matches!(ctx.phase.get(), ClientPhase::SignedOut) && ctx.notices.with(|n| n.iter().any(|n| n.key == "network"))>
+                    <p class="notice warning" role="status">"Vigil cannot reach the server right now."</p>
+                </Show>
+            </section>
+        </div>
+    }
+}

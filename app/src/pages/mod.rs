@@ -1,0 +1,3 @@
+pub mod login;
+pub mod problem_page;
+pub mod workspace;
