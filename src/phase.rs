@@ -158,7 +158,11 @@ mod tests {
 
     #[test]
     fn walks_through_active_warning_expired() {
-        let d = deadlines(Duration::minutes(30), Duration::hours(8), Duration::minutes(5));
+        let d = deadlines(
+            Duration::minutes(30),
+            Duration::hours(8),
+            Duration::minutes(5),
+        );
         assert_eq!(
             d.phase_at(T0),
             Phase::Active {
@@ -183,7 +187,11 @@ mod tests {
 
     #[test]
     fn next_transition_points_at_the_warning_then_the_deadline() {
-        let d = deadlines(Duration::minutes(30), Duration::hours(8), Duration::minutes(5));
+        let d = deadlines(
+            Duration::minutes(30),
+            Duration::hours(8),
+            Duration::minutes(5),
+        );
         assert_eq!(d.next_transition(T0), Some(T0 + Duration::minutes(25)));
         assert_eq!(
             d.next_transition(T0 + Duration::minutes(25)),
@@ -194,7 +202,11 @@ mod tests {
 
     #[test]
     fn skew_moves_deadlines_onto_the_local_clock() {
-        let d = deadlines(Duration::minutes(30), Duration::hours(8), Duration::minutes(5));
+        let d = deadlines(
+            Duration::minutes(30),
+            Duration::hours(8),
+            Duration::minutes(5),
+        );
         let fast_local = T0 + Duration::minutes(10);
         let local = d.shifted_for_skew(T0, fast_local);
         assert_eq!(local.idle_expires_at, T0 + Duration::minutes(40));
@@ -203,8 +215,14 @@ mod tests {
             _ => None,
         };
         let four_minutes = Some(Duration::minutes(4));
-        assert_eq!(remaining(local.phase_at(fast_local + Duration::minutes(26))), four_minutes);
-        assert_eq!(remaining(d.phase_at(T0 + Duration::minutes(26))), four_minutes);
+        assert_eq!(
+            remaining(local.phase_at(fast_local + Duration::minutes(26))),
+            four_minutes
+        );
+        assert_eq!(
+            remaining(d.phase_at(T0 + Duration::minutes(26))),
+            four_minutes
+        );
     }
 
     #[test]

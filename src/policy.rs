@@ -7,7 +7,10 @@ use thiserror::Error;
 use time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "crate::session_info::PolicyInfo", into = "crate::session_info::PolicyInfo")]
+#[serde(
+    try_from = "crate::session_info::PolicyInfo",
+    into = "crate::session_info::PolicyInfo"
+)]
 pub struct TimeoutPolicy {
     idle_timeout: Duration,
     warning_before: Duration,

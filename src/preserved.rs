@@ -207,7 +207,10 @@ mod tests {
     #[test]
     fn never_hands_one_users_work_to_another() {
         let raw = Envelope::new(7, workspace(), NOW).encode();
-        assert_eq!(Envelope::decode(&raw, 8, NOW), Err(PreservedError::ForeignUser));
+        assert_eq!(
+            Envelope::decode(&raw, 8, NOW),
+            Err(PreservedError::ForeignUser)
+        );
     }
 
     #[test]

@@ -379,7 +379,8 @@ mod tests {
     #[test]
     fn unknown_codes_from_a_newer_server_do_not_fail_decoding() {
         let body = r#"{"type":"/problems/x","title":"x","status":418,"detail":"x","error_code":"brand_new"}"#;
-        let problem: Problem = serde_json::from_str(body).unwrap_or_else(|_| Problem::new(ErrorCode::InternalError, ""));
+        let problem: Problem = serde_json::from_str(body)
+            .unwrap_or_else(|_| Problem::new(ErrorCode::InternalError, ""));
         assert_eq!(problem.error_code, ErrorCode::Unknown);
         assert_eq!(problem.status, 418);
     }

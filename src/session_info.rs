@@ -78,7 +78,8 @@ impl SessionInfo {
 
     /// The deadlines on a local clock that reads `local_now` as this response arrives.
     pub fn local_deadlines(&self, local_now: OffsetDateTime) -> Deadlines {
-        self.deadlines().shifted_for_skew(self.server_now, local_now)
+        self.deadlines()
+            .shifted_for_skew(self.server_now, local_now)
     }
 }
 

@@ -161,8 +161,16 @@ mod backend {
     /// implements it; protected methods find the verified session in the request extensions.
     #[async_trait::async_trait]
     pub trait AuthBackend: Send + Sync + 'static {
-        async fn login(&self, request: &Parts, credentials: Credentials) -> BackendResult<SessionInfo>;
-        async fn token(&self, request: &Parts, credentials: Credentials) -> BackendResult<TokenResponse>;
+        async fn login(
+            &self,
+            request: &Parts,
+            credentials: Credentials,
+        ) -> BackendResult<SessionInfo>;
+        async fn token(
+            &self,
+            request: &Parts,
+            credentials: Credentials,
+        ) -> BackendResult<TokenResponse>;
         async fn refresh(&self, request: &Parts) -> BackendResult<RefreshResponse>;
         async fn logout(&self, request: &Parts) -> BackendResult<()>;
         async fn session_info(&self, request: &Parts) -> BackendResult<SessionInfo>;
@@ -183,8 +191,8 @@ mod backend {
                 format!("The server is missing its {what}."),
             ))
         };
-        let backend =
-            use_context::<Arc<dyn AuthBackend>>().ok_or_else(|| missing("authentication service"))?;
+        let backend = use_context::<Arc<dyn AuthBackend>>()
+            .ok_or_else(|| missing("authentication service"))?;
         let parts = use_context::<Parts>().ok_or_else(|| missing("request context"))?;
         let reply = f(backend.as_ref(), &parts).await.map_err(ApiError)?;
         if !reply.headers.is_empty() {

@@ -81,8 +81,12 @@ impl SessionContext {
     }
 
     pub fn clear_notice(&self, key: &'static str) {
-        if self.notices.with_untracked(|n| n.iter().any(|n| n.key == key)) {
-            self.notices.update(|notices| notices.retain(|n| n.key != key));
+        if self
+            .notices
+            .with_untracked(|n| n.iter().any(|n| n.key == key))
+        {
+            self.notices
+                .update(|notices| notices.retain(|n| n.key != key));
         }
     }
 }

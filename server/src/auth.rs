@@ -88,7 +88,12 @@ pub async fn require_session(
     let verdict = match credential(request.headers()) {
         Ok((token, kind)) => {
             sessions
-                .authenticate(&token, kind, fingerprint(request.headers()), accepts_expired_token)
+                .authenticate(
+                    &token,
+                    kind,
+                    fingerprint(request.headers()),
+                    accepts_expired_token,
+                )
                 .await
         }
         Err(err) => Err(err),
@@ -99,7 +104,12 @@ pub async fn require_session(
             request.extensions_mut().insert(auth);
             let mut response = next.run(request).await;
             if !response.headers().contains_key(IDLE_EXPIRES_HEADER) {
-                deadline_headers(&record, sessions.policy(), sessions.now(), response.headers_mut());
+                deadline_headers(
+                    &record,
+                    sessions.policy(),
+                    sessions.now(),
+                    response.headers_mut(),
+                );
             }
             response
         }
@@ -129,7 +139,10 @@ pub fn deadline_headers(
         headers.insert(IDLE_EXPIRES_HEADER, value);
     }
     if let Phase::Warning { remaining, .. } = deadlines.phase_at(now) {
-        headers.insert(WARNING_HEADER, HeaderValue::from(remaining.whole_seconds().max(0)));
+        headers.insert(
+            WARNING_HEADER,
+            HeaderValue::from(remaining.whole_seconds().max(0)),
+        );
     } else {
         headers.remove(WARNING_HEADER);
     }
@@ -160,8 +173,14 @@ mod tests {
     #[test]
     fn bearer_wins_and_malformed_headers_are_invalid() {
         let mut headers = HeaderMap::new();
-        assert!(matches!(credential(&headers), Err(AuthError::Unauthenticated)));
-        headers.insert(http::header::COOKIE, HeaderValue::from_static("__Host-vigil-session=c"));
+        assert!(matches!(
+            credential(&headers),
+            Err(AuthError::Unauthenticated)
+        ));
+        headers.insert(
+            http::header::COOKIE,
+            HeaderValue::from_static("__Host-vigil-session=c"),
+        );
         assert!(matches!(credential(&headers), Ok((t, CredentialKind::Cookie)) if t == "c"));
         headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer b"));
         assert!(matches!(credential(&headers), Ok((t, CredentialKind::Bearer)) if t == "b"));

@@ -31,11 +31,8 @@ impl VigilBackend {
         Self { sessions, users }
     }
 
-    fn authenticated(request: &Parts) -> std::result::Result<&Authenticated, Problem> {
-        // Only reachable if the router lost its authentication layer: refuse, never serve.
-        request.extensions.get::<Authenticated>().ok_or_else(|| {
-            Problem::new(ErrorCode::Unauthenticated, "This endpoint requires a session.")
-        })
+    fn authenticated(request: &Parts) -> Option<&Authenticated> {
+        request.extensions.get::<Authenticated>()
     }
 
     async fn user(&self, id: i64) -> std::result::Result<User, Problem> {
@@ -67,7 +64,12 @@ impl VigilBackend {
 
     fn headers_for(&self, record: &SessionRecord) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        deadline_headers(record, self.sessions.policy(), self.sessions.now(), &mut headers);
+        deadline_headers(
+            record,
+            self.sessions.policy(),
+            self.sessions.now(),
+            &mut headers,
+        );
         headers
     }
 
@@ -91,7 +93,11 @@ impl VigilBackend {
         if credentials.password.is_empty() {
             return Err(Problem::invalid_field("password", "Enter your password."));
         }
-        let user = match self.users.verify(&credentials.username, &credentials.password).await {
+        let user = match self
+            .users
+            .verify(&credentials.username, &credentials.password)
+            .await
+        {
             Ok(Some(user)) => user,
             Ok(None) => {
                 tracing::info!(outcome = "failure", "sign-in refused");
@@ -120,11 +126,22 @@ impl VigilBackend {
     }
 }
 
+/// Only reachable if the router lost its authentication layer: refuse, never serve.
+fn no_session() -> Problem {
+    Problem::new(
+        ErrorCode::Unauthenticated,
+        "This endpoint requires a session.",
+    )
+}
+
 fn user_store_problem(err: UserError) -> Problem {
     tracing::error!(error = %err, "user store error");
     match err {
         UserError::Database(_) => store_unavailable(),
-        _ => Problem::new(ErrorCode::InternalError, "The account could not be checked."),
+        _ => Problem::new(
+            ErrorCode::InternalError,
+            "The account could not be checked.",
+        ),
     }
 }
 
@@ -150,7 +167,7 @@ impl AuthBackend for VigilBackend {
     }
 
     async fn refresh(&self, request: &Parts) -> Result<RefreshResponse> {
-        let auth = Self::authenticated(request)?;
+        let auth = Self::authenticated(request).ok_or_else(no_session)?;
         let user = self.user(auth.record.user_id).await?;
         let (record, token) = self
             .sessions
@@ -181,7 +198,7 @@ impl AuthBackend for VigilBackend {
     }
 
     async fn logout(&self, request: &Parts) -> Result<()> {
-        let auth = Self::authenticated(request)?;
+        let auth = Self::authenticated(request).ok_or_else(no_session)?;
         self.sessions
             .logout(auth)
             .await
@@ -198,13 +215,13 @@ impl AuthBackend for VigilBackend {
     }
 
     async fn session_info(&self, request: &Parts) -> Result<SessionInfo> {
-        let auth = Self::authenticated(request)?;
+        let auth = Self::authenticated(request).ok_or_else(no_session)?;
         let user = self.user(auth.record.user_id).await?;
         Ok(Reply::new(self.info(&auth.record, &user)))
     }
 
     async fn me(&self, request: &Parts) -> Result<UserSummary> {
-        let auth = Self::authenticated(request)?;
+        let auth = Self::authenticated(request).ok_or_else(no_session)?;
         Ok(Reply::new(self.user(auth.record.user_id).await?.summary()))
     }
 

@@ -10,7 +10,10 @@ use crate::db;
 use crate::users::{UserError, UserRepository, Username};
 
 #[derive(Debug, Parser)]
-#[command(name = "server", about = "Vigil: secure sessions that never lose your work")]
+#[command(
+    name = "server",
+    about = "Vigil: secure sessions that never lose your work"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -56,7 +59,10 @@ pub enum CliError {
     Stdin(#[from] std::io::Error),
 }
 
-pub async fn run_user_command(settings: &Settings, command: UserCommand) -> Result<String, CliError> {
+pub async fn run_user_command(
+    settings: &Settings,
+    command: UserCommand,
+) -> Result<String, CliError> {
     let UserCommand::Add {
         name,
         password_stdin: _,
@@ -70,7 +76,11 @@ pub async fn run_user_command(settings: &Settings, command: UserCommand) -> Resu
     let pool = db::connect(&settings.database_url).await?;
     let users = UserRepository::new(pool);
     match users.add(&username, &display_name, password).await {
-        Ok(user) => Ok(format!("created user `{}` (id {})", user.username.as_str(), user.id)),
+        Ok(user) => Ok(format!(
+            "created user `{}` (id {})",
+            user.username.as_str(),
+            user.id
+        )),
         Err(UserError::Exists(_)) if update => {
             users.set_password(&username, password).await?;
             Ok(format!("updated the password of `{}`", username.as_str()))

@@ -101,7 +101,10 @@ impl Settings {
         let database_url = env.var("VIGIL_DATABASE_URL").unwrap_or_else(|| {
             format!("sqlite://{}?mode=rwc", data_dir.join("vigil.db").display())
         });
-        let secret = match (env.var("VIGIL_JWT_SECRET"), env.var("VIGIL_JWT_SECRET_FILE")) {
+        let secret = match (
+            env.var("VIGIL_JWT_SECRET"),
+            env.var("VIGIL_JWT_SECRET_FILE"),
+        ) {
             (Some(_), Some(_)) => return Err(ConfigError::TwoSecrets),
             (Some(value), None) => SecretSource::Value(value),
             (None, Some(path)) => SecretSource::File(PathBuf::from(path)),
@@ -168,12 +171,21 @@ mod tests {
     fn rejects_nonsense_with_the_variable_named() {
         let err = Settings::from_env(&env(&[("VIGIL_IDLE_TIMEOUT", "soon")]));
         assert!(
-            matches!(err, Err(ConfigError::Duration { name: "VIGIL_IDLE_TIMEOUT", .. })),
+            matches!(
+                err,
+                Err(ConfigError::Duration {
+                    name: "VIGIL_IDLE_TIMEOUT",
+                    ..
+                })
+            ),
             "{err:?}"
         );
         let err = Settings::from_env(&env(&[("VIGIL_WARNING_BEFORE", "40m")]));
         assert!(matches!(err, Err(ConfigError::Policy(_))));
-        let err = Settings::from_env(&env(&[("VIGIL_ENV", "production"), ("VIGIL_TEST_CLOCK", "1")]));
+        let err = Settings::from_env(&env(&[
+            ("VIGIL_ENV", "production"),
+            ("VIGIL_TEST_CLOCK", "1"),
+        ]));
         assert!(matches!(err, Err(ConfigError::TestClockInProduction)));
     }
 }

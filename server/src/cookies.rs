@@ -68,7 +68,10 @@ mod tests {
     #[test]
     fn reads_the_cookie_among_others() {
         let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, HeaderValue::from_static("a=1; __Host-vigil-session=tok; b=2"));
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; __Host-vigil-session=tok; b=2"),
+        );
         assert_eq!(session_cookie(&headers), Some("tok"));
         headers.insert(COOKIE, HeaderValue::from_static("__Host-vigil-session="));
         assert_eq!(session_cookie(&headers), None);

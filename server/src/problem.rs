@@ -52,8 +52,7 @@ pub fn problem_response(mut problem: Problem, context: &ProblemContext) -> Respo
     if problem.timestamp.is_none() {
         problem.timestamp = OffsetDateTime::now_utc().format(&Rfc3339).ok();
     }
-    let status =
-        StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
@@ -81,7 +80,8 @@ fn www_authenticate(code: ErrorCode) -> HeaderValue {
             other.as_str()
         ),
     };
-    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(r#"Bearer realm="vigil""#))
+    HeaderValue::from_str(&value)
+        .unwrap_or_else(|_| HeaderValue::from_static(r#"Bearer realm="vigil""#))
 }
 
 /// Middleware for `/api/*`: gives argument-less endpoints an empty JSON object when the
@@ -142,22 +142,33 @@ async fn finish(response: Response, context: &ProblemContext) -> Response {
     let problem = if from_server_fn {
         let bytes = to_bytes(body, MAX_BODY_BYTES).await.unwrap_or_default();
         serde_json::from_slice::<Problem>(&bytes).unwrap_or_else(|_| {
-            Problem::new(ErrorCode::InternalError, "The server produced an unreadable error.")
+            Problem::new(
+                ErrorCode::InternalError,
+                "The server produced an unreadable error.",
+            )
         })
     } else {
         match parts.status {
-            StatusCode::NOT_FOUND => Problem::new(ErrorCode::NotFound, "No API endpoint has this path."),
+            StatusCode::NOT_FOUND => {
+                Problem::new(ErrorCode::NotFound, "No API endpoint has this path.")
+            }
             StatusCode::METHOD_NOT_ALLOWED => Problem::new(
                 ErrorCode::MethodNotAllowed,
                 "This endpoint only accepts POST with a JSON body.",
             ),
-            StatusCode::PAYLOAD_TOO_LARGE => {
-                Problem::new(ErrorCode::ValidationFailed, "The request body is too large.").with_status(413)
-            }
-            StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::BAD_REQUEST => {
-                Problem::new(ErrorCode::ValidationFailed, "The request could not be read.")
-            }
-            _ => Problem::new(ErrorCode::InternalError, "The request could not be completed."),
+            StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
+                ErrorCode::ValidationFailed,
+                "The request body is too large.",
+            )
+            .with_status(413),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::BAD_REQUEST => Problem::new(
+                ErrorCode::ValidationFailed,
+                "The request could not be read.",
+            ),
+            _ => Problem::new(
+                ErrorCode::InternalError,
+                "The request could not be completed.",
+            ),
         }
     };
     let mut rebuilt = problem_response(problem, context);

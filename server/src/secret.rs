@@ -127,7 +127,10 @@ mod tests {
 
     #[test]
     fn refuses_short_secrets() {
-        let err = JwtSecret::load(&SecretSource::Value("short".into()), Environment::Production);
+        let err = JwtSecret::load(
+            &SecretSource::Value("short".into()),
+            Environment::Production,
+        );
         assert!(matches!(err, Err(SecretError::TooShort(5))));
     }
 
@@ -149,6 +152,8 @@ mod tests {
         let second = JwtSecret::load(&source, Environment::Development).expect("reloaded");
         assert_eq!(first.as_bytes(), second.as_bytes());
         assert!(first.as_bytes().len() >= MIN_SECRET_BYTES);
-        assert!(!format!("{first:?}").contains(&String::from_utf8_lossy(first.as_bytes()).to_string()));
+        assert!(
+            !format!("{first:?}").contains(&String::from_utf8_lossy(first.as_bytes()).to_string())
+        );
     }
 }

@@ -176,9 +176,7 @@ impl SessionRecord {
         if presented == self.generation {
             GenerationCheck::Current
         } else if presented + 1 == self.generation
-            && self
-                .rotated_at
-                .is_some_and(|at| now < at + ROTATION_GRACE)
+            && self.rotated_at.is_some_and(|at| now < at + ROTATION_GRACE)
         {
             GenerationCheck::InGrace
         } else {
@@ -214,7 +212,13 @@ mod tests {
     const T0: OffsetDateTime = datetime!(2026-02-02 09:00 UTC);
 
     fn record() -> SessionRecord {
-        SessionRecord::start(1, T0, &TimeoutPolicy::default(), None, ClientSummary::default())
+        SessionRecord::start(
+            1,
+            T0,
+            &TimeoutPolicy::default(),
+            None,
+            ClientSummary::default(),
+        )
     }
 
     #[test]
@@ -246,7 +250,10 @@ mod tests {
         r.end(EndReason::Reuse, T0);
         assert!(matches!(
             r.state_at(T0 + Duration::hours(9)),
-            SessionState::Ended(Tombstone { reason: EndReason::Logout, .. })
+            SessionState::Ended(Tombstone {
+                reason: EndReason::Logout,
+                ..
+            })
         ));
     }
 
@@ -255,8 +262,14 @@ mod tests {
         let mut r = record();
         r.rotate(T0);
         assert_eq!(r.check_generation(2, T0), GenerationCheck::Current);
-        assert_eq!(r.check_generation(1, T0 + Duration::seconds(9)), GenerationCheck::InGrace);
-        assert_eq!(r.check_generation(1, T0 + Duration::seconds(10)), GenerationCheck::Reused);
+        assert_eq!(
+            r.check_generation(1, T0 + Duration::seconds(9)),
+            GenerationCheck::InGrace
+        );
+        assert_eq!(
+            r.check_generation(1, T0 + Duration::seconds(10)),
+            GenerationCheck::Reused
+        );
         r.rotate(T0);
         assert_eq!(r.check_generation(1, T0), GenerationCheck::Reused);
     }

@@ -75,13 +75,17 @@ impl AuthError {
                 ErrorCode::TokenExpired,
                 "The access token expired; refresh it and retry the request once.",
             ),
-            Self::Revoked => Problem::new(ErrorCode::SessionRevoked, "This session has been ended."),
+            Self::Revoked => {
+                Problem::new(ErrorCode::SessionRevoked, "This session has been ended.")
+            }
             Self::NotFound => Problem::new(
                 ErrorCode::SessionNotFound,
                 "There is no record of this session.",
             ),
             Self::Store(_) => store_unavailable(),
-            Self::Signing => Problem::new(ErrorCode::InternalError, "The token could not be signed."),
+            Self::Signing => {
+                Problem::new(ErrorCode::InternalError, "The token could not be signed.")
+            }
         }
     }
 }

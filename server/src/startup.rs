@@ -107,7 +107,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(state.clone(), require_session))
         .layer(from_fn(normalize_api))
-        .layer(PropagateRequestIdLayer::new(http::HeaderName::from_static(REQUEST_ID_HEADER)))
+        .layer(PropagateRequestIdLayer::new(http::HeaderName::from_static(
+            REQUEST_ID_HEADER,
+        )))
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::new(
             http::HeaderName::from_static(REQUEST_ID_HEADER),
@@ -124,7 +126,10 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(settings: Settings, leptos_options: LeptosOptions) -> Result<Self, StartupError> {
+    pub async fn build(
+        settings: Settings,
+        leptos_options: LeptosOptions,
+    ) -> Result<Self, StartupError> {
         let addr = leptos_options.site_addr;
         let state = build_state(settings, leptos_options, None).await?;
         let listener = tokio::net::TcpListener::bind(addr)

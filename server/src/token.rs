@@ -190,7 +190,10 @@ mod tests {
         let service = service();
         let issued = issue(&service);
         let later = NOW + Duration::minutes(31);
-        assert!(matches!(service.verify(&issued.token, later), Err(TokenError::Expired(_))));
+        assert!(matches!(
+            service.verify(&issued.token, later),
+            Err(TokenError::Expired(_))
+        ));
         let mut tampered = issued.token.clone();
         tampered.push('x');
         assert_eq!(service.verify(&tampered, NOW), Err(TokenError::Invalid));
@@ -198,12 +201,26 @@ mod tests {
 
     #[test]
     fn refuses_tokens_signed_with_another_key_or_for_another_audience() {
-        let other = TokenService::new(&JwtSecret::new(vec![9u8; 32]).expect("32"), "vigil", "vigil");
+        let other = TokenService::new(
+            &JwtSecret::new(vec![9u8; 32]).expect("32"),
+            "vigil",
+            "vigil",
+        );
         let issued = issue(&other);
-        assert_eq!(service().verify(&issued.token, NOW), Err(TokenError::Invalid));
-        let foreign = TokenService::new(&JwtSecret::new(vec![7u8; 32]).expect("32"), "vigil", "elsewhere");
+        assert_eq!(
+            service().verify(&issued.token, NOW),
+            Err(TokenError::Invalid)
+        );
+        let foreign = TokenService::new(
+            &JwtSecret::new(vec![7u8; 32]).expect("32"),
+            "vigil",
+            "elsewhere",
+        );
         let issued = issue(&foreign);
-        assert_eq!(service().verify(&issued.token, NOW), Err(TokenError::Invalid));
+        assert_eq!(
+            service().verify(&issued.token, NOW),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Accounts: usernames and Argon2id password hashes in SQLite.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use sqlx::SqlitePool;
 use std::sync::OnceLock;
@@ -146,7 +148,11 @@ impl UserRepository {
         }
     }
 
-    pub async fn set_password(&self, username: &Username, password: &str) -> Result<bool, UserError> {
+    pub async fn set_password(
+        &self,
+        username: &Username,
+        password: &str,
+    ) -> Result<bool, UserError> {
         validate_password(password)?;
         let password = password.to_owned();
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
@@ -209,7 +215,10 @@ mod tests {
 
     #[test]
     fn usernames_are_normalised_and_checked() {
-        assert_eq!(Username::parse(" Ada ").map(|u| u.0).ok(), Some("ada".to_owned()));
+        assert_eq!(
+            Username::parse(" Ada ").map(|u| u.0).ok(),
+            Some("ada".to_owned())
+        );
         assert!(Username::parse("").is_err());
         assert!(Username::parse("a b").is_err());
         assert!(Username::parse(&"x".repeat(65)).is_err());

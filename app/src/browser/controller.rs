@@ -106,7 +106,10 @@ pub fn adopt(info: SessionInfo) {
         changed
     });
     if needs_heartbeat {
-        let old = with(|c| c.heartbeat.replace(Interval::new(heartbeat_ms, heartbeat_tick)));
+        let old = with(|c| {
+            c.heartbeat
+                .replace(Interval::new(heartbeat_ms, heartbeat_tick))
+        });
         release(old);
     }
     evaluate();
@@ -188,7 +191,8 @@ pub fn evaluate() {
         }
     }
     if let Some(at) = deadlines.next_transition(now) {
-        let wait_ms = ((at - now).whole_milliseconds().max(0) as u64 + 25).min(u32::MAX as u64) as u32;
+        let wait_ms =
+            ((at - now).whole_milliseconds().max(0) as u64 + 25).min(u32::MAX as u64) as u32;
         let old = with(|c| c.phase_timer.replace(Timeout::new(wait_ms, evaluate)));
         release(old);
     }
@@ -285,7 +289,10 @@ fn handle_problem(problem: Problem) {
             expire(reason);
         }
         ErrorCode::TokenExpired => extend(),
-        ErrorCode::NetworkError | ErrorCode::StoreUnavailable | ErrorCode::InternalError | ErrorCode::Unknown => {
+        ErrorCode::NetworkError
+        | ErrorCode::StoreUnavailable
+        | ErrorCode::InternalError
+        | ErrorCode::Unknown => {
             ctx.notify(
                 "network",
                 Tone::Warning,
@@ -305,7 +312,12 @@ fn signed_out(ctx: SessionContext) {
     let timers = with(|c| {
         c.deadlines = None;
         c.workspace_owner = None;
-        (c.phase_timer.take(), c.countdown.take(), c.heartbeat.take(), c.save_timer.take())
+        (
+            c.phase_timer.take(),
+            c.countdown.take(),
+            c.heartbeat.take(),
+            c.save_timer.take(),
+        )
     });
     release(Some(timers));
     ctx.workspace.set(Workspace::default());
@@ -377,8 +389,10 @@ fn install_lifecycle_listeners() {
         let _ = window.add_event_listener_with_callback(event, reevaluate.as_ref().unchecked_ref());
     }
     if let Some(document) = window.document() {
-        let _ = document
-            .add_event_listener_with_callback("visibilitychange", reevaluate.as_ref().unchecked_ref());
+        let _ = document.add_event_listener_with_callback(
+            "visibilitychange",
+            reevaluate.as_ref().unchecked_ref(),
+        );
     }
     reevaluate.forget();
 }

@@ -16,7 +16,9 @@ const LAST_USER_KEY: &str = "vigil.last-user";
 pub enum StorageProblem {
     #[error("This browser does not allow Vigil to keep your work (storage is disabled). Your drafts stay in this tab only.")]
     Unavailable,
-    #[error("This browser's storage is full. Your drafts stay in this tab until you free some space.")]
+    #[error(
+        "This browser's storage is full. Your drafts stay in this tab until you free some space."
+    )]
     Full,
     #[error("Saved work in this browser could not be used ({0}). It was set aside and you start with an empty workspace.")]
     SetAside(PreservedError),

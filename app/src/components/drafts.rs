@@ -83,7 +83,9 @@ pub fn DraftsPanel() -> impl IntoView {
         focus_by_id("draft-title");
     };
     let delete_draft = move |_| {
-        let Some(id) = selected.get_untracked() else { return };
+        let Some(id) = selected.get_untracked() else {
+            return;
+        };
         workspace.update(|w| {
             let index = w.drafts.iter().position(|d| d.id == id).unwrap_or(0);
             w.drafts.retain(|d| d.id != id);

@@ -64,7 +64,11 @@ fn trap_focus(ev: &leptos::ev::KeyboardEvent, dialog_id: &str) {
     };
     let active = document.active_element();
     let inside = active.as_ref().is_some_and(|a| dialog.contains(Some(a)));
-    let at = |el: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a == el.unchecked_ref::<web_sys::Element>());
+    let at = |el: &web_sys::HtmlElement| {
+        active
+            .as_ref()
+            .is_some_and(|a| a == el.unchecked_ref::<web_sys::Element>())
+    };
     if ev.shift_key() && (at(first) || !inside) {
         ev.prevent_default();
         let _ = last.focus();

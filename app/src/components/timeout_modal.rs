@@ -65,13 +65,23 @@ fn TimeoutDialog(reason: Signal<ExpiryReason>) -> impl IntoView {
         let when = ctx
             .saved_at
             .get()
-            .map(|ms| format!(" (last saved at {})", crate::browser::time::local_time_label(ms)))
+            .map(|ms| {
+                format!(
+                    " (last saved at {})",
+                    crate::browser::time::local_time_label(ms)
+                )
+            })
             .unwrap_or_default();
         #[cfg(not(feature = "hydrate"))]
         let when = String::new();
         format!("Nothing is lost. {drafts} kept in this browser{when}; they come back when you sign in again.")
     };
-    let who = move || ctx.user.get().map(|u| (u.display_name, u.username)).unwrap_or_default();
+    let who = move || {
+        ctx.user
+            .get()
+            .map(|u| (u.display_name, u.username))
+            .unwrap_or_default()
+    };
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

@@ -8,11 +8,22 @@ use crate::session_context::{human_duration, use_session};
 #[component]
 pub fn TopBar() -> impl IntoView {
     let ctx = use_session();
-    let name = move || ctx.user.with(|u| u.as_ref().map(|u| u.display_name.clone()).unwrap_or_default());
+    let name = move || {
+        ctx.user.with(|u| {
+            u.as_ref()
+                .map(|u| u.display_name.clone())
+                .unwrap_or_default()
+        })
+    };
     let rule = move || {
         ctx.policy.with(|p| {
-            p.map(|p| format!("Signs out after {} without activity", human_duration(p.idle_timeout_secs)))
-                .unwrap_or_default()
+            p.map(|p| {
+                format!(
+                    "Signs out after {} without activity",
+                    human_duration(p.idle_timeout_secs)
+                )
+            })
+            .unwrap_or_default()
         })
     };
     view! {

@@ -13,7 +13,10 @@ use crate::session_context::{human_duration, use_session, ClientPhase};
 pub fn WarningToast() -> impl IntoView {
     let ctx = use_session();
     let warning = move || match ctx.phase.get() {
-        ClientPhase::Warning { remaining_ms, reason } => Some((remaining_ms, reason)),
+        ClientPhase::Warning {
+            remaining_ms,
+            reason,
+        } => Some((remaining_ms, reason)),
         _ => None,
     };
     let countdown = move || {

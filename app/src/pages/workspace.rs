@@ -28,7 +28,12 @@ pub fn WorkspacePage() -> impl IntoView {
         TextSize::Large => "large",
     };
     let blocked = move || ctx.phase.get().is_expired() || ctx.confirm_sign_out.get();
-    let ready = move || !matches!(ctx.phase.get(), ClientPhase::Checking | ClientPhase::SignedOut);
+    let ready = move || {
+        !matches!(
+            ctx.phase.get(),
+            ClientPhase::Checking | ClientPhase::SignedOut
+        )
+    };
     view! {
         <Show
             when=ready

@@ -8,17 +8,29 @@ use crate::helpers::{spawn_app, PASSWORD, USERNAME};
 async fn wrong_password_and_unknown_user_get_the_same_answer() {
     let app = spawn_app().await;
     let wrong = app
-        .post("/api/auth/login", json!({"username": USERNAME, "password": "not it at all"}), &[])
+        .post(
+            "/api/auth/login",
+            json!({"username": USERNAME, "password": "not it at all"}),
+            &[],
+        )
         .await;
     let wrong = wrong.assert_problem(401, "invalid_credentials");
     let unknown = app
-        .post("/api/auth/login", json!({"username": "nobody", "password": PASSWORD}), &[])
+        .post(
+            "/api/auth/login",
+            json!({"username": "nobody", "password": PASSWORD}),
+            &[],
+        )
         .await;
     let unknown = unknown.assert_problem(401, "invalid_credentials");
     assert_eq!(wrong.detail, unknown.detail);
     assert_eq!(wrong.title, unknown.title);
     let token = app
-        .post("/api/auth/token", json!({"username": USERNAME, "password": "nope nope"}), &[])
+        .post(
+            "/api/auth/token",
+            json!({"username": USERNAME, "password": "nope nope"}),
+            &[],
+        )
         .await;
     token.assert_problem(401, "invalid_credentials");
 }
@@ -26,7 +38,12 @@ async fn wrong_password_and_unknown_user_get_the_same_answer() {
 #[tokio::test]
 async fn no_credentials_is_unauthenticated() {
     let app = spawn_app().await;
-    for path in ["/api/auth/session-info", "/api/auth/me", "/api/auth/refresh", "/api/auth/logout"] {
+    for path in [
+        "/api/auth/session-info",
+        "/api/auth/me",
+        "/api/auth/refresh",
+        "/api/auth/logout",
+    ] {
         let response = app.post(path, json!({}), &[]).await;
         response.assert_problem(401, "unauthenticated");
         assert_eq!(
@@ -45,9 +62,13 @@ async fn garbage_tokens_are_session_invalid() {
     app.with_bearer("/api/auth/session-info", "eyJhbGciOiJub25lIn0.e30.")
         .await
         .assert_problem(401, "session_invalid");
-    app.post("/api/auth/me", json!({}), &[("authorization", "Basic YWRhOnB3")])
-        .await
-        .assert_problem(401, "session_invalid");
+    app.post(
+        "/api/auth/me",
+        json!({}),
+        &[("authorization", "Basic YWRhOnB3")],
+    )
+    .await
+    .assert_problem(401, "session_invalid");
 }
 
 #[tokio::test]
@@ -69,12 +90,20 @@ async fn a_missing_field_is_named() {
         .assert_problem(400, "validation_failed");
     assert_eq!(problem.field.as_deref(), Some("password"));
     let problem = app
-        .post("/api/auth/login", json!({"username": "", "password": "x"}), &[])
+        .post(
+            "/api/auth/login",
+            json!({"username": "", "password": "x"}),
+            &[],
+        )
         .await
         .assert_problem(422, "validation_failed");
     assert_eq!(problem.field.as_deref(), Some("username"));
     let problem = app
-        .post("/api/auth/token", json!({"username": USERNAME, "password": ""}), &[])
+        .post(
+            "/api/auth/token",
+            json!({"username": USERNAME, "password": ""}),
+            &[],
+        )
         .await
         .assert_problem(422, "validation_failed");
     assert_eq!(problem.field.as_deref(), Some("password"));
@@ -86,7 +115,9 @@ async fn state_changing_endpoints_are_not_reachable_by_get() {
     let request = http::Request::get("/api/auth/login")
         .body(axum::body::Body::empty())
         .expect("request");
-    app.request(request).await.assert_problem(405, "method_not_allowed");
+    app.request(request)
+        .await
+        .assert_problem(405, "method_not_allowed");
 }
 
 #[tokio::test]
@@ -96,9 +127,13 @@ async fn unknown_endpoints_fail_closed_then_answer_not_found() {
         .await
         .assert_problem(401, "unauthenticated");
     let cookie = app.browser_session().await;
-    app.post("/api/nothing-here", json!({}), &[(COOKIE.as_str(), &cookie)])
-        .await
-        .assert_problem(404, "not_found");
+    app.post(
+        "/api/nothing-here",
+        json!({}),
+        &[(COOKIE.as_str(), &cookie)],
+    )
+    .await
+    .assert_problem(404, "not_found");
 }
 
 #[tokio::test]

@@ -54,7 +54,10 @@ impl TestResponse {
         assert!(problem.type_uri.starts_with("/problems/"));
         assert!(!problem.title.is_empty() && !problem.detail.is_empty());
         assert!(problem.instance.is_some() && problem.timestamp.is_some());
-        let request_id = self.headers.get("x-request-id").and_then(|v| v.to_str().ok());
+        let request_id = self
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok());
         assert!(request_id.is_some());
         assert_eq!(problem.request_id.as_deref(), request_id);
         if status == 401 {
@@ -104,7 +107,11 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
 }
 
 /// Builds the app on an existing directory (used to restart on the same database).
-pub async fn spawn_app_in(dir: tempfile::TempDir, settings: Settings, clock: ManualClock) -> TestApp {
+pub async fn spawn_app_in(
+    dir: tempfile::TempDir,
+    settings: Settings,
+    clock: ManualClock,
+) -> TestApp {
     let state = build_state(settings, leptos_options(), Some(Arc::new(clock.clone())))
         .await
         .expect("app builds");
@@ -132,7 +139,8 @@ impl TestApp {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
         TestResponse {
             status,
@@ -182,16 +190,21 @@ impl TestApp {
             )
             .await;
         assert_eq!(response.status, StatusCode::OK, "{}", response.body);
-        response.body["access_token"].as_str().expect("token").to_owned()
+        response.body["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
     }
 
     pub async fn with_cookie(&self, path: &str, cookie: &str) -> TestResponse {
-        self.post(path, json!({}), &[(COOKIE.as_str(), cookie)]).await
+        self.post(path, json!({}), &[(COOKIE.as_str(), cookie)])
+            .await
     }
 
     pub async fn with_bearer(&self, path: &str, token: &str) -> TestResponse {
         let value = format!("Bearer {token}");
-        self.post(path, json!({}), &[(AUTHORIZATION.as_str(), &value)]).await
+        self.post(path, json!({}), &[(AUTHORIZATION.as_str(), &value)])
+            .await
     }
 
     pub fn advance(&self, by: Duration) {

@@ -1,8 +1,8 @@
-use vigil::Clock;
 use http::header::SET_COOKIE;
 use http::StatusCode;
 use serde_json::json;
 use time::Duration;
+use vigil::Clock;
 
 use crate::helpers::{spawn_app, spawn_app_in, test_settings, USERNAME};
 
@@ -23,18 +23,26 @@ async fn sign_in_sets_a_host_cookie_and_returns_the_session() {
     }
     assert_eq!(response.body["user"]["username"], USERNAME);
     assert_eq!(response.body["user"]["display_name"], "Ada Lovelace");
-    assert_eq!(response.time("idle_expires_at"), now + Duration::minutes(30));
+    assert_eq!(
+        response.time("idle_expires_at"),
+        now + Duration::minutes(30)
+    );
     assert_eq!(response.time("warn_at"), now + Duration::minutes(25));
-    assert_eq!(response.time("absolute_expires_at"), now + Duration::hours(8));
+    assert_eq!(
+        response.time("absolute_expires_at"),
+        now + Duration::hours(8)
+    );
     assert_eq!(response.body["policy"]["idle_timeout_secs"], 1800);
     assert_eq!(response.body["policy"]["heartbeat_secs"], 60);
     assert!(response.body.get("access_token").is_none());
     assert_eq!(
-        response.headers.get("cache-control").and_then(|v| v.to_str().ok()),
+        response
+            .headers
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
         Some("no-store")
     );
 }
-
 
 #[tokio::test]
 async fn session_info_reads_the_session_with_deadline_headers() {
@@ -65,7 +73,10 @@ async fn refresh_extends_the_idle_deadline_and_rotates_the_token() {
     let now = app.clock.now();
     let response = app.with_cookie("/api/auth/refresh", &cookie).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
-    assert_eq!(response.time("idle_expires_at"), now + Duration::minutes(30));
+    assert_eq!(
+        response.time("idle_expires_at"),
+        now + Duration::minutes(30)
+    );
     assert_eq!(response.time("last_activity_at"), now);
     let rotated = response.session_cookie().expect("a new cookie");
     assert_ne!(rotated, cookie);
@@ -101,7 +112,10 @@ async fn sign_out_ends_the_session_and_clears_the_cookie() {
         assert!(cleared.contains(attribute));
     }
     assert_eq!(
-        response.headers.get("clear-site-data").and_then(|v| v.to_str().ok()),
+        response
+            .headers
+            .get("clear-site-data")
+            .and_then(|v| v.to_str().ok()),
         Some("\"cookies\"")
     );
     app.with_cookie("/api/auth/session-info", &cookie)
@@ -124,7 +138,10 @@ async fn api_clients_use_bearer_tokens_without_cookies() {
     assert_eq!(response.body["token_type"], "Bearer");
     assert_eq!(response.body["expires_in"], 1800);
     assert_eq!(response.body["session"]["user"]["username"], USERNAME);
-    let token = response.body["access_token"].as_str().expect("token").to_owned();
+    let token = response.body["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
 
     let me = app.with_bearer("/api/auth/me", &token).await;
     assert_eq!(me.status, StatusCode::OK);
@@ -132,7 +149,9 @@ async fn api_clients_use_bearer_tokens_without_cookies() {
 
     let refreshed = app.with_bearer("/api/auth/refresh", &token).await;
     assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
-    let new_token = refreshed.body["access_token"].as_str().expect("rotated token");
+    let new_token = refreshed.body["access_token"]
+        .as_str()
+        .expect("rotated token");
     assert_ne!(new_token, token);
     assert!(refreshed.headers.get(SET_COOKIE).is_none());
 }
@@ -157,6 +176,8 @@ async fn sessions_survive_a_restart_on_the_same_database() {
     let settings = test_settings(dir.path(), &[]);
     drop(app.router);
     let restarted = spawn_app_in(dir, settings, clock).await;
-    let response = restarted.with_cookie("/api/auth/session-info", &cookie).await;
+    let response = restarted
+        .with_cookie("/api/auth/session-info", &cookie)
+        .await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
 }

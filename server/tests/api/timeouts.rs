@@ -29,7 +29,10 @@ async fn polling_session_info_never_moves_the_deadline() {
         app.advance(Duration::minutes(5));
         let polled = app.with_cookie("/api/auth/session-info", &cookie).await;
         assert_eq!(polled.status, StatusCode::OK);
-        assert_eq!(polled.time("idle_expires_at"), first.time("idle_expires_at"));
+        assert_eq!(
+            polled.time("idle_expires_at"),
+            first.time("idle_expires_at")
+        );
         let me = app.with_cookie("/api/auth/me", &cookie).await;
         assert_eq!(me.status, StatusCode::OK);
     }

@@ -1,0 +1,112 @@
+# Vigil — the two set-up commands are `make run` and `make test`.
+# Every install step below is idempotent: it is skipped when already satisfied.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CARGO_LEPTOS_VERSION := 0.3.10
+# wasm-bindgen-cli must match the wasm-bindgen crate exactly (pinned with `=` in Cargo.toml).
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+
+# Project-local tools (wasm-opt from npm's binaryen) come first on PATH.
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+# Plain cargo commands use the same flags and compile-time variables as cargo-leptos's
+# debug build, so tests reuse its artifacts instead of rebuilding the dependency tree.
+CARGO_ENV := LEPTOS_OUTPUT_NAME=vigil RUSTFLAGS="--cfg erase_components"
+
+DEMO_USER := demo
+DEMO_PASSWORD := vigil-demo-password
+SITE_ADDR := 127.0.0.1:3000
+
+.PHONY: help tools rust-tools wasm-target cargo-leptos wasm-bindgen node-tools chromium \
+        build run test test-core test-server test-e2e lint fmt size release
+
+help:
+	@echo "make run    - install what is missing, build, serve on http://$(SITE_ADDR) (SQLite under data/)"
+	@echo "make test   - install what is missing, then lint and run every test: core, server, end-to-end"
+	@echo "make test-core | test-server | test-e2e | lint | size"
+
+## ---- installs ---------------------------------------------------------------
+
+tools: rust-tools node-tools chromium
+
+rust-tools: wasm-target cargo-leptos wasm-bindgen
+
+wasm-target:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
+	  || rustup target add wasm32-unknown-unknown
+
+cargo-leptos:
+	@cargo leptos --version 2>/dev/null | grep -q " $(CARGO_LEPTOS_VERSION)$$" \
+	  || cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked
+
+# Not --locked: the CLI's own lock file names a crate version the registry lacks.
+wasm-bindgen:
+	@test -n "$(WASM_BINDGEN_VERSION)" || { echo "wasm-bindgen not found in Cargo.lock" >&2; exit 1; }
+	@wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$" \
+	  || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+
+node-tools: node_modules/.installed end2end/node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# Playwright drives Debian's Chromium; it never downloads a browser of its own.
+end2end/node_modules/.installed: end2end/package.json end2end/package-lock.json
+	cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	@touch $@
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium fonts-dejavu-core; }
+
+## ---- build and run ----------------------------------------------------------
+
+build: rust-tools node-tools
+	cargo leptos build
+
+run: build
+	@printf '%s' '$(DEMO_PASSWORD)' | target/debug/server user add $(DEMO_USER) \
+	  --display-name "Demo User" --password-stdin --update >/dev/null
+	@echo
+	@echo "  Vigil is starting on http://$(SITE_ADDR)"
+	@echo "  Sign in as:  username $(DEMO_USER)   password $(DEMO_PASSWORD)"
+	@echo "  (idle timeout $${VIGIL_IDLE_TIMEOUT:-30m}, warning $${VIGIL_WARNING_BEFORE:-5m} before; Ctrl-C stops)"
+	@echo
+	cargo leptos serve
+
+release: rust-tools node-tools
+	cargo leptos build --release
+
+## ---- tests ------------------------------------------------------------------
+
+test: tools lint test-core test-server test-e2e
+
+test-core:
+	$(CARGO_ENV) cargo test -p vigil
+
+test-server:
+	$(CARGO_ENV) cargo test -p server -p app
+
+test-e2e: build node-tools chromium
+	cd end2end && npx playwright test
+
+lint:
+	cargo fmt --all --check
+	$(CARGO_ENV) cargo clippy -p vigil -p app -p server --all-targets -- -D warnings
+	$(CARGO_ENV) cargo clippy -p frontend -p app --target wasm32-unknown-unknown \
+	  --target-dir target/front -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+## ---- figures ----------------------------------------------------------------
+
+# gzip sizes of what a browser downloads from a release build.
+size: release
+	@cd target/site/pkg && for f in vigil.wasm vigil.js vigil.css; do \
+	  printf '%-12s %8d bytes  %8d gzip\n' $$f $$(stat -c %s $$f) $$(gzip -9c $$f | wc -c); done; \
+	  printf '%-12s %8s        %8d gzip\n' total '' $$(cat vigil.wasm vigil.js vigil.css | gzip -9c | wc -c)
