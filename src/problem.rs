@@ -203,7 +203,7 @@ impl ErrorCode {
         match self {
             Self::Unauthenticated => (
                 "Sign in.",
-                "Obtain a token from POST /api/auth/token and send it as `Authorization: Bearer`.",
+                "Obtain a token from POST /api/auth/token and send it as Authorization: Bearer.",
             ),
             Self::InvalidCredentials => (
                 "Check the username and password and try again.",
@@ -216,8 +216,8 @@ impl ErrorCode {
             ),
             Self::SessionExpired => (
                 "Sign in again; your drafts come back after you do.",
-                "Obtain a new token. The `reason` member says which limit passed and \
-                 `session_timeout` gives it in seconds.",
+                "Obtain a new token. The reason member says which limit passed and \
+                 session_timeout gives it in seconds.",
             ),
             Self::TokenExpired => (
                 "Nothing to do: the app refreshes and retries for you.",
@@ -238,7 +238,7 @@ impl ErrorCode {
             ),
             Self::ValidationFailed => (
                 "Correct the highlighted field.",
-                "Send a JSON body with the fields named in the documentation; `field` names the \
+                "Send a JSON body with the fields named in the documentation; field names the \
                  one at fault.",
             ),
             Self::StoreUnavailable => (
@@ -251,11 +251,11 @@ impl ErrorCode {
             ),
             Self::MethodNotAllowed => (
                 "Use the app's own buttons and forms.",
-                "Send a POST with `Content-Type: application/json`.",
+                "Send a POST with Content-Type: application/json.",
             ),
             Self::InternalError | Self::Unknown => (
                 "Try again; if it persists, report the request id shown.",
-                "Retry with backoff and report the `request_id`.",
+                "Retry with backoff and report the request_id.",
             ),
             Self::NetworkError => (
                 "Check your connection; Vigil retries by itself.",

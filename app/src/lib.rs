@@ -1,5 +1,8 @@
 //! Vigil's user interface: pages, components and browser services.
 
+// Leptos view types nest deeply; release builds (without erase_components) need headroom.
+#![recursion_limit = "256"]
+
 pub mod actions;
 pub mod api;
 #[cfg(feature = "hydrate")]

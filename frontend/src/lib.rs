@@ -1,5 +1,8 @@
 //! The wasm entry point: hydrates the server-rendered page.
 
+// Leptos view types nest deeply; release builds (without erase_components) need headroom.
+#![recursion_limit = "256"]
+
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();

@@ -6,7 +6,6 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use thiserror::Error;
-use tower_sessions_sqlx_store::SqliteStore;
 
 #[derive(Debug, Error)]
 pub enum DbError {
@@ -18,8 +17,6 @@ pub enum DbError {
     Connect(#[source] sqlx::Error),
     #[error("could not migrate the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("could not prepare the session table: {0}")]
-    SessionTable(String),
 }
 
 pub async fn connect(database_url: &str) -> Result<SqlitePool, DbError> {
@@ -43,16 +40,4 @@ pub async fn connect(database_url: &str) -> Result<SqlitePool, DbError> {
         .map_err(DbError::Connect)?;
     sqlx::migrate!("./migrations").run(&pool).await?;
     Ok(pool)
-}
-
-/// The tower-sessions store on the same database, with its table created.
-pub async fn session_store(pool: &SqlitePool) -> Result<SqliteStore, DbError> {
-    let store = SqliteStore::new(pool.clone())
-        .with_table_name("sessions")
-        .map_err(DbError::SessionTable)?;
-    store
-        .migrate()
-        .await
-        .map_err(|e| DbError::SessionTable(e.to_string()))?;
-    Ok(store)
 }

@@ -1,10 +1,14 @@
 //! Vigil's server: the authority on sessions.
 
+// Leptos view types nest deeply; release builds (without erase_components) need headroom.
+#![recursion_limit = "256"]
+
 pub mod auth;
 pub mod backend;
 pub mod cli;
 pub mod configuration;
 pub mod cookies;
+pub mod csrf;
 pub mod db;
 pub mod problem;
 pub mod secret;

@@ -102,6 +102,9 @@ pub struct SessionRecord {
     pub fingerprint_hash: Option<String>,
     pub client: ClientSummary,
     pub ended: Option<Tombstone>,
+    /// Bumped by the store on every write; a write succeeds only from the version it read.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// The verdict on a record at some instant.
@@ -144,6 +147,7 @@ impl SessionRecord {
             fingerprint_hash,
             client,
             ended: None,
+            version: 0,
         }
     }
 

@@ -13,7 +13,7 @@ use vigil::{Clock, ErrorCode, ExpiryReason, Problem, TimeoutPolicy};
 use crate::session::{
     ClientSummary, EndReason, GenerationCheck, SessionId, SessionRecord, SessionState,
 };
-use crate::session_store::{SharedSessionStore, StoreError};
+use crate::session_store::{Replaced, SharedSessionStore, StoreError};
 use crate::token::{IssuedToken, TokenError, TokenService, TokenSubject};
 
 /// How the client presented its token.
@@ -51,6 +51,9 @@ pub enum AuthError {
     Store(#[from] StoreError),
     #[error("token signing failed")]
     Signing,
+    /// Too many concurrent writers on one session; the client may retry.
+    #[error("the session is being changed concurrently")]
+    Contended,
 }
 
 impl AuthError {
@@ -82,7 +85,7 @@ impl AuthError {
                 ErrorCode::SessionNotFound,
                 "There is no record of this session.",
             ),
-            Self::Store(_) => store_unavailable(),
+            Self::Store(_) | Self::Contended => store_unavailable(),
             Self::Signing => {
                 Problem::new(ErrorCode::InternalError, "The token could not be signed.")
             }
@@ -209,7 +212,7 @@ impl SessionService {
             Err(_) => return Err(AuthError::Invalid),
         };
         let id = SessionId::parse(&claims.sid).ok_or(AuthError::Invalid)?;
-        let mut record = self.store.load(&id).await?.ok_or(AuthError::NotFound)?;
+        let record = self.store.load(&id).await?.ok_or(AuthError::NotFound)?;
         if record.user_id.to_string() != claims.sub {
             return Err(AuthError::Invalid);
         }
@@ -219,26 +222,10 @@ impl SessionService {
                 return Err(AuthError::Invalid);
             }
         }
-        match record.state_at(now) {
-            SessionState::Alive => {}
-            SessionState::Ended(tombstone) => {
-                return Err(match tombstone.reason {
-                    EndReason::Idle => AuthError::Expired(ExpiryReason::Idle),
-                    EndReason::Absolute => AuthError::Expired(ExpiryReason::Absolute),
-                    EndReason::Logout | EndReason::Revoked | EndReason::Reuse => AuthError::Revoked,
-                })
-            }
-            SessionState::Expired(reason) => {
-                record.end(reason.into(), now);
-                self.store.save(&record).await?;
-                tracing::info!(session = %record.id.public_id(), reason = reason.as_str(), "session expired");
-                return Err(AuthError::Expired(reason));
-            }
-        }
+        let record = self.check_alive(record, now).await?;
         if record.check_generation(claims.gen, now) == GenerationCheck::Reused {
-            record.end(EndReason::Reuse, now);
-            self.store.save(&record).await?;
-            tracing::warn!(session = %record.id.public_id(), "superseded token reused; session revoked");
+            self.end(record, EndReason::Reuse).await?;
+            tracing::warn!("superseded token reused; session revoked");
             return Err(AuthError::Revoked);
         }
         if token_expired && !allow_expired_token {
@@ -251,25 +238,110 @@ impl SessionService {
         })
     }
 
-    /// Extends the session (user activity) and rotates its token.
+    /// The record if it is alive; otherwise the reason, with an expiry written down as a
+    /// tombstone so later requests keep getting the same answer.
+    async fn check_alive(
+        &self,
+        record: SessionRecord,
+        now: OffsetDateTime,
+    ) -> Result<SessionRecord, AuthError> {
+        match record.state_at(now) {
+            SessionState::Alive => Ok(record),
+            SessionState::Ended(tombstone) => Err(ended_error(tombstone.reason)),
+            SessionState::Expired(reason) => {
+                tracing::info!(session = %record.id.public_id(), reason = reason.as_str(), "session expired");
+                self.end(record, reason.into()).await?;
+                Err(AuthError::Expired(reason))
+            }
+        }
+    }
+
+    /// Writes a tombstone, retrying on conflict; the first reason written stands.
+    async fn end(&self, mut record: SessionRecord, reason: EndReason) -> Result<(), AuthError> {
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            if record.ended.is_some() {
+                return Ok(());
+            }
+            record.end(reason, self.clock.now());
+            match self.store.replace(&record).await? {
+                Replaced::Written(_) => return Ok(()),
+                Replaced::Conflict => match self.store.load(&record.id).await? {
+                    Some(fresh) => record = fresh,
+                    None => return Ok(()),
+                },
+            }
+        }
+        Err(AuthError::Contended)
+    }
+
+    /// Extends the session (user activity) and rotates its token, with one conditional write.
+    ///
+    /// Writes are coalesced: within one heartbeat interval of the last recorded activity the
+    /// record is left as it is (the idle deadline lags by at most that interval) and a token
+    /// for the current generation is handed out. Concurrent refreshes of one token therefore
+    /// produce exactly one new generation, and every one of them answers with a valid token.
     pub async fn refresh(
         &self,
         auth: &Authenticated,
     ) -> Result<(SessionRecord, IssuedToken), AuthError> {
-        let now = self.clock.now();
         let mut record = auth.record.clone();
-        record.touch(now, &self.policy);
-        record.rotate(now);
-        self.store.save(&record).await?;
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let now = self.clock.now();
+            record = self.check_alive(record, now).await?;
+            let recent = now - record.last_activity_at < self.policy.heartbeat_interval();
+            match record.check_generation(auth.claims.gen, now) {
+                GenerationCheck::Reused => {
+                    self.end(record, EndReason::Reuse).await?;
+                    return Err(AuthError::Revoked);
+                }
+                // Someone rotated a moment ago (another tab, a concurrent request).
+                GenerationCheck::InGrace => return self.current_token(record, now),
+                GenerationCheck::Current if recent => return self.current_token(record, now),
+                GenerationCheck::Current => {}
+            }
+            let mut next = record.clone();
+            next.touch(now, &self.policy);
+            next.rotate(now);
+            match self.store.replace(&next).await? {
+                Replaced::Written(version) => {
+                    next.version = version;
+                    let token = self.issue(&next, now)?;
+                    return Ok((next, token));
+                }
+                Replaced::Conflict => {
+                    record = self
+                        .store
+                        .load(&record.id)
+                        .await?
+                        .ok_or(AuthError::NotFound)?;
+                }
+            }
+        }
+        Err(AuthError::Contended)
+    }
+
+    fn current_token(
+        &self,
+        record: SessionRecord,
+        now: OffsetDateTime,
+    ) -> Result<(SessionRecord, IssuedToken), AuthError> {
         let token = self.issue(&record, now)?;
         Ok((record, token))
     }
 
-    /// Ends the session; its tombstone refuses the token from now on.
+    /// Ends the session; its tombstone refuses the token from now on, on every instance.
     pub async fn logout(&self, auth: &Authenticated) -> Result<(), AuthError> {
-        let mut record = auth.record.clone();
-        record.end(EndReason::Logout, self.clock.now());
-        self.store.save(&record).await?;
-        Ok(())
+        self.end(auth.record.clone(), EndReason::Logout).await
+    }
+}
+
+/// How often a write is retried after losing a race before giving up.
+const MAX_WRITE_ATTEMPTS: usize = 8;
+
+fn ended_error(reason: EndReason) -> AuthError {
+    match reason {
+        EndReason::Idle => AuthError::Expired(ExpiryReason::Idle),
+        EndReason::Absolute => AuthError::Expired(ExpiryReason::Absolute),
+        EndReason::Logout | EndReason::Revoked | EndReason::Reuse => AuthError::Revoked,
     }
 }

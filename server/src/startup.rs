@@ -11,18 +11,20 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use thiserror::Error;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 use vigil::clock::OffsetClock;
 use vigil::{Clock, SystemClock};
 
 use crate::auth::require_session;
 use crate::backend::VigilBackend;
 use crate::configuration::Settings;
+use crate::csrf::reject_cross_site;
 use crate::db::{self, DbError};
 use crate::problem::{normalize_api, REQUEST_ID_HEADER};
 use crate::secret::{JwtSecret, SecretError};
 use crate::session_service::SessionService;
-use crate::session_store::{SharedSessionStore, TowerSessionStore};
+use crate::session_store::{SharedSessionStore, SqliteSessionStore, StoreError};
 use crate::state::AppState;
 use crate::token::{TokenError, TokenService};
 use crate::users::UserRepository;
@@ -34,6 +36,8 @@ pub enum StartupError {
     Database(#[from] DbError),
     #[error(transparent)]
     Secret(#[from] SecretError),
+    #[error("could not open the session store: {0}")]
+    Store(#[from] StoreError),
     #[error("the token self-test failed: {0}")]
     TokenSelfTest(#[from] TokenError),
     #[error("could not listen on {addr}: {source}")]
@@ -52,8 +56,7 @@ pub async fn build_state(
     clock: Option<Arc<dyn Clock>>,
 ) -> Result<AppState, StartupError> {
     let pool = db::connect(&settings.database_url).await?;
-    let store: SharedSessionStore =
-        Arc::new(TowerSessionStore::new(db::session_store(&pool).await?));
+    let store: SharedSessionStore = Arc::new(SqliteSessionStore::new(pool.clone()).await?);
     build_state_with_store(settings, leptos_options, clock, pool, store).await
 }
 
@@ -106,16 +109,36 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(state.clone(), require_session))
+        .layer(from_fn(reject_cross_site))
         .layer(from_fn(normalize_api))
         .layer(PropagateRequestIdLayer::new(http::HeaderName::from_static(
             REQUEST_ID_HEADER,
         )))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
         .layer(SetRequestIdLayer::new(
             http::HeaderName::from_static(REQUEST_ID_HEADER),
             MakeRequestUuid,
         ))
         .with_state(state)
+}
+
+/// Every log line of a request carries its id, the one in `X-Request-Id` and problem bodies.
+fn request_span<B>(request: &http::Request<B>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %request_id,
+    )
 }
 
 /// A bound, ready-to-serve application.

@@ -18,6 +18,10 @@ pub fn LoginPage() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let pending = RwSignal::new(false);
+    // The form only works once the app is running: until then the button stays disabled,
+    // so a press can never fall back to a plain form submission.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     let navigate = use_navigate();
 
     // Someone already signed in (or with a session to resume) belongs in the workspace.
@@ -85,7 +89,7 @@ pub fn LoginPage() -> impl IntoView {
                         }
                     })}
                 </Suspense>
-                <form class="login-form" on:submit=submit novalidate>
+                <form class="login-form" method="post" on:submit=submit novalidate>
                     <label for="username">"Username"</label>
                     <input
                         id="username"
@@ -109,7 +113,7 @@ pub fn LoginPage() -> impl IntoView {
                     <p class="form-error" role="alert" id="login-error">
                         {move || error.get()}
                     </p>
-                    <button type="submit" class="button primary" disabled=move || pending.get()>
+                    <button type="submit" class="button primary" disabled=move || pending.get() || !hydrated.get()>
                         {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                     </button>
                 </form>

@@ -211,3 +211,109 @@ impl TestApp {
         self.clock.advance(by);
     }
 }
+
+/// Wraps the real SQLite store to count writes or to fail on demand.
+#[derive(Debug)]
+pub struct InstrumentedStore {
+    pub inner: vigil_server::session_store::SqliteSessionStore,
+    pub writes: std::sync::atomic::AtomicUsize,
+    pub failing: std::sync::atomic::AtomicBool,
+    pub sweeps: std::sync::atomic::AtomicUsize,
+}
+
+impl InstrumentedStore {
+    fn check(&self) -> Result<(), vigil_server::session_store::StoreError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(vigil_server::session_store::StoreError::Unavailable(
+                "injected failure".into(),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn set_failing(&self, failing: bool) {
+        self.failing
+            .store(failing, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn writes(&self) -> usize {
+        self.writes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl vigil_server::session_store::SessionStore for InstrumentedStore {
+    async fn create(
+        &self,
+        record: &mut vigil_server::session::SessionRecord,
+    ) -> Result<(), vigil_server::session_store::StoreError> {
+        self.check()?;
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.create(record).await
+    }
+
+    async fn load(
+        &self,
+        id: &vigil_server::session::SessionId,
+    ) -> Result<Option<vigil_server::session::SessionRecord>, vigil_server::session_store::StoreError>
+    {
+        self.check()?;
+        self.inner.load(id).await
+    }
+
+    async fn replace(
+        &self,
+        record: &vigil_server::session::SessionRecord,
+    ) -> Result<vigil_server::session_store::Replaced, vigil_server::session_store::StoreError>
+    {
+        self.check()?;
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.replace(record).await
+    }
+
+    async fn delete_expired(&self) -> Result<(), vigil_server::session_store::StoreError> {
+        self.check()?;
+        self.sweeps
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.delete_expired().await
+    }
+}
+
+/// An app whose session store is instrumented; also returns the pool to close it.
+pub async fn spawn_instrumented_app() -> (TestApp, Arc<InstrumentedStore>, sqlx::SqlitePool) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let settings = test_settings(dir.path(), &[]);
+    let clock = ManualClock::new(OffsetDateTime::now_utc());
+    let pool = vigil_server::db::connect(&settings.database_url)
+        .await
+        .expect("db");
+    let store = Arc::new(InstrumentedStore {
+        inner: vigil_server::session_store::SqliteSessionStore::new(pool.clone())
+            .await
+            .expect("store"),
+        writes: Default::default(),
+        failing: Default::default(),
+        sweeps: Default::default(),
+    });
+    let state = vigil_server::startup::build_state_with_store(
+        settings,
+        leptos_options(),
+        Some(Arc::new(clock.clone())),
+        pool.clone(),
+        store.clone(),
+    )
+    .await
+    .expect("app builds");
+    let username = Username::parse(USERNAME).expect("valid");
+    let _ = state.users.add(&username, "Ada Lovelace", PASSWORD).await;
+    let app = TestApp {
+        router: router(state.clone()),
+        clock,
+        state,
+        _dir: dir,
+    };
+    (app, store, pool)
+}

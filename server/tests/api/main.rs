@@ -1,6 +1,8 @@
 //! Integration tests: the real `Router` on a real SQLite file, driven with a manual clock.
 
+mod attacks;
 mod errors;
 mod helpers;
 mod session_lifecycle;
+mod store;
 mod timeouts;

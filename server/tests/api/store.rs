@@ -1,0 +1,192 @@
+//! The store under pressure: concurrent rotations, coalesced writes, races with sign-out,
+//! and a store that fails.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration as StdDuration;
+
+use axum::body::Body;
+use http::header::{CONTENT_TYPE, COOKIE, RETRY_AFTER};
+use http::{Request, StatusCode};
+use time::Duration;
+use tower::ServiceExt;
+use vigil_server::session::SessionId;
+use vigil_server::session_service::{AuthError, CredentialKind};
+
+use crate::helpers::{spawn_app, spawn_instrumented_app};
+
+fn session_id_of(cookie: &str) -> SessionId {
+    use base64::Engine;
+    let token = cookie.trim_start_matches("__Host-vigil-session=");
+    let payload = token.split('.').nth(1).expect("payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    SessionId::parse(claims["sid"].as_str().expect("sid")).expect("valid id")
+}
+
+#[tokio::test]
+async fn ten_concurrent_refreshes_make_exactly_one_new_generation() {
+    let app = spawn_app().await;
+    let cookie = app.browser_session().await;
+    app.advance(Duration::minutes(2));
+    let requests = (0..10).map(|_| {
+        let router = app.router.clone();
+        let cookie = cookie.clone();
+        tokio::spawn(async move {
+            let request = Request::post("/api/auth/refresh")
+                .header(CONTENT_TYPE, "application/json")
+                .header(COOKIE, cookie)
+                .body(Body::from("{}"))
+                .expect("request");
+            router.oneshot(request).await.expect("infallible")
+        })
+    });
+    let mut cookies = Vec::new();
+    for request in requests {
+        let response = request.await.expect("task");
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "never a 5xx, never refused"
+        );
+        let set = response
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .expect("every answer carries a usable cookie")
+            .to_owned();
+        cookies.push(set);
+    }
+    let record = app
+        .state
+        .sessions
+        .store()
+        .load(&session_id_of(&cookie))
+        .await
+        .expect("store")
+        .expect("record");
+    assert_eq!(record.generation, 2, "exactly one new generation");
+    for cookie in cookies {
+        let info = app.with_cookie("/api/auth/session-info", &cookie).await;
+        assert_eq!(info.status, StatusCode::OK, "the user stays signed in");
+    }
+}
+
+#[tokio::test]
+async fn an_active_session_costs_at_most_one_write_per_heartbeat_interval() {
+    let (app, store, _pool) = spawn_instrumented_app().await;
+    let mut cookie = app.browser_session().await;
+    let after_sign_in = store.writes();
+    assert_eq!(after_sign_in, 1);
+    // Five heartbeat intervals (60 s) of a very busy user: 25 rounds of reads and refreshes.
+    for _ in 0..25 {
+        app.advance(Duration::seconds(12));
+        for path in [
+            "/api/auth/session-info",
+            "/api/auth/me",
+            "/api/auth/session-info",
+        ] {
+            assert_eq!(app.with_cookie(path, &cookie).await.status, StatusCode::OK);
+        }
+        for _ in 0..3 {
+            let refreshed = app.with_cookie("/api/auth/refresh", &cookie).await;
+            assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+            cookie = refreshed.session_cookie().expect("cookie");
+        }
+    }
+    let writes = store.writes() - after_sign_in;
+    assert!(writes <= 5, "{writes} writes in five heartbeat intervals");
+    assert!(writes >= 4, "activity is still recorded ({writes} writes)");
+}
+
+#[tokio::test]
+async fn a_slow_refresh_finishing_after_sign_out_cannot_resurrect_the_session() {
+    let app = spawn_app().await;
+    let cookie = app.browser_session().await;
+    app.advance(Duration::minutes(2));
+    let token = cookie.trim_start_matches("__Host-vigil-session=");
+    // The slow request has authenticated (read the record) before the sign-out...
+    let slow = app
+        .state
+        .sessions
+        .authenticate(token, CredentialKind::Cookie, None, true)
+        .await
+        .expect("authenticated");
+    assert_eq!(
+        app.with_cookie("/api/auth/logout", &cookie).await.status,
+        StatusCode::OK
+    );
+    // ...and tries to write after it.
+    let outcome = app.state.sessions.refresh(&slow).await;
+    assert!(matches!(outcome, Err(AuthError::Revoked)), "{outcome:?}");
+    app.with_cookie("/api/auth/session-info", &cookie)
+        .await
+        .assert_problem(401, "session_revoked");
+}
+
+#[tokio::test]
+async fn a_failing_store_answers_503_and_recovers_by_itself() {
+    let (app, store, _pool) = spawn_instrumented_app().await;
+    let cookie = app.browser_session().await;
+    store.set_failing(true);
+    for path in [
+        "/api/auth/session-info",
+        "/api/auth/refresh",
+        "/api/auth/logout",
+    ] {
+        let response = app.with_cookie(path, &cookie).await;
+        let problem = response.assert_problem(503, "store_unavailable");
+        assert_eq!(problem.retry_after, Some(5));
+        assert_eq!(
+            response
+                .headers
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some("5")
+        );
+    }
+    app.login().await.assert_problem(503, "store_unavailable");
+    store.set_failing(false);
+    assert_eq!(
+        app.with_cookie("/api/auth/session-info", &cookie)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(app.login().await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_unreachable_database_answers_503_never_500_and_never_lets_requests_through() {
+    let (app, _store, pool) = spawn_instrumented_app().await;
+    let cookie = app.browser_session().await;
+    pool.close().await;
+    app.with_cookie("/api/auth/session-info", &cookie)
+        .await
+        .assert_problem(503, "store_unavailable");
+    app.with_cookie("/api/auth/me", &cookie)
+        .await
+        .assert_problem(503, "store_unavailable");
+    app.login().await.assert_problem(503, "store_unavailable");
+}
+
+#[tokio::test]
+async fn the_sweeper_survives_transient_store_errors() {
+    let (_app, store, _pool) = spawn_instrumented_app().await;
+    store.set_failing(true);
+    let sweeper = vigil_server::sweeper::spawn(store.clone(), StdDuration::from_millis(10));
+    tokio::time::sleep(StdDuration::from_millis(60)).await;
+    assert_eq!(store.sweeps.load(Ordering::SeqCst), 0);
+    store.set_failing(false);
+    tokio::time::timeout(StdDuration::from_secs(5), async {
+        while store.sweeps.load(Ordering::SeqCst) < 2 {
+            tokio::time::sleep(StdDuration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the sweeper kept going after the failures");
+    assert!(!sweeper.is_finished());
+    sweeper.abort();
+}
