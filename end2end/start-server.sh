@@ -17,6 +17,9 @@ export VIGIL_WARNING_BEFORE=1m
 export VIGIL_HEARTBEAT_INTERVAL=10s
 export VIGIL_ABSOLUTE_TIMEOUT=1h
 export VIGIL_TEST_CLOCK=1
+# The suite signs in far more often than a person would.
+export VIGIL_SIGNIN_LIMIT_PER_ACCOUNT=10000
+export VIGIL_SIGNIN_LIMIT_PER_IP=10000
 export LEPTOS_OUTPUT_NAME=vigil
 export LEPTOS_SITE_ROOT=target/site
 export LEPTOS_SITE_PKG_DIR=pkg

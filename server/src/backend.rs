@@ -2,8 +2,12 @@
 //! request reached it. Protected methods find the verified session in the request
 //! extensions, put there by `auth::require_session`.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
 use app::api::{AuthBackend, Credentials, Reply};
 use async_trait::async_trait;
+use axum::extract::ConnectInfo;
 use http::header::USER_AGENT;
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -13,6 +17,7 @@ use vigil::{ErrorCode, PolicyInfo, Problem, SessionInfo, TokenResponse, UserSumm
 
 use crate::auth::{deadline_headers, fingerprint};
 use crate::cookies;
+use crate::rate_limit::{RetryAfter, SignInLimiter};
 use crate::session::{ClientSummary, SessionRecord};
 use crate::session_service::{store_unavailable, Authenticated, CredentialKind, SessionService};
 use crate::token::IssuedToken;
@@ -22,13 +27,22 @@ use crate::users::{User, UserError, UserRepository};
 pub struct VigilBackend {
     sessions: SessionService,
     users: UserRepository,
+    limiter: Arc<SignInLimiter>,
 }
 
 type Result<T> = std::result::Result<Reply<T>, Problem>;
 
 impl VigilBackend {
-    pub fn new(sessions: SessionService, users: UserRepository) -> Self {
-        Self { sessions, users }
+    pub fn new(
+        sessions: SessionService,
+        users: UserRepository,
+        limiter: Arc<SignInLimiter>,
+    ) -> Self {
+        Self {
+            sessions,
+            users,
+            limiter,
+        }
     }
 
     fn authenticated(request: &Parts) -> Option<&Authenticated> {
@@ -93,6 +107,17 @@ impl VigilBackend {
         if credentials.password.is_empty() {
             return Err(Problem::invalid_field("password", "Enter your password."));
         }
+        let client = client_summary(request);
+        let ip = client.ip.as_deref().and_then(|ip| ip.parse().ok());
+        if let Err(RetryAfter(seconds)) = self.limiter.check(&credentials.username, ip) {
+            tracing::warn!(outcome = "throttled", "sign-in attempt throttled");
+            let mut problem = Problem::new(
+                ErrorCode::RateLimited,
+                "Too many sign-in attempts. Wait before trying again.",
+            );
+            problem.retry_after = Some(seconds);
+            return Err(problem);
+        }
         let user = match self
             .users
             .verify(&credentials.username, &credentials.password)
@@ -107,14 +132,6 @@ impl VigilBackend {
                 ));
             }
             Err(err) => return Err(user_store_problem(err)),
-        };
-        let client = ClientSummary {
-            user_agent: request
-                .headers
-                .get(USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.chars().take(200).collect()),
-            ip: None,
         };
         let (record, token) = self
             .sessions
@@ -227,6 +244,21 @@ impl AuthBackend for VigilBackend {
 
     fn policy(&self) -> PolicyInfo {
         (*self.sessions.policy()).into()
+    }
+}
+
+/// Who is asking: the user agent (shortened) and the peer address when the server knows it.
+pub fn client_summary(request: &Parts) -> ClientSummary {
+    ClientSummary {
+        user_agent: request
+            .headers
+            .get(USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(200).collect()),
+        ip: request
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string()),
     }
 }
 

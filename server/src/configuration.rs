@@ -6,6 +6,7 @@ use thiserror::Error;
 use time::Duration;
 use vigil::{PolicyError, TimeoutPolicy};
 
+use crate::rate_limit::SignInLimits;
 use crate::secret::SecretSource;
 
 /// Where the server runs: production refuses weak secrets and test hooks.
@@ -26,6 +27,7 @@ pub struct Settings {
     pub test_clock: bool,
     pub issuer: String,
     pub audience: String,
+    pub sign_in_limits: SignInLimits,
 }
 
 #[derive(Debug, Error)]
@@ -46,6 +48,8 @@ pub enum ConfigError {
     TestClockInProduction,
     #[error("VIGIL_JWT_SECRET and VIGIL_JWT_SECRET_FILE are both set; choose one")]
     TwoSecrets,
+    #[error("{name} must be a whole number of attempts per minute, at least 1")]
+    Limit { name: &'static str },
 }
 
 /// Reads a variable through a lookup function, so tests need not touch the process env.
@@ -117,8 +121,18 @@ impl Settings {
         if test_clock && environment == Environment::Production {
             return Err(ConfigError::TestClockInProduction);
         }
+        let limit = |name: &'static str, default: std::num::NonZeroU32| match env.var(name) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Limit { name }),
+        };
+        let defaults = SignInLimits::default();
+        let sign_in_limits = SignInLimits {
+            per_account: limit("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT", defaults.per_account)?,
+            per_ip: limit("VIGIL_SIGNIN_LIMIT_PER_IP", defaults.per_ip)?,
+        };
         Ok(Self {
             environment,
+            sign_in_limits,
             policy,
             database_url,
             data_dir,

@@ -11,6 +11,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod db;
 pub mod problem;
+pub mod rate_limit;
 pub mod secret;
 pub mod session;
 pub mod session_service;

@@ -22,6 +22,7 @@ use crate::configuration::Settings;
 use crate::csrf::reject_cross_site;
 use crate::db::{self, DbError};
 use crate::problem::{normalize_api, REQUEST_ID_HEADER};
+use crate::rate_limit::SignInLimiter;
 use crate::secret::{JwtSecret, SecretError};
 use crate::session_service::SessionService;
 use crate::session_store::{SharedSessionStore, SqliteSessionStore, StoreError};
@@ -79,7 +80,8 @@ pub async fn build_state_with_store(
     tokens.self_test(clock.now())?;
     let users = UserRepository::new(pool);
     let sessions = SessionService::new(store, tokens, clock.clone(), settings.policy);
-    let backend = Arc::new(VigilBackend::new(sessions.clone(), users.clone()));
+    let limiter = Arc::new(SignInLimiter::new(settings.sign_in_limits));
+    let backend = Arc::new(VigilBackend::new(sessions.clone(), users.clone(), limiter));
     Ok(AppState {
         leptos_options,
         settings: Arc::new(settings),
@@ -171,7 +173,10 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let sweeper = sweeper::spawn(self.state.sessions.store().clone(), sweeper::SWEEP_INTERVAL);
-        let result = axum::serve(self.listener, self.router)
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let result = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown_signal())
             .await;
         sweeper.abort();

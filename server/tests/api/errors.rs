@@ -143,3 +143,61 @@ async fn every_response_has_a_request_id() {
     assert_eq!(response.status, StatusCode::OK);
     assert!(response.headers.contains_key("x-request-id"));
 }
+
+#[tokio::test]
+async fn repeated_sign_in_attempts_for_one_account_are_throttled() {
+    let app = spawn_app().await;
+    let wrong = json!({"username": USERNAME, "password": "guess guess"});
+    for _ in 0..5 {
+        app.post("/api/auth/login", wrong.clone(), &[])
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    let throttled = app.post("/api/auth/login", wrong, &[]).await;
+    let problem = throttled.assert_problem(429, "rate_limited");
+    let retry_after: u64 = throttled.headers["retry-after"]
+        .to_str()
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After seconds");
+    assert!((1..=60).contains(&retry_after));
+    assert_eq!(problem.retry_after, Some(retry_after));
+    // Even the right password waits; the API endpoint shares the budget.
+    app.login().await.assert_problem(429, "rate_limited");
+    app.post(
+        "/api/auth/token",
+        json!({"username": USERNAME, "password": PASSWORD}),
+        &[],
+    )
+    .await
+    .assert_problem(429, "rate_limited");
+}
+
+#[tokio::test]
+async fn many_accounts_from_one_address_are_throttled() {
+    let app = crate::helpers::spawn_app_with(&[("VIGIL_SIGNIN_LIMIT_PER_IP", "3")]).await;
+    let from =
+        |ip: [u8; 4], user: &str| {
+            let mut request = http::Request::post("/api/auth/login")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(
+                    json!({"username": user, "password": "some password"}).to_string(),
+                ))
+                .expect("request");
+            request.extensions_mut().insert(axum::extract::ConnectInfo(
+                std::net::SocketAddr::from((ip, 40000)),
+            ));
+            request
+        };
+    for user in ["u1", "u2", "u3"] {
+        app.request(from([192, 0, 2, 1], user))
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    app.request(from([192, 0, 2, 1], "u4"))
+        .await
+        .assert_problem(429, "rate_limited");
+    app.request(from([192, 0, 2, 2], "u4"))
+        .await
+        .assert_problem(401, "invalid_credentials");
+}
