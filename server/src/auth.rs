@@ -15,8 +15,9 @@ use vigil::{Phase, TimeoutPolicy};
 
 use crate::cookies;
 use crate::problem::{problem_response, ProblemContext};
+use crate::session::ClientSummary;
 use crate::session::SessionRecord;
-use crate::session_service::{AuthError, CredentialKind};
+use crate::session_service::{AuthError, CredentialKind, Presented};
 use crate::state::AppState;
 
 /// The idle deadline of the session, RFC 3339, on every authenticated response.
@@ -64,6 +65,19 @@ pub fn credential(headers: &HeaderMap) -> Result<(String, CredentialKind), AuthE
         .ok_or(AuthError::Unauthenticated)
 }
 
+/// Who is asking: the user agent (shortened) and the peer address when the server knows it.
+pub fn client_summary(headers: &HeaderMap, extensions: &http::Extensions) -> ClientSummary {
+    ClientSummary {
+        user_agent: headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(200).collect()),
+        ip: extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip().to_string()),
+    }
+}
+
 pub fn fingerprint(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(FINGERPRINT_HEADER)
@@ -85,15 +99,17 @@ pub async fn require_session(
     };
     let context = ProblemContext::of(&request);
     let sessions = &state.sessions;
+    let client = client_summary(request.headers(), request.extensions());
     let verdict = match credential(request.headers()) {
         Ok((token, kind)) => {
+            let presented = Presented {
+                token: &token,
+                credential: kind,
+                fingerprint: fingerprint(request.headers()),
+                client: &client,
+            };
             sessions
-                .authenticate(
-                    &token,
-                    kind,
-                    fingerprint(request.headers()),
-                    accepts_expired_token,
-                )
+                .authenticate(presented, accepts_expired_token)
                 .await
         }
         Err(err) => Err(err),

@@ -2,23 +2,21 @@
 //! request reached it. Protected methods find the verified session in the request
 //! extensions, put there by `auth::require_session`.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use app::api::{AuthBackend, Credentials, Reply};
 use async_trait::async_trait;
-use axum::extract::ConnectInfo;
-use http::header::USER_AGENT;
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use time::OffsetDateTime;
 use vigil::session_info::RefreshResponse;
 use vigil::{ErrorCode, PolicyInfo, Problem, SessionInfo, TokenResponse, UserSummary};
 
-use crate::auth::{deadline_headers, fingerprint};
+use crate::audit::{AuditEvent, AuditKind};
+use crate::auth::{client_summary, deadline_headers, fingerprint};
 use crate::cookies;
 use crate::rate_limit::{RetryAfter, SignInLimiter};
-use crate::session::{ClientSummary, SessionRecord};
+use crate::session::SessionRecord;
 use crate::session_service::{store_unavailable, Authenticated, CredentialKind, SessionService};
 use crate::token::IssuedToken;
 use crate::users::{User, UserError, UserRepository};
@@ -43,6 +41,13 @@ impl VigilBackend {
             users,
             limiter,
         }
+    }
+
+    async fn audit(&self, event: AuditEvent<'_>) {
+        self.sessions
+            .audit()
+            .record(event, self.sessions.now())
+            .await;
     }
 
     fn authenticated(request: &Parts) -> Option<&Authenticated> {
@@ -107,10 +112,15 @@ impl VigilBackend {
         if credentials.password.is_empty() {
             return Err(Problem::invalid_field("password", "Enter your password."));
         }
-        let client = client_summary(request);
+        let client = client_summary(&request.headers, &request.extensions);
         let ip = client.ip.as_deref().and_then(|ip| ip.parse().ok());
         if let Err(RetryAfter(seconds)) = self.limiter.check(&credentials.username, ip) {
-            tracing::warn!(outcome = "throttled", "sign-in attempt throttled");
+            self.audit(
+                AuditEvent::new(AuditKind::SignInThrottled)
+                    .username(&credentials.username)
+                    .client(&client),
+            )
+            .await;
             let mut problem = Problem::new(
                 ErrorCode::RateLimited,
                 "Too many sign-in attempts. Wait before trying again.",
@@ -125,7 +135,12 @@ impl VigilBackend {
         {
             Ok(Some(user)) => user,
             Ok(None) => {
-                tracing::info!(outcome = "failure", "sign-in refused");
+                self.audit(
+                    AuditEvent::new(AuditKind::SignInFailed)
+                        .username(&credentials.username)
+                        .client(&client),
+                )
+                .await;
                 return Err(Problem::new(
                     ErrorCode::InvalidCredentials,
                     "The username or password is not correct.",
@@ -135,10 +150,17 @@ impl VigilBackend {
         };
         let (record, token) = self
             .sessions
-            .start(user.id, fingerprint(&request.headers), client)
+            .start(user.id, fingerprint(&request.headers), client.clone())
             .await
             .map_err(|e| e.to_problem(self.sessions.policy()))?;
-        tracing::info!(outcome = "success", user = user.id, session = %record.id.public_id(), "signed in");
+        self.audit(
+            AuditEvent::new(AuditKind::SignIn)
+                .user(user.id)
+                .username(user.username.as_str())
+                .session(&record.id)
+                .client(&client),
+        )
+        .await;
         Ok((user, record, token))
     }
 }
@@ -220,7 +242,6 @@ impl AuthBackend for VigilBackend {
             .logout(auth)
             .await
             .map_err(|e| e.to_problem(self.sessions.policy()))?;
-        tracing::info!(session = %auth.record.id.public_id(), "signed out");
         let mut headers = HeaderMap::new();
         cookies::clear_session_cookie(&mut headers);
         // "cookies", not "storage": preserved drafts of other users live in storage.
@@ -244,21 +265,6 @@ impl AuthBackend for VigilBackend {
 
     fn policy(&self) -> PolicyInfo {
         (*self.sessions.policy()).into()
-    }
-}
-
-/// Who is asking: the user agent (shortened) and the peer address when the server knows it.
-pub fn client_summary(request: &Parts) -> ClientSummary {
-    ClientSummary {
-        user_agent: request
-            .headers
-            .get(USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.chars().take(200).collect()),
-        ip: request
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string()),
     }
 }
 

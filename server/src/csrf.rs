@@ -5,14 +5,17 @@
 //! no ambient credentials worth forging, so it passes. SameSite=Strict on the cookie is the
 //! second line of defence.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::header::{HOST, ORIGIN};
 use http::{HeaderMap, Method};
 use vigil::{ErrorCode, Problem};
 
+use crate::audit::{AuditEvent, AuditKind};
+use crate::auth::client_summary;
 use crate::problem::{problem_response, ProblemContext};
+use crate::state::AppState;
 
 const SEC_FETCH_SITE: &str = "sec-fetch-site";
 
@@ -54,19 +57,32 @@ pub fn cross_site(headers: &HeaderMap) -> Option<CrossSite> {
     }
 }
 
-pub async fn reject_cross_site(request: Request, next: Next) -> Response {
+pub async fn reject_cross_site(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     if !is_state_changing(request.method()) {
         return next.run(request).await;
     }
     match cross_site(request.headers()) {
         None => next.run(request).await,
         Some(why) => {
-            tracing::warn!(
-                event = "csrf_rejected",
-                check = ?why,
-                path = request.uri().path(),
-                "cross-site request refused"
-            );
+            let client = client_summary(request.headers(), request.extensions());
+            let reason = match why {
+                CrossSite::FetchMetadata => "sec-fetch-site",
+                CrossSite::Origin => "origin",
+            };
+            state
+                .sessions
+                .audit()
+                .record(
+                    AuditEvent::new(AuditKind::CsrfRejected)
+                        .reason(reason)
+                        .client(&client),
+                    state.clock.now(),
+                )
+                .await;
             let context = ProblemContext::of(&request);
             problem_response(
                 Problem::new(

@@ -10,6 +10,7 @@ use time::{Duration, OffsetDateTime};
 use vigil::claims::Claims;
 use vigil::{Clock, ErrorCode, ExpiryReason, Problem, TimeoutPolicy};
 
+use crate::audit::{AuditEvent, AuditKind, AuditLog};
 use crate::session::{
     ClientSummary, EndReason, GenerationCheck, SessionId, SessionRecord, SessionState,
 };
@@ -31,6 +32,17 @@ pub struct Authenticated {
     pub record: SessionRecord,
     pub claims: Claims,
     pub credential: CredentialKind,
+    /// Who presented it, for the audit log.
+    pub client: ClientSummary,
+}
+
+/// What a request presented.
+#[derive(Debug, Clone, Copy)]
+pub struct Presented<'a> {
+    pub token: &'a str,
+    pub credential: CredentialKind,
+    pub fingerprint: Option<&'a str>,
+    pub client: &'a ClientSummary,
 }
 
 #[derive(Debug, Error)]
@@ -116,6 +128,7 @@ pub struct SessionService {
     tokens: TokenService,
     clock: Arc<dyn Clock>,
     policy: TimeoutPolicy,
+    audit: AuditLog,
 }
 
 impl std::fmt::Debug for SessionService {
@@ -133,13 +146,19 @@ impl SessionService {
         tokens: TokenService,
         clock: Arc<dyn Clock>,
         policy: TimeoutPolicy,
+        audit: AuditLog,
     ) -> Self {
         Self {
             store,
             tokens,
             clock,
             policy,
+            audit,
         }
+    }
+
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
     }
 
     pub fn policy(&self) -> &TimeoutPolicy {
@@ -200,13 +219,12 @@ impl SessionService {
     /// still be exchanged while its session lives.
     pub async fn authenticate(
         &self,
-        token: &str,
-        credential: CredentialKind,
-        fingerprint: Option<&str>,
+        presented: Presented<'_>,
         allow_expired_token: bool,
     ) -> Result<Authenticated, AuthError> {
         let now = self.clock.now();
-        let (claims, token_expired) = match self.tokens.verify(token, now) {
+        let client = presented.client;
+        let (claims, token_expired) = match self.tokens.verify(presented.token, now) {
             Ok(claims) => (claims, false),
             Err(TokenError::Expired(claims)) => (*claims, true),
             Err(_) => return Err(AuthError::Invalid),
@@ -217,15 +235,19 @@ impl SessionService {
             return Err(AuthError::Invalid);
         }
         if let Some(expected) = record.fingerprint_hash.as_deref() {
-            let presented = fingerprint.map(fingerprint_hash).unwrap_or_default();
-            if !bool::from(expected.as_bytes().ct_eq(presented.as_bytes())) {
+            let given = presented
+                .fingerprint
+                .map(fingerprint_hash)
+                .unwrap_or_default();
+            if !bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
+                self.record_event(AuditKind::FingerprintMismatch, &record, None, client)
+                    .await;
                 return Err(AuthError::Invalid);
             }
         }
-        let record = self.check_alive(record, now).await?;
+        let record = self.check_alive(record, now, client).await?;
         if record.check_generation(claims.gen, now) == GenerationCheck::Reused {
-            self.end(record, EndReason::Reuse).await?;
-            tracing::warn!("superseded token reused; session revoked");
+            self.revoke_for_reuse(record, client).await?;
             return Err(AuthError::Revoked);
         }
         if token_expired && !allow_expired_token {
@@ -234,8 +256,37 @@ impl SessionService {
         Ok(Authenticated {
             record,
             claims,
-            credential,
+            credential: presented.credential,
+            client: client.clone(),
         })
+    }
+
+    async fn record_event(
+        &self,
+        kind: AuditKind,
+        record: &SessionRecord,
+        reason: Option<&str>,
+        client: &ClientSummary,
+    ) {
+        let mut event = AuditEvent::new(kind)
+            .user(record.user_id)
+            .session(&record.id)
+            .client(client);
+        if let Some(reason) = reason {
+            event = event.reason(reason);
+        }
+        self.audit.record(event, self.clock.now()).await;
+    }
+
+    async fn revoke_for_reuse(
+        &self,
+        record: SessionRecord,
+        client: &ClientSummary,
+    ) -> Result<(), AuthError> {
+        tracing::warn!(session = %record.id.public_id(), "superseded token reused; session revoked");
+        self.record_event(AuditKind::ReuseDetected, &record, Some("reuse"), client)
+            .await;
+        self.end(record, EndReason::Reuse).await
     }
 
     /// The record if it is alive; otherwise the reason, with an expiry written down as a
@@ -244,12 +295,14 @@ impl SessionService {
         &self,
         record: SessionRecord,
         now: OffsetDateTime,
+        client: &ClientSummary,
     ) -> Result<SessionRecord, AuthError> {
         match record.state_at(now) {
             SessionState::Alive => Ok(record),
             SessionState::Ended(tombstone) => Err(ended_error(tombstone.reason)),
             SessionState::Expired(reason) => {
-                tracing::info!(session = %record.id.public_id(), reason = reason.as_str(), "session expired");
+                self.record_event(AuditKind::Expired, &record, Some(reason.as_str()), client)
+                    .await;
                 self.end(record, reason.into()).await?;
                 Err(AuthError::Expired(reason))
             }
@@ -287,11 +340,11 @@ impl SessionService {
         let mut record = auth.record.clone();
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let now = self.clock.now();
-            record = self.check_alive(record, now).await?;
+            record = self.check_alive(record, now, &auth.client).await?;
             let recent = now - record.last_activity_at < self.policy.heartbeat_interval();
             match record.check_generation(auth.claims.gen, now) {
                 GenerationCheck::Reused => {
-                    self.end(record, EndReason::Reuse).await?;
+                    self.revoke_for_reuse(record, &auth.client).await?;
                     return Err(AuthError::Revoked);
                 }
                 // Someone rotated a moment ago (another tab, a concurrent request).
@@ -331,7 +384,10 @@ impl SessionService {
 
     /// Ends the session; its tombstone refuses the token from now on, on every instance.
     pub async fn logout(&self, auth: &Authenticated) -> Result<(), AuthError> {
-        self.end(auth.record.clone(), EndReason::Logout).await
+        self.end(auth.record.clone(), EndReason::Logout).await?;
+        self.record_event(AuditKind::SignOut, &auth.record, None, &auth.client)
+            .await;
+        Ok(())
     }
 }
 

@@ -16,6 +16,7 @@ use tracing::Level;
 use vigil::clock::OffsetClock;
 use vigil::{Clock, SystemClock};
 
+use crate::audit::AuditLog;
 use crate::auth::require_session;
 use crate::backend::VigilBackend;
 use crate::configuration::Settings;
@@ -78,8 +79,9 @@ pub async fn build_state_with_store(
     let secret = JwtSecret::load(&settings.secret, settings.environment)?;
     let tokens = TokenService::new(&secret, &settings.issuer, &settings.audience);
     tokens.self_test(clock.now())?;
+    let audit = AuditLog::new(pool.clone());
     let users = UserRepository::new(pool);
-    let sessions = SessionService::new(store, tokens, clock.clone(), settings.policy);
+    let sessions = SessionService::new(store, tokens, clock.clone(), settings.policy, audit);
     let limiter = Arc::new(SignInLimiter::new(settings.sign_in_limits));
     let backend = Arc::new(VigilBackend::new(sessions.clone(), users.clone(), limiter));
     Ok(AppState {
@@ -111,7 +113,7 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(state.clone(), require_session))
-        .layer(from_fn(reject_cross_site))
+        .layer(from_fn_with_state(state.clone(), reject_cross_site))
         .layer(from_fn(normalize_api))
         .layer(PropagateRequestIdLayer::new(http::HeaderName::from_static(
             REQUEST_ID_HEADER,

@@ -1,6 +1,7 @@
 //! Integration tests: the real `Router` on a real SQLite file, driven with a manual clock.
 
 mod attacks;
+mod audit;
 mod errors;
 mod helpers;
 mod session_lifecycle;

@@ -9,8 +9,8 @@ use http::header::{CONTENT_TYPE, COOKIE, RETRY_AFTER};
 use http::{Request, StatusCode};
 use time::Duration;
 use tower::ServiceExt;
-use vigil_server::session::SessionId;
-use vigil_server::session_service::{AuthError, CredentialKind};
+use vigil_server::session::{ClientSummary, SessionId};
+use vigil_server::session_service::{AuthError, CredentialKind, Presented};
 
 use crate::helpers::{spawn_app, spawn_instrumented_app};
 
@@ -111,7 +111,15 @@ async fn a_slow_refresh_finishing_after_sign_out_cannot_resurrect_the_session() 
     let slow = app
         .state
         .sessions
-        .authenticate(token, CredentialKind::Cookie, None, true)
+        .authenticate(
+            Presented {
+                token,
+                credential: CredentialKind::Cookie,
+                fingerprint: None,
+                client: &ClientSummary::default(),
+            },
+            true,
+        )
         .await
         .expect("authenticated");
     assert_eq!(
