@@ -19,13 +19,13 @@ DEMO_USER := demo
 DEMO_PASSWORD := vigil-demo-password
 SITE_ADDR := 127.0.0.1:3000
 
-.PHONY: help tools rust-tools wasm-target cargo-leptos wasm-bindgen node-tools chromium \
-        build run test test-core test-server test-e2e lint fmt size release
+.PHONY: help tools rust-tools wasm-target cargo-leptos wasm-bindgen node-tools chromium wrk \
+        build run test test-core test-server test-e2e lint fmt size release bench
 
 help:
 	@echo "make run    - install what is missing, build, serve on http://$(SITE_ADDR) (SQLite under data/)"
 	@echo "make test   - install what is missing, then lint and run every test: core, server, end-to-end"
-	@echo "make test-core | test-server | test-e2e | lint | size"
+	@echo "make test-core | test-server | test-e2e | lint | size | bench"
 
 ## ---- installs ---------------------------------------------------------------
 
@@ -62,6 +62,11 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium fonts-dejavu-core; }
+
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends wrk curl; }
 
 ## ---- build and run ----------------------------------------------------------
 
@@ -104,6 +109,12 @@ fmt:
 	cargo fmt --all
 
 ## ---- figures ----------------------------------------------------------------
+
+# Throughput and latency of the release server (wrk on loopback), then store writes per
+# active session (in-process, manual clock).
+bench: release wrk
+	bench/http.sh
+	LEPTOS_OUTPUT_NAME=vigil cargo bench -q -p server --bench store_writes
 
 # gzip sizes of what a browser downloads from a release build.
 size: release

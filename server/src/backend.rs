@@ -54,9 +54,13 @@ impl VigilBackend {
         request.extensions.get::<Authenticated>()
     }
 
-    async fn user(&self, id: i64) -> std::result::Result<User, Problem> {
-        match self.users.get(id).await {
-            Ok(Some(user)) => Ok(user),
+    /// The signed-in user, from the session record (older records: from the user table).
+    async fn user(&self, record: &SessionRecord) -> std::result::Result<UserSummary, Problem> {
+        if let Some(user) = &record.user {
+            return Ok(user.clone());
+        }
+        match self.users.get(record.user_id).await {
+            Ok(Some(user)) => Ok(user.summary()),
             Ok(None) => Err(Problem::new(
                 ErrorCode::SessionRevoked,
                 "The account behind this session no longer exists.",
@@ -65,11 +69,11 @@ impl VigilBackend {
         }
     }
 
-    fn info(&self, record: &SessionRecord, user: &User) -> SessionInfo {
+    fn info(&self, record: &SessionRecord, user: &UserSummary) -> SessionInfo {
         let policy = self.sessions.policy();
         let deadlines = record.deadlines(policy);
         SessionInfo {
-            user: user.summary(),
+            user: user.clone(),
             session_id: record.id.public_id(),
             created_at: record.created_at,
             last_activity_at: record.last_activity_at,
@@ -150,7 +154,11 @@ impl VigilBackend {
         };
         let (record, token) = self
             .sessions
-            .start(user.id, fingerprint(&request.headers), client.clone())
+            .start(
+                &user.summary(),
+                fingerprint(&request.headers),
+                client.clone(),
+            )
             .await
             .map_err(|e| e.to_problem(self.sessions.policy()))?;
         self.audit(
@@ -189,7 +197,7 @@ impl AuthBackend for VigilBackend {
     async fn login(&self, request: &Parts, credentials: Credentials) -> Result<SessionInfo> {
         let (user, record, token) = self.sign_in(request, credentials).await?;
         Ok(Reply::with_headers(
-            self.info(&record, &user),
+            self.info(&record, &user.summary()),
             self.cookie_headers(&record, &token),
         ))
     }
@@ -200,14 +208,14 @@ impl AuthBackend for VigilBackend {
             expires_in: expires_in(&token, self.sessions.now()),
             access_token: token.token,
             token_type: "Bearer".into(),
-            session: self.info(&record, &user),
+            session: self.info(&record, &user.summary()),
         };
         Ok(Reply::with_headers(body, self.headers_for(&record)))
     }
 
     async fn refresh(&self, request: &Parts) -> Result<RefreshResponse> {
         let auth = Self::authenticated(request).ok_or_else(no_session)?;
-        let user = self.user(auth.record.user_id).await?;
+        let user = self.user(&auth.record).await?;
         let (record, token) = self
             .sessions
             .refresh(auth)
@@ -254,13 +262,13 @@ impl AuthBackend for VigilBackend {
 
     async fn session_info(&self, request: &Parts) -> Result<SessionInfo> {
         let auth = Self::authenticated(request).ok_or_else(no_session)?;
-        let user = self.user(auth.record.user_id).await?;
+        let user = self.user(&auth.record).await?;
         Ok(Reply::new(self.info(&auth.record, &user)))
     }
 
     async fn me(&self, request: &Parts) -> Result<UserSummary> {
         let auth = Self::authenticated(request).ok_or_else(no_session)?;
-        Ok(Reply::new(self.user(auth.record.user_id).await?.summary()))
+        Ok(Reply::new(self.user(&auth.record).await?))
     }
 
     fn policy(&self) -> PolicyInfo {

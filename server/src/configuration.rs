@@ -28,6 +28,9 @@ pub struct Settings {
     pub issuer: String,
     pub audience: String,
     pub sign_in_limits: SignInLimits,
+    /// Keep session records in process memory as well (write-through). Only for a store
+    /// that no other instance writes: the embedded SQLite default.
+    pub session_cache: bool,
 }
 
 #[derive(Debug, Error)]
@@ -130,9 +133,14 @@ impl Settings {
             per_account: limit("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT", defaults.per_account)?,
             per_ip: limit("VIGIL_SIGNIN_LIMIT_PER_IP", defaults.per_ip)?,
         };
+        let session_cache = !matches!(
+            env.var("VIGIL_SESSION_CACHE").as_deref(),
+            Some("0") | Some("off") | Some("false")
+        );
         Ok(Self {
             environment,
             sign_in_limits,
+            session_cache,
             policy,
             database_url,
             data_dir,

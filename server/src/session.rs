@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use tower_sessions::session::Id;
-use vigil::{Deadlines, ExpiryReason, TimeoutPolicy};
+use vigil::{Deadlines, ExpiryReason, TimeoutPolicy, UserSummary};
 
 /// How long a superseded token stays acceptable after a rotation, for requests that were
 /// already in flight.
@@ -88,6 +88,10 @@ pub struct SessionRecord {
     #[serde(skip, default = "SessionId::generate")]
     pub id: SessionId,
     pub user_id: i64,
+    /// Who signed in, as shown to them; kept with the session so reading it needs no user
+    /// lookup. (Absent in records written before it existed.)
+    #[serde(default)]
+    pub user: Option<UserSummary>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -128,7 +132,7 @@ pub enum GenerationCheck {
 
 impl SessionRecord {
     pub fn start(
-        user_id: i64,
+        user: &UserSummary,
         now: OffsetDateTime,
         policy: &TimeoutPolicy,
         fingerprint_hash: Option<String>,
@@ -137,7 +141,8 @@ impl SessionRecord {
         let absolute_expires_at = now + policy.absolute_timeout();
         Self {
             id: SessionId::generate(),
-            user_id,
+            user_id: user.id,
+            user: Some(user.clone()),
             created_at: now,
             last_activity_at: now,
             idle_expires_at: (now + policy.idle_timeout()).min(absolute_expires_at),
@@ -216,8 +221,13 @@ mod tests {
     const T0: OffsetDateTime = datetime!(2026-02-02 09:00 UTC);
 
     fn record() -> SessionRecord {
+        let user = UserSummary {
+            id: 1,
+            username: "ada".into(),
+            display_name: "Ada".into(),
+        };
         SessionRecord::start(
-            1,
+            &user,
             T0,
             &TimeoutPolicy::default(),
             None,

@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 use thiserror::Error;
 use time::{Duration, OffsetDateTime};
 use vigil::claims::Claims;
-use vigil::{Clock, ErrorCode, ExpiryReason, Problem, TimeoutPolicy};
+use vigil::{Clock, ErrorCode, ExpiryReason, Problem, TimeoutPolicy, UserSummary};
 
 use crate::audit::{AuditEvent, AuditKind, AuditLog};
 use crate::session::{
@@ -196,13 +196,13 @@ impl SessionService {
     /// Starts a new session (always under a fresh id) for a user who just proved who they are.
     pub async fn start(
         &self,
-        user_id: i64,
+        user: &UserSummary,
         fingerprint: Option<&str>,
         client: ClientSummary,
     ) -> Result<(SessionRecord, IssuedToken), AuthError> {
         let now = self.clock.now();
         let mut record = SessionRecord::start(
-            user_id,
+            user,
             now,
             &self.policy,
             fingerprint.map(fingerprint_hash),

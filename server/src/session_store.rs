@@ -170,3 +170,192 @@ impl SessionStore for SqliteSessionStore {
         Ok(self.inner.delete_expired().await?)
     }
 }
+
+/// Counts the writes that reach a store: the figure behind "at most one write per heartbeat
+/// interval per session".
+#[derive(Debug)]
+pub struct CountingStore<S> {
+    inner: S,
+    writes: std::sync::atomic::AtomicU64,
+}
+
+impl<S> CountingStore<S> {
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            writes: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    pub fn writes(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count(&self) {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[async_trait]
+impl<S: SessionStore> SessionStore for CountingStore<S> {
+    async fn create(&self, record: &mut SessionRecord) -> Result<(), StoreError> {
+        self.count();
+        self.inner.create(record).await
+    }
+
+    async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        self.inner.load(id).await
+    }
+
+    async fn replace(&self, record: &SessionRecord) -> Result<Replaced, StoreError> {
+        self.count();
+        self.inner.replace(record).await
+    }
+
+    async fn delete_expired(&self) -> Result<(), StoreError> {
+        self.inner.delete_expired().await
+    }
+}
+
+/// A write-through cache of records in front of a store that only this process writes
+/// (the embedded SQLite default). Every write goes through it, and a cached copy is only
+/// ever replaced by a newer version, so it answers exactly as the store would. It must be
+/// switched off when the store is shared by several instances.
+#[derive(Debug)]
+pub struct CachedSessionStore<S> {
+    inner: S,
+    records: std::sync::RwLock<HashMap<SessionId, SessionRecord>>,
+}
+
+/// Above this many cached records the cache starts over (records are small; this bounds it).
+const CACHE_CAPACITY: usize = 100_000;
+
+impl<S> CachedSessionStore<S> {
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            records: std::sync::RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn cached(&self, id: &SessionId) -> Option<SessionRecord> {
+        self.records
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(id)
+            .cloned()
+    }
+
+    /// Keeps `record` unless a newer version is already cached.
+    fn remember(&self, record: &SessionRecord) {
+        let mut records = self
+            .records
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if records.len() >= CACHE_CAPACITY && !records.contains_key(&record.id) {
+            records.clear();
+        }
+        match records.get(&record.id) {
+            Some(cached) if cached.version >= record.version => {}
+            _ => {
+                records.insert(record.id.clone(), record.clone());
+            }
+        }
+    }
+
+    fn forget(&self, id: &SessionId) {
+        self.records
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(id);
+    }
+}
+
+#[async_trait]
+impl<S: SessionStore> SessionStore for CachedSessionStore<S> {
+    async fn create(&self, record: &mut SessionRecord) -> Result<(), StoreError> {
+        self.inner.create(record).await?;
+        self.remember(record);
+        Ok(())
+    }
+
+    async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        if let Some(record) = self.cached(id) {
+            return Ok(Some(record));
+        }
+        let loaded = self.inner.load(id).await?;
+        if let Some(record) = &loaded {
+            self.remember(record);
+        }
+        Ok(loaded)
+    }
+
+    async fn replace(&self, record: &SessionRecord) -> Result<Replaced, StoreError> {
+        match self.inner.replace(record).await {
+            Ok(Replaced::Written(version)) => {
+                let mut written = record.clone();
+                written.version = version;
+                self.remember(&written);
+                Ok(Replaced::Written(version))
+            }
+            outcome => {
+                // Lost a race or failed: the next read goes to the store.
+                self.forget(&record.id);
+                outcome
+            }
+        }
+    }
+
+    async fn delete_expired(&self) -> Result<(), StoreError> {
+        let now = time::OffsetDateTime::now_utc();
+        self.records
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|_, record| record.retain_until() > now);
+        self.inner.delete_expired().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::ClientSummary;
+    use time::macros::datetime;
+    use vigil::{TimeoutPolicy, UserSummary};
+
+    fn record(version: u64) -> SessionRecord {
+        let user = UserSummary {
+            id: 1,
+            username: "ada".into(),
+            display_name: "Ada".into(),
+        };
+        let mut record = SessionRecord::start(
+            &user,
+            datetime!(2026-01-01 00:00 UTC),
+            &TimeoutPolicy::default(),
+            None,
+            ClientSummary::default(),
+        );
+        record.version = version;
+        record
+    }
+
+    #[test]
+    fn the_cache_never_goes_back_to_an_older_version() {
+        let cache = CachedSessionStore::new(());
+        let newer = record(5);
+        let mut older = newer.clone();
+        older.version = 4;
+        older.generation = 99;
+        cache.remember(&newer);
+        cache.remember(&older);
+        assert_eq!(cache.cached(&newer.id).map(|r| r.version), Some(5));
+        let mut newest = newer.clone();
+        newest.version = 6;
+        cache.remember(&newest);
+        assert_eq!(cache.cached(&newer.id).map(|r| r.version), Some(6));
+        cache.forget(&newer.id);
+        assert!(cache.cached(&newer.id).is_none());
+    }
+}

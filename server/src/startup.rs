@@ -26,7 +26,9 @@ use crate::problem::{normalize_api, REQUEST_ID_HEADER};
 use crate::rate_limit::SignInLimiter;
 use crate::secret::{JwtSecret, SecretError};
 use crate::session_service::SessionService;
-use crate::session_store::{SharedSessionStore, SqliteSessionStore, StoreError};
+use crate::session_store::{
+    CachedSessionStore, SharedSessionStore, SqliteSessionStore, StoreError,
+};
 use crate::state::AppState;
 use crate::token::{TokenError, TokenService};
 use crate::users::UserRepository;
@@ -58,7 +60,12 @@ pub async fn build_state(
     clock: Option<Arc<dyn Clock>>,
 ) -> Result<AppState, StartupError> {
     let pool = db::connect(&settings.database_url).await?;
-    let store: SharedSessionStore = Arc::new(SqliteSessionStore::new(pool.clone()).await?);
+    let sqlite = SqliteSessionStore::new(pool.clone()).await?;
+    let store: SharedSessionStore = if settings.session_cache {
+        Arc::new(CachedSessionStore::new(sqlite))
+    } else {
+        Arc::new(sqlite)
+    };
     build_state_with_store(settings, leptos_options, clock, pool, store).await
 }
 

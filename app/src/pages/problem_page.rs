@@ -36,14 +36,20 @@ pub fn ProblemPage() -> impl IntoView {
                     }
                     .into_any()
                 }
-                None => view! {
+                None => {
+                    #[cfg(feature = "ssr")]
+                    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                        response.set_status(http::StatusCode::NOT_FOUND);
+                    }
+                    view! {
                     <article class="problem-card">
                         <h1>"Unknown problem type"</h1>
                         <p>"Vigil has no problem of this type."</p>
                         <p><a href="/">"Back to Vigil"</a></p>
                     </article>
+                    }
+                    .into_any()
                 }
-                .into_any(),
             }}
         </div>
     }

@@ -4,6 +4,7 @@ mod attacks;
 mod audit;
 mod errors;
 mod helpers;
+mod problem_pages;
 mod session_lifecycle;
 mod store;
 mod timeouts;

@@ -181,3 +181,32 @@ async fn sessions_survive_a_restart_on_the_same_database() {
         .await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
 }
+
+#[tokio::test]
+async fn sign_out_is_visible_at_once_on_every_instance_sharing_the_store() {
+    let shared = [("VIGIL_SESSION_CACHE", "off")];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let settings = test_settings(dir.path(), &shared);
+    let clock = vigil::ManualClock::new(time::OffsetDateTime::now_utc());
+    let a = spawn_app_in(dir, settings, clock.clone()).await;
+    let b = crate::helpers::spawn_app_in(
+        tempfile::tempdir().expect("unused"),
+        test_settings(a._dir.path(), &shared),
+        clock,
+    )
+    .await;
+    let cookie = a.browser_session().await;
+    assert_eq!(
+        b.with_cookie("/api/auth/session-info", &cookie)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        a.with_cookie("/api/auth/logout", &cookie).await.status,
+        StatusCode::OK
+    );
+    b.with_cookie("/api/auth/session-info", &cookie)
+        .await
+        .assert_problem(401, "session_revoked");
+}

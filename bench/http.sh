@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# HTTP benchmark of the release server on loopback, in one run: a bare JSON route
+# (the public policy endpoint) against an authenticated, store-checked session-info.
+# Prints requests/s, p50 and p99 latency, and the ratio authenticated ÷ bare.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+server="${VIGIL_SERVER_BIN:-target/release/server}"
+port="${VIGIL_BENCH_PORT:-3300}"
+duration="${BENCH_DURATION:-10s}"
+connections="${BENCH_CONNECTIONS:-32}"
+threads="${BENCH_THREADS:-2}"
+base="http://127.0.0.1:${port}"
+
+data_dir="$(mktemp -d)"
+trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$data_dir"' EXIT
+
+export VIGIL_DATA_DIR="$data_dir"
+export VIGIL_SIGNIN_LIMIT_PER_ACCOUNT=100000
+export VIGIL_SIGNIN_LIMIT_PER_IP=100000
+export LEPTOS_OUTPUT_NAME=vigil LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg
+export LEPTOS_SITE_ADDR="127.0.0.1:${port}" RUST_LOG=error
+
+printf '%s' 'bench password' | "$server" user add bench --password-stdin >/dev/null
+"$server" >"$data_dir/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  curl -sf -o /dev/null -X POST -H 'content-type: application/json' -d '{}' "$base/api/auth/policy" && break
+  sleep 0.1
+done
+
+cookie="$(curl -s -D - -o /dev/null -X POST -H 'content-type: application/json' \
+  -d '{"username":"bench","password":"bench password"}' "$base/api/auth/login" |
+  awk -F'[:;] *' 'tolower($1) == "set-cookie" { print $2; exit }')"
+[ -n "$cookie" ] || { echo "sign-in failed" >&2; exit 1; }
+
+# wrk prints latency percentiles in us/ms/s; normalise to milliseconds.
+run() { # name, path, cookie
+  local out rps p50 p99
+  out="$(COOKIE="$3" wrk -t"$threads" -c"$connections" -d"$duration" --latency -s bench/post.lua "$base$2")"
+  if echo "$out" | grep -q 'Non-2xx'; then echo "$out" >&2; echo "non-2xx answers for $2" >&2; exit 1; fi
+  rps="$(echo "$out" | awk '/Requests\/sec/ { print $2 }')"
+  p50="$(echo "$out" | awk '$1 == "50%" { print $2 }')"
+  p99="$(echo "$out" | awk '$1 == "99%" { print $2 }')"
+  printf '%-28s %10.0f req/s   p50 %8s   p99 %8s\n' "$1" "$rps" "$p50" "$p99"
+  echo "$rps" >"$data_dir/$1.rps"
+}
+
+echo "Vigil HTTP benchmark: wrk -t$threads -c$connections -d$duration on loopback, $(nproc) cores"
+run bare "/api/auth/policy" ""
+run authenticated "/api/auth/session-info" "$cookie"
+ratio="$(awk -v a="$(cat "$data_dir/authenticated.rps")" -v b="$(cat "$data_dir/bare.rps")" 'BEGIN { printf "%.2f", a / b }')"
+echo "ratio authenticated / bare: $ratio (target >= 0.80)"
