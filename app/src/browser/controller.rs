@@ -14,13 +14,17 @@ use vigil::preserved::Workspace;
 use vigil::{Deadlines, ErrorCode, ExpiryReason, Phase, Problem, SessionInfo};
 use wasm_bindgen::JsCast;
 
+use super::tabs::{self, TabMessage};
 use super::time::{now, now_ms};
-use super::{activity, preservation};
+use super::{activity, preservation, refresh_lock};
 use crate::api;
 use crate::session_context::{ClientPhase, SessionContext, Tone};
 
 /// How long typing may pause before the workspace is written to storage.
 const SAVE_DEBOUNCE_MS: u32 = 400;
+/// First and longest wait before retrying after the server could not be reached.
+const RETRY_FIRST_MS: u32 = 1_000;
+const RETRY_MAX_MS: u32 = 30_000;
 
 #[derive(Default)]
 struct Controller {
@@ -34,6 +38,9 @@ struct Controller {
     heartbeat: Option<Interval>,
     save_timer: Option<Timeout>,
     refreshing: bool,
+    /// A retry after a network failure, and the wait before the next one.
+    retry_timer: Option<Timeout>,
+    retry_backoff_ms: u32,
     /// Whose workspace is in memory; saves go to this user's entry only.
     workspace_owner: Option<i64>,
     /// The element that had focus when the session expired, to return to afterwards.
@@ -70,6 +77,7 @@ pub fn start(ctx: SessionContext) {
         return;
     }
     activity::install(on_deliberate_activity);
+    tabs::install(on_tab_message);
     install_lifecycle_listeners();
     // Persist every change of the workspace, debounced.
     Effect::new(move |_| {
@@ -84,19 +92,45 @@ pub fn check_session() {
     spawn_local(async {
         match api::session_info().await {
             Ok(info) => adopt(info),
-            Err(err) => handle_problem(err.0),
+            Err(err) => handle_problem(err.0, Retry::Check),
         }
     });
 }
 
-/// Takes the server's word for the session and schedules everything from it.
+/// Takes the server's word for the session, schedules everything from it, and tells the
+/// other tabs.
 pub fn adopt(info: SessionInfo) {
+    tabs::broadcast(&TabMessage::Session { info: info.clone() });
+    apply(info);
+}
+
+fn on_tab_message(message: TabMessage) {
+    match message {
+        // Another tab reported activity or signed in again: its report covers ours too.
+        TabMessage::Session { info } => {
+            with(|c| c.reported_ms = c.reported_ms.max(now_ms()));
+            apply(info);
+        }
+        TabMessage::SignedOut => {
+            if let Some(ctx) = ctx() {
+                signed_out(ctx);
+            }
+        }
+    }
+}
+
+fn apply(info: SessionInfo) {
     let Some(ctx) = ctx() else { return };
     preservation::remember_user(&info.user);
     load_workspace_for(ctx, info.user.id);
     ctx.user.set(Some(info.user.clone()));
     ctx.policy.set(Some(info.policy));
     ctx.clear_notice("network");
+    let retry = with(|c| {
+        c.retry_backoff_ms = 0;
+        c.retry_timer.take()
+    });
+    release(retry);
     let heartbeat_ms = (info.policy.heartbeat_secs.max(1) * 1000) as u32;
     let needs_heartbeat = with(|c| {
         c.deadlines = Some(info.local_deadlines(now()));
@@ -221,9 +255,17 @@ fn heartbeat_tick() {
     let Some(ctx) = ctx() else { return };
     evaluate();
     let active_since_report = activity::last_activity_ms() > with(|c| c.reported_ms);
-    if matches!(ctx.phase.get_untracked(), ClientPhase::Active) && active_since_report {
-        extend();
+    if !matches!(ctx.phase.get_untracked(), ClientPhase::Active) || !active_since_report {
+        return;
     }
+    // However many tabs are open: one report per heartbeat interval in total.
+    refresh_lock::with_lock(|| async {
+        let interval_ms = f64::from(with(|c| c.heartbeat_ms));
+        if now_ms() - refresh_lock::last_report_ms() < interval_ms * 0.9 {
+            return;
+        }
+        refresh(false).await;
+    });
 }
 
 fn on_deliberate_activity() {
@@ -233,24 +275,36 @@ fn on_deliberate_activity() {
     }
 }
 
-/// Reports activity: the server moves the idle deadline and rotates the token.
+/// Reports activity now ("Stay signed in", or a key pressed while the warning shows).
 pub fn extend() {
     let Some(ctx) = ctx() else { return };
-    if !ctx.phase.get_untracked().is_signed_in() || with(|c| c.refreshing) {
+    if !ctx.phase.get_untracked().is_signed_in() {
         return;
     }
+    spawn_local(refresh(false));
+}
+
+/// Asks the server to extend the session. `exchange` also runs outside a signed-in phase:
+/// a check answered `token_expired` exchanges the token and thereby repeats the check.
+async fn refresh(exchange: bool) {
+    let Some(ctx) = ctx() else { return };
+    if with(|c| c.refreshing) || !(exchange || ctx.phase.get_untracked().is_signed_in()) {
+        return;
+    }
+    let started = now_ms();
     with(|c| {
         c.refreshing = true;
-        c.reported_ms = now_ms();
+        c.reported_ms = started;
     });
-    spawn_local(async {
-        let result = api::refresh().await;
-        with(|c| c.refreshing = false);
-        match result {
-            Ok(refreshed) => adopt(refreshed.session),
-            Err(err) => handle_problem(err.0),
-        }
-    });
+    refresh_lock::set_last_report_ms(started);
+    let result = api::refresh().await;
+    with(|c| c.refreshing = false);
+    match result {
+        Ok(refreshed) => adopt(refreshed.session),
+        // An exchanged token that is refused again is not retried a second time.
+        Err(err) if exchange && err.code() == ErrorCode::TokenExpired => signed_out(ctx),
+        Err(err) => handle_problem(err.0, Retry::Refresh),
+    }
 }
 
 fn expire(reason: ExpiryReason) {
@@ -270,8 +324,15 @@ fn expire(reason: ExpiryReason) {
     ctx.phase.set(ClientPhase::Expired { reason });
 }
 
-/// Reacts to a refusal from the server.
-fn handle_problem(problem: Problem) {
+/// What to repeat after the server could not be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    Check,
+    Refresh,
+}
+
+/// Reacts to a refusal from the server, or to not reaching it.
+fn handle_problem(problem: Problem, retry: Retry) {
     let Some(ctx) = ctx() else { return };
     match problem.error_code {
         ErrorCode::SessionExpired => {
@@ -288,9 +349,11 @@ fn handle_problem(problem: Problem) {
             }
             expire(reason);
         }
-        ErrorCode::TokenExpired => extend(),
+        // The token ran out while the session lives: exchange it, which repeats the check.
+        ErrorCode::TokenExpired => spawn_local(refresh(true)),
         ErrorCode::NetworkError
         | ErrorCode::StoreUnavailable
+        | ErrorCode::RateLimited
         | ErrorCode::InternalError
         | ErrorCode::Unknown => {
             ctx.notify(
@@ -298,12 +361,33 @@ fn handle_problem(problem: Problem) {
                 Tone::Warning,
                 "Vigil cannot reach the server right now. Your work is saved in this browser; we will keep trying.",
             );
-            if matches!(ctx.phase.get_untracked(), ClientPhase::Checking) {
-                ctx.phase.set(ClientPhase::SignedOut);
-            }
+            schedule_retry(retry, problem.retry_after);
         }
         _ => signed_out(ctx),
     }
+}
+
+/// Tries again with exponential backoff (or the server's Retry-After); a failed network
+/// never signs anyone out.
+fn schedule_retry(retry: Retry, retry_after_secs: Option<u64>) {
+    let wait_ms = with(|c| {
+        c.retry_backoff_ms = if c.retry_backoff_ms == 0 {
+            RETRY_FIRST_MS
+        } else {
+            (c.retry_backoff_ms * 2).min(RETRY_MAX_MS)
+        };
+        c.retry_backoff_ms
+    });
+    let wait_ms = retry_after_secs
+        .map(|s| (s.min(300) as u32) * 1000)
+        .unwrap_or(wait_ms)
+        .max(wait_ms);
+    let timer = Timeout::new(wait_ms, move || match retry {
+        Retry::Check => check_session(),
+        Retry::Refresh => spawn_local(refresh(true)),
+    });
+    let old = with(|c| c.retry_timer.replace(timer));
+    release(old);
 }
 
 /// The session is gone for good (or never existed): forget it in this tab. Preserved work
@@ -350,11 +434,16 @@ pub fn sign_out() {
     let owner = with(|c| c.workspace_owner);
     spawn_local(async move {
         // An already-ended session cannot be signed out of; clean up locally regardless.
-        let _ = api::logout().await;
+        if let Err(err) = api::logout().await {
+            if err.code() == ErrorCode::TokenExpired && api::refresh().await.is_ok() {
+                let _ = api::logout().await;
+            }
+        }
         if let Some(owner) = owner {
             preservation::purge(owner);
         }
         preservation::forget_user();
+        tabs::broadcast(&TabMessage::SignedOut);
         signed_out(ctx);
     });
 }

@@ -3,4 +3,6 @@
 pub mod activity;
 pub mod controller;
 pub mod preservation;
+pub mod refresh_lock;
+pub mod tabs;
 pub mod time;

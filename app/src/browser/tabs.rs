@@ -1,0 +1,84 @@
+//! One session, many tabs: what one tab learns about the session, the others hear at once.
+//!
+//! Messages travel on a BroadcastChannel; where that is missing, through the `storage`
+//! event of a localStorage key. Only session facts travel (the server's `SessionInfo`, or
+//! "signed out"), never a token: the cookie is shared by the browser anyway.
+
+use std::cell::RefCell;
+
+use serde::{Deserialize, Serialize};
+use vigil::SessionInfo;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+const CHANNEL: &str = "vigil-session";
+const FALLBACK_KEY: &str = "vigil.tab-message";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TabMessage {
+    /// The server's latest word on the session (after sign-in, refresh or a check).
+    Session { info: SessionInfo },
+    /// The user signed out in another tab.
+    SignedOut,
+}
+
+thread_local! {
+    static CHANNEL_HANDLE: RefCell<Option<web_sys::BroadcastChannel>> = const { RefCell::new(None) };
+}
+
+/// Listens for messages from other tabs of this origin.
+pub fn install(on_message: impl Fn(TabMessage) + 'static) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let on_message = std::rc::Rc::new(on_message);
+    if let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL) {
+        let handler = on_message.clone();
+        let listener =
+            Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+                if let Some(message) = event.data().as_string().and_then(|raw| decode(&raw)) {
+                    handler(message);
+                }
+            });
+        channel.set_onmessage(Some(listener.as_ref().unchecked_ref()));
+        listener.forget();
+        CHANNEL_HANDLE.with(|c| *c.borrow_mut() = Some(channel));
+        return;
+    }
+    let listener =
+        Closure::<dyn Fn(web_sys::StorageEvent)>::new(move |event: web_sys::StorageEvent| {
+            if event.key().as_deref() == Some(FALLBACK_KEY) {
+                if let Some(message) = event.new_value().and_then(|raw| decode(&raw)) {
+                    on_message(message);
+                }
+            }
+        });
+    let _ = window.add_event_listener_with_callback("storage", listener.as_ref().unchecked_ref());
+    listener.forget();
+}
+
+/// Tells the other tabs. Never echoed back to this one.
+pub fn broadcast(message: &TabMessage) {
+    let Ok(raw) = serde_json::to_string(message) else {
+        return;
+    };
+    let sent = CHANNEL_HANDLE.with(|c| {
+        c.borrow()
+            .as_ref()
+            .map(|channel| channel.post_message(&JsValue::from_str(&raw)).is_ok())
+            .unwrap_or(false)
+    });
+    if !sent {
+        if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+            // A changing value, so repeating the same message still fires the event.
+            let stamped = format!("{raw}\n{}", js_sys::Date::now());
+            let _ = storage.set_item(FALLBACK_KEY, &stamped);
+        }
+    }
+}
+
+fn decode(raw: &str) -> Option<TabMessage> {
+    let json = raw.split('\n').next().unwrap_or(raw);
+    serde_json::from_str(json).ok()
+}
