@@ -5,16 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 port="${VIGIL_E2E_PORT:-3100}"
-data_dir="end2end/.server-data"
+data_dir="end2end/${VIGIL_E2E_DATA:-.server-data}"
 server="${VIGIL_SERVER_BIN:-target/debug/server}"
 
 rm -rf "$data_dir"
 mkdir -p "$data_dir"
 
 export VIGIL_DATA_DIR="$data_dir"
-export VIGIL_IDLE_TIMEOUT=2m
-export VIGIL_WARNING_BEFORE=1m
-export VIGIL_HEARTBEAT_INTERVAL=10s
+export VIGIL_IDLE_TIMEOUT="${VIGIL_IDLE_TIMEOUT:-2m}"
+export VIGIL_WARNING_BEFORE="${VIGIL_WARNING_BEFORE:-1m}"
+export VIGIL_HEARTBEAT_INTERVAL="${VIGIL_HEARTBEAT_INTERVAL:-10s}"
 export VIGIL_ABSOLUTE_TIMEOUT=1h
 export VIGIL_TEST_CLOCK=1
 # The suite signs in far more often than a person would.

@@ -5,6 +5,7 @@
 
 pub mod claims;
 pub mod clock;
+pub mod heartbeat;
 pub mod phase;
 pub mod policy;
 pub mod preserved;

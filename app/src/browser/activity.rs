@@ -1,7 +1,11 @@
 //! The activity tracker: passive listeners that cost a timestamp write per raw event.
 //!
-//! Pointer motion, scrolling and the wheel only record the time. Deliberate interaction
-//! (keys, clicks, touches) additionally calls the controller's hook, which extends the
+//! Pointer motion, scrolling and the wheel only record the time, in a listener that never
+//! enters wasm: it stores `Date.now()` in a global that the heartbeat reads once per
+//! interval. These listeners fire once and are re-armed by [`arm`] at each heartbeat: the
+//! heartbeat only needs to know that there was activity since its last report, so every
+//! further motion in the interval costs nothing at all. Deliberate interaction (keys,
+//! clicks, touches) also records the time and calls the controller's hook, which extends the
 //! session only while the warning is showing.
 
 use std::cell::{Cell, RefCell};
@@ -12,19 +16,47 @@ use web_sys::AddEventListenerOptions;
 
 use super::time::now_ms;
 
+/// The global the passive listener writes.
+const ACTIVITY_GLOBAL: &str = "__vigilLastActivity";
+
 thread_local! {
     static LAST_ACTIVITY: Cell<f64> = const { Cell::new(0.0) };
     static ON_DELIBERATE: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
     static INSTALLED: Cell<bool> = const { Cell::new(false) };
+    static RECORD_MOTION: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
 }
 
-/// Events that only show presence.
-const PASSIVE_EVENTS: [&str; 4] = ["mousemove", "pointermove", "scroll", "wheel"];
+/// Events that only show presence (`pointermove` covers mouse, pen and touch motion).
+const PASSIVE_EVENTS: [&str; 3] = ["pointermove", "scroll", "wheel"];
 /// Events that show intent.
 const DELIBERATE_EVENTS: [&str; 3] = ["keydown", "pointerdown", "touchstart"];
 
 pub fn last_activity_ms() -> f64 {
-    LAST_ACTIVITY.with(Cell::get)
+    let passive = web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w, &ACTIVITY_GLOBAL.into()).ok())
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0);
+    LAST_ACTIVITY.with(Cell::get).max(passive)
+}
+
+/// (Re-)arms the one-shot motion listeners. Adding a listener that is still armed is a no-op.
+pub fn arm() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let options = AddEventListenerOptions::new();
+    options.set_passive(true);
+    options.set_capture(true);
+    options.set_once(true);
+    RECORD_MOTION.with(|record| {
+        if let Some(record) = record.borrow().as_ref() {
+            for event in PASSIVE_EVENTS {
+                let _ = window.add_event_listener_with_callback_and_add_event_listener_options(
+                    event, record, &options,
+                );
+            }
+        }
+    });
 }
 
 /// Installs the listeners once for the page's lifetime.
@@ -41,15 +73,10 @@ pub fn install(on_deliberate: impl Fn() + 'static) {
     // Scroll does not bubble; capture sees scrolling in any element.
     options.set_capture(true);
 
-    let record = Closure::<dyn Fn()>::new(|| LAST_ACTIVITY.with(|t| t.set(now_ms())));
-    for event in PASSIVE_EVENTS {
-        let _ = window.add_event_listener_with_callback_and_add_event_listener_options(
-            event,
-            record.as_ref().unchecked_ref(),
-            &options,
-        );
-    }
-    record.forget();
+    let record =
+        js_sys::Function::new_no_args(&format!("globalThis.{ACTIVITY_GLOBAL} = Date.now();"));
+    RECORD_MOTION.with(|r| *r.borrow_mut() = Some(record));
+    arm();
 
     let deliberate = Closure::<dyn Fn()>::new(|| {
         LAST_ACTIVITY.with(|t| t.set(now_ms()));

@@ -10,6 +10,7 @@ use std::cell::RefCell;
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use vigil::heartbeat::{self, HeartbeatClock};
 use vigil::preserved::Workspace;
 use vigil::{Deadlines, ErrorCode, ExpiryReason, Phase, Problem, SessionInfo};
 use wasm_bindgen::JsCast;
@@ -253,19 +254,28 @@ fn tick_countdown() {
 /// instead of silently extending; it also catches a phase timer that fired late.
 fn heartbeat_tick() {
     let Some(ctx) = ctx() else { return };
+    activity::arm();
     evaluate();
-    let active_since_report = activity::last_activity_ms() > with(|c| c.reported_ms);
-    if !matches!(ctx.phase.get_untracked(), ClientPhase::Active) || !active_since_report {
+    if !matches!(ctx.phase.get_untracked(), ClientPhase::Active) || !heartbeat_due() {
         return;
     }
-    // However many tabs are open: one report per heartbeat interval in total.
+    // However many tabs are open: one report per heartbeat interval in total. The rule is
+    // checked again under the lock, where no other tab can be reporting.
     refresh_lock::with_lock(|| async {
-        let interval_ms = f64::from(with(|c| c.heartbeat_ms));
-        if now_ms() - refresh_lock::last_report_ms() < interval_ms * 0.9 {
-            return;
+        if heartbeat_due() {
+            refresh(false).await;
         }
-        refresh(false).await;
     });
+}
+
+fn heartbeat_due() -> bool {
+    let (covered_until_ms, interval_ms) = with(|c| (c.reported_ms, f64::from(c.heartbeat_ms)));
+    let clock = HeartbeatClock {
+        last_activity_ms: activity::last_activity_ms(),
+        covered_until_ms,
+        last_report_ms: refresh_lock::last_report_ms(),
+    };
+    heartbeat::due(&clock, now_ms(), interval_ms)
 }
 
 fn on_deliberate_activity() {
