@@ -41,6 +41,14 @@ test.describe("sleep, background and wrong clocks", () => {
     await expect(page.locator("#countdown")).toHaveText(/^00:(50|49|48)$/);
   });
 
+  test("a page restored from the back-forward cache re-evaluates at once", async ({ page }) => {
+    await signIn(page);
+    await sleepFor(page, POLICY.idleSecs + 5);
+    await page.evaluate(() => window.dispatchEvent(new PageTransitionEvent("pageshow", { persisted: true })));
+    await expect(modal(page)).toBeVisible();
+    await expect(toast(page)).toHaveCount(0);
+  });
+
   test("coming back to the tab is not activity: it does not extend the session", async ({ page }) => {
     await signIn(page);
     const before = (await sessionInfo(page)).body.idle_expires_at;
