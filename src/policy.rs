@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use time::Duration;
 
+/// WCAG 2.2.1 (Timing Adjustable): people get at least 20 seconds to ask for more time.
+pub const MIN_WARNING_SECS: i64 = 20;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     try_from = "crate::session_info::PolicyInfo",
@@ -22,6 +25,8 @@ pub struct TimeoutPolicy {
 pub enum PolicyError {
     #[error("{0} must be at least one second")]
     TooShort(&'static str),
+    #[error("the warning must give at least {MIN_WARNING_SECS} seconds to respond, not {0}s (WCAG 2.2.1)")]
+    WarningTooShort(i64),
     #[error("the warning ({warning}s) must come before the idle timeout ({idle}s)")]
     WarningNotBeforeIdle { warning: i64, idle: i64 },
     #[error("the idle timeout ({idle}s) cannot exceed the absolute lifetime ({absolute}s)")]
@@ -54,6 +59,9 @@ impl TimeoutPolicy {
             if value < Duration::SECOND {
                 return Err(PolicyError::TooShort(name));
             }
+        }
+        if warning_before < Duration::seconds(MIN_WARNING_SECS) {
+            return Err(PolicyError::WarningTooShort(warning_before.whole_seconds()));
         }
         if warning_before >= idle_timeout {
             return Err(PolicyError::WarningNotBeforeIdle {
@@ -158,6 +166,24 @@ mod tests {
             Duration::minutes(1),
         );
         assert!(matches!(err, Err(PolicyError::HeartbeatTooSlow { .. })));
+    }
+
+    #[test]
+    fn the_warning_leaves_at_least_twenty_seconds_to_respond() {
+        let err = TimeoutPolicy::new(
+            Duration::minutes(2),
+            Duration::seconds(19),
+            Duration::hours(1),
+            Duration::seconds(10),
+        );
+        assert_eq!(err, Err(PolicyError::WarningTooShort(19)));
+        assert!(TimeoutPolicy::new(
+            Duration::minutes(2),
+            Duration::seconds(20),
+            Duration::hours(1),
+            Duration::seconds(10),
+        )
+        .is_ok());
     }
 
     #[test]

@@ -30,9 +30,10 @@ fn selected_id(workspace: &Workspace) -> Option<String> {
         .or_else(|| workspace.drafts.first().map(|d| d.id.clone()))
 }
 
-fn focus_by_id(id: &str) {
+/// Focuses an element once the pending render has put it on the page.
+fn focus_by_id(id: &'static str) {
     #[cfg(feature = "hydrate")]
-    {
+    gloo_timers::callback::Timeout::new(0, move || {
         use wasm_bindgen::JsCast;
         if let Some(el) = web_sys::window()
             .and_then(|w| w.document())
@@ -41,7 +42,8 @@ fn focus_by_id(id: &str) {
         {
             let _ = el.focus();
         }
-    }
+    })
+    .forget();
     #[cfg(not(feature = "hydrate"))]
     let _ = id;
 }

@@ -1,0 +1,54 @@
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test, type Page } from "@playwright/test";
+import { ADA, advance, modal, POLICY, signIn, toast, writeDraft } from "./helpers";
+
+const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
+
+async function expectNoViolations(page: Page, state: string) {
+  const results = await new AxeBuilder({ page }).withTags(TAGS).analyze();
+  const summary = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(" | ")}`);
+  expect(summary, `axe violations in ${state}`).toEqual([]);
+  console.log(`axe ${state}: 0 violations, ${results.passes.length} rules passed`);
+}
+
+test.describe("WCAG 2.2 AA in every state (axe-core)", () => {
+  test("sign-in page", async ({ page }) => {
+    await page.goto("/login");
+    await expect(page.locator("#timeout-disclosure")).toBeVisible();
+    await expectNoViolations(page, "sign-in page");
+  });
+
+  test("workspace, warning toast, timeout modal and sign-out question", async ({ page }) => {
+    await signIn(page);
+    await writeDraft(page, "Accessible draft", "Readable by everyone.");
+    await expectNoViolations(page, "workspace");
+
+    await advance(page, POLICY.idleSecs - POLICY.warningSecs + 1);
+    await expect(toast(page)).toBeVisible();
+    await expectNoViolations(page, "workspace with warning toast");
+
+    await advance(page, POLICY.warningSecs);
+    await expect(modal(page)).toBeVisible();
+    await expectNoViolations(page, "timeout modal");
+
+    await page.locator("#reauth-password").fill(ADA.password);
+    await page.getByRole("button", { name: "Sign in again" }).click();
+    await expect(modal(page)).toBeHidden();
+    await page.locator("#sign-out").click();
+    await expect(page.getByRole("alertdialog", { name: "Discard unsent drafts?" })).toBeVisible();
+    await expectNoViolations(page, "sign-out confirmation");
+  });
+
+  test("dark theme workspace", async ({ page }) => {
+    await signIn(page);
+    await page.getByLabel("Dark").check();
+    await writeDraft(page, "In the dark", "Still readable.");
+    await expectNoViolations(page, "workspace, dark theme");
+  });
+
+  test("problem type page", async ({ page }) => {
+    await page.goto("/problems/session-expired");
+    await expect(page.getByRole("heading", { name: "Session expired" })).toBeVisible();
+    await expectNoViolations(page, "problem type page");
+  });
+});
