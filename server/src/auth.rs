@@ -11,12 +11,11 @@ use axum::response::Response;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use time::format_description::well_known::Rfc3339;
-use vigil::{Phase, TimeoutPolicy};
+use vigil::{Deadlines, Phase};
 
 use crate::cookies;
 use crate::problem::{problem_response, ProblemContext};
-use crate::session::ClientSummary;
-use crate::session::SessionRecord;
+use crate::session::ClientRequest;
 use crate::session_service::{AuthError, CredentialKind, Presented};
 use crate::state::AppState;
 
@@ -65,19 +64,6 @@ pub fn credential(headers: &HeaderMap) -> Result<(String, CredentialKind), AuthE
         .ok_or(AuthError::Unauthenticated)
 }
 
-/// Who is asking: the user agent (shortened) and the peer address when the server knows it.
-pub fn client_summary(headers: &HeaderMap, extensions: &http::Extensions) -> ClientSummary {
-    ClientSummary {
-        user_agent: headers
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.chars().take(200).collect()),
-        ip: extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|info| info.0.ip().to_string()),
-    }
-}
-
 pub fn fingerprint(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(FINGERPRINT_HEADER)
@@ -97,16 +83,17 @@ pub async fn require_session(
     else {
         return next.run(request).await;
     };
-    let context = ProblemContext::of(&request);
     let sessions = &state.sessions;
-    let client = client_summary(request.headers(), request.extensions());
     let verdict = match credential(request.headers()) {
         Ok((token, kind)) => {
             let presented = Presented {
                 token: &token,
                 credential: kind,
                 fingerprint: fingerprint(request.headers()),
-                client: &client,
+                client: ClientRequest {
+                    headers: request.headers(),
+                    extensions: request.extensions(),
+                },
             };
             sessions
                 .authenticate(presented, accepts_expired_token)
@@ -116,16 +103,11 @@ pub async fn require_session(
     };
     match verdict {
         Ok(auth) => {
-            let record = auth.record.clone();
+            let deadlines = auth.record.deadlines(sessions.policy());
             request.extensions_mut().insert(auth);
             let mut response = next.run(request).await;
             if !response.headers().contains_key(IDLE_EXPIRES_HEADER) {
-                deadline_headers(
-                    &record,
-                    sessions.policy(),
-                    sessions.now(),
-                    response.headers_mut(),
-                );
+                deadline_headers(&deadlines, sessions.now(), response.headers_mut());
             }
             response
         }
@@ -133,19 +115,14 @@ pub async fn require_session(
             if let AuthError::Store(e) = &err {
                 tracing::error!(error = %e, "session store unavailable");
             }
+            let context = ProblemContext::of(&request);
             problem_response(err.to_problem(sessions.policy()), &context)
         }
     }
 }
 
-/// Writes the deadline headers for `record` as of `now`.
-pub fn deadline_headers(
-    record: &SessionRecord,
-    policy: &TimeoutPolicy,
-    now: time::OffsetDateTime,
-    headers: &mut HeaderMap,
-) {
-    let deadlines = record.deadlines(policy);
+/// Writes the deadline headers for a session with `deadlines` as of `now`.
+pub fn deadline_headers(deadlines: &Deadlines, now: time::OffsetDateTime, headers: &mut HeaderMap) {
     if let Some(value) = deadlines
         .idle_expires_at
         .format(&Rfc3339)

@@ -13,13 +13,13 @@ use vigil::session_info::RefreshResponse;
 use vigil::{ErrorCode, PolicyInfo, Problem, SessionInfo, TokenResponse, UserSummary};
 
 use crate::audit::{AuditEvent, AuditKind};
-use crate::auth::{client_summary, deadline_headers, fingerprint};
+use crate::auth::{deadline_headers, fingerprint};
 use crate::cookies;
 use crate::rate_limit::{RetryAfter, SignInLimiter};
-use crate::session::SessionRecord;
+use crate::session::{ClientRequest, SessionRecord};
 use crate::session_service::{store_unavailable, Authenticated, CredentialKind, SessionService};
 use crate::token::IssuedToken;
-use crate::users::{User, UserError, UserRepository};
+use crate::users::{UserError, UserRepository};
 
 #[derive(Debug, Clone)]
 pub struct VigilBackend {
@@ -54,26 +54,11 @@ impl VigilBackend {
         request.extensions.get::<Authenticated>()
     }
 
-    /// The signed-in user, from the session record (older records: from the user table).
-    async fn user(&self, record: &SessionRecord) -> std::result::Result<UserSummary, Problem> {
-        if let Some(user) = &record.user {
-            return Ok(user.clone());
-        }
-        match self.users.get(record.user_id).await {
-            Ok(Some(user)) => Ok(user.summary()),
-            Ok(None) => Err(Problem::new(
-                ErrorCode::SessionRevoked,
-                "The account behind this session no longer exists.",
-            )),
-            Err(err) => Err(user_store_problem(err)),
-        }
-    }
-
-    fn info(&self, record: &SessionRecord, user: &UserSummary) -> SessionInfo {
+    fn info(&self, record: &SessionRecord) -> SessionInfo {
         let policy = self.sessions.policy();
         let deadlines = record.deadlines(policy);
         SessionInfo {
-            user: user.clone(),
+            user: record.user.clone(),
             session_id: record.id.public_id(),
             created_at: record.created_at,
             last_activity_at: record.last_activity_at,
@@ -87,12 +72,8 @@ impl VigilBackend {
 
     fn headers_for(&self, record: &SessionRecord) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        deadline_headers(
-            record,
-            self.sessions.policy(),
-            self.sessions.now(),
-            &mut headers,
-        );
+        let deadlines = record.deadlines(self.sessions.policy());
+        deadline_headers(&deadlines, self.sessions.now(), &mut headers);
         headers
     }
 
@@ -109,14 +90,14 @@ impl VigilBackend {
         &self,
         request: &Parts,
         credentials: Credentials,
-    ) -> std::result::Result<(User, SessionRecord, IssuedToken), Problem> {
+    ) -> std::result::Result<(SessionRecord, IssuedToken), Problem> {
         if credentials.username.trim().is_empty() {
             return Err(Problem::invalid_field("username", "Enter your username."));
         }
         if credentials.password.is_empty() {
             return Err(Problem::invalid_field("password", "Enter your password."));
         }
-        let client = client_summary(&request.headers, &request.extensions);
+        let client = ClientRequest::of(request).summary();
         let ip = client.ip.as_deref().and_then(|ip| ip.parse().ok());
         if let Err(RetryAfter(seconds)) = self.limiter.check(&credentials.username, ip) {
             self.audit(
@@ -169,7 +150,7 @@ impl VigilBackend {
                 .client(&client),
         )
         .await;
-        Ok((user, record, token))
+        Ok((record, token))
     }
 }
 
@@ -195,33 +176,32 @@ fn user_store_problem(err: UserError) -> Problem {
 #[async_trait]
 impl AuthBackend for VigilBackend {
     async fn login(&self, request: &Parts, credentials: Credentials) -> Result<SessionInfo> {
-        let (user, record, token) = self.sign_in(request, credentials).await?;
+        let (record, token) = self.sign_in(request, credentials).await?;
         Ok(Reply::with_headers(
-            self.info(&record, &user.summary()),
+            self.info(&record),
             self.cookie_headers(&record, &token),
         ))
     }
 
     async fn token(&self, request: &Parts, credentials: Credentials) -> Result<TokenResponse> {
-        let (user, record, token) = self.sign_in(request, credentials).await?;
+        let (record, token) = self.sign_in(request, credentials).await?;
         let body = TokenResponse {
             expires_in: expires_in(&token, self.sessions.now()),
             access_token: token.token,
             token_type: "Bearer".into(),
-            session: self.info(&record, &user.summary()),
+            session: self.info(&record),
         };
         Ok(Reply::with_headers(body, self.headers_for(&record)))
     }
 
     async fn refresh(&self, request: &Parts) -> Result<RefreshResponse> {
         let auth = Self::authenticated(request).ok_or_else(no_session)?;
-        let user = self.user(&auth.record).await?;
         let (record, token) = self
             .sessions
-            .refresh(auth)
+            .refresh(auth, ClientRequest::of(request))
             .await
             .map_err(|e| e.to_problem(self.sessions.policy()))?;
-        let session = self.info(&record, &user);
+        let session = self.info(&record);
         Ok(match auth.credential {
             CredentialKind::Cookie => Reply::with_headers(
                 RefreshResponse {
@@ -247,7 +227,7 @@ impl AuthBackend for VigilBackend {
     async fn logout(&self, request: &Parts) -> Result<()> {
         let auth = Self::authenticated(request).ok_or_else(no_session)?;
         self.sessions
-            .logout(auth)
+            .logout(auth, ClientRequest::of(request))
             .await
             .map_err(|e| e.to_problem(self.sessions.policy()))?;
         let mut headers = HeaderMap::new();
@@ -262,13 +242,12 @@ impl AuthBackend for VigilBackend {
 
     async fn session_info(&self, request: &Parts) -> Result<SessionInfo> {
         let auth = Self::authenticated(request).ok_or_else(no_session)?;
-        let user = self.user(&auth.record).await?;
-        Ok(Reply::new(self.info(&auth.record, &user)))
+        Ok(Reply::new(self.info(&auth.record)))
     }
 
     async fn me(&self, request: &Parts) -> Result<UserSummary> {
         let auth = Self::authenticated(request).ok_or_else(no_session)?;
-        Ok(Reply::new(self.user(&auth.record).await?))
+        Ok(Reply::new(auth.record.user.clone()))
     }
 
     fn policy(&self) -> PolicyInfo {

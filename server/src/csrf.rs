@@ -13,8 +13,8 @@ use http::{HeaderMap, Method};
 use vigil::{ErrorCode, Problem};
 
 use crate::audit::{AuditEvent, AuditKind};
-use crate::auth::client_summary;
 use crate::problem::{problem_response, ProblemContext};
+use crate::session::ClientRequest;
 use crate::state::AppState;
 
 const SEC_FETCH_SITE: &str = "sec-fetch-site";
@@ -68,7 +68,11 @@ pub async fn reject_cross_site(
     match cross_site(request.headers()) {
         None => next.run(request).await,
         Some(why) => {
-            let client = client_summary(request.headers(), request.extensions());
+            let client = ClientRequest {
+                headers: request.headers(),
+                extensions: request.extensions(),
+            }
+            .summary();
             let reason = match why {
                 CrossSite::FetchMetadata => "sec-fetch-site",
                 CrossSite::Origin => "origin",

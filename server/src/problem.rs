@@ -23,31 +23,34 @@ const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
 /// The largest API request body accepted.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Where a problem occurred, for its `instance` and `request_id` members.
+/// Where a problem occurred, for its `instance` and `request_id` members. Holds cheap
+/// reference-counted copies; text is made only if a problem is actually rendered.
 #[derive(Debug, Clone)]
 pub struct ProblemContext {
-    pub path: String,
-    pub request_id: Option<String>,
+    pub uri: http::Uri,
+    pub request_id: Option<HeaderValue>,
 }
 
 impl ProblemContext {
     pub fn of(request: &Request) -> Self {
         Self {
-            path: request.uri().path().to_owned(),
-            request_id: request
-                .headers()
-                .get(REQUEST_ID_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
+            uri: request.uri().clone(),
+            request_id: request.headers().get(REQUEST_ID_HEADER).cloned(),
         }
     }
 }
 
 /// Renders a problem with every member filled in and the headers its code calls for.
 pub fn problem_response(mut problem: Problem, context: &ProblemContext) -> Response {
-    problem.instance.get_or_insert_with(|| context.path.clone());
+    problem
+        .instance
+        .get_or_insert_with(|| context.uri.path().to_owned());
     if problem.request_id.is_none() {
-        problem.request_id = context.request_id.clone();
+        problem.request_id = context
+            .request_id
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
     }
     if problem.timestamp.is_none() {
         problem.timestamp = OffsetDateTime::now_utc().format(&Rfc3339).ok();
@@ -104,18 +107,33 @@ pub async fn normalize_api(request: Request, next: Next) -> Response {
     response
 }
 
+/// Gives a body-less POST the empty JSON object and refuses an oversized one. A body whose
+/// length is declared passes untouched; only one of unknown length is read here.
 async fn default_empty_body(request: Request) -> Result<Request, Problem> {
     if request.method() != Method::POST {
         return Ok(request);
     }
-    let (mut parts, body) = request.into_parts();
-    let bytes = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
+    let too_large = || {
         Problem::new(
             ErrorCode::ValidationFailed,
             format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
         )
         .with_status(413)
-    })?;
+    };
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let (mut parts, body) = request.into_parts();
+    let bytes = match declared {
+        Some(len) if len > MAX_BODY_BYTES => return Err(too_large()),
+        Some(0) => bytes::Bytes::new(),
+        Some(_) => return Ok(Request::from_parts(parts, body)),
+        None => to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .map_err(|_| too_large())?,
+    };
     let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
         parts.headers.remove(CONTENT_LENGTH);
         bytes::Bytes::from_static(b"{}")

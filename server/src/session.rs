@@ -83,15 +83,45 @@ pub struct ClientSummary {
     pub ip: Option<String>,
 }
 
+/// The request a client made. Summarised only when something is recorded about it, so an
+/// ordinary authenticated request allocates nothing for it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientRequest<'a> {
+    pub headers: &'a http::HeaderMap,
+    pub extensions: &'a http::Extensions,
+}
+
+impl<'a> ClientRequest<'a> {
+    pub fn of(parts: &'a http::request::Parts) -> Self {
+        Self {
+            headers: &parts.headers,
+            extensions: &parts.extensions,
+        }
+    }
+
+    /// The user agent (shortened) and the peer address when the server knows it.
+    pub fn summary(&self) -> ClientSummary {
+        ClientSummary {
+            user_agent: self
+                .headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().take(200).collect()),
+            ip: self
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip().to_string()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRecord {
     #[serde(skip, default = "SessionId::generate")]
     pub id: SessionId,
-    pub user_id: i64,
     /// Who signed in, as shown to them; kept with the session so reading it needs no user
-    /// lookup. (Absent in records written before it existed.)
-    #[serde(default)]
-    pub user: Option<UserSummary>,
+    /// lookup.
+    pub user: UserSummary,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -141,8 +171,7 @@ impl SessionRecord {
         let absolute_expires_at = now + policy.absolute_timeout();
         Self {
             id: SessionId::generate(),
-            user_id: user.id,
-            user: Some(user.clone()),
+            user: user.clone(),
             created_at: now,
             last_activity_at: now,
             idle_expires_at: (now + policy.idle_timeout()).min(absolute_expires_at),

@@ -12,7 +12,8 @@ use vigil::{Clock, ErrorCode, ExpiryReason, Problem, TimeoutPolicy, UserSummary}
 
 use crate::audit::{AuditEvent, AuditKind, AuditLog};
 use crate::session::{
-    ClientSummary, EndReason, GenerationCheck, SessionId, SessionRecord, SessionState,
+    ClientRequest, ClientSummary, EndReason, GenerationCheck, SessionId, SessionRecord,
+    SessionState,
 };
 use crate::session_store::{Replaced, SharedSessionStore, StoreError};
 use crate::token::{IssuedToken, TokenError, TokenService, TokenSubject};
@@ -32,8 +33,6 @@ pub struct Authenticated {
     pub record: SessionRecord,
     pub claims: Claims,
     pub credential: CredentialKind,
-    /// Who presented it, for the audit log.
-    pub client: ClientSummary,
 }
 
 /// What a request presented.
@@ -42,7 +41,7 @@ pub struct Presented<'a> {
     pub token: &'a str,
     pub credential: CredentialKind,
     pub fingerprint: Option<&'a str>,
-    pub client: &'a ClientSummary,
+    pub client: ClientRequest<'a>,
 }
 
 #[derive(Debug, Error)]
@@ -183,7 +182,7 @@ impl SessionService {
 
     fn issue(&self, record: &SessionRecord, now: OffsetDateTime) -> Result<IssuedToken, AuthError> {
         let subject = TokenSubject {
-            user_id: record.user_id,
+            user_id: record.user.id,
             session_id: &record.id,
             generation: record.generation,
             fingerprint_hash: record.fingerprint_hash.as_deref(),
@@ -231,7 +230,7 @@ impl SessionService {
         };
         let id = SessionId::parse(&claims.sid).ok_or(AuthError::Invalid)?;
         let record = self.store.load(&id).await?.ok_or(AuthError::NotFound)?;
-        if record.user_id.to_string() != claims.sub {
+        if claims.sub.parse::<i64>() != Ok(record.user.id) {
             return Err(AuthError::Invalid);
         }
         if let Some(expected) = record.fingerprint_hash.as_deref() {
@@ -257,7 +256,6 @@ impl SessionService {
             record,
             claims,
             credential: presented.credential,
-            client: client.clone(),
         })
     }
 
@@ -266,12 +264,13 @@ impl SessionService {
         kind: AuditKind,
         record: &SessionRecord,
         reason: Option<&str>,
-        client: &ClientSummary,
+        client: ClientRequest<'_>,
     ) {
+        let summary = client.summary();
         let mut event = AuditEvent::new(kind)
-            .user(record.user_id)
+            .user(record.user.id)
             .session(&record.id)
-            .client(client);
+            .client(&summary);
         if let Some(reason) = reason {
             event = event.reason(reason);
         }
@@ -281,7 +280,7 @@ impl SessionService {
     async fn revoke_for_reuse(
         &self,
         record: SessionRecord,
-        client: &ClientSummary,
+        client: ClientRequest<'_>,
     ) -> Result<(), AuthError> {
         tracing::warn!(session = %record.id.public_id(), "superseded token reused; session revoked");
         self.record_event(AuditKind::ReuseDetected, &record, Some("reuse"), client)
@@ -295,7 +294,7 @@ impl SessionService {
         &self,
         record: SessionRecord,
         now: OffsetDateTime,
-        client: &ClientSummary,
+        client: ClientRequest<'_>,
     ) -> Result<SessionRecord, AuthError> {
         match record.state_at(now) {
             SessionState::Alive => Ok(record),
@@ -336,15 +335,16 @@ impl SessionService {
     pub async fn refresh(
         &self,
         auth: &Authenticated,
+        client: ClientRequest<'_>,
     ) -> Result<(SessionRecord, IssuedToken), AuthError> {
         let mut record = auth.record.clone();
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let now = self.clock.now();
-            record = self.check_alive(record, now, &auth.client).await?;
+            record = self.check_alive(record, now, client).await?;
             let recent = now - record.last_activity_at < self.policy.heartbeat_interval();
             match record.check_generation(auth.claims.gen, now) {
                 GenerationCheck::Reused => {
-                    self.revoke_for_reuse(record, &auth.client).await?;
+                    self.revoke_for_reuse(record, client).await?;
                     return Err(AuthError::Revoked);
                 }
                 // Someone rotated a moment ago (another tab, a concurrent request).
@@ -383,9 +383,13 @@ impl SessionService {
     }
 
     /// Ends the session; its tombstone refuses the token from now on, on every instance.
-    pub async fn logout(&self, auth: &Authenticated) -> Result<(), AuthError> {
+    pub async fn logout(
+        &self,
+        auth: &Authenticated,
+        client: ClientRequest<'_>,
+    ) -> Result<(), AuthError> {
         self.end(auth.record.clone(), EndReason::Logout).await?;
-        self.record_event(AuditKind::SignOut, &auth.record, None, &auth.client)
+        self.record_event(AuditKind::SignOut, &auth.record, None, client)
             .await;
         Ok(())
     }

@@ -64,8 +64,8 @@ impl std::fmt::Debug for TokenService {
 
 impl TokenService {
     pub fn new(secret: &JwtSecret, issuer: &str, audience: &str) -> Self {
+        // Only HS256: `Validation::new` accepts exactly the algorithm it is given.
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.algorithms = vec![Algorithm::HS256];
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.leeway = 0;

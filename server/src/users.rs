@@ -166,19 +166,6 @@ impl UserRepository {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn get(&self, id: i64) -> Result<Option<User>, UserError> {
-        let row: Option<(i64, String, String)> =
-            sqlx::query_as("SELECT id, username, display_name FROM users WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|(id, username, display_name)| User {
-            id,
-            username: Username(username),
-            display_name,
-        }))
-    }
-
     /// Checks a username and password. Unknown users and wrong passwords take the same path.
     pub async fn verify(&self, username: &str, password: &str) -> Result<Option<User>, UserError> {
         let row: Option<(i64, String, String, String)> = match Username::parse(username) {

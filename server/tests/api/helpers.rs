@@ -179,23 +179,6 @@ impl TestApp {
         response.session_cookie().expect("login sets the cookie")
     }
 
-    /// Signs in as an API client and returns the bearer token.
-    #[allow(dead_code)]
-    pub async fn bearer_token(&self) -> String {
-        let response = self
-            .post(
-                "/api/auth/token",
-                json!({"username": USERNAME, "password": PASSWORD}),
-                &[],
-            )
-            .await;
-        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
-        response.body["access_token"]
-            .as_str()
-            .expect("token")
-            .to_owned()
-    }
-
     pub async fn with_cookie(&self, path: &str, cookie: &str) -> TestResponse {
         self.post(path, json!({}), &[(COOKIE.as_str(), cookie)])
             .await

@@ -9,7 +9,7 @@ use http::header::{CONTENT_TYPE, COOKIE, RETRY_AFTER};
 use http::{Request, StatusCode};
 use time::Duration;
 use tower::ServiceExt;
-use vigil_server::session::{ClientSummary, SessionId};
+use vigil_server::session::{ClientRequest, SessionId};
 use vigil_server::session_service::{AuthError, CredentialKind, Presented};
 
 use crate::helpers::{spawn_app, spawn_instrumented_app};
@@ -116,7 +116,10 @@ async fn a_slow_refresh_finishing_after_sign_out_cannot_resurrect_the_session() 
                 token,
                 credential: CredentialKind::Cookie,
                 fingerprint: None,
-                client: &ClientSummary::default(),
+                client: ClientRequest {
+                    headers: &http::HeaderMap::new(),
+                    extensions: &http::Extensions::new(),
+                },
             },
             true,
         )
@@ -127,7 +130,12 @@ async fn a_slow_refresh_finishing_after_sign_out_cannot_resurrect_the_session() 
         StatusCode::OK
     );
     // ...and tries to write after it.
-    let outcome = app.state.sessions.refresh(&slow).await;
+    let (headers, extensions) = (http::HeaderMap::new(), http::Extensions::new());
+    let client = ClientRequest {
+        headers: &headers,
+        extensions: &extensions,
+    };
+    let outcome = app.state.sessions.refresh(&slow, client).await;
     assert!(matches!(outcome, Err(AuthError::Revoked)), "{outcome:?}");
     app.with_cookie("/api/auth/session-info", &cookie)
         .await
