@@ -62,10 +62,6 @@ impl Theme {
             Theme::Dark => "Dark",
         }
     }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == value)
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -74,6 +70,24 @@ pub enum TextSize {
     #[default]
     Normal,
     Large,
+}
+
+impl TextSize {
+    pub const ALL: [TextSize; 2] = [TextSize::Normal, TextSize::Large];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TextSize::Normal => "normal",
+            TextSize::Large => "large",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TextSize::Normal => "Normal",
+            TextSize::Large => "Large",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -80,6 +80,19 @@ impl SessionContext {
         });
     }
 
+    /// When the workspace was last saved in this browser, as a time of day in the user's
+    /// locale. `None` before the first save, and always during server rendering.
+    pub fn saved_time(&self) -> Option<String> {
+        let saved_at = self.saved_at.get()?;
+        #[cfg(feature = "hydrate")]
+        return Some(crate::browser::time::local_time_label(saved_at));
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = saved_at;
+            None
+        }
+    }
+
     pub fn clear_notice(&self, key: &'static str) {
         if self
             .notices

@@ -128,6 +128,22 @@ test.describe("visual needs", () => {
     expect(pageBehind).toBe("none");
   });
 
+  test("the theme setting overrides the system colour scheme", async ({ page }) => {
+    const dark = "rgb(18, 21, 26)";
+    const light = "rgb(246, 247, 249)";
+    const background = () => page.locator(".theme-root").evaluate((el) => getComputedStyle(el).backgroundColor);
+    await page.emulateMedia({ colorScheme: "dark" });
+    await signIn(page);
+    expect(await background()).toBe(dark);
+    await page.getByLabel("Light").check();
+    expect(await background()).toBe(light);
+    await page.emulateMedia({ colorScheme: "light" });
+    await page.getByLabel("Match system").check();
+    expect(await background()).toBe(light);
+    await page.getByLabel("Dark").check();
+    expect(await background()).toBe(dark);
+  });
+
   test("reduced motion turns animation off", async ({ page }) => {
     await page.emulateMedia({ reducedMotion: "reduce" });
     await signIn(page);

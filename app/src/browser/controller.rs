@@ -80,10 +80,11 @@ pub fn start(ctx: SessionContext) {
     activity::install(on_deliberate_activity);
     tabs::install(on_tab_message);
     install_lifecycle_listeners();
-    // Persist every change of the workspace, debounced.
+    // Persist every change of the workspace, debounced: a keystroke only restarts the
+    // timer, and the workspace is read once, when the timer fires.
     Effect::new(move |_| {
-        let workspace = ctx.workspace.get();
-        schedule_save(workspace);
+        ctx.workspace.track();
+        schedule_save();
     });
     check_session();
 }
@@ -122,10 +123,15 @@ fn on_tab_message(message: TabMessage) {
 
 fn apply(info: SessionInfo) {
     let Some(ctx) = ctx() else { return };
-    preservation::remember_user(&info.user);
-    load_workspace_for(ctx, info.user.id);
-    ctx.user.set(Some(info.user.clone()));
-    ctx.policy.set(Some(info.policy));
+    // A refresh usually brings the same user and policy: write and notify only on change.
+    if ctx.user.with_untracked(|u| u.as_ref() != Some(&info.user)) {
+        preservation::remember_user(&info.user);
+        load_workspace_for(ctx, info.user.id);
+        ctx.user.set(Some(info.user.clone()));
+    }
+    if ctx.policy.get_untracked() != Some(info.policy) {
+        ctx.policy.set(Some(info.policy));
+    }
     ctx.clear_notice("network");
     let retry = with(|c| {
         c.retry_backoff_ms = 0;
@@ -169,7 +175,7 @@ fn load_workspace_for(ctx: SessionContext, user_id: i64) {
     ctx.workspace.set(workspace);
 }
 
-fn schedule_save(workspace: Workspace) {
+fn schedule_save() {
     let Some(owner) = with(|c| c.workspace_owner) else {
         return;
     };
@@ -179,7 +185,10 @@ fn schedule_save(workspace: Workspace) {
         if with(|c| c.workspace_owner) != Some(owner) {
             return;
         }
-        match preservation::save(owner, &workspace) {
+        let saved = ctx
+            .workspace
+            .with_untracked(|workspace| preservation::save(owner, workspace));
+        match saved {
             Ok(saved_at) => {
                 ctx.saved_at.set(Some(saved_at));
                 ctx.clear_notice("storage");
@@ -187,8 +196,8 @@ fn schedule_save(workspace: Workspace) {
             Err(problem) => ctx.notify("storage", Tone::Warning, problem.to_string()),
         }
     });
-    let old = with(|c| c.save_timer.replace(timer));
-    release(old);
+    // Not inside the old timer's callback, so it can be cancelled right here.
+    drop(with(|c| c.save_timer.replace(timer)));
 }
 
 /// Recomputes the phase from the deadlines and the wall clock, and sets the one timer

@@ -97,14 +97,8 @@ pub fn DraftsPanel() -> impl IntoView {
                 .map(|d| d.id.clone());
         });
     };
-    let saved_label = move || match ctx.saved_at.get() {
-        #[cfg(feature = "hydrate")]
-        Some(ms) => format!(
-            "Saved in this browser at {}",
-            crate::browser::time::local_time_label(ms)
-        ),
-        #[cfg(not(feature = "hydrate"))]
-        Some(_) => "Saved in this browser".to_owned(),
+    let saved_label = move || match ctx.saved_time() {
+        Some(time) => format!("Saved in this browser at {time}"),
         None => "Changes are saved in this browser as you type".to_owned(),
     };
 

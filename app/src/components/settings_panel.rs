@@ -9,55 +9,60 @@ use crate::session_context::use_session;
 pub fn SettingsPanel() -> impl IntoView {
     let ctx = use_session();
     let workspace = ctx.workspace;
-    let theme = move || workspace.with(|w| w.settings.theme);
-    let text_size = move || workspace.with(|w| w.settings.text_size);
     view! {
         <aside class="panel settings" aria-labelledby="settings-heading">
             <h2 id="settings-heading">"Settings"</h2>
-            <fieldset>
-                <legend>"Theme"</legend>
-                {Theme::ALL
-                    .into_iter()
-                    .map(|option| {
-                        let id = format!("theme-{}", option.as_str());
-                        view! {
-                            <div class="choice">
-                                <input
-                                    type="radio"
-                                    name="theme"
-                                    id=id.clone()
-                                    value=option.as_str()
-                                    prop:checked=move || theme() == option
-                                    on:change=move |_| workspace.update(|w| w.settings.theme = option)
-                                />
-                                <label for=id>{option.label()}</label>
-                            </div>
-                        }
-                    })
-                    .collect_view()}
-            </fieldset>
-            <fieldset>
-                <legend>"Text size"</legend>
-                {[(TextSize::Normal, "normal", "Normal"), (TextSize::Large, "large", "Large")]
-                    .into_iter()
-                    .map(|(option, key, label)| {
-                        let id = format!("text-size-{key}");
-                        view! {
-                            <div class="choice">
-                                <input
-                                    type="radio"
-                                    name="text-size"
-                                    id=id.clone()
-                                    value=key
-                                    prop:checked=move || text_size() == option
-                                    on:change=move |_| workspace.update(|w| w.settings.text_size = option)
-                                />
-                                <label for=id>{label}</label>
-                            </div>
-                        }
-                    })
-                    .collect_view()}
-            </fieldset>
+            {choice_group(
+                "Theme",
+                "theme",
+                Theme::ALL.map(|t| (t, t.as_str(), t.label())),
+                Signal::derive(move || workspace.with(|w| w.settings.theme)),
+                move |theme| workspace.update(|w| w.settings.theme = theme),
+            )}
+            {choice_group(
+                "Text size",
+                "text-size",
+                TextSize::ALL.map(|t| (t, t.as_str(), t.label())),
+                Signal::derive(move || workspace.with(|w| w.settings.text_size)),
+                move |size| workspace.update(|w| w.settings.text_size = size),
+            )}
         </aside>
+    }
+}
+
+/// A fieldset of radio buttons, one per `(value, key, label)`, with ids `{name}-{key}`.
+fn choice_group<T, const N: usize>(
+    legend: &'static str,
+    name: &'static str,
+    options: [(T, &'static str, &'static str); N],
+    current: Signal<T>,
+    choose: impl Fn(T) + Copy + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Copy + PartialEq + Send + Sync + 'static,
+{
+    view! {
+        <fieldset>
+            <legend>{legend}</legend>
+            {options
+                .into_iter()
+                .map(|(value, key, label)| {
+                    let id = format!("{name}-{key}");
+                    view! {
+                        <div class="choice">
+                            <input
+                                type="radio"
+                                name=name
+                                id=id.clone()
+                                value=key
+                                prop:checked=move || current.get() == value
+                                on:change=move |_| choose(value)
+                            />
+                            <label for=id>{label}</label>
+                        </div>
+                    }
+                })
+                .collect_view()}
+        </fieldset>
     }
 }

@@ -61,19 +61,10 @@ fn TimeoutDialog(reason: Signal<ExpiryReason>) -> impl IntoView {
             1 => "Your draft and settings are".to_owned(),
             n => format!("Your {n} drafts and settings are"),
         };
-        #[cfg(feature = "hydrate")]
         let when = ctx
-            .saved_at
-            .get()
-            .map(|ms| {
-                format!(
-                    " (last saved at {})",
-                    crate::browser::time::local_time_label(ms)
-                )
-            })
+            .saved_time()
+            .map(|time| format!(" (last saved at {time})"))
             .unwrap_or_default();
-        #[cfg(not(feature = "hydrate"))]
-        let when = String::new();
         format!("Nothing is lost. {drafts} kept in this browser{when}; they come back when you sign in again.")
     };
     let who = move || {

@@ -2,7 +2,6 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use vigil::preserved::TextSize;
 
 use crate::components::drafts::DraftsPanel;
 use crate::components::notices::Notices;
@@ -23,10 +22,7 @@ pub fn WorkspacePage() -> impl IntoView {
         }
     });
     let theme = move || ctx.workspace.with(|w| w.settings.theme.as_str());
-    let size = move || match ctx.workspace.with(|w| w.settings.text_size) {
-        TextSize::Normal => "normal",
-        TextSize::Large => "large",
-    };
+    let size = move || ctx.workspace.with(|w| w.settings.text_size.as_str());
     let blocked = move || ctx.phase.get().is_expired() || ctx.confirm_sign_out.get();
     let ready = move || {
         !matches!(
