@@ -52,3 +52,51 @@ pub async fn sign_in_again(password: String) -> Result<(), String> {
         Err("Signing in needs JavaScript.".to_owned())
     }
 }
+
+/// The state both sign-in forms share: the password field, one attempt at a time, and the
+/// message of the last failure.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInForm {
+    pub password: RwSignal<String>,
+    pub pending: RwSignal<bool>,
+    pub error: RwSignal<Option<String>>,
+}
+
+impl SignInForm {
+    pub fn new() -> Self {
+        Self {
+            password: RwSignal::new(String::new()),
+            pending: RwSignal::new(false),
+            error: RwSignal::new(None),
+        }
+    }
+
+    /// Runs `attempt` unless one is under way. On success the password is cleared; either
+    /// way `done` learns whether it succeeded.
+    pub fn submit<F>(self, attempt: F, done: impl FnOnce(bool) + 'static)
+    where
+        F: std::future::Future<Output = Result<(), String>> + 'static,
+    {
+        if self.pending.get_untracked() {
+            return;
+        }
+        self.pending.set(true);
+        self.error.set(None);
+        leptos::task::spawn_local(async move {
+            let result = attempt.await;
+            self.pending.set(false);
+            let succeeded = result.is_ok();
+            match result {
+                Ok(()) => self.password.set(String::new()),
+                Err(message) => self.error.set(Some(message)),
+            }
+            done(succeeded);
+        });
+    }
+}
+
+impl Default for SignInForm {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,10 +1,9 @@
 //! The timeout modal: the session ended; here is what was kept; sign in again in place.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use vigil::ExpiryReason;
 
-use crate::actions;
+use crate::actions::{self, SignInForm};
 use crate::components::modal::Modal;
 use crate::session_context::{human_duration, use_session, ClientPhase};
 
@@ -25,9 +24,12 @@ pub fn TimeoutModal() -> impl IntoView {
 #[component]
 fn TimeoutDialog(reason: Signal<ExpiryReason>) -> impl IntoView {
     let ctx = use_session();
-    let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let pending = RwSignal::new(false);
+    let form = SignInForm::new();
+    let SignInForm {
+        password,
+        pending,
+        error,
+    } = form;
     let input = NodeRef::<leptos::html::Input>::new();
     Effect::new(move |_| {
         if let Some(el) = input.get() {
@@ -76,24 +78,16 @@ fn TimeoutDialog(reason: Signal<ExpiryReason>) -> impl IntoView {
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if pending.get_untracked() {
-            return;
-        }
-        pending.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let result = actions::sign_in_again(password.get_untracked()).await;
-            pending.set(false);
-            match result {
-                Ok(()) => password.set(String::new()),
-                Err(message) => {
-                    error.set(Some(message));
+        form.submit(
+            actions::sign_in_again(password.get_untracked()),
+            move |succeeded| {
+                if !succeeded {
                     if let Some(el) = input.get_untracked() {
                         let _ = el.focus();
                     }
                 }
-            }
-        });
+            },
+        );
     };
 
     view! {

@@ -2,11 +2,10 @@
 //! before anyone signs in (WCAG 2.2.6), from the server's own policy.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 use vigil::preserved::RETENTION;
 
-use crate::actions;
+use crate::actions::{self, SignInForm};
 use crate::api;
 use crate::session_context::{human_duration, use_session, ClientPhase};
 
@@ -15,9 +14,12 @@ pub fn LoginPage() -> impl IntoView {
     let ctx = use_session();
     let policy = OnceResource::new(api::policy());
     let username = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let pending = RwSignal::new(false);
+    let form = SignInForm::new();
+    let SignInForm {
+        password,
+        pending,
+        error,
+    } = form;
     // The form only works once the app is running: until then the button stays disabled,
     // so a press can never fall back to a plain form submission.
     let hydrated = RwSignal::new(false);
@@ -37,21 +39,11 @@ pub fn LoginPage() -> impl IntoView {
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if pending.get_untracked() {
-            return;
-        }
-        pending.set(true);
-        error.set(None);
         let navigate = navigate.clone();
-        spawn_local(async move {
-            let result = actions::sign_in(username.get_untracked(), password.get_untracked()).await;
-            pending.set(false);
-            match result {
-                Ok(()) => {
-                    password.set(String::new());
-                    navigate("/", Default::default());
-                }
-                Err(message) => error.set(Some(message)),
+        let attempt = actions::sign_in(username.get_untracked(), password.get_untracked());
+        form.submit(attempt, move |succeeded| {
+            if succeeded {
+                navigate("/", Default::default());
             }
         });
     };
