@@ -20,6 +20,7 @@ export VIGIL_TEST_CLOCK=1
 # The suite signs in far more often than a person would.
 export VIGIL_SIGNIN_LIMIT_PER_ACCOUNT=10000
 export VIGIL_SIGNIN_LIMIT_PER_IP=10000
+export VIGIL_SIGNIN_LIMIT_PER_ACCOUNT_HOURLY=100000
 export LEPTOS_OUTPUT_NAME=vigil
 export LEPTOS_SITE_ROOT=target/site
 export LEPTOS_SITE_PKG_DIR=pkg

@@ -48,6 +48,11 @@ impl Clock for ManualClock {
     }
 }
 
+/// An [`OffsetClock`] was asked to leave the calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the clock cannot be moved that far")]
+pub struct ClockOutOfRange;
+
 /// The system clock shifted by an adjustable offset.
 ///
 /// The end-to-end suite runs the real server and fast-forwards the browser with a fake
@@ -62,8 +67,16 @@ impl OffsetClock {
         Self::default()
     }
 
-    pub fn advance(&self, by: Duration) {
-        *self.offset.lock().unwrap_or_else(PoisonError::into_inner) += by;
+    /// Moves the clock by `by`, unless that would take it past year 9999 (or before year 1):
+    /// then nothing changes.
+    pub fn advance(&self, by: Duration) -> Result<(), ClockOutOfRange> {
+        let mut offset = self.offset.lock().unwrap_or_else(PoisonError::into_inner);
+        let next = offset.checked_add(by).ok_or(ClockOutOfRange)?;
+        OffsetDateTime::now_utc()
+            .checked_add(next)
+            .ok_or(ClockOutOfRange)?;
+        *offset = next;
+        Ok(())
     }
 
     pub fn offset(&self) -> Duration {
@@ -102,8 +115,21 @@ mod tests {
     #[test]
     fn offset_clock_runs_ahead_of_the_system_clock() {
         let clock = OffsetClock::new();
-        clock.advance(Duration::hours(2));
+        assert_eq!(clock.advance(Duration::hours(2)), Ok(()));
         let ahead = clock.now() - OffsetDateTime::now_utc();
         assert!(ahead > Duration::minutes(119) && ahead <= Duration::hours(2));
+    }
+
+    #[test]
+    fn offset_clock_refuses_to_leave_the_calendar() {
+        // Once a huge advance made every later request panic.
+        let clock = OffsetClock::new();
+        assert_eq!(
+            clock.advance(Duration::days(365 * 9000)),
+            Err(ClockOutOfRange)
+        );
+        assert_eq!(clock.advance(Duration::MAX), Err(ClockOutOfRange));
+        assert_eq!(clock.offset(), Duration::ZERO);
+        let _ = clock.now();
     }
 }

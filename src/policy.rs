@@ -9,6 +9,10 @@ use time::Duration;
 /// WCAG 2.2.1 (Timing Adjustable): people get at least 20 seconds to ask for more time.
 pub const MIN_WARNING_SECS: i64 = 20;
 
+/// The longest any timeout may be: long enough for every sensible policy (remember-me
+/// sessions last weeks), short enough that "now + timeout" can never leave the calendar.
+pub const MAX_TIMEOUT: Duration = Duration::days(366 * 10);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     try_from = "crate::session_info::PolicyInfo",
@@ -25,6 +29,8 @@ pub struct TimeoutPolicy {
 pub enum PolicyError {
     #[error("{0} must be at least one second")]
     TooShort(&'static str),
+    #[error("{0} must be at most ten years")]
+    TooLong(&'static str),
     #[error("the warning must give at least {MIN_WARNING_SECS} seconds to respond, not {0}s (WCAG 2.2.1)")]
     WarningTooShort(i64),
     #[error("the warning ({warning}s) must come before the idle timeout ({idle}s)")]
@@ -58,6 +64,9 @@ impl TimeoutPolicy {
         ] {
             if value < Duration::SECOND {
                 return Err(PolicyError::TooShort(name));
+            }
+            if value > MAX_TIMEOUT {
+                return Err(PolicyError::TooLong(name));
             }
         }
         if warning_before < Duration::seconds(MIN_WARNING_SECS) {
@@ -195,5 +204,24 @@ mod tests {
             Duration::seconds(1),
         );
         assert_eq!(err, Err(PolicyError::TooShort("the warning period")));
+    }
+
+    #[test]
+    fn refuses_timeouts_that_would_leave_the_calendar() {
+        // "9000y" once made every sign-in panic computing the absolute deadline.
+        let err = TimeoutPolicy::new(
+            Duration::minutes(30),
+            Duration::minutes(5),
+            Duration::days(365 * 9000),
+            Duration::seconds(60),
+        );
+        assert_eq!(err, Err(PolicyError::TooLong("the absolute lifetime")));
+        assert!(TimeoutPolicy::new(
+            Duration::minutes(30),
+            Duration::minutes(5),
+            MAX_TIMEOUT,
+            Duration::seconds(60),
+        )
+        .is_ok());
     }
 }

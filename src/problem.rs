@@ -25,6 +25,12 @@ pub enum ErrorCode {
     RateLimited,
     ValidationFailed,
     StoreUnavailable,
+    /// A body over the size limit.
+    PayloadTooLarge,
+    /// A state-changing request whose body is not `application/json`.
+    UnsupportedMediaType,
+    /// Too many sign-ins are being checked at once; the client may retry shortly.
+    Overloaded,
     /// No API endpoint at that path.
     NotFound,
     /// The endpoint exists but not for that method (state-changing endpoints are POST only).
@@ -39,7 +45,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 18] = [
         Self::Unauthenticated,
         Self::InvalidCredentials,
         Self::SessionInvalid,
@@ -51,6 +57,9 @@ impl ErrorCode {
         Self::RateLimited,
         Self::ValidationFailed,
         Self::StoreUnavailable,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::Overloaded,
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::InternalError,
@@ -70,6 +79,9 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::ValidationFailed => "validation_failed",
             Self::StoreUnavailable => "store_unavailable",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::Overloaded => "overloaded",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::InternalError => "internal_error",
@@ -108,7 +120,9 @@ impl ErrorCode {
             Self::CsrfRejected => 403,
             Self::RateLimited => 429,
             Self::ValidationFailed => 400,
-            Self::StoreUnavailable => 503,
+            Self::StoreUnavailable | Self::Overloaded => 503,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::InternalError | Self::Unknown => 500,
@@ -129,7 +143,10 @@ impl ErrorCode {
             Self::RateLimited => "Too many sign-in attempts",
             Self::ValidationFailed => "The request is not valid",
             Self::StoreUnavailable => "Session service temporarily unavailable",
-            Self::NotFound => "No such endpoint",
+            Self::PayloadTooLarge => "Request body too large",
+            Self::UnsupportedMediaType => "JSON required",
+            Self::Overloaded => "Server busy",
+            Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::InternalError | Self::Unknown => "Unexpected server error",
             Self::NetworkError => "The server could not be reached",
@@ -184,7 +201,22 @@ impl ErrorCode {
                 "The session store could not be reached, so Vigil cannot check sessions right \
                  now. It refuses rather than letting requests through unchecked."
             }
-            Self::NotFound => "There is no API endpoint at this path.",
+            Self::PayloadTooLarge => {
+                "The request body is larger than this endpoint accepts. Nothing was changed."
+            }
+            Self::UnsupportedMediaType => {
+                "A request that changes something must send its body as JSON \
+                 (Content-Type: application/json). Other types, such as the text/plain a \
+                 cross-site form can send, are refused before anything is read."
+            }
+            Self::Overloaded => {
+                "Vigil checks passwords with a deliberately slow hash and only a few at a time. \
+                 Too many sign-ins are waiting right now; nothing was decided about yours."
+            }
+            Self::NotFound => {
+                "There is no API endpoint at this path, or no resource with this id that you \
+                 can see."
+            }
             Self::MethodNotAllowed => {
                 "The endpoint exists, but not for this HTTP method. Every Vigil endpoint takes \
                  POST with a JSON body, so no state can change through a GET."
@@ -245,6 +277,18 @@ impl ErrorCode {
                 "Wait a moment; your work is kept in this browser meanwhile.",
                 "Retry after the number of seconds in the Retry-After header.",
             ),
+            Self::PayloadTooLarge => (
+                "Shorten the text and try again.",
+                "Send a smaller body; the documentation gives each endpoint's limit.",
+            ),
+            Self::UnsupportedMediaType => (
+                "Use the app's own buttons and forms.",
+                "Send the body as JSON with Content-Type: application/json.",
+            ),
+            Self::Overloaded => (
+                "Wait a moment and sign in again.",
+                "Retry after the number of seconds in the Retry-After header.",
+            ),
             Self::NotFound => (
                 "Check the address.",
                 "Check the path against the endpoint table in the documentation.",
@@ -296,7 +340,8 @@ pub struct Problem {
     /// `validation_failed`: the field at fault.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// `rate_limited` and `store_unavailable`: seconds to wait (also in `Retry-After`).
+    /// `rate_limited`, `store_unavailable` and `overloaded`: seconds to wait (also in
+    /// `Retry-After`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
 }

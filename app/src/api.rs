@@ -75,10 +75,35 @@ fn validation_problem(detail: &str) -> Problem {
     problem
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 pub struct Credentials {
     pub username: String,
     pub password: String,
+}
+
+/// Never prints the password, so credentials can be logged or put in an error safely.
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Credentials;
+
+    #[test]
+    fn debug_output_never_shows_the_password() {
+        let credentials = Credentials {
+            username: "ada".into(),
+            password: "correct horse battery".into(),
+        };
+        let shown = format!("{credentials:?}");
+        assert!(shown.contains("ada") && !shown.contains("horse"), "{shown}");
+    }
 }
 
 /// Browser sign-in: sets the session cookie and returns the session.

@@ -8,6 +8,7 @@ pub mod api;
 #[cfg(feature = "hydrate")]
 pub mod browser;
 pub mod components;
+pub mod content_security;
 pub mod messages;
 pub mod pages;
 pub mod session_context;
@@ -22,7 +23,13 @@ use crate::pages::problem_page::ProblemPage;
 use crate::pages::workspace::WorkspacePage;
 use crate::session_context::SessionContext;
 
+/// Whether the page request carried a session cookie: `"cookie"` or `"none"`. The browser
+/// reads it from `<meta name="vigil-session">` and, without a cookie, knows it is signed out
+/// without asking the server (a request that could only answer 401).
+pub const SESSION_META: &str = "vigil-session";
+
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let session = page_request_setup(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -30,6 +37,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
+                <meta name=SESSION_META content=session/>
+                <link rel="icon" href="/favicon.ico" sizes="any"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -39,6 +49,45 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// On the server: sets the page's Content-Security-Policy (with the nonce of its inline
+/// scripts) and tells whether a session cookie came with the request.
+fn page_request_setup(_options: &LeptosOptions) -> &'static str {
+    #[cfg(feature = "ssr")]
+    {
+        let parts = use_context::<http::request::Parts>();
+        if let (Some(nonce), Some(response)) = (
+            leptos::nonce::use_nonce(),
+            use_context::<leptos_axum::ResponseOptions>(),
+        ) {
+            let reload_port = std::env::var("LEPTOS_WATCH").is_ok().then(|| {
+                _options
+                    .reload_external_port
+                    .unwrap_or(_options.reload_port)
+            });
+            if let Ok(value) =
+                http::HeaderValue::from_str(&content_security::page_policy(&nonce, reload_port))
+            {
+                response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+            }
+        }
+        let has_cookie = parts.is_some_and(|parts| {
+            parts
+                .headers
+                .get_all(http::header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .any(|v| vigil::session_info::find_session_cookie(v).is_some())
+        });
+        if has_cookie {
+            "cookie"
+        } else {
+            "none"
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    "cookie"
 }
 
 #[component]

@@ -57,6 +57,9 @@ pub struct SessionContext {
     pub notices: RwSignal<Vec<Notice>>,
     /// The "discard unsent drafts?" question is open.
     pub confirm_sign_out: RwSignal<bool>,
+    /// The page was opened onto an ended session: the user's work stays hidden (not even
+    /// blurred) until the same user has signed in again.
+    pub work_withheld: RwSignal<bool>,
 }
 
 impl SessionContext {
@@ -69,6 +72,7 @@ impl SessionContext {
             saved_at: RwSignal::new(None),
             notices: RwSignal::new(Vec::new()),
             confirm_sign_out: RwSignal::new(false),
+            work_withheld: RwSignal::new(false),
         }
     }
 

@@ -16,15 +16,35 @@ export async function advance(page: Page, seconds: number) {
   await page.clock.fastForward(seconds * 1000);
 }
 
+/** Waits until the app has hydrated: the sign-in button is enabled only then. */
+export async function hydrated(page: Page) {
+  await expect(page.getByRole("button", { name: "Sign in" })).toBeEnabled({ timeout: 20_000 });
+}
+
+/**
+ * Waits until no animation is running, so pixels and contrast are judged on the settled
+ * page (an entrance animation starts at opacity 0). Polled from the test side: the page's
+ * own timers are fake.
+ */
+export async function settled(page: Page) {
+  await expect
+    .poll(
+      () => page.evaluate(() => document.getAnimations().filter((a) => a.playState === "running").length),
+      { timeout: 5_000 },
+    )
+    .toBe(0);
+}
+
 /** Installs the fake clock (before any page script runs) and signs in. */
 export async function signIn(page: Page, user = ADA) {
   await page.clock.install();
   await page.goto("/login");
   await expect(page.locator("#timeout-disclosure")).toBeVisible();
+  await hydrated(page);
   await page.getByLabel("Username").fill(user.username);
   await page.getByLabel("Password").fill(user.password);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByText(`Signed in as ${user.name}`)).toBeVisible();
+  await expect(page.getByText(`Signed in as ${user.name}`)).toBeVisible({ timeout: 15_000 });
 }
 
 /** The server's view of the session, read without extending it. */

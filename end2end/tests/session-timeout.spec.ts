@@ -117,7 +117,12 @@ test.describe("the inactivity timeout", () => {
     await page.reload();
     await expect(modal(page)).toBeVisible();
     await expect(modal(page)).toContainText("Continue as Ada Lovelace");
-    await expect(modal(page)).toContainText("Your draft and settings are kept");
+    await expect(modal(page)).toContainText("Your drafts and settings are kept");
+    // Nothing of the work is on the page, not even behind the modal, until the same
+    // person has signed in again.
+    const html = await page.content();
+    expect(html).not.toContain("Survives reloads");
+    expect(html).not.toContain("Every word of it.");
     await page.locator("#reauth-password").fill(ADA.password);
     await page.getByRole("button", { name: "Sign in again" }).click();
     await expect(modal(page)).toBeHidden();

@@ -10,9 +10,9 @@ use time::{Duration, OffsetDateTime};
 use tower::ServiceExt;
 use vigil::{Clock, ManualClock};
 use vigil_server::configuration::Settings;
-use vigil_server::session_store::{CountingStore, SqliteSessionStore};
+use vigil_server::identity::users::Username;
+use vigil_server::session::store::{CountingStore, SqliteSessionStore};
 use vigil_server::startup::{build_state_with_store, router};
-use vigil_server::users::Username;
 
 const SESSIONS: usize = 50;
 const INTERVALS: i64 = 10;
@@ -41,9 +41,7 @@ async fn main() {
     let pool = vigil_server::db::connect(&settings.database_url)
         .await
         .expect("db");
-    let store = Arc::new(CountingStore::new(
-        SqliteSessionStore::new(pool.clone()).await.expect("store"),
-    ));
+    let store = Arc::new(CountingStore::new(SqliteSessionStore::new(pool.clone())));
     let clock = ManualClock::new(OffsetDateTime::now_utc());
     let options = leptos::config::LeptosOptions::builder()
         .output_name("vigil")

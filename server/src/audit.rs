@@ -3,14 +3,22 @@
 //! Rows hold the UTC time, the user, a hash of the session id, the reason, and the client's
 //! address and user agent; never a token or a password. A failing write is logged and does
 //! not fail the request it describes.
+//!
+//! Refusals of anonymous requests ([`AuditKind::is_coalesced`]) must not cost a durable write
+//! each, or anyone could fill the disk: they are counted in memory, one entry per kind,
+//! address and minute, and written as one row with a count when [`AuditLog::flush`] runs
+//! (every few seconds, and at shutdown). Every row is deleted after the retention period.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use sqlx::SqlitePool;
 use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::session::{ClientSummary, SessionId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuditKind {
     SignIn,
     SignInFailed,
@@ -20,6 +28,8 @@ pub enum AuditKind {
     ReuseDetected,
     FingerprintMismatch,
     CsrfRejected,
+    /// The password was reset from the command line and every session ended.
+    PasswordReset,
 }
 
 impl AuditKind {
@@ -33,8 +43,42 @@ impl AuditKind {
             Self::ReuseDetected => "token_reuse_revoked",
             Self::FingerprintMismatch => "fingerprint_mismatch",
             Self::CsrfRejected => "csrf_rejected",
+            Self::PasswordReset => "password_reset",
         }
     }
+
+    /// Refusals that anonymous traffic can cause at will: coalesced, never a row each.
+    pub fn is_coalesced(self) -> bool {
+        matches!(self, Self::CsrfRejected | Self::SignInThrottled)
+    }
+}
+
+/// Above this many pending (kind, address, minute) entries, new addresses share one entry,
+/// so a flood from many addresses costs bounded memory as well.
+const MAX_PENDING: usize = 10_000;
+/// The address recorded for the shared entry of [`MAX_PENDING`], and for unknown addresses.
+const MANY_ADDRESSES: &str = "(many)";
+const UNKNOWN_ADDRESS: &str = "(unknown)";
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PendingKey {
+    kind: AuditKind,
+    ip: String,
+    /// The minute, as `2026-11-30T09:15Z`.
+    bucket: String,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    first_at: OffsetDateTime,
+    count: i64,
+    reason: Option<String>,
+    user_agent: Option<String>,
+}
+
+fn minute_bucket(now: OffsetDateTime) -> String {
+    let (date, time) = (now.date(), now.time());
+    format!("{date}T{:02}:{:02}Z", time.hour(), time.minute())
 }
 
 /// One event, filled in by whoever observed it.
@@ -97,19 +141,113 @@ pub struct AuditRow {
     pub reason: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    pub count: i64,
 }
 
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     pool: SqlitePool,
+    pending: Arc<Mutex<HashMap<PendingKey, Pending>>>,
 }
 
 impl AuditLog {
     pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            pending: Arc::default(),
+        }
     }
 
+    /// Records an event: coalesced kinds in memory, every other kind as its own row.
     pub async fn record(&self, event: AuditEvent<'_>, now: OffsetDateTime) {
+        if event.kind.is_coalesced() {
+            self.count_refusal(&event, now);
+        } else {
+            self.insert(event, now).await;
+        }
+    }
+
+    fn count_refusal(&self, event: &AuditEvent<'_>, now: OffsetDateTime) {
+        let client = event.client.cloned().unwrap_or_default();
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut key = PendingKey {
+            kind: event.kind,
+            ip: client.ip.unwrap_or_else(|| UNKNOWN_ADDRESS.to_owned()),
+            bucket: minute_bucket(now),
+        };
+        if pending.len() >= MAX_PENDING && !pending.contains_key(&key) {
+            key.ip = MANY_ADDRESSES.to_owned();
+        }
+        let entry = pending.entry(key).or_insert_with(|| Pending {
+            first_at: now,
+            count: 0,
+            reason: event.reason.map(str::to_owned),
+            user_agent: client.user_agent,
+        });
+        entry.count += 1;
+    }
+
+    /// Writes the coalesced refusals counted so far: one row per kind, address and minute,
+    /// added to the row of an earlier flush in the same minute. Returns the rows written.
+    pub async fn flush(&self) -> Result<usize, sqlx::Error> {
+        let pending =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
+        let rows = pending.len();
+        let mut unwritten = Vec::new();
+        let mut result = Ok(rows);
+        for (key, entry) in pending {
+            let written = sqlx::query(
+                "INSERT INTO audit_events (at, event, ip, user_agent, reason, count, bucket) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (event, ip, bucket) WHERE bucket IS NOT NULL \
+                 DO UPDATE SET count = count + excluded.count",
+            )
+            .bind(entry.first_at.format(&Rfc3339).unwrap_or_default())
+            .bind(key.kind.as_str())
+            .bind(&key.ip)
+            .bind(&entry.user_agent)
+            .bind(&entry.reason)
+            .bind(entry.count)
+            .bind(&key.bucket)
+            .execute(&self.pool)
+            .await;
+            if let Err(err) = written {
+                unwritten.push((key, entry));
+                result = Err(err);
+            }
+        }
+        if !unwritten.is_empty() {
+            // Kept for the next flush rather than lost.
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            for (key, entry) in unwritten {
+                pending
+                    .entry(key)
+                    .and_modify(|p| p.count += entry.count)
+                    .or_insert(entry);
+            }
+        }
+        result
+    }
+
+    /// Deletes rows older than `retention` before `now`; returns how many.
+    pub async fn delete_older_than(
+        &self,
+        retention: Duration,
+        now: OffsetDateTime,
+    ) -> Result<u64, sqlx::Error> {
+        let cutoff = (now - retention)
+            .replace_nanosecond(0)
+            .unwrap_or(now - retention)
+            .format(&Rfc3339)
+            .unwrap_or_default();
+        let done = sqlx::query("DELETE FROM audit_events WHERE at < ?")
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert(&self, event: AuditEvent<'_>, now: OffsetDateTime) {
         let at = now.format(&Rfc3339).unwrap_or_default();
         let client = event.client.cloned().unwrap_or_default();
         let result = sqlx::query(
@@ -137,7 +275,7 @@ impl AuditLog {
     /// The newest events first.
     pub async fn recent(&self, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT at, event, user_id, username, session_hash, reason, ip, user_agent \
+            "SELECT at, event, user_id, username, session_hash, reason, ip, user_agent, count \
              FROM audit_events ORDER BY id DESC LIMIT ?",
         )
         .bind(limit)

@@ -1,13 +1,17 @@
 //! The command line: `server` (or `server serve`) runs the site; `server user add NAME
-//! --password-stdin` creates an account.
-
-use std::io::Read;
+//! --password-stdin` creates an account, or with `--update` resets its password and ends
+//! every session it has.
 
 use clap::{Parser, Subcommand};
+use vigil::{Clock, SystemClock};
 
+use crate::audit::{AuditEvent, AuditKind, AuditLog};
 use crate::configuration::Settings;
 use crate::db;
-use crate::users::{UserError, UserRepository, Username};
+use crate::identity::users::{UserError, UserRepository, Username};
+use crate::session::service::end_sessions_of;
+use crate::session::store::SqliteSessionStore;
+use crate::session::{AuthError, EndReason};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,13 +59,22 @@ pub enum CliError {
     Db(#[from] db::DbError),
     #[error(transparent)]
     User(#[from] UserError),
-    #[error("could not read the password from standard input: {0}")]
-    Stdin(#[from] std::io::Error),
+    #[error("the password was changed, but its sessions could not all be ended: {0}")]
+    Sessions(#[from] AuthError),
 }
 
+impl UserCommand {
+    /// Whether the command reads a password from standard input.
+    pub fn reads_password(&self) -> bool {
+        matches!(self, Self::Add { .. })
+    }
+}
+
+/// Runs a `user` command; `password` is what standard input held.
 pub async fn run_user_command(
     settings: &Settings,
     command: UserCommand,
+    password: &str,
 ) -> Result<String, CliError> {
     let UserCommand::Add {
         name,
@@ -70,11 +83,9 @@ pub async fn run_user_command(
         update,
     } = command;
     let username = Username::parse(&name)?;
-    let mut password = String::new();
-    std::io::stdin().read_to_string(&mut password)?;
     let password = password.trim_end_matches(['\r', '\n']);
     let pool = db::connect(&settings.database_url).await?;
-    let users = UserRepository::new(pool);
+    let users = UserRepository::new(pool.clone(), settings.hashing);
     match users.add(&username, &display_name, password).await {
         Ok(user) => Ok(format!(
             "created user `{}` (id {})",
@@ -83,7 +94,27 @@ pub async fn run_user_command(
         )),
         Err(UserError::Exists(_)) if update => {
             users.set_password(&username, password).await?;
-            Ok(format!("updated the password of `{}`", username.as_str()))
+            // A reset means the old password may be known to someone else: nobody stays
+            // signed in with it.
+            let Some(user_id) = users.id_of(&username).await? else {
+                return Ok(format!("updated the password of `{}`", username.as_str()));
+            };
+            let now = SystemClock.now();
+            let store = SqliteSessionStore::new(pool.clone());
+            let ended = end_sessions_of(&store, user_id, EndReason::Revoked, now).await?;
+            AuditLog::new(pool)
+                .record(
+                    AuditEvent::new(AuditKind::PasswordReset)
+                        .user(user_id)
+                        .username(username.as_str())
+                        .reason("user add --update"),
+                    now,
+                )
+                .await;
+            Ok(format!(
+                "updated the password of `{}` and ended its {ended} session(s)",
+                username.as_str()
+            ))
         }
         Err(err) => Err(err.into()),
     }

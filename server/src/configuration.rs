@@ -4,10 +4,13 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 use time::Duration;
+use vigil::policy::MAX_TIMEOUT;
 use vigil::{PolicyError, TimeoutPolicy};
 
-use crate::rate_limit::SignInLimits;
-use crate::secret::SecretSource;
+use crate::http::client_address::{ProxyListError, TrustedProxies};
+use crate::identity::throttle::{Rate, SignInLimits};
+use crate::identity::users::HashingLimits;
+use crate::session::secret::SecretSource;
 
 /// Where the server runs: production refuses weak secrets and test hooks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,9 +31,15 @@ pub struct Settings {
     pub issuer: String,
     pub audience: String,
     pub sign_in_limits: SignInLimits,
-    /// Keep session records in process memory as well (write-through). Only for a store
-    /// that no other instance writes: the embedded SQLite default.
-    pub session_cache: bool,
+    /// How many password hashes run at once, and how many may wait.
+    pub hashing: HashingLimits,
+    /// Proxies whose `X-Forwarded-For` names the client (`VIGIL_TRUSTED_PROXIES`).
+    pub trusted_proxies: TrustedProxies,
+    /// How long audit rows are kept (`VIGIL_AUDIT_RETENTION`).
+    pub audit_retention: Duration,
+    /// How long a client may take to send its request headers, and its body.
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
 }
 
 #[derive(Debug, Error)]
@@ -41,7 +50,7 @@ pub enum ConfigError {
         #[source]
         source: humantime::DurationError,
     },
-    #[error("{name} is too large")]
+    #[error("{name} is too large (at most ten years)")]
     DurationOutOfRange { name: &'static str },
     #[error("the timeout policy is inconsistent: {0}")]
     Policy(#[from] PolicyError),
@@ -51,8 +60,17 @@ pub enum ConfigError {
     TestClockInProduction,
     #[error("VIGIL_JWT_SECRET and VIGIL_JWT_SECRET_FILE are both set; choose one")]
     TwoSecrets,
-    #[error("{name} must be a whole number of attempts per minute, at least 1")]
+    #[error("{name} must be a whole number, at least 1")]
     Limit { name: &'static str },
+    #[error("production requires VIGIL_JWT_SECRET or VIGIL_JWT_SECRET_FILE")]
+    SecretMissingInProduction,
+    #[error(
+        "VIGIL_DATABASE_URL names a `{0}` database, which this build does not support; \
+         use sqlite://PATH (the default is sqlite://data/vigil.db)"
+    )]
+    UnsupportedDatabase(String),
+    #[error("VIGIL_TRUSTED_PROXIES: {0}")]
+    TrustedProxies(#[from] ProxyListError),
 }
 
 /// Reads a variable through a lookup function, so tests need not touch the process env.
@@ -94,7 +112,11 @@ impl Settings {
                 Some(raw) => {
                     let std = humantime::parse_duration(raw.trim())
                         .map_err(|source| ConfigError::Duration { name, source })?;
-                    Duration::try_from(std).map_err(|_| ConfigError::DurationOutOfRange { name })
+                    // Bounded so that no "now ± duration" can leave the calendar.
+                    Duration::try_from(std)
+                        .ok()
+                        .filter(|d| *d <= MAX_TIMEOUT)
+                        .ok_or(ConfigError::DurationOutOfRange { name })
                 }
             }
         };
@@ -108,6 +130,7 @@ impl Settings {
         let database_url = env.var("VIGIL_DATABASE_URL").unwrap_or_else(|| {
             format!("sqlite://{}?mode=rwc", data_dir.join("vigil.db").display())
         });
+        check_database_scheme(&database_url)?;
         let secret = match (
             env.var("VIGIL_JWT_SECRET"),
             env.var("VIGIL_JWT_SECRET_FILE"),
@@ -115,6 +138,9 @@ impl Settings {
             (Some(_), Some(_)) => return Err(ConfigError::TwoSecrets),
             (Some(value), None) => SecretSource::Value(value),
             (None, Some(path)) => SecretSource::File(PathBuf::from(path)),
+            (None, None) if environment == Environment::Production => {
+                return Err(ConfigError::SecretMissingInProduction)
+            }
             (None, None) => SecretSource::Generated(data_dir.join("jwt-secret")),
         };
         let test_clock = matches!(
@@ -124,23 +150,50 @@ impl Settings {
         if test_clock && environment == Environment::Production {
             return Err(ConfigError::TestClockInProduction);
         }
-        let limit = |name: &'static str, default: std::num::NonZeroU32| match env.var(name) {
+        let count = |name: &'static str, default: std::num::NonZeroU32| match env.var(name) {
             None => Ok(default),
             Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Limit { name }),
         };
         let defaults = SignInLimits::default();
         let sign_in_limits = SignInLimits {
-            per_account: limit("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT", defaults.per_account)?,
-            per_ip: limit("VIGIL_SIGNIN_LIMIT_PER_IP", defaults.per_ip)?,
+            per_account_and_address: Rate::per_minute(count(
+                "VIGIL_SIGNIN_LIMIT_PER_ACCOUNT",
+                defaults.per_account_and_address.failures,
+            )?),
+            per_address: Rate::per_minute(count(
+                "VIGIL_SIGNIN_LIMIT_PER_IP",
+                defaults.per_address.failures,
+            )?),
+            per_account: Rate::per_hour(count(
+                "VIGIL_SIGNIN_LIMIT_PER_ACCOUNT_HOURLY",
+                defaults.per_account.failures,
+            )?),
         };
-        let session_cache = !matches!(
-            env.var("VIGIL_SESSION_CACHE").as_deref(),
-            Some("0") | Some("off") | Some("false")
-        );
+        let hashing_defaults = HashingLimits::default();
+        let hashing = HashingLimits {
+            concurrent: match env.var("VIGIL_HASH_CONCURRENCY") {
+                None => hashing_defaults.concurrent,
+                Some(_) => {
+                    count("VIGIL_HASH_CONCURRENCY", std::num::NonZeroU32::MIN)?.get() as usize
+                }
+            },
+            queued: match env.var("VIGIL_HASH_QUEUE") {
+                None => hashing_defaults.queued,
+                Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Limit {
+                    name: "VIGIL_HASH_QUEUE",
+                })?,
+            },
+        };
+        let trusted_proxies =
+            TrustedProxies::parse(&env.var("VIGIL_TRUSTED_PROXIES").unwrap_or_default())?;
         Ok(Self {
             environment,
             sign_in_limits,
-            session_cache,
+            hashing,
+            trusted_proxies,
+            audit_retention: duration("VIGIL_AUDIT_RETENTION", Duration::days(90))?,
+            header_read_timeout: duration("VIGIL_HEADER_READ_TIMEOUT", Duration::seconds(10))?,
+            body_read_timeout: duration("VIGIL_BODY_READ_TIMEOUT", Duration::seconds(30))?,
             policy,
             database_url,
             data_dir,
@@ -149,6 +202,27 @@ impl Settings {
             issuer: env.var("VIGIL_ISSUER").unwrap_or_else(|| "vigil".into()),
             audience: env.var("VIGIL_AUDIENCE").unwrap_or_else(|| "vigil".into()),
         })
+    }
+}
+
+/// Only SQLite is built in. A URL of any other kind is refused by its scheme alone, so a
+/// password in it is never echoed, and never becomes part of a file name.
+fn check_database_scheme(url: &str) -> Result<(), ConfigError> {
+    let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+    if scheme.eq_ignore_ascii_case("sqlite") {
+        Ok(())
+    } else {
+        let shown = if !scheme.is_empty()
+            && scheme.len() <= 20
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        {
+            scheme.to_owned()
+        } else {
+            "unrecognised".to_owned()
+        };
+        Err(ConfigError::UnsupportedDatabase(shown))
     }
 }
 
@@ -207,7 +281,56 @@ mod tests {
         let err = Settings::from_env(&env(&[
             ("VIGIL_ENV", "production"),
             ("VIGIL_TEST_CLOCK", "1"),
+            ("VIGIL_JWT_SECRET", "x"),
         ]));
         assert!(matches!(err, Err(ConfigError::TestClockInProduction)));
+    }
+
+    #[test]
+    fn refuses_durations_that_would_overflow_the_calendar() {
+        // Once accepted, then every sign-in panicked computing the absolute deadline.
+        for name in [
+            "VIGIL_ABSOLUTE_TIMEOUT",
+            "VIGIL_IDLE_TIMEOUT",
+            "VIGIL_AUDIT_RETENTION",
+        ] {
+            let err = Settings::from_env(&env(&[(name, "9000y")]));
+            assert!(
+                matches!(err, Err(ConfigError::DurationOutOfRange { name: n }) if n == name),
+                "{name}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn production_needs_a_secret() {
+        let err = Settings::from_env(&env(&[("VIGIL_ENV", "production")]));
+        assert!(matches!(err, Err(ConfigError::SecretMissingInProduction)));
+    }
+
+    #[test]
+    fn refuses_a_database_this_build_cannot_open_without_echoing_it() {
+        let err = Settings::from_env(&env(&[(
+            "VIGIL_DATABASE_URL",
+            "postgres://user:secret@db.example:5432/vigil",
+        )]));
+        let message = err.map(|_| ()).map_err(|e| e.to_string());
+        assert!(
+            matches!(&message, Err(m) if m.contains("`postgres`") && !m.contains("secret")),
+            "{message:?}"
+        );
+        assert!(Settings::from_env(&env(&[("VIGIL_DATABASE_URL", "/tmp/x.db")])).is_err());
+        assert!(Settings::from_env(&env(&[("VIGIL_DATABASE_URL", "sqlite::memory:")])).is_ok());
+    }
+
+    #[test]
+    fn reads_trusted_proxies_and_names_a_bad_entry() {
+        let settings = Settings::from_env(&env(&[("VIGIL_TRUSTED_PROXIES", "10.0.0.0/8, ::1")]))
+            .expect("valid");
+        assert!(settings
+            .trusted_proxies
+            .contains("10.1.2.3".parse().expect("ip")));
+        let err = Settings::from_env(&env(&[("VIGIL_TRUSTED_PROXIES", "10.0.0.0/33")]));
+        assert!(matches!(err, Err(ConfigError::TrustedProxies(_))));
     }
 }

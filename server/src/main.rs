@@ -17,16 +17,27 @@ async fn main() -> std::process::ExitCode {
         }
     };
     match cli.command.unwrap_or(Command::Serve) {
-        Command::User { command } => match run_user_command(&settings, command).await {
-            Ok(message) => {
-                println!("{message}");
-                std::process::ExitCode::SUCCESS
+        Command::User { command } => {
+            let mut password = String::new();
+            if command.reads_password() {
+                if let Err(err) =
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut password)
+                {
+                    eprintln!("vigil: could not read the password from standard input: {err}");
+                    return std::process::ExitCode::FAILURE;
+                }
             }
-            Err(err) => {
-                eprintln!("vigil: {err}");
-                std::process::ExitCode::FAILURE
+            match run_user_command(&settings, command, &password).await {
+                Ok(message) => {
+                    println!("{message}");
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("vigil: {err}");
+                    std::process::ExitCode::FAILURE
+                }
             }
-        },
+        }
         Command::Serve => serve(settings).await,
     }
 }
@@ -57,11 +68,6 @@ async fn serve(settings: Settings) -> std::process::ExitCode {
             "Vigil listening on http://{addr}"
         );
     }
-    match app.run_until_stopped().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("vigil: server error: {err}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    app.run_until_stopped().await;
+    std::process::ExitCode::SUCCESS
 }

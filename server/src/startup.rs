@@ -11,28 +11,30 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use thiserror::Error;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use vigil::clock::OffsetClock;
 use vigil::{Clock, SystemClock};
 
 use crate::audit::AuditLog;
-use crate::auth::require_session;
-use crate::backend::VigilBackend;
-use crate::configuration::Settings;
-use crate::csrf::reject_cross_site;
+use crate::configuration::{Environment, Settings};
 use crate::db::{self, DbError};
-use crate::problem::{normalize_api, REQUEST_ID_HEADER};
-use crate::rate_limit::SignInLimiter;
-use crate::secret::{JwtSecret, SecretError};
-use crate::session_service::SessionService;
-use crate::session_store::{
-    CachedSessionStore, SharedSessionStore, SqliteSessionStore, StoreError,
-};
+use crate::http::auth::require_session;
+use crate::http::auth_api::VigilBackend;
+use crate::http::client_address::resolve_client_address;
+use crate::http::csrf::reject_cross_site;
+use crate::http::headers::{protective_headers, sanitize_request_id};
+use crate::http::problem::{normalize_api, REQUEST_ID_HEADER};
+use crate::http::{serve, test_clock};
+use crate::identity::throttle::SignInThrottle;
+use crate::identity::users::UserRepository;
+use crate::maintenance::{self, Sweeper};
+use crate::session::secret::{JwtSecret, SecretError};
+use crate::session::store::{SharedSessionStore, SqliteSessionStore};
+use crate::session::token::{TokenError, TokenService};
+use crate::session::SessionService;
 use crate::state::AppState;
-use crate::token::{TokenError, TokenService};
-use crate::users::UserRepository;
-use crate::{sweeper, test_clock};
 
 #[derive(Debug, Error)]
 pub enum StartupError {
@@ -40,8 +42,6 @@ pub enum StartupError {
     Database(#[from] DbError),
     #[error(transparent)]
     Secret(#[from] SecretError),
-    #[error("could not open the session store: {0}")]
-    Store(#[from] StoreError),
     #[error("the token self-test failed: {0}")]
     TokenSelfTest(#[from] TokenError),
     #[error("could not listen on {addr}: {source}")]
@@ -60,12 +60,7 @@ pub async fn build_state(
     clock: Option<Arc<dyn Clock>>,
 ) -> Result<AppState, StartupError> {
     let pool = db::connect(&settings.database_url).await?;
-    let sqlite = SqliteSessionStore::new(pool.clone()).await?;
-    let store: SharedSessionStore = if settings.session_cache {
-        Arc::new(CachedSessionStore::new(sqlite))
-    } else {
-        Arc::new(sqlite)
-    };
+    let store: SharedSessionStore = Arc::new(SqliteSessionStore::new(pool.clone()));
     build_state_with_store(settings, leptos_options, clock, pool, store).await
 }
 
@@ -83,19 +78,23 @@ pub async fn build_state_with_store(
         (None, Some(offset)) => Arc::new(offset.clone()),
         (None, None) => Arc::new(SystemClock),
     };
-    let secret = JwtSecret::load(&settings.secret, settings.environment)?;
+    let secret = JwtSecret::load(
+        &settings.secret,
+        settings.environment == Environment::Production,
+    )?;
     let tokens = TokenService::new(&secret, &settings.issuer, &settings.audience);
     tokens.self_test(clock.now())?;
     let audit = AuditLog::new(pool.clone());
-    let users = UserRepository::new(pool);
+    let users = UserRepository::new(pool.clone(), settings.hashing);
     let sessions = SessionService::new(store, tokens, clock.clone(), settings.policy, audit);
-    let limiter = Arc::new(SignInLimiter::new(settings.sign_in_limits));
-    let backend = Arc::new(VigilBackend::new(sessions.clone(), users.clone(), limiter));
+    let throttle = Arc::new(SignInThrottle::new(settings.sign_in_limits, clock.clone()));
+    let backend = Arc::new(VigilBackend::new(sessions.clone(), users.clone(), throttle));
     Ok(AppState {
         leptos_options,
         settings: Arc::new(settings),
         clock,
         test_clock,
+        pool,
         users,
         sessions,
         backend,
@@ -117,11 +116,16 @@ pub fn router(state: AppState) -> Router {
     if state.test_clock.is_some() {
         router = router.merge(test_clock::routes());
     }
+    let body_read_timeout = state.settings.body_read_timeout.unsigned_abs();
+    // Layers run outside in: the last added sees the request first.
     router
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(state.clone(), require_session))
         .layer(from_fn_with_state(state.clone(), reject_cross_site))
         .layer(from_fn(normalize_api))
+        .layer(from_fn_with_state(state.clone(), resolve_client_address))
+        .layer(RequestBodyTimeoutLayer::new(body_read_timeout))
+        .layer(from_fn_with_state(state.clone(), protective_headers))
         .layer(PropagateRequestIdLayer::new(http::HeaderName::from_static(
             REQUEST_ID_HEADER,
         )))
@@ -134,6 +138,7 @@ pub fn router(state: AppState) -> Router {
             http::HeaderName::from_static(REQUEST_ID_HEADER),
             MakeRequestUuid,
         ))
+        .layer(from_fn(sanitize_request_id))
         .with_state(state)
 }
 
@@ -180,16 +185,29 @@ impl Application {
         self.listener.local_addr()
     }
 
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let sweeper = sweeper::spawn(self.state.sessions.store().clone(), sweeper::SWEEP_INTERVAL);
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let result = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
+    /// Serves until SIGINT or SIGTERM, with the housekeeping tasks beside it.
+    pub async fn run_until_stopped(self) {
+        self.run_until(shutdown_signal()).await;
+    }
+
+    /// Serves until `shutdown` completes; then writes what the audit log still holds.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()>) {
+        let audit = self.state.sessions.audit().clone();
+        let sweeper = maintenance::spawn_sweeper(
+            Sweeper::new(
+                self.state.sessions.clone(),
+                self.state.settings.audit_retention,
+            ),
+            maintenance::SWEEP_INTERVAL,
+        );
+        let flusher = maintenance::spawn_audit_flusher(audit.clone(), maintenance::FLUSH_INTERVAL);
+        let header_read_timeout = self.state.settings.header_read_timeout.unsigned_abs();
+        serve::serve(self.listener, self.router, header_read_timeout, shutdown).await;
         sweeper.abort();
-        result
+        flusher.abort();
+        if let Err(err) = audit.flush().await {
+            tracing::error!(error = %err, "could not write the last audit counts");
+        }
     }
 }
 

@@ -9,8 +9,8 @@ use vigil::clock::OffsetClock;
 use vigil::Clock;
 
 use crate::configuration::Settings;
-use crate::session_service::SessionService;
-use crate::users::UserRepository;
+use crate::identity::users::UserRepository;
+use crate::session::service::SessionService;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -19,6 +19,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Present only when the end-to-end suite may move the server clock.
     pub test_clock: Option<OffsetClock>,
+    /// The database of users and audit rows (and of sessions with the embedded store).
+    pub pool: sqlx::SqlitePool,
     pub users: UserRepository,
     pub sessions: SessionService,
     pub backend: Arc<dyn AuthBackend>,

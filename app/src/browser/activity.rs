@@ -16,8 +16,17 @@ use web_sys::AddEventListenerOptions;
 
 use super::time::now_ms;
 
-/// The global the passive listener writes.
+/// The global the passive listener writes (see `motion_recorder`).
 const ACTIVITY_GLOBAL: &str = "__vigilLastActivity";
+
+// A plain JavaScript listener, shipped as a module file beside the wasm: recording motion
+// never enters wasm, and nothing is evaluated from a string (the Content-Security-Policy
+// allows no `eval`).
+#[wasm_bindgen(inline_js = "export function motion_recorder() { \
+    return function () { globalThis.__vigilLastActivity = Date.now(); }; }")]
+extern "C" {
+    fn motion_recorder() -> js_sys::Function;
+}
 
 thread_local! {
     static LAST_ACTIVITY: Cell<f64> = const { Cell::new(0.0) };
@@ -73,9 +82,7 @@ pub fn install(on_deliberate: impl Fn() + 'static) {
     // Scroll does not bubble; capture sees scrolling in any element.
     options.set_capture(true);
 
-    let record =
-        js_sys::Function::new_no_args(&format!("globalThis.{ACTIVITY_GLOBAL} = Date.now();"));
-    RECORD_MOTION.with(|r| *r.borrow_mut() = Some(record));
+    RECORD_MOTION.with(|r| *r.borrow_mut() = Some(motion_recorder()));
     arm();
 
     let deliberate = Closure::<dyn Fn()>::new(|| {

@@ -46,6 +46,10 @@ struct Controller {
     workspace_owner: Option<i64>,
     /// The element that had focus when the session expired, to return to afterwards.
     focus_before_expiry: Option<web_sys::HtmlElement>,
+    /// A sign-out is under way (retried until the server confirms it).
+    signing_out: bool,
+    sign_out_retry: Option<Timeout>,
+    sign_out_backoff_ms: u32,
 }
 
 thread_local! {
@@ -86,7 +90,22 @@ pub fn start(ctx: SessionContext) {
         ctx.workspace.track();
         schedule_save();
     });
-    check_session();
+    if page_had_session_cookie() {
+        check_session();
+    } else {
+        // Nothing to ask: without a cookie the answer could only be 401.
+        signed_out(ctx);
+    }
+}
+
+/// What the server saw when it rendered the page (`<meta name="vigil-session">`).
+fn page_had_session_cookie() -> bool {
+    let selector = format!("meta[name=\"{}\"]", crate::SESSION_META);
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(&selector).ok().flatten())
+        .and_then(|meta| meta.get_attribute("content"))
+        .is_none_or(|content| content != "none")
 }
 
 /// Asks the server for the session state (passive: does not extend it).
@@ -126,9 +145,10 @@ fn apply(info: SessionInfo) {
     // A refresh usually brings the same user and policy: write and notify only on change.
     if ctx.user.with_untracked(|u| u.as_ref() != Some(&info.user)) {
         preservation::remember_user(&info.user);
-        load_workspace_for(ctx, info.user.id);
         ctx.user.set(Some(info.user.clone()));
     }
+    // The work shows only once this user holds a live session again.
+    load_workspace_for(ctx, info.user.id);
     if ctx.policy.get_untracked() != Some(info.policy) {
         ctx.policy.set(Some(info.policy));
     }
@@ -173,6 +193,7 @@ fn load_workspace_for(ctx: SessionContext, user_id: i64) {
     with(|c| c.workspace_owner = Some(user_id));
     ctx.saved_at.set(saved_at);
     ctx.workspace.set(workspace);
+    ctx.work_withheld.set(false);
 }
 
 fn schedule_save() {
@@ -357,10 +378,11 @@ fn handle_problem(problem: Problem, retry: Retry) {
         ErrorCode::SessionExpired => {
             let reason = problem.reason.unwrap_or(ExpiryReason::Idle);
             if ctx.user.get_untracked().is_none() {
-                // A reload onto an expired session: offer the same person a way back in.
+                // A reload onto an expired session: offer the same person a way back in,
+                // and show nothing of their work until they have signed in again.
                 match preservation::last_user() {
                     Some(user) => {
-                        load_workspace_for(ctx, user.id);
+                        ctx.work_withheld.set(true);
                         ctx.user.set(Some(user));
                     }
                     None => return signed_out(ctx),
@@ -389,18 +411,7 @@ fn handle_problem(problem: Problem, retry: Retry) {
 /// Tries again with exponential backoff (or the server's Retry-After); a failed network
 /// never signs anyone out.
 fn schedule_retry(retry: Retry, retry_after_secs: Option<u64>) {
-    let wait_ms = with(|c| {
-        c.retry_backoff_ms = if c.retry_backoff_ms == 0 {
-            RETRY_FIRST_MS
-        } else {
-            (c.retry_backoff_ms * 2).min(RETRY_MAX_MS)
-        };
-        c.retry_backoff_ms
-    });
-    let wait_ms = retry_after_secs
-        .map(|s| (s.min(300) as u32) * 1000)
-        .unwrap_or(wait_ms)
-        .max(wait_ms);
+    let wait_ms = with(|c| retry_wait_ms(&mut c.retry_backoff_ms, retry_after_secs));
     let timer = Timeout::new(wait_ms, move || match retry {
         Retry::Check => check_session(),
         Retry::Refresh => spawn_local(refresh(true)),
@@ -415,14 +426,19 @@ fn signed_out(ctx: SessionContext) {
     let timers = with(|c| {
         c.deadlines = None;
         c.workspace_owner = None;
+        c.signing_out = false;
+        c.sign_out_backoff_ms = 0;
         (
             c.phase_timer.take(),
             c.countdown.take(),
             c.heartbeat.take(),
             c.save_timer.take(),
+            c.sign_out_retry.take(),
         )
     });
     release(Some(timers));
+    ctx.clear_notice("sign-out");
+    ctx.work_withheld.set(false);
     ctx.workspace.set(Workspace::default());
     ctx.saved_at.set(None);
     ctx.user.set(None);
@@ -447,24 +463,95 @@ pub async fn sign_in_again(password: String) -> Result<(), String> {
     }
 }
 
-/// Ends the session and discards this user's preserved work.
+/// Ends the session and discards this user's preserved work, once the server has confirmed
+/// that the session is over. Until then nothing is discarded and nobody is shown as signed
+/// out: a failed request is reported and retried with backoff.
 pub fn sign_out() {
     let Some(ctx) = ctx() else { return };
-    let owner = with(|c| c.workspace_owner);
-    spawn_local(async move {
-        // An already-ended session cannot be signed out of; clean up locally regardless.
-        if let Err(err) = api::logout().await {
-            if err.code() == ErrorCode::TokenExpired && api::refresh().await.is_ok() {
-                let _ = api::logout().await;
+    if with(|c| std::mem::replace(&mut c.signing_out, true)) {
+        return;
+    }
+    ctx.clear_notice("sign-out");
+    spawn_local(attempt_sign_out());
+}
+
+/// How a sign-out request went.
+enum SignOutOutcome {
+    /// The session is over on the server (ended now, or already).
+    Ended,
+    /// The server could not be asked, or could not answer: the session may still be valid.
+    NotYet(Option<u64>),
+}
+
+async fn attempt_sign_out() {
+    let Some(ctx) = ctx() else { return };
+    let outcome = match api::logout().await {
+        Ok(()) => SignOutOutcome::Ended,
+        Err(err) if err.code() == ErrorCode::TokenExpired => match api::refresh().await {
+            Ok(_) => match api::logout().await {
+                Ok(()) => SignOutOutcome::Ended,
+                Err(err) => sign_out_outcome(&err.0),
+            },
+            Err(err) => sign_out_outcome(&err.0),
+        },
+        Err(err) => sign_out_outcome(&err.0),
+    };
+    match outcome {
+        SignOutOutcome::Ended => {
+            let (owner, retry) = with(|c| {
+                c.signing_out = false;
+                c.sign_out_backoff_ms = 0;
+                (c.workspace_owner, c.sign_out_retry.take())
+            });
+            release(retry);
+            ctx.clear_notice("sign-out");
+            if let Some(owner) = owner {
+                preservation::purge(owner);
             }
+            preservation::forget_user();
+            tabs::broadcast(&TabMessage::SignedOut);
+            signed_out(ctx);
         }
-        if let Some(owner) = owner {
-            preservation::purge(owner);
+        SignOutOutcome::NotYet(retry_after) => {
+            ctx.notify(
+                "sign-out",
+                Tone::Warning,
+                "You are still signed in: Vigil could not reach the server to sign you out. \
+                 It keeps trying; do not leave this computer until it says you are signed out.",
+            );
+            let wait_ms = with(|c| retry_wait_ms(&mut c.sign_out_backoff_ms, retry_after));
+            let timer = Timeout::new(wait_ms, || spawn_local(attempt_sign_out()));
+            let old = with(|c| c.sign_out_retry.replace(timer));
+            release(old);
         }
-        preservation::forget_user();
-        tabs::broadcast(&TabMessage::SignedOut);
-        signed_out(ctx);
-    });
+    }
+}
+
+fn sign_out_outcome(problem: &Problem) -> SignOutOutcome {
+    match problem.error_code {
+        // No valid session is left behind (and the server removed the cookie).
+        ErrorCode::Unauthenticated
+        | ErrorCode::SessionInvalid
+        | ErrorCode::SessionExpired
+        | ErrorCode::SessionRevoked
+        | ErrorCode::SessionNotFound
+        | ErrorCode::TokenExpired => SignOutOutcome::Ended,
+        _ => SignOutOutcome::NotYet(problem.retry_after),
+    }
+}
+
+/// The wait before the next retry: the backoff doubles from one second up to thirty, and a
+/// server's `Retry-After` (at most five minutes) is honoured when it asks for longer.
+fn retry_wait_ms(backoff_ms: &mut u32, retry_after_secs: Option<u64>) -> u32 {
+    *backoff_ms = if *backoff_ms == 0 {
+        RETRY_FIRST_MS
+    } else {
+        (*backoff_ms * 2).min(RETRY_MAX_MS)
+    };
+    retry_after_secs
+        .map(|s| (s.min(300) as u32) * 1000)
+        .unwrap_or(0)
+        .max(*backoff_ms)
 }
 
 fn restore_focus() {

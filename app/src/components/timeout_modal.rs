@@ -57,6 +57,11 @@ fn TimeoutDialog(reason: Signal<ExpiryReason>) -> impl IntoView {
         }
     };
     let kept = move || {
+        if ctx.work_withheld.get() {
+            return "Nothing is lost. Your drafts and settings are kept in this browser; they \
+                    come back when you sign in again."
+                .to_owned();
+        }
         let drafts = ctx.workspace.with(|w| w.drafts.len());
         let drafts = match drafts {
             0 => "Your settings are".to_owned(),

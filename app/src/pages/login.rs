@@ -13,13 +13,12 @@ use crate::session_context::{human_duration, use_session, ClientPhase};
 pub fn LoginPage() -> impl IntoView {
     let ctx = use_session();
     let policy = OnceResource::new(api::policy());
-    let username = RwSignal::new(String::new());
+    // The fields are read when the form is submitted, not bound to signals: what someone
+    // typed before the app finished loading is kept, never overwritten by hydration.
+    let username = NodeRef::<leptos::html::Input>::new();
+    let password = NodeRef::<leptos::html::Input>::new();
     let form = SignInForm::new();
-    let SignInForm {
-        password,
-        pending,
-        error,
-    } = form;
+    let SignInForm { pending, error, .. } = form;
     // The form only works once the app is running: until then the button stays disabled,
     // so a press can never fall back to a plain form submission.
     let hydrated = RwSignal::new(false);
@@ -40,22 +39,33 @@ pub fn LoginPage() -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let navigate = navigate.clone();
-        let attempt = actions::sign_in(username.get_untracked(), password.get_untracked());
+        let value = |field: NodeRef<leptos::html::Input>| {
+            field
+                .get_untracked()
+                .map(|el| el.value())
+                .unwrap_or_default()
+        };
+        let attempt = actions::sign_in(value(username), value(password));
         form.submit(attempt, move |succeeded| {
             if succeeded {
+                if let Some(el) = password.get_untracked() {
+                    el.set_value("");
+                }
                 navigate("/", Default::default());
             }
         });
     };
 
-    let retention_hours = RETENTION.whole_hours();
+    let retention = human_duration(RETENTION.whole_seconds());
     view! {
         <div class="login-page">
             <section class="login-card" aria-labelledby="login-heading">
                 <p class="brand" aria-hidden="true">"Vigil"</p>
                 <h1 id="login-heading">"Sign in"</h1>
                 <Suspense fallback=|| view! { <p class="disclosure">"Loading the session policy…"</p> }>
-                    {move || Suspend::new(async move {
+                    {move || {
+                        let retention = retention.clone();
+                        Suspend::new(async move {
                         match policy.await {
                             Ok(p) => view! {
                                 <p class="disclosure" id="timeout-disclosure">
@@ -67,19 +77,19 @@ pub fn LoginPage() -> impl IntoView {
                                     {human_duration(p.warning_secs)}
                                     " before and can stay signed in with one click. "
                                     "Your drafts and settings are kept in this browser for "
-                                    {retention_hours}
-                                    " hours, so signing in again brings them back."
+                                    {retention.clone()}
+                                    ", so signing in again brings them back."
                                 </p>
                             }.into_any(),
                             Err(_) => view! {
                                 <p class="disclosure" id="timeout-disclosure">
                                     "You are signed out after a period without activity. Your drafts are kept in this browser for "
-                                    {retention_hours}
-                                    " hours."
+                                    {retention.clone()}
+                                    "."
                                 </p>
                             }.into_any(),
                         }
-                    })}
+                    })}}
                 </Suspense>
                 <form class="login-form" method="post" on:submit=submit novalidate>
                     <label for="username">"Username"</label>
@@ -89,8 +99,7 @@ pub fn LoginPage() -> impl IntoView {
                         type="text"
                         autocomplete="username"
                         required
-                        prop:value=move || username.get()
-                        on:input=move |ev| username.set(event_target_value(&ev))
+                        node_ref=username
                     />
                     <label for="password">"Password"</label>
                     <input
@@ -99,8 +108,7 @@ pub fn LoginPage() -> impl IntoView {
                         type="password"
                         autocomplete="current-password"
                         required
-                        prop:value=move || password.get()
-                        on:input=move |ev| password.set(event_target_value(&ev))
+                        node_ref=password
                     />
                     <p class="form-error" role="alert" id="login-error">
                         {move || error.get()}

@@ -39,10 +39,19 @@ pub fn WorkspacePage() -> impl IntoView {
                 <div class="app-shell" inert=blocked aria-hidden=move || blocked().then_some("true")>
                     <TopBar/>
                     <Notices/>
-                    <main class="workspace" id="workspace">
-                        <DraftsPanel/>
-                        <SettingsPanel/>
-                    </main>
+                    <Show
+                        when=move || !ctx.work_withheld.get()
+                        fallback=|| view! {
+                            <main class="workspace withheld" id="workspace">
+                                <p>"Your work is kept safe. Sign in again to see it."</p>
+                            </main>
+                        }
+                    >
+                        <main class="workspace" id="workspace">
+                            <DraftsPanel/>
+                            <SettingsPanel/>
+                        </main>
+                    </Show>
                 </div>
                 <WarningToast/>
                 <TimeoutModal/>

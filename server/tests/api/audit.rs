@@ -64,6 +64,7 @@ async fn security_events_are_audited_without_secrets() {
         .await
         .assert_problem(401, "session_expired");
 
+    app.state.sessions.audit().flush().await.expect("flush");
     let rows = app
         .state
         .sessions
@@ -116,4 +117,124 @@ async fn security_events_are_audited_without_secrets() {
             assert!(!text.contains(token.as_str()), "a token in {text}");
         }
     }
+}
+
+async fn audit_rows(
+    app: &crate::helpers::TestApp,
+    event: &str,
+) -> Vec<vigil_server::audit::AuditRow> {
+    app.state.sessions.audit().flush().await.expect("flush");
+    app.state
+        .sessions
+        .audit()
+        .recent(10_000)
+        .await
+        .expect("audit rows")
+        .into_iter()
+        .filter(|r| r.event == event)
+        .collect()
+}
+
+#[tokio::test]
+async fn refused_anonymous_requests_are_counted_not_written_one_by_one() {
+    let app = crate::helpers::spawn_app().await;
+    let from = |ip: &str| ip.parse::<std::net::IpAddr>().expect("ip");
+    let cross_site = [("sec-fetch-site", "cross-site")];
+    for _ in 0..200 {
+        app.request(crate::helpers::post_from(
+            from("198.51.100.7"),
+            "/api/auth/login",
+            json!({"username": "x", "password": "y"}),
+            &cross_site,
+        ))
+        .await
+        .assert_problem(403, "csrf_rejected");
+    }
+    for _ in 0..3 {
+        app.request(crate::helpers::post_from(
+            from("198.51.100.8"),
+            "/api/auth/logout",
+            json!({}),
+            &cross_site,
+        ))
+        .await
+        .assert_problem(403, "csrf_rejected");
+    }
+    // Nothing is written per request...
+    let written_now = app
+        .state
+        .sessions
+        .audit()
+        .recent(10_000)
+        .await
+        .expect("rows");
+    assert!(written_now.iter().all(|r| r.event != "csrf_rejected"));
+    // ...but one row per address and minute, with the count, when the counts are written.
+    let rows = audit_rows(&app, "csrf_rejected").await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let count_of = |ip: &str| {
+        rows.iter()
+            .find(|r| r.ip.as_deref() == Some(ip))
+            .map(|r| r.count)
+    };
+    assert_eq!(count_of("198.51.100.7"), Some(200));
+    assert_eq!(count_of("198.51.100.8"), Some(3));
+    // The same minute again adds to the same row; the next minute starts a new one.
+    app.request(crate::helpers::post_from(
+        from("198.51.100.8"),
+        "/api/auth/logout",
+        json!({}),
+        &cross_site,
+    ))
+    .await;
+    let rows = audit_rows(&app, "csrf_rejected").await;
+    assert_eq!(rows.len(), 2);
+    app.advance(Duration::minutes(1));
+    app.request(crate::helpers::post_from(
+        from("198.51.100.8"),
+        "/api/auth/logout",
+        json!({}),
+        &cross_site,
+    ))
+    .await;
+    assert_eq!(audit_rows(&app, "csrf_rejected").await.len(), 3);
+}
+
+#[tokio::test]
+async fn throttled_sign_ins_are_counted_not_written_one_by_one() {
+    let app = crate::helpers::spawn_app_with(&[("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT", "1")]).await;
+    let from: std::net::IpAddr = "198.51.100.9".parse().expect("ip");
+    for _ in 0..50 {
+        app.request(crate::helpers::post_from(
+            from,
+            "/api/auth/login",
+            json!({"username": USERNAME, "password": "guess guess"}),
+            &[],
+        ))
+        .await;
+    }
+    let rows = audit_rows(&app, "sign_in_throttled").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].count, 49);
+}
+
+#[tokio::test]
+async fn audit_rows_are_deleted_after_the_retention_period() {
+    let app = crate::helpers::spawn_app_with(&[("VIGIL_AUDIT_RETENTION", "30d")]).await;
+    app.post(
+        "/api/auth/login",
+        json!({"username": USERNAME, "password": "wrong wrong"}),
+        &[],
+    )
+    .await;
+    let sweeper = vigil_server::maintenance::Sweeper::new(
+        app.state.sessions.clone(),
+        app.state.settings.audit_retention,
+    );
+    app.advance(Duration::days(29));
+    sweeper.sweep().await.expect("sweep");
+    assert_eq!(audit_rows(&app, "sign_in_failed").await.len(), 1);
+    app.advance(Duration::days(2));
+    sweeper.sweep().await.expect("sweep");
+    assert_eq!(audit_rows(&app, "sign_in_failed").await.len(), 0);
 }

@@ -1,9 +1,12 @@
 //! `spawn_app`: the same router production builds, on a fresh database, with a clock the
 //! test controls.
 
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum::body::{to_bytes, Body};
+use axum::extract::ConnectInfo;
 use axum::Router;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use http::{HeaderMap, Request, StatusCode};
@@ -13,9 +16,11 @@ use time::{Duration, OffsetDateTime};
 use tower::ServiceExt;
 use vigil::{ManualClock, Problem};
 use vigil_server::configuration::Settings;
+use vigil_server::identity::users::Username;
+use vigil_server::session::store::{Replaced, SessionStore, SqliteSessionStore, StoreError};
+use vigil_server::session::{SessionId, SessionRecord};
 use vigil_server::startup::{build_state, router};
 use vigil_server::state::AppState;
-use vigil_server::users::Username;
 
 pub const USERNAME: &str = "ada";
 pub const PASSWORD: &str = "correct horse battery";
@@ -126,6 +131,22 @@ pub async fn spawn_app_in(
 }
 
 impl TestApp {
+    /// A real restart on the same database: this instance goes away, its connections
+    /// closed, and a new one starts with `extra` settings and the same clock.
+    pub async fn restart(self, extra: &[(&str, &str)]) -> TestApp {
+        let TestApp {
+            router,
+            clock,
+            state,
+            _dir: dir,
+        } = self;
+        drop(router);
+        state.pool.close().await;
+        drop(state);
+        let settings = test_settings(dir.path(), extra);
+        spawn_app_in(dir, settings, clock).await
+    }
+
     pub async fn request(&self, request: Request<Body>) -> TestResponse {
         let response = self
             .router
@@ -198,70 +219,58 @@ impl TestApp {
 /// Wraps the real SQLite store to count writes or to fail on demand.
 #[derive(Debug)]
 pub struct InstrumentedStore {
-    pub inner: vigil_server::session_store::SqliteSessionStore,
-    pub writes: std::sync::atomic::AtomicUsize,
-    pub failing: std::sync::atomic::AtomicBool,
-    pub sweeps: std::sync::atomic::AtomicUsize,
+    pub inner: SqliteSessionStore,
+    pub writes: AtomicUsize,
+    pub failing: AtomicBool,
+    pub sweeps: AtomicUsize,
 }
 
 impl InstrumentedStore {
-    fn check(&self) -> Result<(), vigil_server::session_store::StoreError> {
-        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
-            Err(vigil_server::session_store::StoreError::Unavailable(
-                "injected failure".into(),
-            ))
+    fn check(&self) -> Result<(), StoreError> {
+        if self.failing.load(Ordering::SeqCst) {
+            Err(StoreError::Unavailable("injected failure".into()))
         } else {
             Ok(())
         }
     }
 
     pub fn set_failing(&self, failing: bool) {
-        self.failing
-            .store(failing, std::sync::atomic::Ordering::SeqCst);
+        self.failing.store(failing, Ordering::SeqCst);
     }
 
     pub fn writes(&self) -> usize {
-        self.writes.load(std::sync::atomic::Ordering::SeqCst)
+        self.writes.load(Ordering::SeqCst)
     }
 }
 
 #[async_trait::async_trait]
-impl vigil_server::session_store::SessionStore for InstrumentedStore {
-    async fn create(
-        &self,
-        record: &mut vigil_server::session::SessionRecord,
-    ) -> Result<(), vigil_server::session_store::StoreError> {
+impl SessionStore for InstrumentedStore {
+    async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
         self.check()?;
-        self.writes
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.writes.fetch_add(1, Ordering::SeqCst);
         self.inner.create(record).await
     }
 
-    async fn load(
-        &self,
-        id: &vigil_server::session::SessionId,
-    ) -> Result<Option<vigil_server::session::SessionRecord>, vigil_server::session_store::StoreError>
-    {
+    async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
         self.check()?;
         self.inner.load(id).await
     }
 
-    async fn replace(
-        &self,
-        record: &vigil_server::session::SessionRecord,
-    ) -> Result<vigil_server::session_store::Replaced, vigil_server::session_store::StoreError>
-    {
+    async fn replace(&self, record: &SessionRecord) -> Result<Replaced, StoreError> {
         self.check()?;
-        self.writes
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.writes.fetch_add(1, Ordering::SeqCst);
         self.inner.replace(record).await
     }
 
-    async fn delete_expired(&self) -> Result<(), vigil_server::session_store::StoreError> {
+    async fn for_user(&self, user_id: i64) -> Result<Vec<SessionRecord>, StoreError> {
         self.check()?;
-        self.sweeps
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.inner.delete_expired().await
+        self.inner.for_user(user_id).await
+    }
+
+    async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.check()?;
+        self.sweeps.fetch_add(1, Ordering::SeqCst);
+        self.inner.delete_expired(now).await
     }
 }
 
@@ -274,9 +283,7 @@ pub async fn spawn_instrumented_app() -> (TestApp, Arc<InstrumentedStore>, sqlx:
         .await
         .expect("db");
     let store = Arc::new(InstrumentedStore {
-        inner: vigil_server::session_store::SqliteSessionStore::new(pool.clone())
-            .await
-            .expect("store"),
+        inner: SqliteSessionStore::new(pool.clone()),
         writes: Default::default(),
         failing: Default::default(),
         sweeps: Default::default(),
@@ -299,4 +306,17 @@ pub async fn spawn_instrumented_app() -> (TestApp, Arc<InstrumentedStore>, sqlx:
         _dir: dir,
     };
     (app, store, pool)
+}
+
+/// A JSON POST that arrives from `ip` (as the TCP peer).
+pub fn post_from(ip: IpAddr, path: &str, body: Value, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut builder = Request::post(path).header(CONTENT_TYPE, "application/json");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let mut request = builder.body(Body::from(body.to_string())).expect("request");
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::new(ip, 40000)));
+    request
 }

@@ -3,8 +3,10 @@
 mod attacks;
 mod audit;
 mod errors;
+mod hardening;
 mod helpers;
 mod problem_pages;
 mod session_lifecycle;
 mod store;
+mod throttling;
 mod timeouts;

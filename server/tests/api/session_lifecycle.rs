@@ -171,30 +171,38 @@ async fn the_policy_is_public() {
 async fn sessions_survive_a_restart_on_the_same_database() {
     let app = spawn_app().await;
     let cookie = app.browser_session().await;
-    let clock = app.clock.clone();
-    let dir = app._dir;
-    let settings = test_settings(dir.path(), &[]);
-    drop(app.router);
-    let restarted = spawn_app_in(dir, settings, clock).await;
+    let ended = app.browser_session().await;
+    app.with_cookie("/api/auth/logout", &ended).await;
+    let restarted = app.restart(&[]).await;
     let response = restarted
         .with_cookie("/api/auth/session-info", &cookie)
         .await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    restarted
+        .with_cookie("/api/auth/session-info", &ended)
+        .await
+        .assert_problem(401, "session_revoked");
 }
 
-#[tokio::test]
-async fn sign_out_is_visible_at_once_on_every_instance_sharing_the_store() {
-    let shared = [("VIGIL_SESSION_CACHE", "off")];
+/// Two server processes on one database file, with the default settings: every verdict is
+/// read from the store, so neither can answer from a stale copy.
+async fn two_instances() -> (crate::helpers::TestApp, crate::helpers::TestApp) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let settings = test_settings(dir.path(), &shared);
+    let settings = test_settings(dir.path(), &[]);
     let clock = vigil::ManualClock::new(time::OffsetDateTime::now_utc());
     let a = spawn_app_in(dir, settings, clock.clone()).await;
     let b = crate::helpers::spawn_app_in(
         tempfile::tempdir().expect("unused"),
-        test_settings(a._dir.path(), &shared),
+        test_settings(a._dir.path(), &[]),
         clock,
     )
     .await;
+    (a, b)
+}
+
+#[tokio::test]
+async fn sign_out_is_visible_at_once_on_every_instance_sharing_the_store() {
+    let (a, b) = two_instances().await;
     let cookie = a.browser_session().await;
     assert_eq!(
         b.with_cookie("/api/auth/session-info", &cookie)
@@ -209,4 +217,30 @@ async fn sign_out_is_visible_at_once_on_every_instance_sharing_the_store() {
     b.with_cookie("/api/auth/session-info", &cookie)
         .await
         .assert_problem(401, "session_revoked");
+}
+
+#[tokio::test]
+async fn a_rotation_on_one_instance_is_never_taken_for_theft_on_another() {
+    let (a, b) = two_instances().await;
+    let cookie = a.browser_session().await;
+    // B reads the session first (once, a cache kept this copy)...
+    assert_eq!(
+        b.with_cookie("/api/auth/session-info", &cookie)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    a.advance(Duration::minutes(2));
+    // ...A rotates it...
+    let rotated = a.with_cookie("/api/auth/refresh", &cookie).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+    let new_cookie = rotated.session_cookie().expect("cookie");
+    // ...and B, handed the newer token, goes on; long after the grace window too.
+    for _ in 0..3 {
+        let seen = b.with_cookie("/api/auth/session-info", &new_cookie).await;
+        assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
+        a.advance(Duration::seconds(20));
+    }
+    let refreshed = b.with_cookie("/api/auth/refresh", &new_cookie).await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
 }

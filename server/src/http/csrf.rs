@@ -13,7 +13,7 @@ use http::{HeaderMap, Method};
 use vigil::{ErrorCode, Problem};
 
 use crate::audit::{AuditEvent, AuditKind};
-use crate::problem::{problem_response, ProblemContext};
+use crate::http::problem::{problem_response, ProblemContext};
 use crate::session::ClientRequest;
 use crate::state::AppState;
 

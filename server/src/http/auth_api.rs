@@ -7,25 +7,25 @@ use std::sync::Arc;
 use app::api::{AuthBackend, Credentials, Reply};
 use async_trait::async_trait;
 use http::request::Parts;
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::HeaderMap;
 use time::OffsetDateTime;
 use vigil::session_info::RefreshResponse;
 use vigil::{ErrorCode, PolicyInfo, Problem, SessionInfo, TokenResponse, UserSummary};
 
 use crate::audit::{AuditEvent, AuditKind};
-use crate::auth::{deadline_headers, fingerprint};
-use crate::cookies;
-use crate::rate_limit::{RetryAfter, SignInLimiter};
+use crate::http::auth::{deadline_headers, fingerprint};
+use crate::identity::throttle::{RetryAfter, SignInThrottle};
+use crate::identity::users::{UserError, UserRepository};
+use crate::session::cookies;
+use crate::session::service::{store_unavailable, Authenticated, CredentialKind, SessionService};
+use crate::session::token::IssuedToken;
 use crate::session::{ClientRequest, SessionRecord};
-use crate::session_service::{store_unavailable, Authenticated, CredentialKind, SessionService};
-use crate::token::IssuedToken;
-use crate::users::{UserError, UserRepository};
 
 #[derive(Debug, Clone)]
 pub struct VigilBackend {
     sessions: SessionService,
     users: UserRepository,
-    limiter: Arc<SignInLimiter>,
+    throttle: Arc<SignInThrottle>,
 }
 
 type Result<T> = std::result::Result<Reply<T>, Problem>;
@@ -34,12 +34,12 @@ impl VigilBackend {
     pub fn new(
         sessions: SessionService,
         users: UserRepository,
-        limiter: Arc<SignInLimiter>,
+        throttle: Arc<SignInThrottle>,
     ) -> Self {
         Self {
             sessions,
             users,
-            limiter,
+            throttle,
         }
     }
 
@@ -55,19 +55,7 @@ impl VigilBackend {
     }
 
     fn info(&self, record: &SessionRecord) -> SessionInfo {
-        let policy = self.sessions.policy();
-        let deadlines = record.deadlines(policy);
-        SessionInfo {
-            user: record.user.clone(),
-            session_id: record.id.public_id(),
-            created_at: record.created_at,
-            last_activity_at: record.last_activity_at,
-            idle_expires_at: record.idle_expires_at,
-            absolute_expires_at: record.absolute_expires_at,
-            warn_at: deadlines.warn_at(),
-            server_now: self.sessions.now(),
-            policy: (*policy).into(),
-        }
+        self.sessions.info(record)
     }
 
     fn headers_for(&self, record: &SessionRecord) -> HeaderMap {
@@ -97,9 +85,10 @@ impl VigilBackend {
         if credentials.password.is_empty() {
             return Err(Problem::invalid_field("password", "Enter your password."));
         }
-        let client = ClientRequest::of(request).summary();
-        let ip = client.ip.as_deref().and_then(|ip| ip.parse().ok());
-        if let Err(RetryAfter(seconds)) = self.limiter.check(&credentials.username, ip) {
+        let client_request = ClientRequest::of(request);
+        let client = client_request.summary();
+        let address = client_request.address();
+        if let Err(RetryAfter(seconds)) = self.throttle.check(&credentials.username, address) {
             self.audit(
                 AuditEvent::new(AuditKind::SignInThrottled)
                     .username(&credentials.username)
@@ -108,7 +97,7 @@ impl VigilBackend {
             .await;
             let mut problem = Problem::new(
                 ErrorCode::RateLimited,
-                "Too many sign-in attempts. Wait before trying again.",
+                "Too many failed sign-in attempts. Wait before trying again.",
             );
             problem.retry_after = Some(seconds);
             return Err(problem);
@@ -120,6 +109,7 @@ impl VigilBackend {
         {
             Ok(Some(user)) => user,
             Ok(None) => {
+                self.throttle.record_failure(&credentials.username, address);
                 self.audit(
                     AuditEvent::new(AuditKind::SignInFailed)
                         .username(&credentials.username)
@@ -133,6 +123,7 @@ impl VigilBackend {
             }
             Err(err) => return Err(user_store_problem(err)),
         };
+        self.throttle.record_success(&credentials.username, address);
         let (record, token) = self
             .sessions
             .start(
@@ -163,7 +154,18 @@ fn no_session() -> Problem {
 }
 
 fn user_store_problem(err: UserError) -> Problem {
-    tracing::error!(error = %err, "user store error");
+    match err {
+        UserError::Busy => {
+            tracing::warn!("password checks are saturated; sign-in refused");
+            let mut problem = Problem::new(
+                ErrorCode::Overloaded,
+                "Too many sign-ins are being checked right now. Try again in a moment.",
+            );
+            problem.retry_after = Some(1);
+            return problem;
+        }
+        _ => tracing::error!(error = %err, "user store error"),
+    }
     match err {
         UserError::Database(_) => store_unavailable(),
         _ => Problem::new(
@@ -231,12 +233,7 @@ impl AuthBackend for VigilBackend {
             .await
             .map_err(|e| e.to_problem(self.sessions.policy()))?;
         let mut headers = HeaderMap::new();
-        cookies::clear_session_cookie(&mut headers);
-        // "cookies", not "storage": preserved drafts of other users live in storage.
-        headers.insert(
-            HeaderName::from_static("clear-site-data"),
-            HeaderValue::from_static("\"cookies\""),
-        );
+        cookies::end_browser_session(&mut headers);
         Ok(Reply::with_headers((), headers))
     }
 

@@ -8,15 +8,15 @@ use subtle::ConstantTimeEq;
 use thiserror::Error;
 use time::{Duration, OffsetDateTime};
 use vigil::claims::Claims;
-use vigil::{Clock, ErrorCode, ExpiryReason, Problem, TimeoutPolicy, UserSummary};
+use vigil::{Clock, ErrorCode, ExpiryReason, Problem, SessionInfo, TimeoutPolicy, UserSummary};
 
 use crate::audit::{AuditEvent, AuditKind, AuditLog};
+use crate::session::store::{Replaced, SessionStore, SharedSessionStore, StoreError};
+use crate::session::token::{IssuedToken, TokenError, TokenService, TokenSubject};
 use crate::session::{
     ClientRequest, ClientSummary, EndReason, GenerationCheck, SessionId, SessionRecord,
     SessionState,
 };
-use crate::session_store::{Replaced, SharedSessionStore, StoreError};
-use crate::token::{IssuedToken, TokenError, TokenService, TokenSubject};
 
 /// How the client presented its token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,12 +172,38 @@ impl SessionService {
         &self.store
     }
 
-    /// A token lives for the idle timeout, and never past the session's absolute limit.
+    /// The session as its holder sees it (`SessionInfo` of SPEC §3), as of now.
+    pub fn info(&self, record: &SessionRecord) -> SessionInfo {
+        let deadlines = record.deadlines(&self.policy);
+        SessionInfo {
+            user: record.user.clone(),
+            session_id: record.id.public_id(),
+            created_at: record.created_at,
+            last_activity_at: record.last_activity_at,
+            idle_expires_at: record.idle_expires_at,
+            absolute_expires_at: record.absolute_expires_at,
+            warn_at: deadlines.warn_at(),
+            server_now: self.clock.now(),
+            policy: self.policy.into(),
+        }
+    }
+
+    /// Ends every live session of a user (a password reset); returns how many were ended.
+    pub async fn end_all_for_user(
+        &self,
+        user_id: i64,
+        reason: EndReason,
+    ) -> Result<usize, AuthError> {
+        end_sessions_of(self.store.as_ref(), user_id, reason, self.clock.now()).await
+    }
+
+    /// A token lives for the idle timeout, and never past the session's absolute limit (the
+    /// record's retention relies on it).
     fn token_lifetime(&self, record: &SessionRecord, now: OffsetDateTime) -> Duration {
         self.policy
             .idle_timeout()
             .min(record.absolute_expires_at - now)
-            .max(Duration::SECOND)
+            .max(Duration::ZERO)
     }
 
     fn issue(&self, record: &SessionRecord, now: OffsetDateTime) -> Result<IssuedToken, AuthError> {
@@ -200,14 +226,14 @@ impl SessionService {
         client: ClientSummary,
     ) -> Result<(SessionRecord, IssuedToken), AuthError> {
         let now = self.clock.now();
-        let mut record = SessionRecord::start(
+        let record = SessionRecord::start(
             user,
             now,
             &self.policy,
             fingerprint.map(fingerprint_hash),
             client,
         );
-        self.store.create(&mut record).await?;
+        self.store.create(&record).await?;
         let token = self.issue(&record, now)?;
         Ok((record, token))
     }
@@ -229,7 +255,21 @@ impl SessionService {
             Err(_) => return Err(AuthError::Invalid),
         };
         let id = SessionId::parse(&claims.sid).ok_or(AuthError::Invalid)?;
-        let record = self.store.load(&id).await?.ok_or(AuthError::NotFound)?;
+        let Some(mut record) = self.store.load(&id).await? else {
+            // Records are kept until every token they issued is past its `exp` and the
+            // leeway (past the absolute deadline): a genuine token whose record is gone
+            // belongs to a session whose lifetime ran out.
+            return Err(if token_expired {
+                AuthError::Expired(ExpiryReason::Absolute)
+            } else {
+                AuthError::NotFound
+            });
+        };
+        if record.check_generation(claims.gen, now) == GenerationCheck::Ahead {
+            // A stale read (a replica, a cache) or a lost write: read again. What is still
+            // behind the token after that is taken as current, never as reuse.
+            record = self.store.load(&id).await?.ok_or(AuthError::NotFound)?;
+        }
         if claims.sub.parse::<i64>() != Ok(record.user.id) {
             return Err(AuthError::Invalid);
         }
@@ -309,21 +349,8 @@ impl SessionService {
     }
 
     /// Writes a tombstone, retrying on conflict; the first reason written stands.
-    async fn end(&self, mut record: SessionRecord, reason: EndReason) -> Result<(), AuthError> {
-        for _ in 0..MAX_WRITE_ATTEMPTS {
-            if record.ended.is_some() {
-                return Ok(());
-            }
-            record.end(reason, self.clock.now());
-            match self.store.replace(&record).await? {
-                Replaced::Written(_) => return Ok(()),
-                Replaced::Conflict => match self.store.load(&record.id).await? {
-                    Some(fresh) => record = fresh,
-                    None => return Ok(()),
-                },
-            }
-        }
-        Err(AuthError::Contended)
+    async fn end(&self, record: SessionRecord, reason: EndReason) -> Result<(), AuthError> {
+        end_record(self.store.as_ref(), record, reason, self.clock.now()).await
     }
 
     /// Extends the session (user activity) and rotates its token, with one conditional write.
@@ -350,11 +377,11 @@ impl SessionService {
                 // Someone rotated a moment ago (another tab, a concurrent request).
                 GenerationCheck::InGrace => return self.current_token(record, now),
                 GenerationCheck::Current if recent => return self.current_token(record, now),
-                GenerationCheck::Current => {}
+                GenerationCheck::Current | GenerationCheck::Ahead => {}
             }
             let mut next = record.clone();
             next.touch(now, &self.policy);
-            next.rotate(now);
+            next.rotate(auth.claims.gen, now);
             match self.store.replace(&next).await? {
                 Replaced::Written(version) => {
                     next.version = version;
@@ -397,6 +424,48 @@ impl SessionService {
 
 /// How often a write is retried after losing a race before giving up.
 const MAX_WRITE_ATTEMPTS: usize = 8;
+
+/// Writes a tombstone with one conditional write, re-reading on conflict; the first reason
+/// written stands.
+async fn end_record(
+    store: &dyn SessionStore,
+    mut record: SessionRecord,
+    reason: EndReason,
+    now: OffsetDateTime,
+) -> Result<(), AuthError> {
+    for _ in 0..MAX_WRITE_ATTEMPTS {
+        if record.ended.is_some() {
+            return Ok(());
+        }
+        record.end(reason, now);
+        match store.replace(&record).await? {
+            Replaced::Written(_) => return Ok(()),
+            Replaced::Conflict => match store.load(&record.id).await? {
+                Some(fresh) => record = fresh,
+                None => return Ok(()),
+            },
+        }
+    }
+    Err(AuthError::Contended)
+}
+
+/// Ends every live session of a user as of `now`; returns how many were ended. Also used by
+/// the command line, which has a store but no running service.
+pub async fn end_sessions_of(
+    store: &dyn SessionStore,
+    user_id: i64,
+    reason: EndReason,
+    now: OffsetDateTime,
+) -> Result<usize, AuthError> {
+    let mut ended = 0;
+    for record in store.for_user(user_id).await? {
+        if record.state_at(now) == SessionState::Alive {
+            end_record(store, record, reason, now).await?;
+            ended += 1;
+        }
+    }
+    Ok(ended)
+}
 
 fn ended_error(reason: EndReason) -> AuthError {
     match reason {

@@ -9,7 +9,7 @@ use thiserror::Error;
 use time::{Duration, OffsetDateTime};
 use vigil::claims::{Claims, ACCESS_TOKEN_TYPE};
 
-use crate::secret::JwtSecret;
+use crate::session::secret::JwtSecret;
 use crate::session::SessionId;
 
 /// Clock tolerance for `nbf` and `exp`.
@@ -121,7 +121,7 @@ impl TokenService {
         if claims.nbf > now + LEEWAY.whole_seconds() || claims.iat > now + LEEWAY.whole_seconds() {
             return Err(TokenError::Invalid);
         }
-        if now >= claims.exp + LEEWAY.whole_seconds() {
+        if now >= claims.exp.saturating_add(LEEWAY.whole_seconds()) {
             return Err(TokenError::Expired(Box::new(claims)));
         }
         Ok(claims)

@@ -13,10 +13,10 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use time::format_description::well_known::Rfc3339;
 use vigil::{Deadlines, Phase};
 
-use crate::cookies;
-use crate::problem::{problem_response, ProblemContext};
+use crate::http::problem::{problem_response, ProblemContext};
+use crate::session::cookies;
+use crate::session::service::{AuthError, CredentialKind, Presented};
 use crate::session::ClientRequest;
-use crate::session_service::{AuthError, CredentialKind, Presented};
 use crate::state::AppState;
 
 /// The idle deadline of the session, RFC 3339, on every authenticated response.
@@ -25,6 +25,8 @@ pub const IDLE_EXPIRES_HEADER: HeaderName = HeaderName::from_static("vigil-idle-
 pub const WARNING_HEADER: HeaderName = HeaderName::from_static("vigil-session-warning");
 /// The optional client fingerprint a session can be bound to at sign-in.
 pub const FINGERPRINT_HEADER: &str = "x-client-fingerprint";
+
+const LOGOUT_PATH: &str = "/api/auth/logout";
 
 /// What a path requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +118,14 @@ pub async fn require_session(
                 tracing::error!(error = %e, "session store unavailable");
             }
             let context = ProblemContext::of(&request);
-            problem_response(err.to_problem(sessions.policy()), &context)
+            let mut response = problem_response(err.to_problem(sessions.policy()), &context);
+            // Signing out of a session that has already ended still has to remove the
+            // HttpOnly cookie, which page script cannot. (Not on a store outage: the session
+            // may still be alive, and the browser keeps trying.)
+            if request.uri().path() == LOGOUT_PATH && !matches!(err, AuthError::Store(_)) {
+                cookies::end_browser_session(response.headers_mut());
+            }
+            response
         }
     }
 }

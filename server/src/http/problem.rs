@@ -8,7 +8,9 @@ use axum::body::{to_bytes, Body};
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{
+    ACCEPT, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -87,14 +89,22 @@ fn www_authenticate(code: ErrorCode) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static(r#"Bearer realm="vigil""#))
 }
 
-/// Middleware for `/api/*`: gives argument-less endpoints an empty JSON object when the
-/// body is empty, bounds the body size, marks every answer `no-store`, and turns every error
-/// into a complete problem response.
-pub async fn normalize_api(request: Request, next: Next) -> Response {
+/// Middleware for `/api/*`: refuses state-changing bodies that are not JSON, gives
+/// argument-less endpoints an empty JSON object when the body is empty, bounds the body
+/// size, marks every answer `no-store`, and turns every error into a complete problem
+/// response. API answers are never redirects: the framework's fallback for plain HTML form
+/// posts (a redirect to the `Referer`) is switched off by asking for JSON.
+pub async fn normalize_api(mut request: Request, next: Next) -> Response {
     if !request.uri().path().starts_with("/api/") {
         return next.run(request).await;
     }
     let context = ProblemContext::of(&request);
+    if let Some(problem) = non_json_body(&request) {
+        return problem_response(problem, &context);
+    }
+    request
+        .headers_mut()
+        .insert(ACCEPT, HeaderValue::from_static("application/json"));
     let request = match default_empty_body(request).await {
         Ok(request) => request,
         Err(problem) => return problem_response(problem, &context),
@@ -107,6 +117,59 @@ pub async fn normalize_api(request: Request, next: Next) -> Response {
     response
 }
 
+/// A state-changing request must send JSON: the refusal if it does not. A declared
+/// `Content-Type` of any other kind is refused, and so is a body without one: `text/plain` is
+/// what a cross-site form can send without asking. An empty body needs no type (curl's
+/// `-X POST`).
+fn non_json_body(request: &Request) -> Option<Problem> {
+    if !crate::http::csrf::is_state_changing(request.method()) {
+        return None;
+    }
+    let refuse = |what: &str| {
+        Some(Problem::new(
+            ErrorCode::UnsupportedMediaType,
+            format!("{what}; send the body as JSON with Content-Type: application/json."),
+        ))
+    };
+    match request.headers().get(CONTENT_TYPE) {
+        Some(value) => {
+            let essence = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.split(';').next())
+                .map(|v| v.trim().to_ascii_lowercase());
+            match essence.as_deref() {
+                Some("application/json") => None,
+                Some(other) if !other.is_empty() => refuse(&format!(
+                    "The body was declared as `{}`",
+                    truncate(other, 60)
+                )),
+                _ => refuse("The Content-Type header could not be read"),
+            }
+        }
+        None => {
+            let declared_empty = request
+                .headers()
+                .get(CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim() == "0");
+            let no_body = !request
+                .headers()
+                .contains_key(http::header::TRANSFER_ENCODING)
+                && (declared_empty || !request.headers().contains_key(CONTENT_LENGTH));
+            if no_body {
+                None
+            } else {
+                refuse("The body has no Content-Type")
+            }
+        }
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    text.chars().filter(|c| !c.is_control()).take(max).collect()
+}
+
 /// Gives a body-less POST the empty JSON object and refuses an oversized one. A body whose
 /// length is declared passes untouched; only one of unknown length is read here.
 async fn default_empty_body(request: Request) -> Result<Request, Problem> {
@@ -115,10 +178,9 @@ async fn default_empty_body(request: Request) -> Result<Request, Problem> {
     }
     let too_large = || {
         Problem::new(
-            ErrorCode::ValidationFailed,
+            ErrorCode::PayloadTooLarge,
             format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
         )
-        .with_status(413)
     };
     let declared = request
         .headers()
@@ -170,15 +232,13 @@ async fn finish(response: Response, context: &ProblemContext) -> Response {
             StatusCode::NOT_FOUND => {
                 Problem::new(ErrorCode::NotFound, "No API endpoint has this path.")
             }
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                Problem::new(ErrorCode::PayloadTooLarge, "The request body is too large.")
+            }
             StatusCode::METHOD_NOT_ALLOWED => Problem::new(
                 ErrorCode::MethodNotAllowed,
                 "This endpoint only accepts POST with a JSON body.",
             ),
-            StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
-                ErrorCode::ValidationFailed,
-                "The request body is too large.",
-            )
-            .with_status(413),
             StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::BAD_REQUEST => Problem::new(
                 ErrorCode::ValidationFailed,
                 "The request could not be read.",

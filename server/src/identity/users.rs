@@ -1,13 +1,16 @@
 //! Accounts: usernames and Argon2id password hashes in SQLite.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
 use sqlx::SqlitePool;
-use std::sync::OnceLock;
 use thiserror::Error;
 use time::OffsetDateTime;
+use tokio::sync::Semaphore;
 use vigil::UserSummary;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,11 +76,78 @@ pub enum UserError {
     Database(#[from] sqlx::Error),
     #[error("password hashing failed: {0}")]
     Hashing(String),
+    /// Too many passwords are being hashed or waiting to be: try again shortly.
+    #[error("too many sign-ins are being checked at once")]
+    Busy,
+}
+
+/// How many Argon2 computations may run at once, and how many may wait for a turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashingLimits {
+    pub concurrent: usize,
+    pub queued: usize,
+}
+
+impl Default for HashingLimits {
+    fn default() -> Self {
+        Self {
+            concurrent: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            queued: 32,
+        }
+    }
+}
+
+/// Argon2 is slow and takes 19 MiB per hash by design. Running every sign-in's hash at
+/// once would let a burst of requests exhaust memory and starve the other requests, so
+/// hashes take turns, and beyond a bounded queue a sign-in is refused at once (503).
+#[derive(Debug)]
+pub struct HashingGate {
+    turns: Semaphore,
+    in_flight: AtomicUsize,
+    capacity: usize,
+}
+
+impl HashingGate {
+    pub fn new(limits: HashingLimits) -> Self {
+        let concurrent = limits.concurrent.max(1);
+        Self {
+            turns: Semaphore::new(concurrent),
+            in_flight: AtomicUsize::new(0),
+            capacity: concurrent + limits.queued,
+        }
+    }
+
+    /// Runs `work` on the blocking pool when its turn comes.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, UserError> {
+        struct InFlight<'a>(&'a AtomicUsize);
+        impl Drop for InFlight<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        if self.in_flight.fetch_add(1, Ordering::SeqCst) >= self.capacity {
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            return Err(UserError::Busy);
+        }
+        let _in_flight = InFlight(&self.in_flight);
+        let _turn = self
+            .turns
+            .acquire()
+            .await
+            .map_err(|e| UserError::Hashing(e.to_string()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| UserError::Hashing(e.to_string()))
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct UserRepository {
     pool: SqlitePool,
+    hashing: Arc<HashingGate>,
 }
 
 fn hash_password(password: &str) -> Result<String, UserError> {
@@ -106,8 +176,21 @@ fn verify_hash(hash: &str, password: &str) -> bool {
 }
 
 impl UserRepository {
-    pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+    pub fn new(pool: SqlitePool, hashing: HashingLimits) -> Self {
+        Self {
+            pool,
+            hashing: Arc::new(HashingGate::new(hashing)),
+        }
+    }
+
+    /// The account's id, if it exists.
+    pub async fn id_of(&self, username: &Username) -> Result<Option<i64>, UserError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
+                .bind(username.as_str())
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn add(
@@ -118,9 +201,7 @@ impl UserRepository {
     ) -> Result<User, UserError> {
         validate_password(password)?;
         let password = password.to_owned();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| UserError::Hashing(e.to_string()))??;
+        let hash = self.hashing.run(move || hash_password(&password)).await??;
         let display_name = if display_name.trim().is_empty() {
             username.as_str().to_owned()
         } else {
@@ -155,9 +236,7 @@ impl UserRepository {
     ) -> Result<bool, UserError> {
         validate_password(password)?;
         let password = password.to_owned();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| UserError::Hashing(e.to_string()))??;
+        let hash = self.hashing.run(move || hash_password(&password)).await??;
         let done = sqlx::query("UPDATE users SET password_hash = ? WHERE username = ?")
             .bind(&hash)
             .bind(username.as_str())
@@ -182,9 +261,10 @@ impl UserRepository {
             .map(|(_, _, _, hash)| hash.clone())
             .unwrap_or_else(|| dummy_hash().to_owned());
         let password = password.to_owned();
-        let matches = tokio::task::spawn_blocking(move || verify_hash(&hash, &password))
-            .await
-            .map_err(|e| UserError::Hashing(e.to_string()))?;
+        let matches = self
+            .hashing
+            .run(move || verify_hash(&hash, &password))
+            .await?;
         Ok(match row {
             Some((id, username, display_name, _)) if matches => Some(User {
                 id,
@@ -218,5 +298,40 @@ mod tests {
         assert!(verify_hash(&hash, "correct horse"));
         assert!(!verify_hash(&hash, "wrong horse"));
         assert!(!verify_hash("garbage", "correct horse"));
+    }
+
+    #[tokio::test]
+    async fn hashing_takes_turns_and_refuses_beyond_the_queue() {
+        let gate = Arc::new(HashingGate::new(HashingLimits {
+            concurrent: 1,
+            queued: 1,
+        }));
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let first = tokio::spawn({
+            let gate = gate.clone();
+            async move {
+                gate.run(move || {
+                    let _ = started.send(());
+                    let _ = held.recv();
+                })
+                .await
+            }
+        });
+        let _ = running.await;
+        // One may wait for its turn; the next is refused at once.
+        let second = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.run(|| 2).await }
+        });
+        while gate.in_flight.load(Ordering::SeqCst) < 2 {
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(gate.run(|| 3).await, Err(UserError::Busy)));
+        let _ = release.send(());
+        assert!(matches!(first.await, Ok(Ok(()))));
+        assert!(matches!(second.await, Ok(Ok(2))));
+        // Turns free up again.
+        assert!(matches!(gate.run(|| 4).await, Ok(4)));
     }
 }

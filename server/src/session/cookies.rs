@@ -2,10 +2,11 @@
 //! Path=/. Page scripts can never read it.
 
 use http::header::{COOKIE, SET_COOKIE};
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use time::Duration;
 
-pub const SESSION_COOKIE: &str = "__Host-vigil-session";
+use vigil::session_info::find_session_cookie;
+pub use vigil::session_info::SESSION_COOKIE;
 
 const ATTRIBUTES: &str = "Path=/; Secure; HttpOnly; SameSite=Strict";
 
@@ -30,17 +31,24 @@ pub fn clear_session_cookie(headers: &mut HeaderMap) {
     );
 }
 
+/// Ends the browser's copy of a session: removes the cookie and asks the browser to drop
+/// every cookie of the site. `"cookies"`, not `"storage"`: the preserved work of other
+/// users of this browser lives in storage.
+pub fn end_browser_session(headers: &mut HeaderMap) {
+    clear_session_cookie(headers);
+    headers.insert(
+        HeaderName::from_static("clear-site-data"),
+        HeaderValue::from_static("\"cookies\""),
+    );
+}
+
 /// The session token from the request's cookies, if present.
 pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.trim())
-        .filter(|value| !value.is_empty())
+        .find_map(find_session_cookie)
 }
 
 #[cfg(test)]

@@ -1,50 +1,51 @@
 //! The session record: the server's authority on whether a session is alive.
 
+use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
-use tower_sessions::session::Id;
 use vigil::{Deadlines, ExpiryReason, TimeoutPolicy, UserSummary};
+
+use super::token::LEEWAY;
 
 /// How long a superseded token stays acceptable after a rotation, for requests that were
 /// already in flight.
 pub const ROTATION_GRACE: Duration = Duration::seconds(10);
 
-/// The secret key of a session record (the token's `sid`). Only ever created by the store
-/// or parsed from a verified token, never adopted from a client.
+/// How long a record is kept after the last instant any of its tokens could still verify
+/// (its absolute deadline plus the token leeway): clocks of several instances may differ.
+pub const RETENTION_MARGIN: Duration = Duration::minutes(5);
+
+/// Random bytes in a session id: 128 bits, as OWASP asks of session identifiers.
+const ID_BYTES: usize = 16;
+
+/// The secret key of a session record (the token's `sid`). Only ever created here from the
+/// operating system's randomness or parsed from a verified token, never adopted from a
+/// client.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SessionId {
-    id: Id,
-    text: String,
-}
+pub struct SessionId(String);
 
 impl SessionId {
     pub fn generate() -> Self {
-        Self::from_id(Id::default())
+        let mut bytes = [0u8; ID_BYTES];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        Self(hex::encode(bytes))
     }
 
-    pub fn from_id(id: Id) -> Self {
-        Self {
-            text: id.to_string(),
-            id,
-        }
-    }
-
+    /// Exactly the form [`generate`](Self::generate) makes: 32 lower-case hex digits.
     pub fn parse(text: &str) -> Option<Self> {
-        text.parse::<Id>().ok().map(Self::from_id)
-    }
-
-    pub fn id(&self) -> Id {
-        self.id
+        let well_formed = text.len() == ID_BYTES * 2
+            && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        well_formed.then(|| Self(text.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
-        &self.text
+        &self.0
     }
 
     /// A non-secret identifier for logs, audit rows and `SessionInfo::session_id`.
     pub fn public_id(&self) -> String {
-        let digest = Sha256::digest(self.text.as_bytes());
+        let digest = Sha256::digest(self.0.as_bytes());
         hex::encode(&digest[..12])
     }
 }
@@ -107,13 +108,27 @@ impl<'a> ClientRequest<'a> {
                 .get(http::header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(|v| v.chars().take(200).collect()),
-            ip: self
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|info| info.0.ip().to_string()),
+            ip: self.address().map(|ip| ip.to_string()),
         }
     }
+
+    /// The client's address as resolved by `http::client_address` (the peer, or the hop a
+    /// trusted proxy named); the bare peer where that layer did not run.
+    pub fn address(&self) -> Option<std::net::IpAddr> {
+        self.extensions
+            .get::<ClientAddress>()
+            .map(|address| address.0)
+            .or_else(|| {
+                self.extensions
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|info| info.0.ip())
+            })
+    }
 }
+
+/// The client's address, in a request's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub std::net::IpAddr);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRecord {
@@ -137,7 +152,8 @@ pub struct SessionRecord {
     pub client: ClientSummary,
     pub ended: Option<Tombstone>,
     /// Bumped by the store on every write; a write succeeds only from the version it read.
-    #[serde(default)]
+    /// Kept by the store beside the record, not inside it.
+    #[serde(skip)]
     pub version: u64,
 }
 
@@ -158,6 +174,9 @@ pub enum GenerationCheck {
     InGrace,
     /// A replaced token outside the grace window: treat as stolen.
     Reused,
+    /// A token newer than the record: the record was read stale (or a write was lost), so
+    /// reload it. Never a sign of theft: only the server can sign a generation.
+    Ahead,
 }
 
 impl SessionRecord {
@@ -204,16 +223,19 @@ impl SessionRecord {
         self.idle_expires_at = (now + policy.idle_timeout()).min(self.absolute_expires_at);
     }
 
-    /// Moves to the next token generation.
-    pub fn rotate(&mut self, now: OffsetDateTime) {
-        self.generation += 1;
+    /// Moves to a generation newer than the record's and than any token presented for it,
+    /// so generations only ever move forward.
+    pub fn rotate(&mut self, presented: u64, now: OffsetDateTime) {
+        self.generation = self.generation.max(presented).saturating_add(1);
         self.rotated_at = Some(now);
     }
 
     pub fn check_generation(&self, presented: u64, now: OffsetDateTime) -> GenerationCheck {
-        if presented == self.generation {
+        if presented > self.generation {
+            GenerationCheck::Ahead
+        } else if presented == self.generation {
             GenerationCheck::Current
-        } else if presented + 1 == self.generation
+        } else if presented.saturating_add(1) == self.generation
             && self.rotated_at.is_some_and(|at| now < at + ROTATION_GRACE)
         {
             GenerationCheck::InGrace
@@ -236,9 +258,13 @@ impl SessionRecord {
         }
     }
 
-    /// How long the record must be kept: its tombstone has to outlive every token for it.
+    /// How long the record must be kept: its tombstone has to outlive every token for it,
+    /// so an ended session keeps answering `session_expired` or `session_revoked` (never
+    /// `session_not_found`) after restarts and sweeps. No token outlives the absolute
+    /// deadline (see `SessionService::token_lifetime`), and a token verifies until its
+    /// `exp` plus the leeway.
     pub fn retain_until(&self) -> OffsetDateTime {
-        self.absolute_expires_at
+        self.absolute_expires_at + LEEWAY + RETENTION_MARGIN
     }
 }
 
@@ -303,7 +329,7 @@ mod tests {
     #[test]
     fn superseded_tokens_are_honoured_only_within_the_grace_window() {
         let mut r = record();
-        r.rotate(T0);
+        r.rotate(1, T0);
         assert_eq!(r.check_generation(2, T0), GenerationCheck::Current);
         assert_eq!(
             r.check_generation(1, T0 + Duration::seconds(9)),
@@ -313,8 +339,25 @@ mod tests {
             r.check_generation(1, T0 + Duration::seconds(10)),
             GenerationCheck::Reused
         );
-        r.rotate(T0);
+        r.rotate(2, T0);
         assert_eq!(r.check_generation(1, T0), GenerationCheck::Reused);
+    }
+
+    #[test]
+    fn a_newer_generation_than_the_record_is_a_stale_read_not_reuse() {
+        let mut r = record();
+        assert_eq!(r.check_generation(2, T0), GenerationCheck::Ahead);
+        assert_eq!(r.check_generation(u64::MAX, T0), GenerationCheck::Ahead);
+        // Rotating from a stale record still moves past every generation seen.
+        r.rotate(5, T0);
+        assert_eq!(r.generation, 6);
+        assert_eq!(r.check_generation(5, T0), GenerationCheck::InGrace);
+    }
+
+    #[test]
+    fn the_record_outlives_every_token_it_issued() {
+        let r = record();
+        assert!(r.retain_until() >= r.absolute_expires_at + LEEWAY + Duration::SECOND);
     }
 
     #[test]
@@ -323,6 +366,9 @@ mod tests {
         assert_eq!(SessionId::parse(id.as_str()), Some(id.clone()));
         assert_eq!(id.public_id().len(), 24);
         assert!(!id.public_id().contains(id.as_str()));
+        assert_ne!(SessionId::generate(), id);
         assert_eq!(SessionId::parse("not an id"), None);
+        assert_eq!(SessionId::parse(&id.as_str().to_uppercase()), None);
+        assert_eq!(SessionId::parse(&id.as_str()[1..]), None);
     }
 }

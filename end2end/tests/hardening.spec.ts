@@ -1,0 +1,120 @@
+import { expect, test, type ConsoleMessage, type Page } from "@playwright/test";
+import { ADA, advance, hydrated, sessionInfo, signIn } from "./helpers";
+
+/** Everything the browser reports as a problem while `journey` runs. */
+async function problemsDuring(page: Page, journey: () => Promise<void>) {
+  const problems: string[] = [];
+  const onConsole = (message: ConsoleMessage) => {
+    if (message.type() === "error" || message.type() === "warning") problems.push(`${message.type()}: ${message.text()}`);
+  };
+  page.on("console", onConsole);
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("response", (response) => {
+    if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`);
+  });
+  page.on("requestfailed", (request) => problems.push(`failed: ${request.url()} ${request.failure()?.errorText}`));
+  await journey();
+  return problems;
+}
+
+test.describe("a quiet, locked-down page", () => {
+  test("visiting, signing in, working and signing out leave the console clean", async ({ page }) => {
+    const problems = await problemsDuring(page, async () => {
+      await page.goto("/login");
+      await hydrated(page);
+      await page.getByLabel("Username").fill(ADA.username);
+      await page.getByLabel("Password").fill(ADA.password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await expect(page.getByText(`Signed in as ${ADA.name}`)).toBeVisible();
+      await page.locator("#new-draft").click();
+      await page.getByLabel("Title").fill("Quiet");
+      await page.locator("#sign-out").click();
+      await page.getByRole("button", { name: "Sign out and discard" }).click();
+      await expect(page).toHaveURL(/\/login$/);
+      await page.reload();
+      await hydrated(page);
+    });
+    // No 401 from a session probe, no CSP violation, no missing favicon.
+    expect(problems).toEqual([]);
+  });
+
+  test("the site has a favicon", async ({ page }) => {
+    for (const [path, type] of [
+      ["/favicon.ico", /^image\//],
+      ["/favicon.svg", /^image\/svg\+xml/],
+    ] as const) {
+      const response = await page.request.get(path);
+      expect(response.status(), path).toBe(200);
+      expect(response.headers()["content-type"]).toMatch(type);
+      expect((await response.body()).length).toBeGreaterThan(100);
+    }
+  });
+
+  test("pages forbid framing and inline script without the page's nonce", async ({ page }) => {
+    const response = await page.goto("/login");
+    const csp = response?.headers()["content-security-policy"] ?? "";
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9_-]+' 'wasm-unsafe-eval'/);
+    expect(response?.headers()["x-content-type-options"]).toBe("nosniff");
+    expect(response?.headers()["referrer-policy"]).toBe("no-referrer");
+    // An injected inline script does not run.
+    await hydrated(page);
+    const ran = await page.evaluate(() => {
+      const script = document.createElement("script");
+      script.textContent = "window.__injected = true";
+      document.body.appendChild(script);
+      return (window as unknown as { __injected?: boolean }).__injected === true;
+    });
+    expect(ran).toBe(false);
+  });
+});
+
+test.describe("signing out when the server cannot be reached", () => {
+  test("a failed sign-out says so, keeps trying, and never shows signed out while the session lives", async ({ page }) => {
+    await signIn(page);
+    await page.route("**/api/auth/logout", (route) => route.abort("internetdisconnected"));
+    await page.locator("#sign-out").click();
+    const notice = page.locator("[data-notice=sign-out]");
+    await expect(notice).toContainText("still signed in");
+    await expect(page).not.toHaveURL(/\/login$/);
+    await expect(page.getByText(`Signed in as ${ADA.name}`)).toBeVisible();
+    expect((await sessionInfo(page)).status).toBe(200);
+
+    // The server answers, but cannot end the session right now.
+    await page.unroute("**/api/auth/logout");
+    let attempts = 0;
+    await page.route("**/api/auth/logout", (route) => {
+      attempts += 1;
+      return route.fulfill({
+        status: 503,
+        contentType: "application/problem+json",
+        headers: { "retry-after": "2" },
+        body: JSON.stringify({
+          type: "/problems/store-unavailable",
+          title: "Session service temporarily unavailable",
+          status: 503,
+          detail: "The session store cannot be reached right now.",
+          error_code: "store_unavailable",
+          retry_after: 2,
+        }),
+      });
+    });
+    await expect.poll(async () => {
+      await advance(page, 2);
+      return attempts;
+    }).toBeGreaterThan(0);
+    await expect(notice).toContainText("still signed in");
+    await expect(page.getByText(`Signed in as ${ADA.name}`)).toBeVisible();
+    expect((await sessionInfo(page)).status).toBe(200);
+
+    // The network is back: the retry signs out for real.
+    await page.unroute("**/api/auth/logout");
+    await expect
+      .poll(async () => {
+        await advance(page, 5);
+        return page.url();
+      })
+      .toMatch(/\/login$/);
+    expect((await sessionInfo(page)).status).toBe(401);
+  });
+});

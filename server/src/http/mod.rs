@@ -1,0 +1,12 @@
+//! The HTTP edge: the layers every request crosses (request ids, protective headers,
+//! client address, CSRF, authentication, problem responses), the accept loop, and the
+//! endpoints' implementations.
+
+pub mod auth;
+pub mod auth_api;
+pub mod client_address;
+pub mod csrf;
+pub mod headers;
+pub mod problem;
+pub mod serve;
+pub mod test_clock;

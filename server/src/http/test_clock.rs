@@ -1,0 +1,73 @@
+//! `POST /__test__/clock/advance {"seconds": N}`: moves the server clock forward so the
+//! end-to-end suite can fast-forward browser and server together. Mounted only when
+//! `VIGIL_TEST_CLOCK` is set, which production refuses.
+
+use axum::extract::{FromRequest, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use time::Duration;
+use vigil::policy::MAX_TIMEOUT;
+use vigil::{ErrorCode, Problem};
+
+use crate::http::problem::{problem_response, ProblemContext};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct Advance {
+    pub seconds: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClockState {
+    pub offset_seconds: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub now: time::OffsetDateTime,
+}
+
+/// How far the clock may be moved in one call: as far as any timeout can reach, so the
+/// clock can never be pushed off the calendar.
+fn bounded(seconds: i64) -> Option<Duration> {
+    (0..=MAX_TIMEOUT.whole_seconds())
+        .contains(&seconds)
+        .then(|| Duration::seconds(seconds))
+}
+
+async fn advance(State(state): State<AppState>, request: Request) -> Response {
+    let context = ProblemContext::of(&request);
+    let body = match <Json<Advance> as FromRequest<AppState>>::from_request(request, &state).await {
+        Ok(Json(body)) => body,
+        Err(rejection) => {
+            let problem = Problem::new(ErrorCode::ValidationFailed, rejection.body_text());
+            return problem_response(problem, &context);
+        }
+    };
+    let moved = bounded(body.seconds).and_then(|by| match &state.test_clock {
+        Some(clock) => clock.advance(by).ok(),
+        None => Some(()),
+    });
+    if moved.is_none() {
+        let problem = Problem::invalid_field(
+            "seconds",
+            format!(
+                "Move the clock forward by 0 to {} seconds.",
+                MAX_TIMEOUT.whole_seconds()
+            ),
+        );
+        return problem_response(problem, &context);
+    }
+    Json(ClockState {
+        offset_seconds: state
+            .test_clock
+            .as_ref()
+            .map(|c| c.offset().whole_seconds())
+            .unwrap_or(0),
+        now: state.clock.now(),
+    })
+    .into_response()
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/__test__/clock/advance", post(advance))
+}

@@ -1,0 +1,82 @@
+//! Housekeeping that runs beside the server: sweeping session records and audit rows whose
+//! retention has passed, and writing the coalesced audit counts. Each step keeps going
+//! through transient errors; a failure is logged and retried on the next tick.
+
+use std::time::Duration;
+
+use crate::audit::AuditLog;
+use crate::session::SessionService;
+
+/// How often expired records and old audit rows are swept.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+/// How often the coalesced refusal counts are written.
+pub const FLUSH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Removes what has outlived its retention, on the service's clock.
+#[derive(Debug, Clone)]
+pub struct Sweeper {
+    sessions: SessionService,
+    audit_retention: time::Duration,
+}
+
+impl Sweeper {
+    pub fn new(sessions: SessionService, audit_retention: time::Duration) -> Self {
+        Self {
+            sessions,
+            audit_retention,
+        }
+    }
+
+    /// One pass; both parts run even when the other fails.
+    pub async fn sweep(&self) -> Result<(), SweepError> {
+        let now = self.sessions.now();
+        let records = self.sessions.store().delete_expired(now).await;
+        let audit = self
+            .sessions
+            .audit()
+            .delete_older_than(self.audit_retention, now)
+            .await;
+        match (records, audit) {
+            (Ok(records), Ok(rows)) => {
+                if records + rows > 0 {
+                    tracing::debug!(records, audit_rows = rows, "swept");
+                }
+                Ok(())
+            }
+            (Err(e), _) => Err(SweepError(e.to_string())),
+            (_, Err(e)) => Err(SweepError(e.to_string())),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("sweeping failed: {0}")]
+pub struct SweepError(String);
+
+/// Sweeps every `every` until aborted.
+pub fn spawn_sweeper(sweeper: Sweeper, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(err) = sweeper.sweep().await {
+                tracing::warn!(error = %err, "will retry");
+            }
+        }
+    })
+}
+
+/// Writes the coalesced audit counts every `every` until aborted.
+pub fn spawn_audit_flusher(audit: AuditLog, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(err) = audit.flush().await {
+                tracing::warn!(error = %err, "writing audit counts failed; will retry");
+            }
+        }
+    })
+}
