@@ -11,6 +11,7 @@ pub mod policy;
 pub mod preserved;
 pub mod problem;
 pub mod session_info;
+pub mod work;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use phase::{Deadlines, ExpiryReason, Phase};

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::phase::ExpiryReason;
+use crate::work::StoredDraft;
 
 /// Media type of every error body.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -31,6 +32,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// Too many sign-ins are being checked at once; the client may retry shortly.
     Overloaded,
+    /// `If-Match` names a version of a draft that is no longer current.
+    EditConflict,
     /// No API endpoint at that path.
     NotFound,
     /// The endpoint exists but not for that method (state-changing endpoints are POST only).
@@ -45,7 +48,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         Self::Unauthenticated,
         Self::InvalidCredentials,
         Self::SessionInvalid,
@@ -60,6 +63,7 @@ impl ErrorCode {
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::Overloaded,
+        Self::EditConflict,
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::InternalError,
@@ -82,6 +86,7 @@ impl ErrorCode {
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Overloaded => "overloaded",
+            Self::EditConflict => "edit_conflict",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::InternalError => "internal_error",
@@ -122,6 +127,7 @@ impl ErrorCode {
             Self::ValidationFailed => 400,
             Self::StoreUnavailable | Self::Overloaded => 503,
             Self::PayloadTooLarge => 413,
+            Self::EditConflict => 412,
             Self::UnsupportedMediaType => 415,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
@@ -146,6 +152,7 @@ impl ErrorCode {
             Self::PayloadTooLarge => "Request body too large",
             Self::UnsupportedMediaType => "JSON required",
             Self::Overloaded => "Server busy",
+            Self::EditConflict => "Changed elsewhere",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::InternalError | Self::Unknown => "Unexpected server error",
@@ -213,13 +220,19 @@ impl ErrorCode {
                 "Vigil checks passwords with a deliberately slow hash and only a few at a time. \
                  Too many sign-ins are waiting right now; nothing was decided about yours."
             }
+            Self::EditConflict => {
+                "The draft was changed since the version this change was based on: on another \
+                 device, in another tab, or it was submitted. Nothing was overwritten; the \
+                 answer carries the current draft in `current`."
+            }
             Self::NotFound => {
                 "There is no API endpoint at this path, or no resource with this id that you \
                  can see."
             }
             Self::MethodNotAllowed => {
-                "The endpoint exists, but not for this HTTP method. Every Vigil endpoint takes \
-                 POST with a JSON body, so no state can change through a GET."
+                "The endpoint exists, but not for this HTTP method. Nothing changes state \
+                 through a GET: the session endpoints take POST, and drafts take GET, PUT, \
+                 DELETE and POST as documented."
             }
             Self::InternalError | Self::Unknown => {
                 "Something went wrong on the server that Vigil did not anticipate."
@@ -289,13 +302,18 @@ impl ErrorCode {
                 "Wait a moment and sign in again.",
                 "Retry after the number of seconds in the Retry-After header.",
             ),
+            Self::EditConflict => (
+                "Choose which version to keep, or keep both; nothing is lost.",
+                "Fetch the current version (it is in `current`), merge, and send again with \
+                 If-Match naming its version.",
+            ),
             Self::NotFound => (
                 "Check the address.",
                 "Check the path against the endpoint table in the documentation.",
             ),
             Self::MethodNotAllowed => (
                 "Use the app's own buttons and forms.",
-                "Send a POST with Content-Type: application/json.",
+                "Use the method the documentation names, with Content-Type: application/json.",
             ),
             Self::InternalError | Self::Unknown => (
                 "Try again; if it persists, report the request id shown.",
@@ -344,6 +362,9 @@ pub struct Problem {
     /// `Retry-After`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// `edit_conflict`: the draft as it is now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<Box<StoredDraft>>,
 }
 
 impl Problem {
@@ -361,6 +382,7 @@ impl Problem {
             session_timeout: None,
             field: None,
             retry_after: None,
+            current: None,
         }
     }
 
@@ -382,6 +404,14 @@ impl Problem {
             status: 422,
             field: Some(field.into()),
             ..Self::new(ErrorCode::ValidationFailed, detail)
+        }
+    }
+
+    /// `412 edit_conflict`, carrying the draft as it is now.
+    pub fn edit_conflict(detail: impl Into<String>, current: StoredDraft) -> Self {
+        Self {
+            current: Some(Box::new(current)),
+            ..Self::new(ErrorCode::EditConflict, detail)
         }
     }
 

@@ -1,11 +1,12 @@
-//! Housekeeping that runs beside the server: sweeping session records and audit rows whose
-//! retention has passed, and writing the coalesced audit counts. Each step keeps going
+//! Housekeeping that runs beside the server: sweeping session records, audit rows and
+//! idempotency keys whose retention has passed, and writing the coalesced audit counts. Each step keeps going
 //! through transient errors; a failure is logged and retried on the next tick.
 
 use std::time::Duration;
 
 use crate::audit::AuditLog;
 use crate::session::SessionService;
+use crate::work::WorkStore;
 
 /// How often expired records and old audit rows are swept.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
@@ -16,18 +17,20 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct Sweeper {
     sessions: SessionService,
+    work: WorkStore,
     audit_retention: time::Duration,
 }
 
 impl Sweeper {
-    pub fn new(sessions: SessionService, audit_retention: time::Duration) -> Self {
+    pub fn new(sessions: SessionService, work: WorkStore, audit_retention: time::Duration) -> Self {
         Self {
             sessions,
+            work,
             audit_retention,
         }
     }
 
-    /// One pass; both parts run even when the other fails.
+    /// One pass; every part runs even when another fails.
     pub async fn sweep(&self) -> Result<(), SweepError> {
         let now = self.sessions.now();
         let records = self.sessions.store().delete_expired(now).await;
@@ -36,15 +39,17 @@ impl Sweeper {
             .audit()
             .delete_older_than(self.audit_retention, now)
             .await;
-        match (records, audit) {
-            (Ok(records), Ok(rows)) => {
-                if records + rows > 0 {
-                    tracing::debug!(records, audit_rows = rows, "swept");
+        let keys = self.work.delete_expired_keys(now).await;
+        match (records, audit, keys) {
+            (Ok(records), Ok(rows), Ok(keys)) => {
+                if records + rows + keys > 0 {
+                    tracing::debug!(records, audit_rows = rows, keys, "swept");
                 }
                 Ok(())
             }
-            (Err(e), _) => Err(SweepError(e.to_string())),
-            (_, Err(e)) => Err(SweepError(e.to_string())),
+            (Err(e), _, _) => Err(SweepError(e.to_string())),
+            (_, Err(e), _) => Err(SweepError(e.to_string())),
+            (_, _, Err(e)) => Err(SweepError(e.to_string())),
         }
     }
 }

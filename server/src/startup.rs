@@ -26,7 +26,7 @@ use crate::http::client_address::resolve_client_address;
 use crate::http::csrf::reject_cross_site;
 use crate::http::headers::{protective_headers, sanitize_request_id};
 use crate::http::problem::{normalize_api, REQUEST_ID_HEADER};
-use crate::http::{serve, test_clock};
+use crate::http::{serve, test_clock, work_api};
 use crate::identity::throttle::SignInThrottle;
 use crate::identity::users::UserRepository;
 use crate::maintenance::{self, Sweeper};
@@ -35,6 +35,7 @@ use crate::session::store::{SharedSessionStore, SqliteSessionStore};
 use crate::session::token::{TokenError, TokenService};
 use crate::session::SessionService;
 use crate::state::AppState;
+use crate::work::WorkStore;
 
 #[derive(Debug, Error)]
 pub enum StartupError {
@@ -86,6 +87,7 @@ pub async fn build_state_with_store(
     tokens.self_test(clock.now())?;
     let audit = AuditLog::new(pool.clone());
     let users = UserRepository::new(pool.clone(), settings.hashing);
+    let work = WorkStore::new(pool.clone());
     let sessions = SessionService::new(store, tokens, clock.clone(), settings.policy, audit);
     let throttle = Arc::new(SignInThrottle::new(settings.sign_in_limits, clock.clone()));
     let backend = Arc::new(VigilBackend::new(sessions.clone(), users.clone(), throttle));
@@ -97,6 +99,7 @@ pub async fn build_state_with_store(
         pool,
         users,
         sessions,
+        work,
         backend,
     })
 }
@@ -113,6 +116,7 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         },
     );
+    router = router.merge(work_api::routes());
     if state.test_clock.is_some() {
         router = router.merge(test_clock::routes());
     }
@@ -196,6 +200,7 @@ impl Application {
         let sweeper = maintenance::spawn_sweeper(
             Sweeper::new(
                 self.state.sessions.clone(),
+                self.state.work.clone(),
                 self.state.settings.audit_retention,
             ),
             maintenance::SWEEP_INTERVAL,

@@ -23,6 +23,7 @@ pub struct AppState {
     pub pool: sqlx::SqlitePool,
     pub users: UserRepository,
     pub sessions: SessionService,
+    pub work: crate::work::WorkStore,
     pub backend: Arc<dyn AuthBackend>,
 }
 

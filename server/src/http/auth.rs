@@ -9,10 +9,11 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::header::AUTHORIZATION;
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use time::format_description::well_known::Rfc3339;
 use vigil::{Deadlines, Phase};
 
+use crate::http::csrf::is_state_changing;
 use crate::http::problem::{problem_response, ProblemContext};
 use crate::session::cookies;
 use crate::session::service::{AuthError, CredentialKind, Presented};
@@ -28,23 +29,48 @@ pub const FINGERPRINT_HEADER: &str = "x-client-fingerprint";
 
 const LOGOUT_PATH: &str = "/api/auth/logout";
 
-/// What a path requires.
+/// What a request requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// No credentials needed (sign-in, public policy, pages, assets).
     Public,
     /// A live session. `accepts_expired_token` lets refresh exchange a token past its `exp`.
-    Session { accepts_expired_token: bool },
+    Session {
+        accepts_expired_token: bool,
+        activity: Activity,
+    },
 }
 
-pub fn access_for(path: &str) -> Access {
+/// Whether a request counts as the user's activity (SPEC §2, activity classes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// Reading, polling, background: never moves the idle deadline.
+    Passive,
+    /// A change the user made (saving, submitting, deleting): a success moves the idle
+    /// deadline, coalesced to one store write per heartbeat interval.
+    UserDriven,
+}
+
+/// The session endpoints decide activity themselves (refresh extends, the rest do not);
+/// every other API request is user-driven exactly when it changes state.
+pub fn access_for(method: &Method, path: &str) -> Access {
     match path {
         "/api/auth/login" | "/api/auth/token" | "/api/auth/policy" => Access::Public,
         "/api/auth/refresh" => Access::Session {
             accepts_expired_token: true,
+            activity: Activity::Passive,
+        },
+        p if p.starts_with("/api/auth/") => Access::Session {
+            accepts_expired_token: false,
+            activity: Activity::Passive,
         },
         p if p.starts_with("/api/") => Access::Session {
             accepts_expired_token: false,
+            activity: if is_state_changing(method) {
+                Activity::UserDriven
+            } else {
+                Activity::Passive
+            },
         },
         _ => Access::Public,
     }
@@ -81,7 +107,8 @@ pub async fn require_session(
 ) -> Response {
     let Access::Session {
         accepts_expired_token,
-    } = access_for(request.uri().path())
+        activity,
+    } = access_for(request.method(), request.uri().path())
     else {
         return next.run(request).await;
     };
@@ -105,9 +132,17 @@ pub async fn require_session(
     };
     match verdict {
         Ok(auth) => {
-            let deadlines = auth.record.deadlines(sessions.policy());
+            let mut record = (activity == Activity::UserDriven).then(|| auth.record.clone());
+            let mut deadlines = auth.record.deadlines(sessions.policy());
             request.extensions_mut().insert(auth);
             let mut response = next.run(request).await;
+            if let Some(record) = record.take().filter(|_| response.status().is_success()) {
+                match sessions.record_activity(record).await {
+                    Ok(touched) => deadlines = touched.deadlines(sessions.policy()),
+                    // The change itself succeeded; the deadline lags until the next one.
+                    Err(err) => tracing::warn!(error = %err, "could not record activity"),
+                }
+            }
             if !response.headers().contains_key(IDLE_EXPIRES_HEADER) {
                 deadline_headers(&deadlines, sessions.now(), response.headers_mut());
             }
@@ -156,20 +191,34 @@ mod tests {
 
     #[test]
     fn unknown_api_paths_fail_closed() {
-        assert_eq!(access_for("/api/auth/login"), Access::Public);
+        let post = Method::POST;
+        assert_eq!(access_for(&post, "/api/auth/login"), Access::Public);
         assert_eq!(
-            access_for("/api/auth/session-info"),
+            access_for(&post, "/api/auth/session-info"),
             Access::Session {
-                accepts_expired_token: false
+                accepts_expired_token: false,
+                activity: Activity::Passive,
             }
         );
         assert_eq!(
-            access_for("/api/whatever"),
+            access_for(&post, "/api/whatever"),
             Access::Session {
-                accepts_expired_token: false
+                accepts_expired_token: false,
+                activity: Activity::UserDriven,
             }
         );
-        assert_eq!(access_for("/login"), Access::Public);
+        assert_eq!(access_for(&Method::GET, "/login"), Access::Public);
+    }
+
+    #[test]
+    fn reading_work_is_passive_and_changing_it_is_activity() {
+        let activity = |method: Method| match access_for(&method, "/api/drafts") {
+            Access::Session { activity, .. } => Some(activity),
+            Access::Public => None,
+        };
+        assert_eq!(activity(Method::GET), Some(Activity::Passive));
+        assert_eq!(activity(Method::PUT), Some(Activity::UserDriven));
+        assert_eq!(activity(Method::DELETE), Some(Activity::UserDriven));
     }
 
     #[test]

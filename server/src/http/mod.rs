@@ -10,3 +10,4 @@ pub mod headers;
 pub mod problem;
 pub mod serve;
 pub mod test_clock;
+pub mod work_api;

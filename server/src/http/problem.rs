@@ -22,8 +22,38 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// Marks a response whose body is a server function's encoded error.
 const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
 
-/// The largest API request body accepted.
-const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The largest API request body accepted, by endpoint: drafts carry up to 256 KiB of text,
+/// which JSON escaping can grow several times; everything else is small.
+fn body_limit(path: &str) -> usize {
+    if path.starts_with(vigil::work::DRAFTS_PATH) {
+        2 * 1024 * 1024
+    } else {
+        64 * 1024
+    }
+}
+
+/// A problem returned by a handler: rendered complete (instance, request id, timestamp) by
+/// [`normalize_api`], which knows the request.
+#[derive(Debug)]
+pub struct ApiProblem(pub Box<Problem>);
+
+impl From<Problem> for ApiProblem {
+    fn from(problem: Problem) -> Self {
+        Self(Box::new(problem))
+    }
+}
+
+impl IntoResponse for ApiProblem {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = status.into_response();
+        response
+            .extensions_mut()
+            .insert(std::sync::Arc::new(self.0));
+        response
+    }
+}
 
 /// Where a problem occurred, for its `instance` and `request_id` members. Holds cheap
 /// reference-counted copies; text is made only if a problem is actually rendered.
@@ -105,7 +135,7 @@ pub async fn normalize_api(mut request: Request, next: Next) -> Response {
     request
         .headers_mut()
         .insert(ACCEPT, HeaderValue::from_static("application/json"));
-    let request = match default_empty_body(request).await {
+    let request = match bounded_body(request).await {
         Ok(request) => request,
         Err(problem) => return problem_response(problem, &context),
     };
@@ -170,16 +200,18 @@ fn truncate(text: &str, max: usize) -> String {
     text.chars().filter(|c| !c.is_control()).take(max).collect()
 }
 
-/// Gives a body-less POST the empty JSON object and refuses an oversized one. A body whose
-/// length is declared passes untouched; only one of unknown length is read here.
-async fn default_empty_body(request: Request) -> Result<Request, Problem> {
-    if request.method() != Method::POST {
+/// Refuses a body over the endpoint's limit and gives a body-less POST the empty JSON
+/// object. A body whose length is declared passes untouched; only one of unknown length is
+/// read here.
+async fn bounded_body(request: Request) -> Result<Request, Problem> {
+    if !crate::http::csrf::is_state_changing(request.method()) {
         return Ok(request);
     }
+    let limit = body_limit(request.uri().path());
     let too_large = || {
         Problem::new(
             ErrorCode::PayloadTooLarge,
-            format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+            format!("The request body is larger than {limit} bytes."),
         )
     };
     let declared = request
@@ -187,16 +219,15 @@ async fn default_empty_body(request: Request) -> Result<Request, Problem> {
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
+    let is_post = request.method() == Method::POST;
     let (mut parts, body) = request.into_parts();
     let bytes = match declared {
-        Some(len) if len > MAX_BODY_BYTES => return Err(too_large()),
-        Some(0) => bytes::Bytes::new(),
-        Some(_) => return Ok(Request::from_parts(parts, body)),
-        None => to_bytes(body, MAX_BODY_BYTES)
-            .await
-            .map_err(|_| too_large())?,
+        Some(len) if len > limit => return Err(too_large()),
+        Some(len) if len > 0 || !is_post => return Ok(Request::from_parts(parts, body)),
+        Some(_) => bytes::Bytes::new(),
+        None => to_bytes(body, limit).await.map_err(|_| too_large())?,
     };
-    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
+    let bytes = if is_post && bytes.iter().all(u8::is_ascii_whitespace) {
         parts.headers.remove(CONTENT_LENGTH);
         bytes::Bytes::from_static(b"{}")
     } else {
@@ -210,6 +241,15 @@ async fn finish(response: Response, context: &ProblemContext) -> Response {
     if !status.is_client_error() && !status.is_server_error() {
         return response;
     }
+    if let Some(problem) = response
+        .extensions()
+        .get::<std::sync::Arc<Problem>>()
+        .cloned()
+    {
+        let mut rebuilt = problem_response((*problem).clone(), context);
+        keep_headers(response.headers(), rebuilt.headers_mut());
+        return rebuilt;
+    }
     let is_problem = response
         .headers()
         .get(CONTENT_TYPE)
@@ -220,7 +260,7 @@ async fn finish(response: Response, context: &ProblemContext) -> Response {
     let from_server_fn = response.headers().contains_key(SERVER_FN_ERROR_HEADER);
     let (parts, body) = response.into_parts();
     let problem = if from_server_fn {
-        let bytes = to_bytes(body, MAX_BODY_BYTES).await.unwrap_or_default();
+        let bytes = to_bytes(body, 64 * 1024).await.unwrap_or_default();
         serde_json::from_slice::<Problem>(&bytes).unwrap_or_else(|_| {
             Problem::new(
                 ErrorCode::InternalError,
@@ -237,7 +277,7 @@ async fn finish(response: Response, context: &ProblemContext) -> Response {
             }
             StatusCode::METHOD_NOT_ALLOWED => Problem::new(
                 ErrorCode::MethodNotAllowed,
-                "This endpoint only accepts POST with a JSON body.",
+                "This endpoint does not accept this method; the Allow header lists those it does.",
             ),
             StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::BAD_REQUEST => Problem::new(
                 ErrorCode::ValidationFailed,

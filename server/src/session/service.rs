@@ -400,6 +400,35 @@ impl SessionService {
         Err(AuthError::Contended)
     }
 
+    /// Records user activity (a change the user made): the idle deadline moves, the token
+    /// stays. Coalesced like a refresh: within one heartbeat interval of the last recorded
+    /// activity nothing is written. An ended session is never brought back.
+    pub async fn record_activity(
+        &self,
+        mut record: SessionRecord,
+    ) -> Result<SessionRecord, AuthError> {
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let now = self.clock.now();
+            let recent = now - record.last_activity_at < self.policy.heartbeat_interval();
+            if recent || record.state_at(now) != SessionState::Alive {
+                return Ok(record);
+            }
+            let mut next = record.clone();
+            next.touch(now, &self.policy);
+            match self.store.replace(&next).await? {
+                Replaced::Written(version) => {
+                    next.version = version;
+                    return Ok(next);
+                }
+                Replaced::Conflict => match self.store.load(&record.id).await? {
+                    Some(fresh) => record = fresh,
+                    None => return Ok(record),
+                },
+            }
+        }
+        Err(AuthError::Contended)
+    }
+
     fn current_token(
         &self,
         record: SessionRecord,

@@ -227,10 +227,7 @@ async fn audit_rows_are_deleted_after_the_retention_period() {
         &[],
     )
     .await;
-    let sweeper = vigil_server::maintenance::Sweeper::new(
-        app.state.sessions.clone(),
-        app.state.settings.audit_retention,
-    );
+    let sweeper = app.sweeper();
     app.advance(Duration::days(29));
     sweeper.sweep().await.expect("sweep");
     assert_eq!(audit_rows(&app, "sign_in_failed").await.len(), 1);

@@ -9,7 +9,6 @@ use serde_json::json;
 use time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vigil_server::cli::{run_user_command, UserCommand};
-use vigil_server::maintenance::Sweeper;
 
 use crate::helpers::{spawn_app, spawn_app_with, test_settings, USERNAME};
 
@@ -337,8 +336,7 @@ async fn tombstones_outlive_every_token_through_sweeps_and_restarts() {
     app.with_cookie("/api/auth/logout", &current).await;
     // Just past the absolute deadline, inside the token's leeway.
     app.advance(Duration::minutes(15) + Duration::seconds(2));
-    let sweeper = Sweeper::new(app.state.sessions.clone(), Duration::days(90));
-    sweeper.sweep().await.expect("sweep");
+    app.sweeper().sweep().await.expect("sweep");
     app.with_cookie("/api/auth/session-info", &current)
         .await
         .assert_problem(401, "session_revoked");
@@ -350,10 +348,7 @@ async fn tombstones_outlive_every_token_through_sweeps_and_restarts() {
     // Long after: the record is swept, and a genuine but expired token hears that its
     // session's lifetime ran out, not that it never existed.
     restarted.advance(Duration::hours(2));
-    Sweeper::new(restarted.state.sessions.clone(), Duration::days(90))
-        .sweep()
-        .await
-        .expect("sweep");
+    restarted.sweeper().sweep().await.expect("sweep");
     let problem = restarted
         .with_cookie("/api/auth/session-info", &current)
         .await
@@ -370,10 +365,7 @@ async fn an_idle_expiry_is_remembered_past_the_absolute_deadline() {
         .await
         .assert_problem(401, "session_expired");
     app.advance(Duration::minutes(29) + Duration::seconds(1));
-    Sweeper::new(app.state.sessions.clone(), Duration::days(90))
-        .sweep()
-        .await
-        .expect("sweep");
+    app.sweeper().sweep().await.expect("sweep");
     let problem = app
         .with_cookie("/api/auth/refresh", &cookie)
         .await

@@ -147,6 +147,15 @@ impl TestApp {
         spawn_app_in(dir, settings, clock).await
     }
 
+    /// The sweeper of this instance, with its configured retention.
+    pub fn sweeper(&self) -> vigil_server::maintenance::Sweeper {
+        vigil_server::maintenance::Sweeper::new(
+            self.state.sessions.clone(),
+            self.state.work.clone(),
+            self.state.settings.audit_retention,
+        )
+    }
+
     pub async fn request(&self, request: Request<Body>) -> TestResponse {
         let response = self
             .router
@@ -168,6 +177,25 @@ impl TestApp {
             headers,
             body,
         }
+    }
+
+    /// Any method, an optional JSON body, and extra headers.
+    pub async fn send(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut builder = Request::builder().method(method).uri(path);
+        if body.is_some() {
+            builder = builder.header(CONTENT_TYPE, "application/json");
+        }
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
+        self.request(builder.body(body).expect("request")).await
     }
 
     /// POSTs a raw body with the given extra headers.

@@ -10,3 +10,4 @@ mod session_lifecycle;
 mod store;
 mod throttling;
 mod timeouts;
+mod work;

@@ -9,7 +9,6 @@ use http::header::{CONTENT_TYPE, COOKIE, RETRY_AFTER};
 use http::{Request, StatusCode};
 use time::Duration;
 use tower::ServiceExt;
-use vigil_server::maintenance::Sweeper;
 use vigil_server::session::service::{AuthError, CredentialKind, Presented};
 use vigil_server::session::{ClientRequest, SessionId};
 
@@ -193,10 +192,8 @@ async fn an_unreachable_database_answers_503_never_500_and_never_lets_requests_t
 async fn the_sweeper_survives_transient_store_errors() {
     let (app, store, _pool) = spawn_instrumented_app().await;
     store.set_failing(true);
-    let sweeper = vigil_server::maintenance::spawn_sweeper(
-        Sweeper::new(app.state.sessions.clone(), Duration::days(90)),
-        StdDuration::from_millis(10),
-    );
+    let sweeper =
+        vigil_server::maintenance::spawn_sweeper(app.sweeper(), StdDuration::from_millis(10));
     tokio::time::sleep(StdDuration::from_millis(60)).await;
     assert_eq!(store.sweeps.load(Ordering::SeqCst), 0);
     store.set_failing(false);

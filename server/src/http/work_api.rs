@@ -1,0 +1,358 @@
+//! The resource endpoints of SPEC §3 for the user's work: drafts and settings.
+//!
+//! Each handler reads the request (path, preconditions, idempotency key, JSON body),
+//! refuses what is malformed with a precise problem, hands one [`Operation`] to the
+//! [`WorkStore`], and turns its [`Outcome`] into the answer. Authentication, CSRF, JSON-only
+//! bodies and moving the idle deadline on success happen in the layers around them.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use http::header::{ETAG, IF_MATCH, IF_NONE_MATCH};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use vigil::preserved::Settings;
+use vigil::work::{
+    etag, is_draft_id, is_idempotency_key, parse_etag, DraftInput, DraftLimit,
+    IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAY_HEADER,
+};
+use vigil::{ErrorCode, Problem};
+
+use crate::http::problem::ApiProblem;
+use crate::session::service::store_unavailable;
+use crate::session::Authenticated;
+use crate::state::AppState;
+use crate::work::{Applied, Operation, Outcome, Precondition, WorkError};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(vigil::work::DRAFTS_PATH, get(list))
+        .route("/api/drafts/{id}", put(put_draft).delete(delete_draft))
+        .route("/api/drafts/{id}/submit", post(submit_draft))
+        .route(vigil::work::SETTINGS_PATH, put(put_settings))
+}
+
+/// The signed-in user, as the authentication layer verified them.
+pub struct CurrentUser(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = ApiProblem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Authenticated>()
+            .map(|auth| Self(auth.record.user.id))
+            .ok_or_else(|| {
+                // Only if the router lost its authentication layer: refuse, never serve.
+                Problem::new(
+                    ErrorCode::Unauthenticated,
+                    "This endpoint requires a session.",
+                )
+                .into()
+            })
+    }
+}
+
+type Answer = Result<Response, ApiProblem>;
+
+async fn list(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Answer {
+    let snapshot = state.work.snapshot(user).await.map_err(work_problem)?;
+    Ok(Json(snapshot).into_response())
+}
+
+async fn put_draft(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<DraftInput>, JsonRejection>,
+) -> Answer {
+    let id = draft_id(id)?;
+    let Json(input) = body.map_err(json_problem)?;
+    match input.check() {
+        Ok(()) => {}
+        Err(DraftLimit::TitleTooLong) => {
+            return Err(Problem::invalid_field(
+                "title",
+                format!(
+                    "A title has at most {} characters.",
+                    vigil::work::MAX_TITLE_CHARS
+                ),
+            )
+            .into())
+        }
+        Err(DraftLimit::BodyTooLarge) => {
+            let mut problem = Problem::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "A draft's text is at most {} KiB.",
+                    vigil::work::MAX_BODY_BYTES / 1024
+                ),
+            );
+            problem.field = Some("body".into());
+            return Err(problem.into());
+        }
+    }
+    let precondition = if headers
+        .get(IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == b"*")
+    {
+        Precondition::Absent
+    } else {
+        Precondition::Version(if_match(&headers)?)
+    };
+    let operation = Operation::PutDraft {
+        id,
+        input,
+        precondition,
+    };
+    apply(&state, user, operation, &headers).await
+}
+
+async fn delete_draft(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Answer {
+    let operation = Operation::DeleteDraft {
+        id: draft_id(id)?,
+        version: if_match(&headers)?,
+    };
+    apply(&state, user, operation, &headers).await
+}
+
+async fn submit_draft(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Answer {
+    let operation = Operation::SubmitDraft {
+        id: draft_id(id)?,
+        version: if_match(&headers)?,
+    };
+    apply(&state, user, operation, &headers).await
+}
+
+async fn put_settings(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    headers: HeaderMap,
+    body: Result<Json<Settings>, JsonRejection>,
+) -> Answer {
+    let Json(settings) = body.map_err(json_problem)?;
+    apply(&state, user, Operation::PutSettings { settings }, &headers).await
+}
+
+fn draft_id(id: String) -> Result<String, ApiProblem> {
+    if is_draft_id(&id) {
+        Ok(id)
+    } else {
+        Err(Problem::invalid_field(
+            "id",
+            "A draft id is a lower-case UUID made by the client, like \
+             0f8e6a2c-4b1d-4e8f-9a3b-2c1d0e9f8a7b.",
+        )
+        .into())
+    }
+}
+
+/// The version a change is based on. Required: without it a change could silently
+/// overwrite one made elsewhere.
+fn if_match(headers: &HeaderMap) -> Result<u64, ApiProblem> {
+    match headers
+        .get(IF_MATCH)
+        .map(|v| v.to_str().ok().and_then(parse_etag))
+    {
+        Some(Some(version)) => Ok(version),
+        Some(None) => Err(Problem::invalid_field(
+            "If-Match",
+            "If-Match names the version the change is based on, like \"3\" (the draft's ETag).",
+        )
+        .into()),
+        None => Err(Problem::invalid_field(
+            "If-Match",
+            "Say which version this change is based on with If-Match (or create with \
+             If-None-Match: *).",
+        )
+        .with_status(428)
+        .into()),
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiProblem> {
+    match headers.get(IDEMPOTENCY_KEY_HEADER) {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .ok()
+            .filter(|key| is_idempotency_key(key))
+            .map(Some)
+            .ok_or_else(|| {
+                Problem::invalid_field(
+                    "Idempotency-Key",
+                    format!(
+                        "An Idempotency-Key is 1 to {} visible ASCII characters.",
+                        vigil::work::MAX_IDEMPOTENCY_KEY
+                    ),
+                )
+                .into()
+            }),
+    }
+}
+
+async fn apply(state: &AppState, user: i64, operation: Operation, headers: &HeaderMap) -> Answer {
+    let key = idempotency_key(headers)?;
+    let applied = state
+        .work
+        .apply(user, operation, key, state.clock.now())
+        .await
+        .map_err(work_problem)?;
+    answer(applied)
+}
+
+/// The answer for an outcome; the same for the first request and for a replay.
+fn answer(Applied { outcome, replayed }: Applied) -> Answer {
+    let mut response = match outcome {
+        Outcome::Saved { draft, created } => {
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            let tag = etag(draft.version);
+            let mut response = (status, Json(draft)).into_response();
+            if let Ok(value) = HeaderValue::from_str(&tag) {
+                response.headers_mut().insert(ETAG, value);
+            }
+            response
+        }
+        Outcome::Deleted => StatusCode::NO_CONTENT.into_response(),
+        Outcome::Settings { settings } => Json(settings).into_response(),
+        Outcome::Conflict { current } => {
+            return Err(Problem::edit_conflict(
+                format!(
+                    "The draft is at version {} now, not the one this change was based on. \
+                     Nothing was overwritten.",
+                    current.version
+                ),
+                current,
+            )
+            .into())
+        }
+        Outcome::ReadOnly { current } => {
+            return Err(Problem::edit_conflict(
+                "The draft was submitted and can no longer change. Nothing was overwritten.",
+                current,
+            )
+            .into())
+        }
+        Outcome::NotFound => {
+            return Err(Problem::new(ErrorCode::NotFound, "There is no draft with this id.").into())
+        }
+        Outcome::TooManyDrafts => {
+            return Err(Problem::invalid_field(
+                "drafts",
+                format!(
+                    "An account keeps at most {} drafts; delete some first.",
+                    vigil::work::MAX_DRAFTS
+                ),
+            )
+            .into())
+        }
+    };
+    if replayed {
+        response.headers_mut().insert(
+            HeaderName::from_static(IDEMPOTENT_REPLAY_HEADER),
+            HeaderValue::from_static("true"),
+        );
+    }
+    Ok(response)
+}
+
+fn work_problem(err: WorkError) -> ApiProblem {
+    match err {
+        WorkError::Store(e) => {
+            tracing::error!(error = %e, "work store unavailable");
+            store_unavailable().into()
+        }
+        WorkError::Corrupt(e) => {
+            tracing::error!(error = %e, "stored work could not be read");
+            Problem::new(ErrorCode::InternalError, "Stored work could not be read.").into()
+        }
+        WorkError::KeyReused => Problem::invalid_field(
+            "Idempotency-Key",
+            "This Idempotency-Key was already used for a different request; use a new key \
+             for a new change.",
+        )
+        .into(),
+    }
+}
+
+/// A body that is not the expected JSON: which field, and why.
+fn json_problem(rejection: JsonRejection) -> ApiProblem {
+    let detail = rejection.body_text();
+    let (status, field) = match &rejection {
+        JsonRejection::JsonDataError(_) => (422, field_named(&detail)),
+        _ => (400, "body".to_owned()),
+    };
+    let mut problem = Problem::new(
+        ErrorCode::ValidationFailed,
+        format!("The request body is not valid: {detail}"),
+    )
+    .with_status(status);
+    problem.field = Some(field);
+    problem.into()
+}
+
+/// The field a decoding message names: `…: missing field `title` at …` or
+/// `…: theme: unknown variant …` (axum prefixes the path of the failing field).
+fn field_named(detail: &str) -> String {
+    let rest = detail
+        .split_once("target type: ")
+        .map_or(detail, |(_, rest)| rest);
+    if let Some((_, after)) = rest.split_once("field `") {
+        if let Some((field, _)) = after.split_once('`') {
+            return field.to_owned();
+        }
+    }
+    rest.split_once(": ")
+        .map(|(path, _)| path)
+        .filter(|path| {
+            !path.is_empty()
+                && path
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c))
+        })
+        .unwrap_or("body")
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_named;
+
+    #[test]
+    fn names_the_field_a_decoding_error_is_about() {
+        assert_eq!(
+            field_named("Failed to deserialize the JSON body into the target type: missing field `title` at line 1 column 2"),
+            "title"
+        );
+        assert_eq!(
+            field_named("Failed to deserialize the JSON body into the target type: theme: unknown variant `pink`, expected one of `system`, `light`, `dark` at line 1 column 15"),
+            "theme"
+        );
+        assert_eq!(
+            field_named("Failed to deserialize the JSON body into the target type: title: invalid type: integer `5`, expected a string at line 1 column 11"),
+            "title"
+        );
+        assert_eq!(
+            field_named("Failed to parse the request body as JSON"),
+            "body"
+        );
+    }
+}

@@ -1,0 +1,5 @@
+//! The user's work in the account: drafts and settings, changed once per idempotency key.
+
+pub mod store;
+
+pub use store::{Applied, Operation, Outcome, Precondition, WorkError, WorkStore};

@@ -1,0 +1,388 @@
+//! Drafts, settings and idempotency keys in the database.
+//!
+//! Every change is one [`Operation`] applied in one transaction together with its
+//! `Idempotency-Key`: the key's first [`Outcome`] is stored beside the change, so a repeat
+//! with the same key and the same operation gets the first outcome again and changes
+//! nothing, and a crash can never leave a change without its key (or a key without its
+//! change). Outcomes are domain facts; the HTTP edge turns them into answers.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::{SqliteConnection, SqlitePool};
+use thiserror::Error;
+use time::{Duration, OffsetDateTime};
+use vigil::preserved::Settings;
+use vigil::work::{DraftInput, StoredDraft, WorkSnapshot, MAX_DRAFTS};
+
+/// How long the answer to an `Idempotency-Key` is kept (SPEC §3 asks for at least 24 h).
+pub const IDEMPOTENCY_RETENTION: Duration = Duration::hours(48);
+
+/// What a draft write expects to find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Precondition {
+    /// `If-None-Match: *`: the draft must not exist yet.
+    Absent,
+    /// `If-Match: "<version>"`: the draft must be at this version.
+    Version(u64),
+}
+
+/// One change to a user's work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    PutDraft {
+        id: String,
+        input: DraftInput,
+        precondition: Precondition,
+    },
+    DeleteDraft {
+        id: String,
+        version: u64,
+    },
+    SubmitDraft {
+        id: String,
+        version: u64,
+    },
+    PutSettings {
+        settings: Settings,
+    },
+}
+
+impl Operation {
+    /// What makes two requests "the same" for an idempotency key.
+    fn fingerprint(&self) -> String {
+        hex::encode(Sha256::digest(serde_json::to_vec(self).unwrap_or_default()))
+    }
+}
+
+/// What became of an operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Created, updated or submitted.
+    Saved {
+        draft: StoredDraft,
+        created: bool,
+    },
+    Deleted,
+    Settings {
+        settings: Settings,
+    },
+    /// The draft is not at the expected version (or exists when it should not).
+    Conflict {
+        current: StoredDraft,
+    },
+    /// The draft was submitted and can no longer change.
+    ReadOnly {
+        current: StoredDraft,
+    },
+    NotFound,
+    TooManyDrafts,
+}
+
+/// An outcome, and whether it was replayed for a repeated key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub outcome: Outcome,
+    pub replayed: bool,
+}
+
+#[derive(Debug, Error)]
+pub enum WorkError {
+    #[error("the database is unavailable: {0}")]
+    Store(#[from] sqlx::Error),
+    #[error("a stored value could not be read: {0}")]
+    Corrupt(String),
+    /// The key was used before for a different operation.
+    #[error("this Idempotency-Key was used for a different request")]
+    KeyReused,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkStore {
+    pool: SqlitePool,
+}
+
+type DraftRow = (String, String, String, i64, i64, Option<i64>);
+
+const DRAFT_COLUMNS: &str = "id, title, body, version, updated_at, submitted_at";
+
+fn from_millis(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+fn millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn draft((id, title, body, version, updated_at, submitted_at): DraftRow) -> StoredDraft {
+    StoredDraft {
+        id,
+        title,
+        body,
+        version: u64::try_from(version).unwrap_or_default(),
+        updated_at: from_millis(updated_at),
+        submitted_at: submitted_at.map(from_millis),
+    }
+}
+
+fn version(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl WorkStore {
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// Everything in the user's account: drafts in the order they were made, and settings.
+    pub async fn snapshot(&self, user_id: i64) -> Result<WorkSnapshot, WorkError> {
+        let rows: Vec<DraftRow> = sqlx::query_as(&format!(
+            "SELECT {DRAFT_COLUMNS} FROM drafts WHERE user_id = ? ORDER BY created_at, id"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let settings: Option<String> =
+            sqlx::query_scalar("SELECT settings FROM user_settings WHERE user_id = ?")
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(WorkSnapshot {
+            drafts: rows.into_iter().map(draft).collect(),
+            settings: match settings {
+                Some(json) => {
+                    serde_json::from_str(&json).map_err(|e| WorkError::Corrupt(e.to_string()))?
+                }
+                None => Settings::default(),
+            },
+        })
+    }
+
+    /// Applies `operation` for the user, once per idempotency key.
+    pub async fn apply(
+        &self,
+        user_id: i64,
+        operation: Operation,
+        key: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Applied, WorkError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let fingerprint = operation.fingerprint();
+        if let Some(key) = key {
+            let earlier: Option<(String, String)> = sqlx::query_as(
+                "SELECT fingerprint, outcome FROM idempotency_keys WHERE user_id = ? AND key = ?",
+            )
+            .bind(user_id)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((earlier_fingerprint, outcome)) = earlier {
+                if earlier_fingerprint != fingerprint {
+                    return Err(WorkError::KeyReused);
+                }
+                let outcome = serde_json::from_str(&outcome)
+                    .map_err(|e| WorkError::Corrupt(e.to_string()))?;
+                return Ok(Applied {
+                    outcome,
+                    replayed: true,
+                });
+            }
+        }
+        let outcome = apply_in(&mut tx, user_id, operation, now).await?;
+        if let Some(key) = key {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (user_id, key, fingerprint, outcome, created_at) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(user_id)
+            .bind(key)
+            .bind(&fingerprint)
+            .bind(serde_json::to_string(&outcome).map_err(|e| WorkError::Corrupt(e.to_string()))?)
+            .bind(millis(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Applied {
+            outcome,
+            replayed: false,
+        })
+    }
+
+    /// Forgets the answers of keys older than the retention; returns how many.
+    pub async fn delete_expired_keys(&self, now: OffsetDateTime) -> Result<u64, WorkError> {
+        let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+            .bind(millis(now - IDEMPOTENCY_RETENTION))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+async fn find(
+    conn: &mut SqliteConnection,
+    user_id: i64,
+    id: &str,
+) -> Result<Option<StoredDraft>, WorkError> {
+    let row: Option<DraftRow> = sqlx::query_as(&format!(
+        "SELECT {DRAFT_COLUMNS} FROM drafts WHERE user_id = ? AND id = ?"
+    ))
+    .bind(user_id)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(draft))
+}
+
+/// The draft if it is at `expected` and may change; otherwise why not.
+fn changeable(found: Option<StoredDraft>, expected: u64) -> Result<StoredDraft, Outcome> {
+    match found {
+        None => Err(Outcome::NotFound),
+        Some(current) if current.is_submitted() => Err(Outcome::ReadOnly { current }),
+        Some(current) if current.version != expected => Err(Outcome::Conflict { current }),
+        Some(current) => Ok(current),
+    }
+}
+
+async fn apply_in(
+    conn: &mut SqliteConnection,
+    user_id: i64,
+    operation: Operation,
+    now: OffsetDateTime,
+) -> Result<Outcome, WorkError> {
+    let at = millis(now);
+    Ok(match operation {
+        Operation::PutDraft {
+            id,
+            input,
+            precondition: Precondition::Absent,
+        } => {
+            if let Some(current) = find(&mut *conn, user_id, &id).await? {
+                return Ok(Outcome::Conflict { current });
+            }
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM drafts WHERE user_id = ?")
+                .bind(user_id)
+                .fetch_one(&mut *conn)
+                .await?;
+            if usize::try_from(count).unwrap_or(usize::MAX) >= MAX_DRAFTS {
+                return Ok(Outcome::TooManyDrafts);
+            }
+            sqlx::query(
+                "INSERT INTO drafts (user_id, id, title, body, version, created_at, updated_at) \
+                 VALUES (?, ?, ?, ?, 1, ?, ?)",
+            )
+            .bind(user_id)
+            .bind(&id)
+            .bind(&input.title)
+            .bind(&input.body)
+            .bind(at)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+            Outcome::Saved {
+                draft: StoredDraft {
+                    id,
+                    title: input.title,
+                    body: input.body,
+                    version: 1,
+                    updated_at: from_millis(at),
+                    submitted_at: None,
+                },
+                created: true,
+            }
+        }
+        Operation::PutDraft {
+            id,
+            input,
+            precondition: Precondition::Version(expected),
+        } => match changeable(find(&mut *conn, user_id, &id).await?, expected) {
+            Err(refused) => refused,
+            Ok(current) => {
+                let next = current.version + 1;
+                sqlx::query(
+                    "UPDATE drafts SET title = ?, body = ?, version = ?, updated_at = ? \
+                     WHERE user_id = ? AND id = ?",
+                )
+                .bind(&input.title)
+                .bind(&input.body)
+                .bind(version(next))
+                .bind(at)
+                .bind(user_id)
+                .bind(&id)
+                .execute(&mut *conn)
+                .await?;
+                Outcome::Saved {
+                    draft: StoredDraft {
+                        title: input.title,
+                        body: input.body,
+                        version: next,
+                        updated_at: from_millis(at),
+                        ..current
+                    },
+                    created: false,
+                }
+            }
+        },
+        Operation::DeleteDraft {
+            id,
+            version: expected,
+        } => match changeable(find(&mut *conn, user_id, &id).await?, expected) {
+            Err(refused) => refused,
+            Ok(_) => {
+                sqlx::query("DELETE FROM drafts WHERE user_id = ? AND id = ?")
+                    .bind(user_id)
+                    .bind(&id)
+                    .execute(&mut *conn)
+                    .await?;
+                Outcome::Deleted
+            }
+        },
+        Operation::SubmitDraft {
+            id,
+            version: expected,
+        } => match changeable(find(&mut *conn, user_id, &id).await?, expected) {
+            Err(refused) => refused,
+            Ok(current) => {
+                let next = current.version + 1;
+                sqlx::query(
+                    "UPDATE drafts SET version = ?, updated_at = ?, submitted_at = ? \
+                         WHERE user_id = ? AND id = ?",
+                )
+                .bind(version(next))
+                .bind(at)
+                .bind(at)
+                .bind(user_id)
+                .bind(&id)
+                .execute(&mut *conn)
+                .await?;
+                Outcome::Saved {
+                    draft: StoredDraft {
+                        version: next,
+                        updated_at: from_millis(at),
+                        submitted_at: Some(from_millis(at)),
+                        ..current
+                    },
+                    created: false,
+                }
+            }
+        },
+        Operation::PutSettings { settings } => {
+            let json =
+                serde_json::to_string(&settings).map_err(|e| WorkError::Corrupt(e.to_string()))?;
+            sqlx::query(
+                "INSERT INTO user_settings (user_id, settings, updated_at) VALUES (?, ?, ?) \
+                 ON CONFLICT (user_id) DO UPDATE SET settings = excluded.settings, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(user_id)
+            .bind(json)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+            Outcome::Settings { settings }
+        }
+    })
+}
