@@ -50,7 +50,7 @@ impl IntoResponse for ApiProblem {
         let mut response = status.into_response();
         response
             .extensions_mut()
-            .insert(std::sync::Arc::new(self.0));
+            .insert(std::sync::Arc::<Problem>::from(self.0));
         response
     }
 }
