@@ -4,6 +4,7 @@
 //! expiry reasons and the wire types can never drift apart between the two sides.
 
 pub mod claims;
+pub mod client;
 pub mod clock;
 pub mod heartbeat;
 pub mod phase;

@@ -1,133 +1,171 @@
-//! The preserved-data envelope: what the browser keeps in localStorage so that a timeout
-//! never costs the user their work.
+//! What the browser keeps of the user's work between page loads, and how.
 //!
-//! Entries are scoped per user, carry a schema version, the time they were saved and an
-//! expiry. Decoding refuses corrupt, foreign, outdated and expired entries with a reason the
-//! app can show instead of crashing.
+//! Each draft, and the settings, is one localStorage entry, so tabs editing different drafts
+//! never overwrite each other. An entry holds the user's own text, the last version the
+//! account acknowledged, and the change that was sent but not yet acknowledged (the
+//! outbox), so that nothing the user did is lost at the moment a session ends, across a
+//! reload, or offline.
+//!
+//! Entries are encrypted (AES-GCM, by the browser) under a per-user key that the server
+//! hands over only in authenticated answers; only their envelope — whose they are, when
+//! they were saved, when they expire — is readable. Decoding refuses corrupt, foreign,
+//! outdated and expired entries with a reason the app can show instead of crashing.
 
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
-pub const SCHEMA_VERSION: u32 = 1;
+use crate::work::{DraftInput, Settings, StoredDraft, WorkOp};
+
+/// Version 1 kept plain JSON of the whole workspace; version 2 is per entry and encrypted.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// How long preserved work is kept without being saved again.
-pub const RETENTION: Duration = Duration::hours(24);
+pub const RETENTION: Duration = Duration::days(7);
 
-/// The localStorage key holding one user's work.
-pub fn storage_key(user_id: i64) -> String {
-    format!("vigil.preserved.v{SCHEMA_VERSION}.user-{user_id}")
+/// Prefix shared by every entry of every user.
+pub const STORAGE_PREFIX: &str = "vigil.v2.";
+
+/// The prefix of one user's entries.
+pub fn user_prefix(user_id: i64) -> String {
+    format!("{STORAGE_PREFIX}u{user_id}.")
 }
 
-/// Prefix shared by every user's entry.
-pub const STORAGE_KEY_PREFIX: &str = "vigil.preserved.";
+pub fn draft_key(user_id: i64, draft_id: &str) -> String {
+    format!("{}draft.{draft_id}", user_prefix(user_id))
+}
 
+pub fn settings_key(user_id: i64) -> String {
+    format!("{}settings", user_prefix(user_id))
+}
+
+/// A change sent to the account but not acknowledged: it is sent again, with the same
+/// idempotency key, until an answer says what became of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Draft {
+pub struct SentOp {
+    pub key: String,
+    pub op: WorkOp,
+}
+
+/// One draft as this browser keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalDraft {
     pub id: String,
-    pub title: String,
-    pub body: String,
+    /// What the user sees and last typed.
+    pub local: DraftInput,
+    /// The account's copy as last acknowledged; `None` until it was first saved there.
+    pub server: Option<StoredDraft>,
+    /// The outbox entry for this draft.
+    pub sent: Option<SentOp>,
+    /// Submit was pressed and is not done yet.
+    pub submit_requested: bool,
+    /// Deleted here, not yet in the account.
+    pub deleted: bool,
+    /// Orders unsaved changes across drafts: older changes are sent first.
+    pub dirty_seq: Option<u64>,
+    /// The account's version after a `412 edit_conflict`: the user chooses.
+    pub conflict: Option<StoredDraft>,
+    /// Why the account refused the last change for good (a limit), if it did.
+    pub rejected: Option<String>,
+    /// Bumped on every change here; the newer copy wins when two tabs wrote one draft.
+    pub revision: u64,
+    /// Orders drafts in the list (ms since the epoch when it was made here).
+    pub created_ms: i64,
+    /// Changed by the user of this page since it was loaded. A page writes only such
+    /// entries: another tab may hold newer changes of the others.
+    #[serde(skip)]
+    pub touched_here: bool,
 }
 
-impl Draft {
-    pub fn is_blank(&self) -> bool {
-        self.title.trim().is_empty() && self.body.trim().is_empty()
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Theme {
-    #[default]
-    System,
-    Light,
-    Dark,
-}
-
-impl Theme {
-    pub const ALL: [Theme; 3] = [Theme::System, Theme::Light, Theme::Dark];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Theme::System => "system",
-            Theme::Light => "light",
-            Theme::Dark => "dark",
+impl LocalDraft {
+    pub fn new(id: String, created_ms: i64) -> Self {
+        Self {
+            id,
+            local: DraftInput {
+                title: String::new(),
+                body: String::new(),
+            },
+            server: None,
+            sent: None,
+            submit_requested: false,
+            deleted: false,
+            dirty_seq: None,
+            conflict: None,
+            rejected: None,
+            revision: 0,
+            created_ms,
+            touched_here: false,
         }
     }
 
-    pub fn label(self) -> &'static str {
-        match self {
-            Theme::System => "Match system",
-            Theme::Light => "Light",
-            Theme::Dark => "Dark",
+    /// A clean copy of what the account holds.
+    pub fn from_server(draft: StoredDraft) -> Self {
+        let created_ms = (draft.updated_at.unix_timestamp_nanos() / 1_000_000) as i64;
+        Self {
+            local: DraftInput {
+                title: draft.title.clone(),
+                body: draft.body.clone(),
+            },
+            ..Self::new(draft.id.clone(), created_ms)
         }
+        .with_server(draft)
+    }
+
+    fn with_server(mut self, draft: StoredDraft) -> Self {
+        self.server = Some(draft);
+        self
+    }
+
+    /// The account has everything the user did to this draft.
+    pub fn is_saved(&self) -> bool {
+        self.sent.is_none()
+            && !self.deleted
+            && !self.submit_requested
+            && self
+                .server
+                .as_ref()
+                .is_some_and(|s| s.title == self.local.title && s.body == self.local.body)
+    }
+
+    pub fn is_submitted(&self) -> bool {
+        self.server.as_ref().is_some_and(StoredDraft::is_submitted)
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TextSize {
-    #[default]
-    Normal,
-    Large,
-}
-
-impl TextSize {
-    pub const ALL: [TextSize; 2] = [TextSize::Normal, TextSize::Large];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TextSize::Normal => "normal",
-            TextSize::Large => "large",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            TextSize::Normal => "Normal",
-            TextSize::Large => "Large",
-        }
-    }
-}
-
+/// The settings as this browser keeps them.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Settings {
-    #[serde(default)]
-    pub theme: Theme,
-    #[serde(default)]
-    pub text_size: TextSize,
+pub struct LocalSettings {
+    pub local: Settings,
+    pub server: Option<Settings>,
+    pub sent: Option<SentOp>,
+    pub dirty_seq: Option<u64>,
+    pub revision: u64,
+    /// As [`LocalDraft::touched_here`].
+    #[serde(skip)]
+    pub touched_here: bool,
 }
 
-/// Everything preserved for one user.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Workspace {
-    pub drafts: Vec<Draft>,
-    pub settings: Settings,
-    /// The draft that was open, so the user returns to the same place.
-    #[serde(default)]
-    pub selected: Option<String>,
-}
-
-impl Workspace {
-    /// Drafts with any content: what signing out would discard.
-    pub fn unsent_drafts(&self) -> usize {
-        self.drafts.iter().filter(|d| !d.is_blank()).count()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.drafts.is_empty() && self.settings == Settings::default()
+impl LocalSettings {
+    pub fn is_saved(&self) -> bool {
+        self.sent.is_none() && self.dirty_seq.is_none()
     }
 }
 
+/// One encrypted entry as stored. Only the envelope is readable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
     pub schema_version: u32,
     pub user_id: i64,
-    #[serde(with = "time::serde::rfc3339")]
-    pub saved_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-    pub workspace: Workspace,
+    /// Which version of the user's key encrypted it.
+    pub key_version: u32,
+    /// Milliseconds since the epoch.
+    pub saved_at: i64,
+    pub expires_at: i64,
+    /// The AES-GCM nonce and the ciphertext, base64.
+    pub iv: String,
+    pub data: String,
 }
 
 /// Why a stored entry could not be used.
@@ -141,16 +179,20 @@ pub enum PreservedError {
     ForeignUser,
     #[error("the saved work expired")]
     Expired,
+    #[error("the saved work was locked with a key this account no longer has")]
+    UnknownKey,
 }
 
 impl Envelope {
-    pub fn new(user_id: i64, workspace: Workspace, now: OffsetDateTime) -> Self {
+    pub fn seal(user_id: i64, key_version: u32, now_ms: i64, iv: &[u8], ciphertext: &[u8]) -> Self {
         Self {
             schema_version: SCHEMA_VERSION,
             user_id,
-            saved_at: now,
-            expires_at: now + RETENTION,
-            workspace,
+            key_version,
+            saved_at: now_ms,
+            expires_at: now_ms + RETENTION.whole_milliseconds() as i64,
+            iv: STANDARD_NO_PAD.encode(iv),
+            data: STANDARD_NO_PAD.encode(ciphertext),
         }
     }
 
@@ -160,7 +202,7 @@ impl Envelope {
     }
 
     /// Reads an entry for `user_id`, refusing anything that is not exactly theirs and current.
-    pub fn decode(raw: &str, user_id: i64, now: OffsetDateTime) -> Result<Self, PreservedError> {
+    pub fn decode(raw: &str, user_id: i64, now_ms: i64) -> Result<Self, PreservedError> {
         #[derive(Deserialize)]
         struct Version {
             schema_version: u32,
@@ -175,65 +217,94 @@ impl Envelope {
         if envelope.user_id != user_id {
             return Err(PreservedError::ForeignUser);
         }
-        if now >= envelope.expires_at {
+        if now_ms >= envelope.expires_at {
             return Err(PreservedError::Expired);
         }
         Ok(envelope)
+    }
+
+    /// The nonce and the ciphertext.
+    pub fn sealed(&self) -> Result<(Vec<u8>, Vec<u8>), PreservedError> {
+        let decode = |text: &str| {
+            STANDARD_NO_PAD
+                .decode(text)
+                .map_err(|e| PreservedError::Corrupt(e.to_string()))
+        };
+        Ok((decode(&self.iv)?, decode(&self.data)?))
+    }
+
+    /// Whether the entry may be dropped without reading it: expired (a sweep at start-up).
+    pub fn is_expired(raw: &str, now_ms: i64) -> bool {
+        #[derive(Deserialize)]
+        struct Expiry {
+            expires_at: i64,
+        }
+        serde_json::from_str::<Expiry>(raw).is_ok_and(|e| now_ms >= e.expires_at)
+    }
+}
+
+/// What an entry holds once decrypted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entry {
+    Draft(Box<LocalDraft>),
+    Settings(LocalSettings),
+}
+
+impl Entry {
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn from_json(bytes: &[u8]) -> Result<Self, PreservedError> {
+        serde_json::from_slice(bytes).map_err(|e| PreservedError::Corrupt(e.to_string()))
+    }
+
+    pub fn storage_key(&self, user_id: i64) -> String {
+        match self {
+            Self::Draft(draft) => draft_key(user_id, &draft.id),
+            Self::Settings(_) => settings_key(user_id),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::datetime;
 
-    const NOW: OffsetDateTime = datetime!(2026-06-01 08:00 UTC);
+    const NOW: i64 = 1_780_000_000_000;
 
-    fn workspace() -> Workspace {
-        Workspace {
-            drafts: vec![
-                Draft {
-                    id: "d1".into(),
-                    title: "Letter".into(),
-                    body: "Dear…".into(),
-                },
-                Draft {
-                    id: "d2".into(),
-                    title: " ".into(),
-                    body: "".into(),
-                },
-            ],
-            settings: Settings {
-                theme: Theme::Dark,
-                text_size: TextSize::Large,
-            },
-            selected: Some("d1".into()),
-        }
+    fn sealed() -> String {
+        Envelope::seal(7, 1, NOW, &[1; 12], b"ciphertext").encode()
     }
 
     #[test]
-    fn round_trips_for_its_owner() {
-        let raw = Envelope::new(7, workspace(), NOW).encode();
-        let back = Envelope::decode(&raw, 7, NOW + Duration::hours(23));
-        assert_eq!(back.map(|e| e.workspace), Ok(workspace()));
+    fn round_trips_for_its_owner_and_keeps_the_payload_opaque() {
+        let raw = sealed();
+        assert!(!raw.contains("ciphertext"));
+        let envelope = Envelope::decode(&raw, 7, NOW + 1000).expect("decodes");
+        assert_eq!(envelope.sealed(), Ok((vec![1; 12], b"ciphertext".to_vec())));
     }
 
     #[test]
     fn never_hands_one_users_work_to_another() {
-        let raw = Envelope::new(7, workspace(), NOW).encode();
         assert_eq!(
-            Envelope::decode(&raw, 8, NOW),
+            Envelope::decode(&sealed(), 8, NOW),
             Err(PreservedError::ForeignUser)
         );
     }
 
     #[test]
-    fn expires_after_the_retention_period() {
-        let raw = Envelope::new(7, workspace(), NOW).encode();
+    fn expires_after_seven_days() {
+        let raw = sealed();
+        let week = RETENTION.whole_milliseconds() as i64;
+        assert!(Envelope::decode(&raw, 7, NOW + week - 1).is_ok());
         assert_eq!(
-            Envelope::decode(&raw, 7, NOW + RETENTION),
+            Envelope::decode(&raw, 7, NOW + week),
             Err(PreservedError::Expired)
         );
+        assert!(Envelope::is_expired(&raw, NOW + week));
+        assert!(!Envelope::is_expired("{not json", NOW + week));
     }
 
     #[test]
@@ -243,24 +314,27 @@ mod tests {
             Err(PreservedError::Corrupt(_))
         ));
         assert!(matches!(
-            Envelope::decode(r#"{"schema_version":1,"user_id":"x"}"#, 7, NOW),
+            Envelope::decode(r#"{"schema_version":2,"user_id":"x"}"#, 7, NOW),
             Err(PreservedError::Corrupt(_))
         ));
         assert_eq!(
-            Envelope::decode(r#"{"schema_version":99}"#, 7, NOW),
-            Err(PreservedError::UnsupportedVersion(99))
+            Envelope::decode(r#"{"schema_version":1}"#, 7, NOW),
+            Err(PreservedError::UnsupportedVersion(1))
         );
     }
 
     #[test]
-    fn counts_only_drafts_with_content_as_unsent() {
-        assert_eq!(workspace().unsent_drafts(), 1);
-        assert!(Workspace::default().is_empty());
+    fn keys_are_scoped_per_user() {
+        assert_ne!(draft_key(1, "a"), draft_key(2, "a"));
+        assert!(draft_key(1, "a").starts_with(&user_prefix(1)));
+        assert!(settings_key(1).starts_with(STORAGE_PREFIX));
+        assert!(!draft_key(11, "a").starts_with(&user_prefix(1)));
     }
 
     #[test]
-    fn keys_are_scoped_per_user() {
-        assert_ne!(storage_key(1), storage_key(2));
-        assert!(storage_key(1).starts_with(STORAGE_KEY_PREFIX));
+    fn entries_round_trip() {
+        let entry = Entry::Draft(Box::new(LocalDraft::new("d".into(), NOW)));
+        assert_eq!(Entry::from_json(&entry.to_json()), Ok(entry));
+        assert!(Entry::from_json(b"nope").is_err());
     }
 }

@@ -95,6 +95,19 @@ impl ErrorCode {
         }
     }
 
+    /// The session behind the request is over (or there was none): signing in again is
+    /// the way on. `token_expired` is not among them: its session lives.
+    pub fn ends_session(self) -> bool {
+        matches!(
+            self,
+            Self::Unauthenticated
+                | Self::SessionInvalid
+                | Self::SessionExpired
+                | Self::SessionRevoked
+                | Self::SessionNotFound
+        )
+    }
+
     pub fn from_slug(slug: &str) -> Option<Self> {
         Self::ALL
             .into_iter()

@@ -59,6 +59,24 @@ impl TryFrom<PolicyInfo> for TimeoutPolicy {
     }
 }
 
+/// The key a user's local copies are encrypted under (AES-256-GCM), derived by the server
+/// and handed over only in authenticated answers. The browser holds it in memory only.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalKey {
+    /// Which derivation made it; stored beside each entry it encrypts.
+    pub version: u32,
+    /// 32 bytes, base64 without padding.
+    pub key: String,
+}
+
+impl std::fmt::Debug for LocalKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalKey")
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
     pub user: UserSummary,
@@ -77,6 +95,10 @@ pub struct SessionInfo {
     #[serde(with = "time::serde::rfc3339")]
     pub server_now: OffsetDateTime,
     pub policy: PolicyInfo,
+    /// The key of this user's local copies; absent where it must not travel (between tabs
+    /// through storage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_key: Option<LocalKey>,
 }
 
 impl SessionInfo {
@@ -140,6 +162,7 @@ mod tests {
             warn_at: now + Duration::minutes(25),
             server_now: now,
             policy: TimeoutPolicy::default().into(),
+            local_key: None,
         }
     }
 

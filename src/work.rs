@@ -5,8 +5,6 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::preserved::Settings;
-
 /// Where the work lives; each endpoint is declared here once.
 pub const DRAFTS_PATH: &str = "/api/drafts";
 pub const SETTINGS_PATH: &str = "/api/settings";
@@ -34,6 +32,70 @@ pub const MAX_DRAFTS: usize = 1000;
 /// An `Idempotency-Key` is 1 to this many visible ASCII characters.
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+impl Theme {
+    pub const ALL: [Theme; 3] = [Theme::System, Theme::Light, Theme::Dark];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Theme::System => "system",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Theme::System => "Match system",
+            Theme::Light => "Light",
+            Theme::Dark => "Dark",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextSize {
+    #[default]
+    Normal,
+    Large,
+}
+
+impl TextSize {
+    pub const ALL: [TextSize; 2] = [TextSize::Normal, TextSize::Large];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TextSize::Normal => "normal",
+            TextSize::Large => "large",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TextSize::Normal => "Normal",
+            TextSize::Large => "Large",
+        }
+    }
+}
+
+/// The user's settings; they travel with the drafts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Settings {
+    #[serde(default)]
+    pub theme: Theme,
+    #[serde(default)]
+    pub text_size: TextSize,
+}
+
 /// What the client sends for a draft.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DraftInput {
@@ -56,6 +118,57 @@ impl DraftInput {
             Err(DraftLimit::BodyTooLarge)
         } else {
             Ok(())
+        }
+    }
+}
+
+impl DraftInput {
+    pub fn is_blank(&self) -> bool {
+        self.title.trim().is_empty() && self.body.trim().is_empty()
+    }
+}
+
+/// What a draft write expects to find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Precondition {
+    /// `If-None-Match: *`: the draft must not exist yet.
+    Absent,
+    /// `If-Match: "<version>"`: the draft must be at this version.
+    Version(u64),
+}
+
+/// One change to a user's work: what an `Idempotency-Key` stands for. The browser keeps
+/// the ones the server has not acknowledged in its outbox; the server applies each once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkOp {
+    PutDraft {
+        id: String,
+        input: DraftInput,
+        precondition: Precondition,
+    },
+    DeleteDraft {
+        id: String,
+        version: u64,
+    },
+    SubmitDraft {
+        id: String,
+        version: u64,
+    },
+    PutSettings {
+        settings: Settings,
+    },
+}
+
+impl WorkOp {
+    /// The draft it changes (none for settings).
+    pub fn draft_id(&self) -> Option<&str> {
+        match self {
+            Self::PutDraft { id, .. }
+            | Self::DeleteDraft { id, .. }
+            | Self::SubmitDraft { id, .. } => Some(id),
+            Self::PutSettings { .. } => None,
         }
     }
 }

@@ -1,30 +1,93 @@
-//! What the user can ask of the session. In the browser these go to the controller; during
-//! server rendering there is nothing to do.
+//! What the user can ask of the session and the work. In the browser each becomes an event
+//! of the machine; during server rendering there is nothing to do.
 
 use leptos::prelude::*;
+use vigil::client::{Resolution, UserAction};
+use vigil::work::{DraftInput, Settings};
 
 use crate::session_context::SessionContext;
 
-/// "Stay signed in": extend the session now.
-pub fn stay_signed_in() {
+fn act(action: UserAction) {
     #[cfg(feature = "hydrate")]
-    crate::browser::controller::extend();
+    crate::browser::controller::user(action);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = action;
 }
 
-/// "Sign out": asks first when unsent drafts would be discarded.
+/// "Stay signed in": extend the session now.
+pub fn stay_signed_in() {
+    act(UserAction::StaySignedIn);
+}
+
+/// "Sign out": asks first when changes the account does not have would be discarded.
 pub fn request_sign_out(ctx: SessionContext) {
-    if ctx.workspace.with_untracked(|w| w.unsent_drafts()) > 0 {
+    if ctx.waiting.get_untracked() > 0 {
         ctx.confirm_sign_out.set(true);
     } else {
         sign_out(ctx);
     }
 }
 
-/// Signs out and discards this user's preserved work.
+/// Signs out; the local copy is discarded once the server has confirmed it.
 pub fn sign_out(ctx: SessionContext) {
     ctx.confirm_sign_out.set(false);
+    act(UserAction::SignOut);
+}
+
+/// A new, empty draft, opened in the editor.
+pub fn new_draft() {
+    act(UserAction::NewDraft { id: new_draft_id() });
+}
+
+fn new_draft_id() -> String {
     #[cfg(feature = "hydrate")]
-    crate::browser::controller::sign_out();
+    return crate::browser::crypto::random_uuid();
+    #[cfg(not(feature = "hydrate"))]
+    String::new()
+}
+
+pub fn edit(id: String, input: DraftInput) {
+    act(UserAction::Edit { id, input });
+}
+
+pub fn select(id: String) {
+    act(UserAction::Select { id });
+}
+
+pub fn delete(id: String) {
+    act(UserAction::Delete { id });
+}
+
+pub fn submit(id: String) {
+    act(UserAction::Submit { id });
+}
+
+pub fn change_settings(settings: Settings) {
+    act(UserAction::ChangeSettings(settings));
+}
+
+/// After a conflict: keep mine, keep theirs, or keep both (mine as a new draft).
+pub fn resolve(id: String, choice: Choice) {
+    let resolution = match choice {
+        Choice::Mine => Resolution::KeepMine,
+        Choice::Theirs => Resolution::KeepTheirs,
+        Choice::Both => Resolution::KeepBoth {
+            new_id: new_draft_id(),
+        },
+    };
+    act(UserAction::Resolve { id, resolution });
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    Mine,
+    Theirs,
+    Both,
+}
+
+/// Leaving a field: save now rather than after the pause.
+pub fn flush() {
+    act(UserAction::Flush);
 }
 
 /// Signs in from the sign-in page. Resolves to an error message for the form.
@@ -33,7 +96,7 @@ pub async fn sign_in(username: String, password: String) -> Result<(), String> {
     match result {
         Ok(_info) => {
             #[cfg(feature = "hydrate")]
-            crate::browser::controller::adopt(_info);
+            crate::browser::controller::signed_in(_info);
             Ok(())
         }
         Err(err) => Err(crate::messages::sign_in_error(&err.0)),
@@ -41,15 +104,20 @@ pub async fn sign_in(username: String, password: String) -> Result<(), String> {
 }
 
 /// Signs in again inside the timeout modal, as the same user.
-pub async fn sign_in_again(password: String) -> Result<(), String> {
-    #[cfg(feature = "hydrate")]
-    {
-        crate::browser::controller::sign_in_again(password).await
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = password;
-        Err("Signing in needs JavaScript.".to_owned())
+pub async fn sign_in_again(ctx: SessionContext, password: String) -> Result<(), String> {
+    let Some(user) = ctx.user.get_untracked() else {
+        return Err("Sign in from the sign-in page.".into());
+    };
+    match crate::api::login(user.username.clone(), password).await {
+        Ok(info) if info.user.id == user.id => {
+            #[cfg(feature = "hydrate")]
+            crate::browser::controller::signed_in(info);
+            #[cfg(not(feature = "hydrate"))]
+            let _ = info;
+            Ok(())
+        }
+        Ok(_) => Err("That is a different account.".into()),
+        Err(err) => Err(crate::messages::sign_in_error(&err.0)),
     }
 }
 

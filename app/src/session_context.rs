@@ -1,35 +1,13 @@
-//! The reactive session state every component reads. Only the browser controller writes it.
+//! The reactive state every component reads: a mirror of the browser machine
+//! (`vigil::client::Client`), written only by the browser controller after each event.
 
 use leptos::prelude::*;
-use vigil::preserved::Workspace;
-use vigil::{ExpiryReason, PolicyInfo, UserSummary};
+use vigil::client::SaveStatus;
+use vigil::preserved::LocalDraft;
+use vigil::work::Settings;
+use vigil::{PolicyInfo, UserSummary};
 
-/// What the page shows about the session. `Active`, `Warning` and `Expired` mirror
-/// [`vigil::Phase`]; `Checking` and `SignedOut` are the browser's own states.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClientPhase {
-    /// Not yet asked the server (also what the server renders).
-    Checking,
-    SignedOut,
-    Active,
-    Warning {
-        remaining_ms: i64,
-        reason: ExpiryReason,
-    },
-    Expired {
-        reason: ExpiryReason,
-    },
-}
-
-impl ClientPhase {
-    pub fn is_signed_in(&self) -> bool {
-        matches!(self, Self::Active | Self::Warning { .. })
-    }
-
-    pub fn is_expired(&self) -> bool {
-        matches!(self, Self::Expired { .. })
-    }
-}
+pub use vigil::client::ClientPhase;
 
 /// A message shown above the workspace until it is resolved or dismissed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,20 +24,82 @@ pub enum Tone {
     Warning,
 }
 
+/// One draft as the page shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DraftView {
+    pub id: String,
+    pub title: String,
+    pub body: String,
+    /// When it was submitted (ms since the epoch); read-only from then on.
+    pub submitted_ms: Option<f64>,
+    /// Submit was pressed and is on its way: read-only already.
+    pub submitting: bool,
+    /// The account's version after a conflict: the user chooses.
+    pub conflict: Option<ConflictView>,
+    /// Why the account refused the last change for good (a limit).
+    pub rejected: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictView {
+    pub title: String,
+    pub body: String,
+    pub submitted: bool,
+}
+
+impl DraftView {
+    pub fn of(draft: &LocalDraft) -> Self {
+        let submitted_ms = draft
+            .server
+            .as_ref()
+            .and_then(|s| s.submitted_at)
+            .map(|at| (at.unix_timestamp_nanos() / 1_000_000) as f64);
+        Self {
+            id: draft.id.clone(),
+            title: draft.local.title.clone(),
+            body: draft.local.body.clone(),
+            submitted_ms,
+            submitting: draft.submit_requested,
+            conflict: draft.conflict.as_ref().map(|c| ConflictView {
+                title: c.title.clone(),
+                body: c.body.clone(),
+                submitted: c.is_submitted(),
+            }),
+            rejected: draft.rejected.clone(),
+        }
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.submitted_ms.is_some() || self.submitting
+    }
+
+    pub fn is_blank(&self) -> bool {
+        self.title.trim().is_empty() && self.body.trim().is_empty()
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct SessionContext {
     pub phase: RwSignal<ClientPhase>,
     pub user: RwSignal<Option<UserSummary>>,
     pub policy: RwSignal<Option<PolicyInfo>>,
-    pub workspace: RwSignal<Workspace>,
-    /// When the workspace was last written to this browser's storage (ms since epoch).
-    pub saved_at: RwSignal<Option<f64>>,
+    pub drafts: RwSignal<Vec<DraftView>>,
+    pub selected: RwSignal<Option<String>>,
+    pub settings: RwSignal<Settings>,
+    pub status: RwSignal<SaveStatus>,
+    /// Changes the account does not have yet.
+    pub waiting: RwSignal<usize>,
+    /// When the account last acknowledged a change (ms since the epoch).
+    pub last_saved: RwSignal<Option<f64>>,
     pub notices: RwSignal<Vec<Notice>>,
-    /// The "discard unsent drafts?" question is open.
+    /// The "discard unsaved changes?" question is open.
     pub confirm_sign_out: RwSignal<bool>,
     /// The page was opened onto an ended session: the user's work stays hidden (not even
     /// blurred) until the same user has signed in again.
     pub work_withheld: RwSignal<bool>,
+    pub signing_out: RwSignal<bool>,
+    /// The signed-in user's work has been loaded.
+    pub work_ready: RwSignal<bool>,
 }
 
 impl SessionContext {
@@ -68,33 +108,30 @@ impl SessionContext {
             phase: RwSignal::new(ClientPhase::Checking),
             user: RwSignal::new(None),
             policy: RwSignal::new(None),
-            workspace: RwSignal::new(Workspace::default()),
-            saved_at: RwSignal::new(None),
+            drafts: RwSignal::new(Vec::new()),
+            selected: RwSignal::new(None),
+            settings: RwSignal::new(Settings::default()),
+            status: RwSignal::new(SaveStatus::Saved),
+            waiting: RwSignal::new(0),
+            last_saved: RwSignal::new(None),
             notices: RwSignal::new(Vec::new()),
             confirm_sign_out: RwSignal::new(false),
             work_withheld: RwSignal::new(false),
+            signing_out: RwSignal::new(false),
+            work_ready: RwSignal::new(false),
         }
     }
 
     pub fn notify(&self, key: &'static str, tone: Tone, text: impl Into<String>) {
         let text = text.into();
+        let notice = Notice { key, text, tone };
+        if self.notices.with_untracked(|n| n.contains(&notice)) {
+            return;
+        }
         self.notices.update(|notices| {
             notices.retain(|n| n.key != key);
-            notices.push(Notice { key, text, tone });
+            notices.push(notice);
         });
-    }
-
-    /// When the workspace was last saved in this browser, as a time of day in the user's
-    /// locale. `None` before the first save, and always during server rendering.
-    pub fn saved_time(&self) -> Option<String> {
-        let saved_at = self.saved_at.get()?;
-        #[cfg(feature = "hydrate")]
-        return Some(crate::browser::time::local_time_label(saved_at));
-        #[cfg(not(feature = "hydrate"))]
-        {
-            let _ = saved_at;
-            None
-        }
     }
 
     pub fn clear_notice(&self, key: &'static str) {
@@ -105,6 +142,30 @@ impl SessionContext {
             self.notices
                 .update(|notices| notices.retain(|n| n.key != key));
         }
+    }
+
+    /// When the work was last saved to the account, as a time of day in the user's locale.
+    /// `None` before the first save, and always during server rendering.
+    pub fn saved_time(&self) -> Option<String> {
+        let saved_at = self.last_saved.get()?;
+        #[cfg(feature = "hydrate")]
+        return Some(crate::browser::time::local_time_label(saved_at));
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = saved_at;
+            None
+        }
+    }
+
+    /// The draft shown in the editor.
+    pub fn current_draft(&self) -> Option<DraftView> {
+        let selected = self.selected.get();
+        self.drafts.with(|drafts| {
+            drafts
+                .iter()
+                .find(|d| Some(&d.id) == selected.as_ref())
+                .cloned()
+        })
     }
 }
 
@@ -118,6 +179,13 @@ pub fn use_session() -> SessionContext {
     expect_context::<SessionContext>()
 }
 
+/// Sets a signal only when the value differs, so nothing re-renders for an unchanged one.
+pub fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
+    if signal.with_untracked(|current| *current != value) {
+        signal.set(value);
+    }
+}
+
 /// "30 minutes", "1 hour 30 minutes", "45 seconds": durations as people say them.
 pub fn human_duration(total_secs: i64) -> String {
     let plural = |n: i64, unit: &str| {
@@ -127,8 +195,16 @@ pub fn human_duration(total_secs: i64) -> String {
             format!("{n} {unit}s")
         }
     };
-    let (hours, minutes, seconds) = (total_secs / 3600, total_secs % 3600 / 60, total_secs % 60);
+    let (days, hours, minutes, seconds) = (
+        total_secs / 86_400,
+        total_secs % 86_400 / 3600,
+        total_secs % 3600 / 60,
+        total_secs % 60,
+    );
     let mut parts = Vec::new();
+    if days > 0 {
+        parts.push(plural(days, "day"));
+    }
     if hours > 0 {
         parts.push(plural(hours, "hour"));
     }
@@ -152,5 +228,6 @@ mod tests {
         assert_eq!(human_duration(5400), "1 hour 30 minutes");
         assert_eq!(human_duration(45), "45 seconds");
         assert_eq!(human_duration(60), "1 minute");
+        assert_eq!(human_duration(7 * 86_400), "7 days");
     }
 }

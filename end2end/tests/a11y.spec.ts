@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test, type Page } from "@playwright/test";
-import { ADA, advance, modal, POLICY, settled, signIn, toast, writeDraft } from "./helpers";
+import { expect, type Page } from "@playwright/test";
+import { ADA, advance, holdSaves, modal, POLICY, settled, signIn, test, toast, writeDraft } from "./helpers";
 
 const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
 
@@ -35,8 +35,10 @@ test.describe("WCAG 2.2 AA in every state (axe-core)", () => {
     await page.locator("#reauth-password").fill(ADA.password);
     await page.getByRole("button", { name: "Sign in again" }).click();
     await expect(modal(page)).toBeHidden();
+    await holdSaves(page);
+    await page.getByLabel("Text", { exact: true }).fill("One more line, not saved yet.");
     await page.locator("#sign-out").click();
-    await expect(page.getByRole("alertdialog", { name: "Discard unsent drafts?" })).toBeVisible();
+    await expect(page.getByRole("alertdialog", { name: "Discard unsaved changes?" })).toBeVisible();
     await expectNoViolations(page, "sign-out confirmation");
   });
 

@@ -1,5 +1,5 @@
-import { expect, test, type ConsoleMessage, type Page } from "@playwright/test";
-import { ADA, advance, hydrated, sessionInfo, signIn } from "./helpers";
+import { expect, type ConsoleMessage, type Page } from "@playwright/test";
+import { ADA, advance, hydrated, sessionInfo, signIn, test } from "./helpers";
 
 /** Everything the browser reports as a problem while `journey` runs. */
 async function problemsDuring(page: Page, journey: () => Promise<void>) {

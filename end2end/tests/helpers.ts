@@ -1,4 +1,19 @@
-import { expect, type Page } from "@playwright/test";
+import { test as base, expect, type Page, type Route } from "@playwright/test";
+
+/**
+ * The suite's `test`: every test starts with empty accounts (the server is shared, and the
+ * work now lives in the accounts).
+ */
+export const test = base.extend<{ cleanAccounts: void }>({
+  cleanAccounts: [
+    async ({ request }, use) => {
+      const reset = await request.post("/__test__/reset");
+      expect(reset.status()).toBe(204);
+      await use();
+    },
+    { auto: true },
+  ],
+});
 
 export const ADA = { username: "ada", password: "correct horse battery", name: "Ada Lovelace" };
 export const GRACE = { username: "grace", password: "another staple battery", name: "Grace Hopper" };
@@ -53,23 +68,57 @@ export async function sessionInfo(page: Page) {
   return { status: response.status(), body: await response.json() };
 }
 
-/** The user's preserved workspace as stored in localStorage, or null. */
-export async function stored(page: Page, userId = 1): Promise<any> {
-  const raw = await page.evaluate((key) => localStorage.getItem(key), `vigil.preserved.v1.user-${userId}`);
-  return raw === null ? null : JSON.parse(raw);
+/** The drafts and settings in the user's account, read without extending the session. */
+export async function account(page: Page): Promise<{ status: number; drafts: any[]; settings: any }> {
+  const response = await page.request.get("/api/drafts");
+  if (!response.ok()) return { status: response.status(), drafts: [], settings: null };
+  const body = await response.json();
+  return { status: 200, drafts: body.drafts, settings: body.settings };
 }
 
-/** Waits until the debounced save has written something matching `check`. */
-export async function waitForStored(page: Page, check: (envelope: any) => boolean, userId = 1) {
-  await expect.poll(async () => check(await stored(page, userId)), { timeout: 5_000 }).toBe(true);
+/** Waits until the account holds a draft matching `check`. */
+export async function waitForSaved(page: Page, check: (draft: any) => boolean) {
+  await expect.poll(async () => (await account(page)).drafts.some(check), { timeout: 10_000 }).toBe(true);
 }
 
+/** The names of this browser's local entries for a user (their contents are encrypted). */
+export async function localEntries(page: Page, userId = 1): Promise<string[]> {
+  return page.evaluate(
+    (prefix) => Object.keys(localStorage).filter((k) => k.startsWith(prefix)),
+    `vigil.v2.u${userId}.`,
+  );
+}
+
+/** Everything in localStorage, as one string. */
+export async function localStorageText(page: Page): Promise<string> {
+  return page.evaluate(() => Object.keys(localStorage).map((k) => `${k}=${localStorage.getItem(k)}`).join("\n"));
+}
+
+/** Writes a new draft and waits until the account has it. */
 export async function writeDraft(page: Page, title: string, body: string) {
   await page.locator("#new-draft").click();
   await page.getByLabel("Title").fill(title);
   await page.getByLabel("Text", { exact: true }).fill(body);
-  await waitForStored(page, (e) => e?.workspace.drafts.some((d: any) => d.title === title && d.body === body));
+  await waitForSaved(page, (d) => d.title === title && d.body === body);
+  await expect(page.locator("#save-status")).toContainText("Saved to your account");
 }
 
 export const toast = (page: Page) => page.locator("#session-warning");
 export const modal = (page: Page) => page.getByRole("alertdialog", { name: "Your session has ended" });
+
+/**
+ * Holds every change on its way to the account until the returned function is called, so
+ * the page has changes the account does not have yet.
+ */
+export async function holdSaves(page: Page): Promise<() => Promise<void>> {
+  const held: Route[] = [];
+  let holding = true;
+  await page.route(/\/api\/(drafts|settings)/, (route) => {
+    if (holding && route.request().method() !== "GET") held.push(route);
+    else route.continue();
+  });
+  return async () => {
+    holding = false;
+    for (const route of held.splice(0)) await route.continue();
+  };
+}

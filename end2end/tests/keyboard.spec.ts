@@ -1,5 +1,5 @@
-import { expect, test, type Page } from "@playwright/test";
-import { ADA, advance, modal, POLICY, signIn, toast, writeDraft } from "./helpers";
+import { expect, type Page } from "@playwright/test";
+import { ADA, advance, modal, POLICY, signIn, toast, writeDraft, test } from "./helpers";
 
 const focusedId = (page: Page) => page.evaluate(() => document.activeElement?.id ?? "");
 

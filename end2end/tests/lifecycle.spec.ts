@@ -1,8 +1,8 @@
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { expect, test, type Page } from "@playwright/test";
-import { ADA, advance, modal, POLICY, sessionInfo, signIn, toast } from "./helpers";
+import { expect, type Page } from "@playwright/test";
+import { ADA, advance, modal, POLICY, sessionInfo, signIn, toast, test } from "./helpers";
 
 /** Hides or shows the document as a sleeping laptop or a background tab would. */
 async function setVisible(page: Page, visible: boolean) {

@@ -1,5 +1,5 @@
-import { expect, test } from "@playwright/test";
-import { ADA, advance, modal, POLICY, sessionInfo, signIn, toast, waitForStored, writeDraft } from "./helpers";
+import { expect } from "@playwright/test";
+import { account, ADA, advance, modal, POLICY, sessionInfo, signIn, toast, writeDraft, test } from "./helpers";
 
 test.describe("the inactivity timeout", () => {
   test("a user who keeps typing past the idle timeout is never warned", async ({ page }) => {
@@ -66,13 +66,13 @@ test.describe("the inactivity timeout", () => {
     await writeDraft(page, "Quarterly letter", "Dear shareholders,\nthe numbers are in.");
     await writeDraft(page, "Shopping", "Milk, tea");
     await page.getByLabel("Dark").check();
-    await waitForStored(page, (e) => e?.workspace.settings.theme === "dark");
+    await expect.poll(async () => (await account(page)).settings?.theme).toBe("dark");
     await page.getByLabel("Text", { exact: true }).click();
 
     await advance(page, POLICY.idleSecs + 1);
     await expect(modal(page)).toBeVisible();
     await expect(modal(page)).toContainText("You were signed out after 2 minutes without activity.");
-    await expect(modal(page)).toContainText("Your 2 drafts and settings are kept in this browser");
+    await expect(modal(page)).toContainText("Nothing is lost. Your 2 drafts and settings are saved to your account");
     await expect(page.locator("#reauth-password")).toBeFocused();
 
     const refused = await sessionInfo(page);

@@ -1,12 +1,12 @@
-import { expect, test } from "@playwright/test";
-import { ADA, advance, modal, POLICY, signIn } from "./helpers";
+import { expect } from "@playwright/test";
+import { ADA, advance, modal, POLICY, signIn, test } from "./helpers";
 
 test.describe("when the browser cannot keep the work", () => {
   test("full storage: a notice, and the drafts stay in the tab through a timeout", async ({ page }) => {
     await page.addInitScript(() => {
       const original = Storage.prototype.setItem;
       Storage.prototype.setItem = function (key: string, value: string) {
-        if (key.startsWith("vigil.preserved.")) throw new DOMException("full", "QuotaExceededError");
+        if (key.startsWith("vigil.v2.")) throw new DOMException("full", "QuotaExceededError");
         return original.call(this, key, value);
       };
     });

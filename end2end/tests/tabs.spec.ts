@@ -1,5 +1,5 @@
-import { expect, test, type Page } from "@playwright/test";
-import { ADA, advance, modal, POLICY, sessionInfo, signIn, toast } from "./helpers";
+import { expect, type Page } from "@playwright/test";
+import { ADA, advance, modal, POLICY, sessionInfo, signIn, toast, test } from "./helpers";
 
 async function openSecondTab(page: Page) {
   const other = await page.context().newPage();

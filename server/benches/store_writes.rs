@@ -41,7 +41,10 @@ async fn main() {
     let pool = vigil_server::db::connect(&settings.database_url)
         .await
         .expect("db");
-    let store = Arc::new(CountingStore::new(SqliteSessionStore::new(pool.clone())));
+    let store = Arc::new(CountingStore::new(SqliteSessionStore::new(
+        pool.clone(),
+        None,
+    )));
     let clock = ManualClock::new(OffsetDateTime::now_utc());
     let options = leptos::config::LeptosOptions::builder()
         .output_name("vigil")

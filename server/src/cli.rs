@@ -100,7 +100,8 @@ pub async fn run_user_command(
                 return Ok(format!("updated the password of `{}`", username.as_str()));
             };
             let now = SystemClock.now();
-            let store = SqliteSessionStore::new(pool.clone());
+            let store =
+                SqliteSessionStore::new(pool.clone(), db::database_file(&settings.database_url));
             let ended = end_sessions_of(&store, user_id, EndReason::Revoked, now).await?;
             AuditLog::new(pool)
                 .record(

@@ -19,6 +19,13 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// The database file a URL names; `None` for an in-memory database.
+pub fn database_file(database_url: &str) -> Option<std::path::PathBuf> {
+    let options = SqliteConnectOptions::from_str(database_url).ok()?;
+    let memory = database_url.contains(":memory:") || database_url.contains("mode=memory");
+    (!memory).then(|| options.get_filename().to_path_buf())
+}
+
 pub async fn connect(database_url: &str) -> Result<SqlitePool, DbError> {
     let options = SqliteConnectOptions::from_str(database_url)
         .map_err(DbError::Url)?

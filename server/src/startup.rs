@@ -26,15 +26,16 @@ use crate::http::client_address::resolve_client_address;
 use crate::http::csrf::reject_cross_site;
 use crate::http::headers::{protective_headers, sanitize_request_id};
 use crate::http::problem::{normalize_api, REQUEST_ID_HEADER};
-use crate::http::{serve, test_clock, work_api};
+use crate::http::{serve, test_hooks, work_api};
 use crate::identity::throttle::SignInThrottle;
 use crate::identity::users::UserRepository;
 use crate::maintenance::{self, Sweeper};
 use crate::session::secret::{JwtSecret, SecretError};
-use crate::session::store::{SharedSessionStore, SqliteSessionStore};
+use crate::session::store::{CachedSessionStore, SharedSessionStore, SqliteSessionStore};
 use crate::session::token::{TokenError, TokenService};
 use crate::session::SessionService;
-use crate::state::AppState;
+use crate::state::{AppState, Components};
+use crate::work::local_key::LocalKeys;
 use crate::work::WorkStore;
 
 #[derive(Debug, Error)]
@@ -61,7 +62,11 @@ pub async fn build_state(
     clock: Option<Arc<dyn Clock>>,
 ) -> Result<AppState, StartupError> {
     let pool = db::connect(&settings.database_url).await?;
-    let store: SharedSessionStore = Arc::new(SqliteSessionStore::new(pool.clone()));
+    let sqlite = SqliteSessionStore::new(pool.clone(), db::database_file(&settings.database_url));
+    let store: SharedSessionStore = match sqlite.end_mark() {
+        Some(mark) => Arc::new(CachedSessionStore::new(sqlite, mark)),
+        None => Arc::new(sqlite),
+    };
     build_state_with_store(settings, leptos_options, clock, pool, store).await
 }
 
@@ -88,10 +93,18 @@ pub async fn build_state_with_store(
     let audit = AuditLog::new(pool.clone());
     let users = UserRepository::new(pool.clone(), settings.hashing);
     let work = WorkStore::new(pool.clone());
-    let sessions = SessionService::new(store, tokens, clock.clone(), settings.policy, audit);
+    let local_keys = LocalKeys::new(&secret);
+    let sessions = SessionService::new(
+        store,
+        tokens,
+        clock.clone(),
+        settings.policy,
+        audit,
+        local_keys,
+    );
     let throttle = Arc::new(SignInThrottle::new(settings.sign_in_limits, clock.clone()));
     let backend = Arc::new(VigilBackend::new(sessions.clone(), users.clone(), throttle));
-    Ok(AppState {
+    Ok(AppState::new(Components {
         leptos_options,
         settings: Arc::new(settings),
         clock,
@@ -101,7 +114,7 @@ pub async fn build_state_with_store(
         sessions,
         work,
         backend,
-    })
+    }))
 }
 
 pub fn router(state: AppState) -> Router {
@@ -118,7 +131,7 @@ pub fn router(state: AppState) -> Router {
     );
     router = router.merge(work_api::routes());
     if state.test_clock.is_some() {
-        router = router.merge(test_clock::routes());
+        router = router.merge(test_hooks::routes());
     }
     let body_read_timeout = state.settings.body_read_timeout.unsigned_abs();
     // Layers run outside in: the last added sees the request first.

@@ -12,8 +12,25 @@ use crate::configuration::Settings;
 use crate::identity::users::UserRepository;
 use crate::session::service::SessionService;
 
+/// Cloned for every layer of every request, so it is one reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Components>);
+
+impl AppState {
+    pub fn new(components: Components) -> Self {
+        Self(Arc::new(components))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Components;
+
+    fn deref(&self) -> &Components {
+        &self.0
+    }
+}
+
+pub struct Components {
     pub leptos_options: LeptosOptions,
     pub settings: Arc<Settings>,
     pub clock: Arc<dyn Clock>,

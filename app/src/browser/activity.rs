@@ -14,8 +14,6 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::AddEventListenerOptions;
 
-use super::time::now_ms;
-
 /// The global the passive listener writes (see `motion_recorder`).
 const ACTIVITY_GLOBAL: &str = "__vigilLastActivity";
 
@@ -29,7 +27,6 @@ extern "C" {
 }
 
 thread_local! {
-    static LAST_ACTIVITY: Cell<f64> = const { Cell::new(0.0) };
     static ON_DELIBERATE: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
     static INSTALLED: Cell<bool> = const { Cell::new(false) };
     static RECORD_MOTION: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
@@ -40,12 +37,13 @@ const PASSIVE_EVENTS: [&str; 3] = ["pointermove", "scroll", "wheel"];
 /// Events that show intent.
 const DELIBERATE_EVENTS: [&str; 3] = ["keydown", "pointerdown", "touchstart"];
 
-pub fn last_activity_ms() -> f64 {
-    let passive = web_sys::window()
+/// The last pointer motion, scroll or wheel (the deliberate kind reaches the machine as
+/// events of its own).
+pub fn last_motion_ms() -> f64 {
+    web_sys::window()
         .and_then(|w| js_sys::Reflect::get(&w, &ACTIVITY_GLOBAL.into()).ok())
         .and_then(|v| v.as_f64())
-        .unwrap_or(0.0);
-    LAST_ACTIVITY.with(Cell::get).max(passive)
+        .unwrap_or(0.0)
 }
 
 /// (Re-)arms the one-shot motion listeners. Adding a listener that is still armed is a no-op.
@@ -86,7 +84,6 @@ pub fn install(on_deliberate: impl Fn() + 'static) {
     arm();
 
     let deliberate = Closure::<dyn Fn()>::new(|| {
-        LAST_ACTIVITY.with(|t| t.set(now_ms()));
         ON_DELIBERATE.with(|hook| {
             if let Some(hook) = hook.borrow().as_ref() {
                 hook();

@@ -1,100 +1,325 @@
-//! The browser half of the timeout: turns the server's `SessionInfo` into one timer for the
-//! next phase change, a countdown only while the warning shows, and a heartbeat that
-//! reports activity at most once per interval.
-//!
-//! Deadlines come only from the server and are placed on the local clock relative to
-//! `server_now`. The phase itself is computed by the core's pure `Deadlines::phase_at`.
+//! The wasm side of the browser machine (`vigil::client`): it feeds the machine events
+//! (timers, the user, answers, other tabs, the local copy, the page's lifecycle), carries out
+//! the commands it returns, and mirrors its state into the page's signals. Every decision
+//! is the machine's.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
-use gloo_timers::callback::{Interval, Timeout};
-use leptos::prelude::*;
+use gloo_timers::callback::Timeout;
 use leptos::task::spawn_local;
-use vigil::heartbeat::{self, HeartbeatClock};
-use vigil::preserved::Workspace;
-use vigil::{Deadlines, ErrorCode, ExpiryReason, Phase, Problem, SessionInfo};
+use vigil::client::{Client, Command, Event, Notice as MachineNotice, Timer, UserAction};
+use vigil::session_info::LocalKey;
+use vigil::SessionInfo;
 use wasm_bindgen::JsCast;
 
-use super::tabs::{self, TabMessage};
-use super::time::{now, now_ms};
-use super::{activity, preservation, refresh_lock};
-use crate::api;
-use crate::session_context::{ClientPhase, SessionContext, Tone};
-
-/// How long typing may pause before the workspace is written to storage.
-const SAVE_DEBOUNCE_MS: u32 = 400;
-/// First and longest wait before retrying after the server could not be reached.
-const RETRY_FIRST_MS: u32 = 1_000;
-const RETRY_MAX_MS: u32 = 30_000;
+use super::crypto::{self, Key};
+use super::local_copy::{self, StorageProblem};
+use super::time::now_ms;
+use super::{activity, http, refresh_lock, tabs};
+use crate::session_context::{set_if_changed, DraftView, SessionContext, Tone};
 
 #[derive(Default)]
-struct Controller {
+struct Shell {
+    client: Client,
     ctx: Option<SessionContext>,
-    deadlines: Option<Deadlines>,
-    heartbeat_ms: u32,
-    /// When activity was last reported to the server (ms).
-    reported_ms: f64,
-    phase_timer: Option<Timeout>,
-    countdown: Option<Interval>,
-    heartbeat: Option<Interval>,
-    save_timer: Option<Timeout>,
-    refreshing: bool,
-    /// A retry after a network failure, and the wait before the next one.
-    retry_timer: Option<Timeout>,
-    retry_backoff_ms: u32,
-    /// Whose workspace is in memory; saves go to this user's entry only.
-    workspace_owner: Option<i64>,
-    /// The element that had focus when the session expired, to return to afterwards.
-    focus_before_expiry: Option<web_sys::HtmlElement>,
-    /// A sign-out is under way (retried until the server confirms it).
-    signing_out: bool,
-    sign_out_retry: Option<Timeout>,
-    sign_out_backoff_ms: u32,
+    timers: HashMap<Timer, Timeout>,
+    /// The user's key as the server gave it, and imported for use.
+    local_key: Option<LocalKey>,
+    key: Option<Key>,
+    /// The element that had focus when the session ended, to return to afterwards.
+    focus: Option<web_sys::HtmlElement>,
+    /// Events raised while a step runs, handled right after it.
+    queued: Vec<Event>,
+    busy: bool,
 }
 
 thread_local! {
-    static CONTROLLER: RefCell<Controller> = RefCell::new(Controller::default());
+    static SHELL: RefCell<Shell> = RefCell::new(Shell::default());
 }
 
-fn with<R>(f: impl FnOnce(&mut Controller) -> R) -> R {
-    CONTROLLER.with(|c| f(&mut c.borrow_mut()))
+fn with<R>(f: impl FnOnce(&mut Shell) -> R) -> R {
+    SHELL.with(|s| f(&mut s.borrow_mut()))
 }
 
-fn ctx() -> Option<SessionContext> {
-    with(|c| c.ctx)
+fn now() -> i64 {
+    now_ms() as i64
 }
 
-/// Timers may be replaced from inside their own callback; release them after it returns.
-fn release<T: 'static>(timer: Option<T>) {
-    if let Some(timer) = timer {
-        spawn_local(async move { drop(timer) });
-    }
-}
-
-/// Starts the controller once, after hydration.
+/// Starts the machine once, after hydration.
 pub fn start(ctx: SessionContext) {
-    let first = with(|c| {
-        let first = c.ctx.is_none();
-        c.ctx = Some(ctx);
-        first
-    });
+    let first = with(|s| s.ctx.replace(ctx).is_none());
     if !first {
         return;
     }
-    activity::install(on_deliberate_activity);
-    tabs::install(on_tab_message);
-    install_lifecycle_listeners();
-    // Persist every change of the workspace, debounced: a keystroke only restarts the
-    // timer, and the workspace is read once, when the timer fires.
-    Effect::new(move |_| {
-        ctx.workspace.track();
-        schedule_save();
+    local_copy::sweep();
+    if !local_copy::available() {
+        ctx.notify(
+            "storage",
+            Tone::Warning,
+            StorageProblem::Unavailable.to_string(),
+        );
+    }
+    activity::install(|| dispatch(Event::Activity { now: now() }));
+    tabs::install(|message| {
+        dispatch(Event::Tab {
+            now: now(),
+            message,
+        })
     });
-    if page_had_session_cookie() {
-        check_session();
-    } else {
-        // Nothing to ask: without a cookie the answer could only be 401.
-        signed_out(ctx);
+    install_lifecycle_listeners();
+    dispatch(Event::Started {
+        now: now(),
+        cookie: page_had_session_cookie(),
+        tab: crypto::random_uuid(),
+        last_user: local_copy::last_user(),
+    });
+}
+
+/// What the user did.
+pub fn user(action: UserAction) {
+    dispatch(Event::User { now: now(), action });
+}
+
+/// Signed in through a form (the sign-in page, or the modal as the same user).
+pub fn signed_in(info: SessionInfo) {
+    dispatch(Event::SignedIn { now: now(), info });
+}
+
+/// Feeds one event, then carries out what it asked for and shows the result. Events that
+/// arrive while a step runs wait for it.
+pub fn dispatch(event: Event) {
+    let running = with(|s| {
+        if s.busy {
+            s.queued.push(event.clone());
+            true
+        } else {
+            s.busy = true;
+            false
+        }
+    });
+    if running {
+        return;
+    }
+    let mut next = Some(event);
+    while let Some(event) = next {
+        let commands = with(|s| s.client.handle(event));
+        for command in commands {
+            execute(command);
+        }
+        next = with(|s| {
+            if s.queued.is_empty() {
+                None
+            } else {
+                Some(s.queued.remove(0))
+            }
+        });
+    }
+    with(|s| s.busy = false);
+    show();
+}
+
+fn execute(command: Command) {
+    match command {
+        Command::SetTimer { timer, at } => {
+            let wait = (at - now()).clamp(0, i64::from(u32::MAX)) as u32;
+            let handle = Timeout::new(wait, move || {
+                // This timer's own closure is running: release it only afterwards.
+                if let Some(fired) = with(|s| s.timers.remove(&timer)) {
+                    spawn_local(async move { drop(fired) });
+                }
+                let event = match timer {
+                    Timer::Heartbeat => Event::Heartbeat {
+                        now: now(),
+                        motion: activity::last_motion_ms() as i64,
+                    },
+                    timer => Event::TimerFired { now: now(), timer },
+                };
+                dispatch(event);
+            });
+            if let Some(old) = with(|s| s.timers.insert(timer, handle)) {
+                old.cancel();
+            }
+        }
+        Command::CancelTimer(timer) => {
+            if let Some(old) = with(|s| s.timers.remove(&timer)) {
+                old.cancel();
+            }
+        }
+        Command::Send { id, request } => spawn_local(async move {
+            let answer = http::send(request).await;
+            dispatch(Event::Answered {
+                now: now(),
+                id,
+                answer,
+            });
+        }),
+        Command::TryHeartbeatLock => refresh_lock::with_lock(|| async {
+            dispatch(Event::HeartbeatLock {
+                now: now(),
+                last_report: refresh_lock::last_report_ms() as i64,
+            });
+        }),
+        Command::RecordReport { at } => refresh_lock::set_last_report_ms(at as f64),
+        Command::ArmMotion => activity::arm(),
+        Command::Broadcast(message) => tabs::broadcast(&message),
+        Command::UseKey(key) => {
+            with(|s| {
+                if s.local_key != key {
+                    s.key = None;
+                    s.local_key = key;
+                }
+            });
+        }
+        Command::LoadLocal { user } => spawn_local(async move {
+            let key = current_key().await;
+            let (entries, problems) = local_copy::load(user, key.as_ref()).await;
+            report(&problems);
+            let unreadable = problems
+                .iter()
+                .filter(|p| matches!(p, StorageProblem::SetAside(_)))
+                .count();
+            dispatch(Event::LocalLoaded {
+                now: now(),
+                user,
+                entries,
+                unreadable,
+            });
+        }),
+        Command::Store { user, entry } => spawn_local(async move {
+            let key = current_key().await;
+            match local_copy::store(user, &entry, key.as_ref()).await {
+                Ok(()) => ctx_clear("storage"),
+                Err(problem) => report(&[problem]),
+            }
+        }),
+        Command::RemoveDraft { user, id } => local_copy::remove_draft(user, &id),
+        Command::PurgeLocal { user } => local_copy::purge(user),
+        Command::RememberUser(user) => local_copy::remember_user(&user),
+        Command::ForgetUser => local_copy::forget_user(),
+        Command::CaptureFocus => {
+            let focused = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.active_element())
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+            with(|s| s.focus = focused);
+        }
+        Command::RestoreFocus => {
+            if let Some(element) = with(|s| s.focus.take()) {
+                // After the modal has gone and the page behind it is no longer inert.
+                Timeout::new(30, move || {
+                    let _ = element.focus();
+                })
+                .forget();
+            }
+        }
+    }
+}
+
+/// The imported key, importing the server's on first use.
+async fn current_key() -> Option<Key> {
+    if let Some(key) = with(|s| s.key.clone()) {
+        return Some(key);
+    }
+    let local = with(|s| s.local_key.clone())?;
+    let key = crypto::import(&local).await.ok()?;
+    with(|s| {
+        // Still the key the machine uses (not replaced meanwhile).
+        (s.local_key.as_ref() == Some(&local)).then(|| s.key = Some(key.clone()))
+    })?;
+    Some(key)
+}
+
+fn ctx() -> Option<SessionContext> {
+    with(|s| s.ctx)
+}
+
+fn ctx_clear(key: &'static str) {
+    if let Some(ctx) = ctx() {
+        ctx.clear_notice(key);
+    }
+}
+
+fn report(problems: &[StorageProblem]) {
+    if let (Some(ctx), Some(problem)) = (ctx(), problems.first()) {
+        ctx.notify("storage", Tone::Warning, problem.to_string());
+    }
+}
+
+/// What the page shows, read from the machine in one go.
+struct View {
+    phase: vigil::client::ClientPhase,
+    user: Option<vigil::UserSummary>,
+    policy: Option<vigil::PolicyInfo>,
+    withheld: bool,
+    signing_out: bool,
+    ready: bool,
+    settings: vigil::work::Settings,
+    status: vigil::client::SaveStatus,
+    waiting: usize,
+    last_saved: Option<f64>,
+    selected: Option<String>,
+    drafts: Vec<DraftView>,
+    notices: Vec<MachineNotice>,
+}
+
+/// Mirrors the machine into the page's signals, changing only what changed. The machine is
+/// read first and let go before any signal is set: effects may dispatch again.
+fn show() {
+    let Some(ctx) = ctx() else { return };
+    let view = with(|s| {
+        let client = &s.client;
+        View {
+            phase: client.phase().clone(),
+            user: client.user().cloned(),
+            policy: client.policy(),
+            withheld: client.work_withheld(),
+            signing_out: client.signing_out(),
+            ready: client.work_ready(),
+            settings: *client.settings(),
+            status: client.save_status(),
+            waiting: client.waiting(),
+            last_saved: client.last_saved().map(|ms| ms as f64),
+            selected: client.selected().map(str::to_owned),
+            drafts: client.drafts().map(DraftView::of).collect(),
+            notices: client.notices(),
+        }
+    });
+    set_if_changed(ctx.phase, view.phase);
+    set_if_changed(ctx.user, view.user);
+    set_if_changed(ctx.policy, view.policy);
+    set_if_changed(ctx.work_withheld, view.withheld);
+    set_if_changed(ctx.signing_out, view.signing_out);
+    set_if_changed(ctx.work_ready, view.ready);
+    set_if_changed(ctx.settings, view.settings);
+    set_if_changed(ctx.status, view.status);
+    set_if_changed(ctx.waiting, view.waiting);
+    set_if_changed(ctx.last_saved, view.last_saved);
+    set_if_changed(ctx.selected, view.selected);
+    set_if_changed(ctx.drafts, view.drafts);
+    for (notice, key) in [
+        (MachineNotice::Unreachable, "network"),
+        (MachineNotice::SignOutPending, "sign-out"),
+    ] {
+        if view.notices.contains(&notice) {
+            ctx.notify(key, Tone::Warning, notice_text(notice));
+        } else {
+            ctx.clear_notice(key);
+        }
+    }
+}
+
+fn notice_text(notice: MachineNotice) -> &'static str {
+    match notice {
+        MachineNotice::Unreachable => {
+            "Vigil cannot reach the server right now. Your work is saved in this browser; we will keep trying."
+        }
+        MachineNotice::SignOutPending => {
+            "You are still signed in: Vigil could not reach the server to sign you out. It keeps \
+             trying; do not leave this computer until it says you are signed out."
+        }
+        // Reported with its reason when the local copy was read.
+        MachineNotice::LocalUnreadable => "Some work saved in this browser could not be used.",
     }
 }
 
@@ -108,486 +333,42 @@ fn page_had_session_cookie() -> bool {
         .is_none_or(|content| content != "none")
 }
 
-/// Asks the server for the session state (passive: does not extend it).
-pub fn check_session() {
-    spawn_local(async {
-        match api::session_info().await {
-            Ok(info) => adopt(info),
-            Err(err) => handle_problem(err.0, Retry::Check),
-        }
-    });
-}
-
-/// Takes the server's word for the session, schedules everything from it, and tells the
-/// other tabs.
-pub fn adopt(info: SessionInfo) {
-    tabs::broadcast(&TabMessage::Session { info: info.clone() });
-    apply(info);
-}
-
-fn on_tab_message(message: TabMessage) {
-    match message {
-        // Another tab reported activity or signed in again: its report covers ours too.
-        TabMessage::Session { info } => {
-            with(|c| c.reported_ms = c.reported_ms.max(now_ms()));
-            apply(info);
-        }
-        TabMessage::SignedOut => {
-            if let Some(ctx) = ctx() {
-                signed_out(ctx);
-            }
-        }
-    }
-}
-
-fn apply(info: SessionInfo) {
-    let Some(ctx) = ctx() else { return };
-    // A refresh usually brings the same user and policy: write and notify only on change.
-    if ctx.user.with_untracked(|u| u.as_ref() != Some(&info.user)) {
-        preservation::remember_user(&info.user);
-        ctx.user.set(Some(info.user.clone()));
-    }
-    // The work shows only once this user holds a live session again.
-    load_workspace_for(ctx, info.user.id);
-    if ctx.policy.get_untracked() != Some(info.policy) {
-        ctx.policy.set(Some(info.policy));
-    }
-    ctx.clear_notice("network");
-    let retry = with(|c| {
-        c.retry_backoff_ms = 0;
-        c.retry_timer.take()
-    });
-    release(retry);
-    let heartbeat_ms = (info.policy.heartbeat_secs.max(1) * 1000) as u32;
-    let needs_heartbeat = with(|c| {
-        c.deadlines = Some(info.local_deadlines(now()));
-        c.reported_ms = c.reported_ms.max(now_ms());
-        let changed = c.heartbeat_ms != heartbeat_ms || c.heartbeat.is_none();
-        c.heartbeat_ms = heartbeat_ms;
-        changed
-    });
-    if needs_heartbeat {
-        let old = with(|c| {
-            c.heartbeat
-                .replace(Interval::new(heartbeat_ms, heartbeat_tick))
-        });
-        release(old);
-    }
-    evaluate();
-    restore_focus();
-}
-
-/// Loads a user's preserved work into memory unless it is already there.
-fn load_workspace_for(ctx: SessionContext, user_id: i64) {
-    if with(|c| c.workspace_owner) == Some(user_id) {
-        return;
-    }
-    let (workspace, saved_at) = match preservation::load(user_id) {
-        Ok(Some((workspace, saved_at))) => (workspace, Some(saved_at)),
-        Ok(None) => (Workspace::default(), None),
-        Err(problem) => {
-            ctx.notify("storage", Tone::Warning, problem.to_string());
-            (Workspace::default(), None)
-        }
-    };
-    with(|c| c.workspace_owner = Some(user_id));
-    ctx.saved_at.set(saved_at);
-    ctx.workspace.set(workspace);
-    ctx.work_withheld.set(false);
-}
-
-fn schedule_save() {
-    let Some(owner) = with(|c| c.workspace_owner) else {
-        return;
-    };
-    let timer = Timeout::new(SAVE_DEBOUNCE_MS, move || {
-        let Some(ctx) = ctx() else { return };
-        // The owner may have signed out meanwhile: never write into another user's entry.
-        if with(|c| c.workspace_owner) != Some(owner) {
-            return;
-        }
-        let saved = ctx
-            .workspace
-            .with_untracked(|workspace| preservation::save(owner, workspace));
-        match saved {
-            Ok(saved_at) => {
-                ctx.saved_at.set(Some(saved_at));
-                ctx.clear_notice("storage");
-            }
-            Err(problem) => ctx.notify("storage", Tone::Warning, problem.to_string()),
-        }
-    });
-    // Not inside the old timer's callback, so it can be cancelled right here.
-    drop(with(|c| c.save_timer.replace(timer)));
-}
-
-/// Recomputes the phase from the deadlines and the wall clock, and sets the one timer
-/// for the next change. Safe to call at any time (late timers, waking from sleep).
-pub fn evaluate() {
-    let Some(ctx) = ctx() else { return };
-    let Some(deadlines) = with(|c| c.deadlines) else {
-        return;
-    };
-    let now = now();
-    let phase = deadlines.phase_at(now);
-    match phase {
-        Phase::Active { .. } => {
-            let old = with(|c| c.countdown.take());
-            release(old);
-            ctx.phase.set(ClientPhase::Active);
-        }
-        Phase::Warning {
-            remaining, reason, ..
-        } => {
-            ctx.phase.set(ClientPhase::Warning {
-                remaining_ms: remaining.whole_milliseconds() as i64,
-                reason,
-            });
-            if with(|c| c.countdown.is_none()) {
-                let countdown = Interval::new(1000, tick_countdown);
-                with(|c| c.countdown = Some(countdown));
-            }
-        }
-        Phase::Expired { reason } => {
-            expire(reason);
-            // The server decides: another tab may have extended the session meanwhile.
-            check_session();
-            return;
-        }
-    }
-    if let Some(at) = deadlines.next_transition(now) {
-        let wait_ms =
-            ((at - now).whole_milliseconds().max(0) as u64 + 25).min(u32::MAX as u64) as u32;
-        let old = with(|c| c.phase_timer.replace(Timeout::new(wait_ms, evaluate)));
-        release(old);
-    }
-}
-
-fn tick_countdown() {
-    let Some(ctx) = ctx() else { return };
-    let Some(deadlines) = with(|c| c.deadlines) else {
-        return;
-    };
-    match deadlines.phase_at(now()) {
-        Phase::Warning {
-            remaining, reason, ..
-        } => ctx.phase.set(ClientPhase::Warning {
-            remaining_ms: remaining.whole_milliseconds() as i64,
-            reason,
-        }),
-        _ => evaluate(),
-    }
-}
-
-/// Once per heartbeat interval: report activity if there was any. The phase is evaluated
-/// first, so a heartbeat that fires late (after a sleep past the deadline) shows the modal
-/// instead of silently extending; it also catches a phase timer that fired late.
-fn heartbeat_tick() {
-    let Some(ctx) = ctx() else { return };
-    activity::arm();
-    evaluate();
-    if !matches!(ctx.phase.get_untracked(), ClientPhase::Active) || !heartbeat_due() {
-        return;
-    }
-    // However many tabs are open: one report per heartbeat interval in total. The rule is
-    // checked again under the lock, where no other tab can be reporting.
-    refresh_lock::with_lock(|| async {
-        if heartbeat_due() {
-            refresh(false).await;
-        }
-    });
-}
-
-fn heartbeat_due() -> bool {
-    let (covered_until_ms, interval_ms) = with(|c| (c.reported_ms, f64::from(c.heartbeat_ms)));
-    let clock = HeartbeatClock {
-        last_activity_ms: activity::last_activity_ms(),
-        covered_until_ms,
-        last_report_ms: refresh_lock::last_report_ms(),
-    };
-    heartbeat::due(&clock, now_ms(), interval_ms)
-}
-
-fn on_deliberate_activity() {
-    let Some(ctx) = ctx() else { return };
-    if matches!(ctx.phase.get_untracked(), ClientPhase::Warning { .. }) {
-        extend();
-    }
-}
-
-/// Reports activity now ("Stay signed in", or a key pressed while the warning shows).
-pub fn extend() {
-    let Some(ctx) = ctx() else { return };
-    if !ctx.phase.get_untracked().is_signed_in() {
-        return;
-    }
-    spawn_local(refresh(false));
-}
-
-/// Asks the server to extend the session. `exchange` also runs outside a signed-in phase:
-/// a check answered `token_expired` exchanges the token and thereby repeats the check.
-async fn refresh(exchange: bool) {
-    let Some(ctx) = ctx() else { return };
-    if with(|c| c.refreshing) || !(exchange || ctx.phase.get_untracked().is_signed_in()) {
-        return;
-    }
-    let started = now_ms();
-    with(|c| {
-        c.refreshing = true;
-        c.reported_ms = started;
-    });
-    refresh_lock::set_last_report_ms(started);
-    let result = api::refresh().await;
-    with(|c| c.refreshing = false);
-    match result {
-        Ok(refreshed) => adopt(refreshed.session),
-        // An exchanged token that is refused again is not retried a second time.
-        Err(err) if exchange && err.code() == ErrorCode::TokenExpired => signed_out(ctx),
-        Err(err) => handle_problem(err.0, Retry::Refresh),
-    }
-}
-
-fn expire(reason: ExpiryReason) {
-    let Some(ctx) = ctx() else { return };
-    if ctx.phase.get_untracked().is_expired() {
-        return;
-    }
-    let focused = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.active_element())
-        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
-    let timers = with(|c| {
-        c.focus_before_expiry = focused;
-        (c.phase_timer.take(), c.countdown.take(), c.heartbeat.take())
-    });
-    release(Some(timers));
-    ctx.phase.set(ClientPhase::Expired { reason });
-}
-
-/// What to repeat after the server could not be reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Retry {
-    Check,
-    Refresh,
-}
-
-/// Reacts to a refusal from the server, or to not reaching it.
-fn handle_problem(problem: Problem, retry: Retry) {
-    let Some(ctx) = ctx() else { return };
-    match problem.error_code {
-        ErrorCode::SessionExpired => {
-            let reason = problem.reason.unwrap_or(ExpiryReason::Idle);
-            if ctx.user.get_untracked().is_none() {
-                // A reload onto an expired session: offer the same person a way back in,
-                // and show nothing of their work until they have signed in again.
-                match preservation::last_user() {
-                    Some(user) => {
-                        ctx.work_withheld.set(true);
-                        ctx.user.set(Some(user));
-                    }
-                    None => return signed_out(ctx),
-                }
-            }
-            expire(reason);
-        }
-        // The token ran out while the session lives: exchange it, which repeats the check.
-        ErrorCode::TokenExpired => spawn_local(refresh(true)),
-        ErrorCode::NetworkError
-        | ErrorCode::StoreUnavailable
-        | ErrorCode::RateLimited
-        | ErrorCode::InternalError
-        | ErrorCode::Unknown => {
-            ctx.notify(
-                "network",
-                Tone::Warning,
-                "Vigil cannot reach the server right now. Your work is saved in this browser; we will keep trying.",
-            );
-            schedule_retry(retry, problem.retry_after);
-        }
-        _ => signed_out(ctx),
-    }
-}
-
-/// Tries again with exponential backoff (or the server's Retry-After); a failed network
-/// never signs anyone out.
-fn schedule_retry(retry: Retry, retry_after_secs: Option<u64>) {
-    let wait_ms = with(|c| retry_wait_ms(&mut c.retry_backoff_ms, retry_after_secs));
-    let timer = Timeout::new(wait_ms, move || match retry {
-        Retry::Check => check_session(),
-        Retry::Refresh => spawn_local(refresh(true)),
-    });
-    let old = with(|c| c.retry_timer.replace(timer));
-    release(old);
-}
-
-/// The session is gone for good (or never existed): forget it in this tab. Preserved work
-/// stays in storage for its owner until it expires.
-fn signed_out(ctx: SessionContext) {
-    let timers = with(|c| {
-        c.deadlines = None;
-        c.workspace_owner = None;
-        c.signing_out = false;
-        c.sign_out_backoff_ms = 0;
-        (
-            c.phase_timer.take(),
-            c.countdown.take(),
-            c.heartbeat.take(),
-            c.save_timer.take(),
-            c.sign_out_retry.take(),
-        )
-    });
-    release(Some(timers));
-    ctx.clear_notice("sign-out");
-    ctx.work_withheld.set(false);
-    ctx.workspace.set(Workspace::default());
-    ctx.saved_at.set(None);
-    ctx.user.set(None);
-    ctx.phase.set(ClientPhase::SignedOut);
-}
-
-/// Signs in again as the same user, inside the timeout modal.
-pub async fn sign_in_again(password: String) -> Result<(), String> {
-    let Some(ctx) = ctx() else {
-        return Err("The page is still loading.".into());
-    };
-    let Some(user) = ctx.user.get_untracked() else {
-        return Err("Sign in from the sign-in page.".into());
-    };
-    match api::login(user.username.clone(), password).await {
-        Ok(info) if info.user.id == user.id => {
-            adopt(info);
-            Ok(())
-        }
-        Ok(_) => Err("That is a different account.".into()),
-        Err(err) => Err(crate::messages::sign_in_error(&err.0)),
-    }
-}
-
-/// Ends the session and discards this user's preserved work, once the server has confirmed
-/// that the session is over. Until then nothing is discarded and nobody is shown as signed
-/// out: a failed request is reported and retried with backoff.
-pub fn sign_out() {
-    let Some(ctx) = ctx() else { return };
-    if with(|c| std::mem::replace(&mut c.signing_out, true)) {
-        return;
-    }
-    ctx.clear_notice("sign-out");
-    spawn_local(attempt_sign_out());
-}
-
-/// How a sign-out request went.
-enum SignOutOutcome {
-    /// The session is over on the server (ended now, or already).
-    Ended,
-    /// The server could not be asked, or could not answer: the session may still be valid.
-    NotYet(Option<u64>),
-}
-
-async fn attempt_sign_out() {
-    let Some(ctx) = ctx() else { return };
-    let outcome = match api::logout().await {
-        Ok(()) => SignOutOutcome::Ended,
-        Err(err) if err.code() == ErrorCode::TokenExpired => match api::refresh().await {
-            Ok(_) => match api::logout().await {
-                Ok(()) => SignOutOutcome::Ended,
-                Err(err) => sign_out_outcome(&err.0),
-            },
-            Err(err) => sign_out_outcome(&err.0),
-        },
-        Err(err) => sign_out_outcome(&err.0),
-    };
-    match outcome {
-        SignOutOutcome::Ended => {
-            let (owner, retry) = with(|c| {
-                c.signing_out = false;
-                c.sign_out_backoff_ms = 0;
-                (c.workspace_owner, c.sign_out_retry.take())
-            });
-            release(retry);
-            ctx.clear_notice("sign-out");
-            if let Some(owner) = owner {
-                preservation::purge(owner);
-            }
-            preservation::forget_user();
-            tabs::broadcast(&TabMessage::SignedOut);
-            signed_out(ctx);
-        }
-        SignOutOutcome::NotYet(retry_after) => {
-            ctx.notify(
-                "sign-out",
-                Tone::Warning,
-                "You are still signed in: Vigil could not reach the server to sign you out. \
-                 It keeps trying; do not leave this computer until it says you are signed out.",
-            );
-            let wait_ms = with(|c| retry_wait_ms(&mut c.sign_out_backoff_ms, retry_after));
-            let timer = Timeout::new(wait_ms, || spawn_local(attempt_sign_out()));
-            let old = with(|c| c.sign_out_retry.replace(timer));
-            release(old);
-        }
-    }
-}
-
-fn sign_out_outcome(problem: &Problem) -> SignOutOutcome {
-    match problem.error_code {
-        // No valid session is left behind (and the server removed the cookie).
-        ErrorCode::Unauthenticated
-        | ErrorCode::SessionInvalid
-        | ErrorCode::SessionExpired
-        | ErrorCode::SessionRevoked
-        | ErrorCode::SessionNotFound
-        | ErrorCode::TokenExpired => SignOutOutcome::Ended,
-        _ => SignOutOutcome::NotYet(problem.retry_after),
-    }
-}
-
-/// The wait before the next retry: the backoff doubles from one second up to thirty, and a
-/// server's `Retry-After` (at most five minutes) is honoured when it asks for longer.
-fn retry_wait_ms(backoff_ms: &mut u32, retry_after_secs: Option<u64>) -> u32 {
-    *backoff_ms = if *backoff_ms == 0 {
-        RETRY_FIRST_MS
-    } else {
-        (*backoff_ms * 2).min(RETRY_MAX_MS)
-    };
-    retry_after_secs
-        .map(|s| (s.min(300) as u32) * 1000)
-        .unwrap_or(0)
-        .max(*backoff_ms)
-}
-
-fn restore_focus() {
-    if let Some(element) = with(|c| c.focus_before_expiry.take()) {
-        // After the modal has gone and the page behind it is no longer inert.
-        Timeout::new(30, move || {
-            let _ = element.focus();
-        })
-        .forget();
-    }
-}
-
-/// Coming back to the tab is not activity: re-evaluate first, so a return after the
-/// deadline shows the modal rather than silently extending.
+/// Coming back to the tab is not activity: the machine re-evaluates first, so a return
+/// after the deadline shows the modal rather than silently extending. Going away writes
+/// what the local copy has not written yet.
 fn install_lifecycle_listeners() {
     use wasm_bindgen::closure::Closure;
     let Some(window) = web_sys::window() else {
         return;
     };
-    let reevaluate = Closure::<dyn Fn()>::new(|| {
+    let returned = Closure::<dyn Fn()>::new(|| {
         let hidden = web_sys::window()
             .and_then(|w| w.document())
             .map(|d| d.hidden())
             .unwrap_or(false);
-        if !hidden {
-            evaluate();
+        if hidden {
+            dispatch(Event::Leaving { now: now() });
+        } else {
+            dispatch(Event::Returned { now: now() });
         }
     });
     for event in ["focus", "pageshow"] {
-        let _ = window.add_event_listener_with_callback(event, reevaluate.as_ref().unchecked_ref());
+        let _ = window.add_event_listener_with_callback(event, returned.as_ref().unchecked_ref());
     }
     if let Some(document) = window.document() {
         let _ = document.add_event_listener_with_callback(
             "visibilitychange",
-            reevaluate.as_ref().unchecked_ref(),
+            returned.as_ref().unchecked_ref(),
         );
     }
-    reevaluate.forget();
+    returned.forget();
+    let leaving = Closure::<dyn Fn()>::new(|| dispatch(Event::Leaving { now: now() }));
+    let _ = window.add_event_listener_with_callback("pagehide", leaving.as_ref().unchecked_ref());
+    leaving.forget();
+    for (event, online) in [("online", true), ("offline", false)] {
+        let changed =
+            Closure::<dyn Fn()>::new(move || dispatch(Event::Connectivity { now: now(), online }));
+        let _ = window.add_event_listener_with_callback(event, changed.as_ref().unchecked_ref());
+        changed.forget();
+    }
 }

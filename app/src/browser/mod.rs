@@ -1,8 +1,11 @@
-//! Browser-only services (compiled for the `hydrate` feature).
+//! Browser-only services (compiled for the `hydrate` feature): the shell that runs the
+//! browser machine, and the browser APIs it uses.
 
 pub mod activity;
 pub mod controller;
-pub mod preservation;
+pub mod crypto;
+pub mod http;
+pub mod local_copy;
 pub mod refresh_lock;
 pub mod tabs;
 pub mod time;

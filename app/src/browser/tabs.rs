@@ -1,27 +1,17 @@
 //! One session, many tabs: what one tab learns about the session, the others hear at once.
 //!
 //! Messages travel on a BroadcastChannel; where that is missing, through the `storage`
-//! event of a localStorage key. Only session facts travel (the server's `SessionInfo`, or
-//! "signed out"), never a token: the cookie is shared by the browser anyway.
+//! event of a localStorage key. Only session facts travel (the server's `SessionInfo`
+//! without the local key, or "signed out"), never a token or a key.
 
 use std::cell::RefCell;
 
-use serde::{Deserialize, Serialize};
-use vigil::SessionInfo;
+pub use vigil::client::TabMessage;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 const CHANNEL: &str = "vigil-session";
 const FALLBACK_KEY: &str = "vigil.tab-message";
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum TabMessage {
-    /// The server's latest word on the session (after sign-in, refresh or a check).
-    Session { info: SessionInfo },
-    /// The user signed out in another tab.
-    SignedOut,
-}
 
 thread_local! {
     static CHANNEL_HANDLE: RefCell<Option<web_sys::BroadcastChannel>> = const { RefCell::new(None) };

@@ -1,34 +1,12 @@
-//! Several drafts, each with a title and a body: a list to pick from and an editor.
+//! Several drafts, each with a title and a body: a list to pick from and an editor, the
+//! status line that says where the work is, submitting, and choosing after a conflict.
 
 use leptos::prelude::*;
-use vigil::preserved::{Draft, Workspace};
+use vigil::client::SaveStatus;
+use vigil::work::{DraftInput, MAX_TITLE_CHARS};
 
-use crate::session_context::use_session;
-
-/// A new id that never collides with drafts made in other tabs or sessions.
-fn new_draft_id() -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        format!(
-            "d{:x}{:06x}",
-            js_sys::Date::now() as u64,
-            (js_sys::Math::random() * 16_777_215.0) as u32
-        )
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        "d0".to_owned()
-    }
-}
-
-/// The open draft: the remembered one, else the first.
-fn selected_id(workspace: &Workspace) -> Option<String> {
-    workspace
-        .selected
-        .clone()
-        .filter(|id| workspace.drafts.iter().any(|d| &d.id == id))
-        .or_else(|| workspace.drafts.first().map(|d| d.id.clone()))
-}
+use crate::actions::{self, Choice};
+use crate::session_context::{use_session, ConflictView, DraftView, SessionContext};
 
 /// Focuses an element once the pending render has put it on the page.
 fn focus_by_id(id: &'static str) {
@@ -48,58 +26,48 @@ fn focus_by_id(id: &'static str) {
     let _ = id;
 }
 
+fn title_of(draft: &DraftView) -> String {
+    if draft.title.trim().is_empty() {
+        "Untitled draft".to_owned()
+    } else {
+        draft.title.clone()
+    }
+}
+
+/// Where the work is, in words.
+fn status_text(ctx: SessionContext) -> String {
+    let waiting = ctx.waiting.get();
+    let changes = if waiting == 1 {
+        "1 change".to_owned()
+    } else {
+        format!("{waiting} changes")
+    };
+    match ctx.status.get() {
+        SaveStatus::Saved => match ctx.saved_time() {
+            Some(time) => format!("Saved to your account at {time}"),
+            None => "Saved to your account".to_owned(),
+        },
+        SaveStatus::Saving => "Saving to your account…".to_owned(),
+        SaveStatus::WaitingForSignIn => format!(
+            "Saved in this browser — {changes} will be saved to your account when you sign in again"
+        ),
+        SaveStatus::Offline => "Offline — saved in this browser".to_owned(),
+        SaveStatus::Conflict => {
+            "A draft was changed elsewhere — choose which version to keep".to_owned()
+        }
+    }
+}
+
 #[component]
 pub fn DraftsPanel() -> impl IntoView {
     let ctx = use_session();
-    let workspace = ctx.workspace;
-    let selected = Memo::new(move |_| workspace.with(selected_id));
-    let ids = move || workspace.with(|w| w.drafts.iter().map(|d| d.id.clone()).collect::<Vec<_>>());
-    let current = move |f: fn(&Draft) -> String| {
-        let id = selected.get();
-        workspace.with(|w| {
-            w.drafts
-                .iter()
-                .find(|d| Some(&d.id) == id.as_ref())
-                .map(f)
-                .unwrap_or_default()
-        })
-    };
-    let edit = move |apply: Box<dyn FnOnce(&mut Draft)>| {
-        let id = selected.get_untracked();
-        workspace.update(|w| {
-            if let Some(draft) = w.drafts.iter_mut().find(|d| Some(&d.id) == id.as_ref()) {
-                apply(draft);
-            }
-        });
+    let ids = move || {
+        ctx.drafts
+            .with(|d| d.iter().map(|d| d.id.clone()).collect::<Vec<_>>())
     };
     let new_draft = move |_| {
-        let id = new_draft_id();
-        workspace.update(|w| {
-            w.drafts.push(Draft {
-                id: id.clone(),
-                title: String::new(),
-                body: String::new(),
-            });
-            w.selected = Some(id);
-        });
+        actions::new_draft();
         focus_by_id("draft-title");
-    };
-    let delete_draft = move |_| {
-        let Some(id) = selected.get_untracked() else {
-            return;
-        };
-        workspace.update(|w| {
-            let index = w.drafts.iter().position(|d| d.id == id).unwrap_or(0);
-            w.drafts.retain(|d| d.id != id);
-            w.selected = w
-                .drafts
-                .get(index.min(w.drafts.len().saturating_sub(1)))
-                .map(|d| d.id.clone());
-        });
-    };
-    let saved_label = move || match ctx.saved_time() {
-        Some(time) => format!("Saved in this browser at {time}"),
-        None => "Changes are saved in this browser as you type".to_owned(),
     };
 
     view! {
@@ -111,26 +79,37 @@ pub fn DraftsPanel() -> impl IntoView {
             <ul>
                 <For each=ids key=|id| id.clone() let:id>
                     {
-                        let id_for_title = id.clone();
-                        let id_for_current = id.clone();
-                        let title = move || workspace.with(|w| {
-                            w.drafts
-                                .iter()
-                                .find(|d| d.id == id_for_title)
-                                .map(|d| if d.title.trim().is_empty() { "Untitled draft".to_owned() } else { d.title.clone() })
-                                .unwrap_or_default()
+                        let draft = {
+                            let id = id.clone();
+                            move || ctx.drafts.with(|d| d.iter().find(|d| d.id == id).cloned())
+                        };
+                        let draft_for_badge = draft.clone();
+                        let is_current = {
+                            let id = id.clone();
+                            move || ctx.selected.get().as_deref() == Some(id.as_str())
+                        };
+                        let label = move || draft().map(|d| title_of(&d)).unwrap_or_default();
+                        let badge = move || draft_for_badge().and_then(|d| {
+                            if d.conflict.is_some() {
+                                Some("Changed elsewhere")
+                            } else if d.submitted_ms.is_some() {
+                                Some("Submitted")
+                            } else if d.submitting {
+                                Some("Submitting…")
+                            } else {
+                                None
+                            }
                         });
-                        let is_current = move || selected.get().as_deref() == Some(id_for_current.as_str());
-                        let id_for_click = id.clone();
                         view! {
                             <li>
                                 <button
                                     type="button"
                                     class="draft-link"
                                     aria-current=move || is_current().then_some("true")
-                                    on:click=move |_| workspace.update(|w| w.selected = Some(id_for_click.clone()))
+                                    on:click=move |_| actions::select(id.clone())
                                 >
-                                    {title}
+                                    <span class="draft-link-title">{label}</span>
+                                    {move || badge().map(|b| view! { <span class="badge">{b}</span> })}
                                 </button>
                             </li>
                         }
@@ -141,42 +120,147 @@ pub fn DraftsPanel() -> impl IntoView {
         <section class="panel editor" aria-labelledby="editor-heading">
             <h2 id="editor-heading" class="visually-hidden">"Editor"</h2>
             <Show
-                when=move || selected.get().is_some()
+                when=move || ctx.current_draft().is_some()
                 fallback=move || view! {
                     <div class="empty-state">
-                        <p>"No drafts yet. Start one; it is kept in this browser even if your session ends."</p>
+                        <p>"No drafts yet. Start one; it is saved to your account as you type, and kept in this browser if your session ends."</p>
                         <button type="button" class="button primary" on:click=new_draft>"Start a draft"</button>
                     </div>
                 }
             >
-                <label for="draft-title">"Title"</label>
-                <input
-                    id="draft-title"
-                    type="text"
-                    autocomplete="off"
-                    prop:value=move || current(|d| d.title.clone())
-                    on:input=move |ev| {
-                        let value = event_target_value(&ev);
-                        edit(Box::new(move |d| d.title = value));
-                    }
-                />
-                <label for="draft-body">"Text"</label>
-                <textarea
-                    id="draft-body"
-                    rows="14"
-                    prop:value=move || current(|d| d.body.clone())
-                    on:input=move |ev| {
-                        let value = event_target_value(&ev);
-                        edit(Box::new(move |d| d.body = value));
-                    }
-                ></textarea>
-                <div class="editor-footer">
-                    <p class="save-status" id="save-status">{saved_label}</p>
-                    <button type="button" class="button subtle" id="delete-draft" on:click=delete_draft>
-                        "Delete draft"
-                    </button>
-                </div>
+                <Editor/>
             </Show>
+            <p class="save-status" id="save-status" role="status">{move || status_text(ctx)}</p>
         </section>
+    }
+}
+
+/// The open draft.
+#[component]
+fn Editor() -> impl IntoView {
+    let ctx = use_session();
+    let current = move || ctx.current_draft();
+    let field =
+        move |f: fn(&DraftView) -> String| move || current().map(|d| f(&d)).unwrap_or_default();
+    let read_only = move || current().is_none_or(|d| d.read_only() || d.conflict.is_some());
+    let edit = move |change: Box<dyn FnOnce(&mut DraftInput)>| {
+        let Some(draft) = ctx.current_draft() else {
+            return;
+        };
+        let mut input = DraftInput {
+            title: draft.title,
+            body: draft.body,
+        };
+        change(&mut input);
+        actions::edit(draft.id, input);
+    };
+    let with_id = move |act: fn(String)| {
+        move |_| {
+            if let Some(id) = ctx.selected.get_untracked() {
+                act(id);
+            }
+        }
+    };
+    let submitted = move || {
+        current().and_then(|d| {
+            if d.submitted_ms.is_some() {
+                Some("Submitted — this draft is read-only now.".to_owned())
+            } else if d.submitting {
+                Some(
+                    "Submitting… it is read-only, and is sent as soon as your session allows."
+                        .to_owned(),
+                )
+            } else {
+                None
+            }
+        })
+    };
+    view! {
+        {move || current().and_then(|d| d.conflict.clone().map(|theirs| view! { <ConflictChoice id=d.id.clone() mine_title=d.title.clone() mine_body=d.body.clone() theirs=theirs/> }))}
+        <label for="draft-title">"Title"</label>
+        <input
+            id="draft-title"
+            type="text"
+            autocomplete="off"
+            maxlength=MAX_TITLE_CHARS.to_string()
+            prop:value=field(|d| d.title.clone())
+            readonly=read_only
+            on:input=move |ev| {
+                let value = event_target_value(&ev);
+                edit(Box::new(move |d| d.title = value));
+            }
+            on:blur=move |_| actions::flush()
+        />
+        <label for="draft-body">"Text"</label>
+        <textarea
+            id="draft-body"
+            rows="14"
+            prop:value=field(|d| d.body.clone())
+            readonly=read_only
+            on:input=move |ev| {
+                let value = event_target_value(&ev);
+                edit(Box::new(move |d| d.body = value));
+            }
+            on:blur=move |_| actions::flush()
+        ></textarea>
+        {move || current().and_then(|d| d.rejected).map(|why| view! { <p class="form-error" role="alert">{why}</p> })}
+        {move || submitted().map(|text| view! { <p class="submitted-note" id="submitted-note">{text}</p> })}
+        <div class="editor-footer">
+            <button
+                type="button"
+                class="button primary"
+                id="submit-draft"
+                disabled=read_only
+                on:click=with_id(actions::submit)
+            >
+                "Submit"
+            </button>
+            <button type="button" class="button subtle" id="delete-draft" disabled=move || current().is_some_and(|d| d.read_only()) on:click=with_id(actions::delete)>
+                "Delete draft"
+            </button>
+        </div>
+    }
+}
+
+/// Both versions side by side; nothing is overwritten until the user chooses.
+#[component]
+fn ConflictChoice(
+    id: String,
+    mine_title: String,
+    mine_body: String,
+    theirs: ConflictView,
+) -> impl IntoView {
+    let choose = move |id: String, choice: Choice| move |_| actions::resolve(id.clone(), choice);
+    let can_keep_mine = !theirs.submitted;
+    view! {
+        <div class="conflict" role="group" aria-labelledby="conflict-title" id="conflict">
+            <h3 id="conflict-title">"This draft was changed elsewhere"</h3>
+            <p>
+                {if theirs.submitted {
+                    "It was submitted from another device or tab. Your version is kept: save it as a new draft, or keep the submitted one."
+                } else {
+                    "It was changed on another device or in another tab while you were editing. Nothing was overwritten: choose which version to keep, or keep both."
+                }}
+            </p>
+            <div class="versions">
+                <section aria-labelledby="mine-heading" class="version" id="version-mine">
+                    <h4 id="mine-heading">"Your version"</h4>
+                    <p class="version-title">{mine_title}</p>
+                    <pre class="version-body">{mine_body}</pre>
+                </section>
+                <section aria-labelledby="theirs-heading" class="version" id="version-theirs">
+                    <h4 id="theirs-heading">"In your account"</h4>
+                    <p class="version-title">{theirs.title}</p>
+                    <pre class="version-body">{theirs.body}</pre>
+                </section>
+            </div>
+            <div class="modal-actions">
+                {can_keep_mine.then(|| view! {
+                    <button type="button" class="button primary" id="keep-mine" on:click=choose(id.clone(), Choice::Mine)>"Keep mine"</button>
+                })}
+                <button type="button" class="button" id="keep-theirs" on:click=choose(id.clone(), Choice::Theirs)>"Keep the account's"</button>
+                <button type="button" class="button" id="keep-both" on:click=choose(id, Choice::Both)>"Keep both"</button>
+            </div>
+        </div>
     }
 }

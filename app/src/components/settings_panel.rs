@@ -1,14 +1,15 @@
 //! Settings that come back with the drafts: theme and text size.
 
 use leptos::prelude::*;
-use vigil::preserved::{TextSize, Theme};
+use vigil::work::{TextSize, Theme};
 
+use crate::actions;
 use crate::session_context::use_session;
 
 #[component]
 pub fn SettingsPanel() -> impl IntoView {
     let ctx = use_session();
-    let workspace = ctx.workspace;
+    let settings = ctx.settings;
     view! {
         <aside class="panel settings" aria-labelledby="settings-heading">
             <h2 id="settings-heading">"Settings"</h2>
@@ -16,15 +17,23 @@ pub fn SettingsPanel() -> impl IntoView {
                 "Theme",
                 "theme",
                 Theme::ALL.map(|t| (t, t.as_str(), t.label())),
-                Signal::derive(move || workspace.with(|w| w.settings.theme)),
-                move |theme| workspace.update(|w| w.settings.theme = theme),
+                Signal::derive(move || settings.get().theme),
+                move |theme| {
+                    let mut changed = settings.get_untracked();
+                    changed.theme = theme;
+                    actions::change_settings(changed);
+                },
             )}
             {choice_group(
                 "Text size",
                 "text-size",
                 TextSize::ALL.map(|t| (t, t.as_str(), t.label())),
-                Signal::derive(move || workspace.with(|w| w.settings.text_size)),
-                move |size| workspace.update(|w| w.settings.text_size = size),
+                Signal::derive(move || settings.get().text_size),
+                move |size| {
+                    let mut changed = settings.get_untracked();
+                    changed.text_size = size;
+                    actions::change_settings(changed);
+                },
             )}
         </aside>
     }

@@ -25,15 +25,15 @@ fn ConfirmSignOut() -> impl IntoView {
             let _ = el.focus();
         }
     });
-    let count = move || ctx.workspace.with(|w| w.unsent_drafts());
+    let count = move || ctx.waiting.get();
     let cancel = Callback::new(move |_| ctx.confirm_sign_out.set(false));
     view! {
         <Modal id="sign-out-dialog" labelled_by="sign-out-title" described_by="sign-out-description" on_escape=cancel>
-            <h2 id="sign-out-title">"Discard unsent drafts?"</h2>
+            <h2 id="sign-out-title">"Discard unsaved changes?"</h2>
             <p id="sign-out-description">
                 {move || match count() {
-                    1 => "Signing out removes your unsent draft from this browser. This cannot be undone.".to_owned(),
-                    n => format!("Signing out removes your {n} unsent drafts from this browser. This cannot be undone."),
+                    1 => "One change has not reached your account yet. Signing out removes it from this browser. This cannot be undone.".to_owned(),
+                    n => format!("{n} changes have not reached your account yet. Signing out removes them from this browser. This cannot be undone."),
                 }}
             </p>
             <div class="modal-actions">

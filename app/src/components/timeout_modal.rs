@@ -10,19 +10,20 @@ use crate::session_context::{human_duration, use_session, ClientPhase};
 #[component]
 pub fn TimeoutModal() -> impl IntoView {
     let ctx = use_session();
-    let reason = move || match ctx.phase.get() {
-        ClientPhase::Expired { reason } => Some(reason),
+    let ended = move || match ctx.phase.get() {
+        ClientPhase::Ended { reason } => Some(reason),
         _ => None,
     };
     view! {
-        <Show when=move || reason().is_some()>
-            <TimeoutDialog reason=Signal::derive(move || reason().unwrap_or(ExpiryReason::Idle))/>
+        <Show when=move || ended().is_some()>
+            <TimeoutDialog reason=Signal::derive(move || ended().flatten())/>
         </Show>
     }
 }
 
+/// `reason`: the deadline that passed, or none when the session was ended elsewhere.
 #[component]
-fn TimeoutDialog(reason: Signal<ExpiryReason>) -> impl IntoView {
+fn TimeoutDialog(reason: Signal<Option<ExpiryReason>>) -> impl IntoView {
     let ctx = use_session();
     let form = SignInForm::new();
     let SignInForm {
@@ -40,14 +41,17 @@ fn TimeoutDialog(reason: Signal<ExpiryReason>) -> impl IntoView {
     let why = move || {
         let policy = ctx.policy.get();
         match reason.get() {
-            ExpiryReason::Idle => match policy {
+            None => "Your session was ended: you signed out on another device, or it was \
+                     ended from your list of sessions."
+                .to_owned(),
+            Some(ExpiryReason::Idle) => match policy {
                 Some(p) => format!(
                     "You were signed out after {} without activity.",
                     human_duration(p.idle_timeout_secs)
                 ),
                 None => "You were signed out after a period without activity.".to_owned(),
             },
-            ExpiryReason::Absolute => match policy {
+            Some(ExpiryReason::Absolute) => match policy {
                 Some(p) => format!(
                     "This session reached its limit of {}.",
                     human_duration(p.absolute_timeout_secs)
@@ -58,21 +62,35 @@ fn TimeoutDialog(reason: Signal<ExpiryReason>) -> impl IntoView {
     };
     let kept = move || {
         if ctx.work_withheld.get() {
-            return "Nothing is lost. Your drafts and settings are kept in this browser; they \
-                    come back when you sign in again."
+            return "Nothing is lost. Your drafts and settings are kept safe; they come back \
+                    when you sign in again."
                 .to_owned();
         }
-        let drafts = ctx.workspace.with(|w| w.drafts.len());
-        let drafts = match drafts {
+        let drafts = match ctx.drafts.with(|d| d.len()) {
             0 => "Your settings are".to_owned(),
             1 => "Your draft and settings are".to_owned(),
             n => format!("Your {n} drafts and settings are"),
         };
-        let when = ctx
-            .saved_time()
-            .map(|time| format!(" (last saved at {time})"))
-            .unwrap_or_default();
-        format!("Nothing is lost. {drafts} kept in this browser{when}; they come back when you sign in again.")
+        match ctx.waiting.get() {
+            0 => {
+                let when = ctx
+                    .saved_time()
+                    .map(|time| format!(" (last saved at {time})"))
+                    .unwrap_or_default();
+                format!("Nothing is lost. {drafts} saved to your account{when}.")
+            }
+            waiting => {
+                let changes = if waiting == 1 {
+                    "1 change is".to_owned()
+                } else {
+                    format!("{waiting} changes are")
+                };
+                format!(
+                    "Nothing is lost. {drafts} kept in this browser: {changes} waiting and will \
+                     be saved to your account when you sign in again."
+                )
+            }
+        }
     };
     let who = move || {
         ctx.user
@@ -84,7 +102,7 @@ fn TimeoutDialog(reason: Signal<ExpiryReason>) -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         form.submit(
-            actions::sign_in_again(password.get_untracked()),
+            actions::sign_in_again(ctx, password.get_untracked()),
             move |succeeded| {
                 if !succeeded {
                     if let Some(el) = input.get_untracked() {

@@ -30,7 +30,7 @@ pub fn LoginPage() -> impl IntoView {
         let navigate = navigate.clone();
         move |_| {
             let phase = ctx.phase.get();
-            if phase.is_signed_in() || phase.is_expired() {
+            if phase.is_signed_in() || phase.is_ended() {
                 navigate("/", Default::default());
             }
         }
@@ -76,9 +76,9 @@ pub fn LoginPage() -> impl IntoView {
                                     " in any case. You will be warned "
                                     {human_duration(p.warning_secs)}
                                     " before and can stay signed in with one click. "
-                                    "Your drafts and settings are kept in this browser for "
+                                    "Your drafts and settings are saved to your account, and kept encrypted in this browser for "
                                     {retention.clone()}
-                                    ", so signing in again brings them back."
+                                    " in case your session ends before they reach it."
                                 </p>
                             }.into_any(),
                             Err(_) => view! {

@@ -21,9 +21,9 @@ pub fn WorkspacePage() -> impl IntoView {
             navigate("/login", Default::default());
         }
     });
-    let theme = move || ctx.workspace.with(|w| w.settings.theme.as_str());
-    let size = move || ctx.workspace.with(|w| w.settings.text_size.as_str());
-    let blocked = move || ctx.phase.get().is_expired() || ctx.confirm_sign_out.get();
+    let theme = move || ctx.settings.get().theme.as_str();
+    let size = move || ctx.settings.get().text_size.as_str();
+    let blocked = move || ctx.phase.get().is_ended() || ctx.confirm_sign_out.get();
     let ready = move || {
         !matches!(
             ctx.phase.get(),

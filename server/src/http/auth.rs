@@ -56,7 +56,9 @@ pub enum Activity {
 pub fn access_for(method: &Method, path: &str) -> Access {
     match path {
         "/api/auth/login" | "/api/auth/token" | "/api/auth/policy" => Access::Public,
-        "/api/auth/refresh" => Access::Session {
+        // Refresh exchanges a token past its own `exp`; sign-out ends the session with one
+        // (nobody should have to refresh in order to sign out).
+        "/api/auth/refresh" | LOGOUT_PATH => Access::Session {
             accepts_expired_token: true,
             activity: Activity::Passive,
         },

@@ -9,5 +9,5 @@ pub mod csrf;
 pub mod headers;
 pub mod problem;
 pub mod serve;
-pub mod test_clock;
+pub mod test_hooks;
 pub mod work_api;

@@ -13,9 +13,8 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use http::header::{ETAG, IF_MATCH, IF_NONE_MATCH};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use vigil::preserved::Settings;
 use vigil::work::{
-    etag, is_draft_id, is_idempotency_key, parse_etag, DraftInput, DraftLimit,
+    etag, is_draft_id, is_idempotency_key, parse_etag, DraftInput, DraftLimit, Settings,
     IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAY_HEADER,
 };
 use vigil::{ErrorCode, Problem};

@@ -17,6 +17,7 @@ use crate::session::{
     ClientRequest, ClientSummary, EndReason, GenerationCheck, SessionId, SessionRecord,
     SessionState,
 };
+use crate::work::local_key::LocalKeys;
 
 /// How the client presented its token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,7 +125,8 @@ pub fn fingerprint_hash(fingerprint: &str) -> String {
 #[derive(Clone)]
 pub struct SessionService {
     store: SharedSessionStore,
-    tokens: TokenService,
+    tokens: Arc<TokenService>,
+    local_keys: LocalKeys,
     clock: Arc<dyn Clock>,
     policy: TimeoutPolicy,
     audit: AuditLog,
@@ -146,10 +148,12 @@ impl SessionService {
         clock: Arc<dyn Clock>,
         policy: TimeoutPolicy,
         audit: AuditLog,
+        local_keys: LocalKeys,
     ) -> Self {
         Self {
             store,
-            tokens,
+            tokens: Arc::new(tokens),
+            local_keys,
             clock,
             policy,
             audit,
@@ -185,6 +189,7 @@ impl SessionService {
             warn_at: deadlines.warn_at(),
             server_now: self.clock.now(),
             policy: self.policy.into(),
+            local_key: Some(self.local_keys.for_user(record.user.id)),
         }
     }
 

@@ -6,11 +6,16 @@
 //! store also lists one user's records (to end them all) and keeps every record until its
 //! [`SessionRecord::retain_until`], on the service's clock.
 //!
-//! Nothing that decides validity is cached in process memory: every verdict is read from
-//! the store, which several processes may share.
+//! A copy of a record kept in process memory can only serve a verdict while the store can
+//! invalidate it: [`CachedSessionStore`] in front of the embedded SQLite store, whose every
+//! ending of a session (by this process, another server process on the same file, or the
+//! command line) changes an invalidation mark that every process checks before trusting its
+//! copies.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
 use sqlx::SqlitePool;
@@ -80,12 +85,58 @@ fn decode(id: &str, version: i64, json: &str) -> Result<SessionRecord, StoreErro
 #[derive(Debug, Clone)]
 pub struct SqliteSessionStore {
     pool: SqlitePool,
+    /// Changed whenever a session ends, so caches of other processes let go of their copies.
+    ends: Option<Arc<EndMark>>,
 }
 
 impl SqliteSessionStore {
-    /// The store on a migrated database (see `db::connect`).
-    pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+    /// The store on a migrated database (see `db::connect`), with the end mark beside the
+    /// database file (`database` is its path; none for an in-memory database).
+    pub fn new(pool: SqlitePool, database: Option<PathBuf>) -> Self {
+        Self {
+            pool,
+            ends: database.map(|path| Arc::new(EndMark::beside(&path))),
+        }
+    }
+
+    /// The mark its caches watch.
+    pub fn end_mark(&self) -> Option<Arc<EndMark>> {
+        self.ends.clone()
+    }
+}
+
+/// A small file beside the database whose contents change (to a fresh random value) after
+/// every write that ends a session. Reading it is one `pread` of eight bytes on a file the
+/// operating system keeps in memory, coherent between processes on one machine: cheap
+/// enough to check on every request.
+#[derive(Debug)]
+pub struct EndMark {
+    path: PathBuf,
+}
+
+impl EndMark {
+    fn beside(database: &std::path::Path) -> Self {
+        let mut name = database.file_name().unwrap_or_default().to_os_string();
+        name.push(".session-ends");
+        Self {
+            path: database.with_file_name(name),
+        }
+    }
+
+    /// The current mark; `None` when it cannot be read (then nothing cached is trusted).
+    pub fn read(&self) -> Option<u64> {
+        let bytes = std::fs::read(&self.path).ok()?;
+        Some(u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?))
+    }
+
+    /// Says "a session ended": a value no reader has seen.
+    pub fn touch(&self) {
+        let value: u64 = rand::random();
+        if let Err(err) = std::fs::write(&self.path, value.to_le_bytes()) {
+            // Readers then cannot read the mark either, and trust no copy.
+            tracing::error!(path = %self.path.display(), error = %err, "could not write the session end mark");
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -128,11 +179,15 @@ impl SessionStore for SqliteSessionStore {
         .bind(version)
         .execute(&self.pool)
         .await?;
-        Ok(if done.rows_affected() == 1 {
-            Replaced::Written(record.version + 1)
-        } else {
-            Replaced::Conflict
-        })
+        if done.rows_affected() != 1 {
+            return Ok(Replaced::Conflict);
+        }
+        if record.ended.is_some() {
+            if let Some(ends) = &self.ends {
+                ends.touch();
+            }
+        }
+        Ok(Replaced::Written(record.version + 1))
     }
 
     async fn for_user(&self, user_id: i64) -> Result<Vec<SessionRecord>, StoreError> {
@@ -202,6 +257,128 @@ impl<S: SessionStore> SessionStore for CountingStore<S> {
     }
 
     async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.inner.delete_expired(now).await
+    }
+}
+
+/// Above this many cached records the cache starts over (records are small; this bounds it).
+const CACHE_CAPACITY: usize = 100_000;
+
+/// Copies of records in process memory, in front of a store that can invalidate them: every
+/// read first checks the store's [`EndMark`]; when it changed since the copies were taken
+/// (a session ended anywhere) they are all dropped. A copy that is merely older than the
+/// store (a rotation or an extension elsewhere) can never decide wrongly: a newer token
+/// generation makes the service read again, and every write is conditional on the version.
+#[derive(Debug)]
+pub struct CachedSessionStore<S> {
+    inner: S,
+    mark: Arc<EndMark>,
+    records: RwLock<Cached>,
+}
+
+#[derive(Debug, Default)]
+struct Cached {
+    /// The mark the copies were taken under.
+    mark: Option<u64>,
+    records: HashMap<SessionId, SessionRecord>,
+}
+
+impl<S> CachedSessionStore<S> {
+    pub fn new(inner: S, mark: Arc<EndMark>) -> Self {
+        Self {
+            inner,
+            mark,
+            records: RwLock::default(),
+        }
+    }
+
+    fn cached(&self, id: &SessionId) -> Option<SessionRecord> {
+        let current = self.mark.read();
+        let cached = self.records.read().unwrap_or_else(PoisonError::into_inner);
+        match current {
+            Some(mark) if cached.mark == Some(mark) => cached.records.get(id).cloned(),
+            _ => None,
+        }
+    }
+
+    /// Keeps `record` (read or written under `mark`) unless a newer version is cached.
+    fn remember(&self, record: &SessionRecord, mark: Option<u64>) {
+        let mut cached = self.records.write().unwrap_or_else(PoisonError::into_inner);
+        if cached.mark != mark || cached.records.len() >= CACHE_CAPACITY {
+            cached.records.clear();
+            cached.mark = mark;
+        }
+        if mark.is_none() {
+            return;
+        }
+        match cached.records.get(&record.id) {
+            Some(copy) if copy.version >= record.version => {}
+            _ => {
+                cached.records.insert(record.id.clone(), record.clone());
+            }
+        }
+    }
+
+    fn forget(&self, id: &SessionId) {
+        self.records
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .records
+            .remove(id);
+    }
+}
+
+#[async_trait]
+impl<S: SessionStore> SessionStore for CachedSessionStore<S> {
+    async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        let mark = self.mark.read();
+        self.inner.create(record).await?;
+        self.remember(record, mark);
+        Ok(())
+    }
+
+    async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        if let Some(record) = self.cached(id) {
+            return Ok(Some(record));
+        }
+        // Read the mark before the record: a session ending in between changes the mark
+        // again, so the copy is never trusted past it.
+        let mark = self.mark.read();
+        let loaded = self.inner.load(id).await?;
+        if let Some(record) = &loaded {
+            self.remember(record, mark);
+        }
+        Ok(loaded)
+    }
+
+    async fn replace(&self, record: &SessionRecord) -> Result<Replaced, StoreError> {
+        let mark = self.mark.read();
+        match self.inner.replace(record).await {
+            Ok(Replaced::Written(version)) if record.ended.is_none() => {
+                let mut written = record.clone();
+                written.version = version;
+                self.remember(&written, mark);
+                Ok(Replaced::Written(version))
+            }
+            outcome => {
+                // An ending (the mark changed anyway), a lost race or a failure: the next
+                // read goes to the store.
+                self.forget(&record.id);
+                outcome
+            }
+        }
+    }
+
+    async fn for_user(&self, user_id: i64) -> Result<Vec<SessionRecord>, StoreError> {
+        self.inner.for_user(user_id).await
+    }
+
+    async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.records
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .records
+            .retain(|_, record| record.retain_until() > now);
         self.inner.delete_expired(now).await
     }
 }

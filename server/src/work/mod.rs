@@ -1,5 +1,7 @@
 //! The user's work in the account: drafts and settings, changed once per idempotency key.
 
+pub mod local_key;
 pub mod store;
 
-pub use store::{Applied, Operation, Outcome, Precondition, WorkError, WorkStore};
+pub use store::{Applied, Operation, Outcome, WorkError, WorkStore};
+pub use vigil::work::Precondition;

@@ -11,49 +11,19 @@ use sha2::{Digest, Sha256};
 use sqlx::{SqliteConnection, SqlitePool};
 use thiserror::Error;
 use time::{Duration, OffsetDateTime};
-use vigil::preserved::Settings;
-use vigil::work::{DraftInput, StoredDraft, WorkSnapshot, MAX_DRAFTS};
+use vigil::work::{Precondition, Settings, StoredDraft, WorkSnapshot, MAX_DRAFTS};
 
 /// How long the answer to an `Idempotency-Key` is kept (SPEC §3 asks for at least 24 h).
 pub const IDEMPOTENCY_RETENTION: Duration = Duration::hours(48);
 
-/// What a draft write expects to find.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Precondition {
-    /// `If-None-Match: *`: the draft must not exist yet.
-    Absent,
-    /// `If-Match: "<version>"`: the draft must be at this version.
-    Version(u64),
-}
+/// One change to a user's work (the core's [`WorkOp`], shared with the browser's outbox).
+pub use vigil::work::WorkOp as Operation;
 
-/// One change to a user's work.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Operation {
-    PutDraft {
-        id: String,
-        input: DraftInput,
-        precondition: Precondition,
-    },
-    DeleteDraft {
-        id: String,
-        version: u64,
-    },
-    SubmitDraft {
-        id: String,
-        version: u64,
-    },
-    PutSettings {
-        settings: Settings,
-    },
-}
-
-impl Operation {
-    /// What makes two requests "the same" for an idempotency key.
-    fn fingerprint(&self) -> String {
-        hex::encode(Sha256::digest(serde_json::to_vec(self).unwrap_or_default()))
-    }
+/// What makes two requests "the same" for an idempotency key.
+fn fingerprint(operation: &Operation) -> String {
+    hex::encode(Sha256::digest(
+        serde_json::to_vec(operation).unwrap_or_default(),
+    ))
 }
 
 /// What became of an operation.
@@ -170,7 +140,7 @@ impl WorkStore {
         now: OffsetDateTime,
     ) -> Result<Applied, WorkError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let fingerprint = operation.fingerprint();
+        let fingerprint = fingerprint(&operation);
         if let Some(key) = key {
             let earlier: Option<(String, String)> = sqlx::query_as(
                 "SELECT fingerprint, outcome FROM idempotency_keys WHERE user_id = ? AND key = ?",
@@ -210,6 +180,18 @@ impl WorkStore {
             outcome,
             replayed: false,
         })
+    }
+
+    /// Empties every account's work (the end-to-end suite's reset between tests).
+    pub async fn forget_everything(&self) -> Result<(), WorkError> {
+        let mut tx = self.pool.begin().await?;
+        for table in ["drafts", "user_settings", "idempotency_keys"] {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Forgets the answers of keys older than the retention; returns how many.

@@ -56,6 +56,35 @@ async fn signing_out_of_an_ended_session_still_removes_the_cookie() {
 }
 
 #[tokio::test]
+async fn a_token_past_its_own_expiry_still_signs_out() {
+    let app = spawn_app().await;
+    let cookie = app.browser_session().await;
+    // Saving work keeps the session alive without a new token...
+    app.advance(Duration::minutes(20));
+    let saved = app
+        .send(
+            http::Method::PUT,
+            "/api/drafts/0f8e6a2c-4b1d-4e8f-9a3b-2c1d0e9f8a7b",
+            Some(json!({"title": "t", "body": "b"})),
+            &[("cookie", &cookie), ("if-none-match", "*")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::CREATED, "{}", saved.body);
+    // ...so the token runs out before the session does.
+    app.advance(Duration::minutes(11));
+    app.with_cookie("/api/auth/session-info", &cookie)
+        .await
+        .assert_problem(401, "token_expired");
+    // Nobody should have to refresh in order to sign out.
+    let out = app.with_cookie("/api/auth/logout", &cookie).await;
+    assert_eq!(out.status, StatusCode::OK, "{}", out.body);
+    assert!(clears_the_cookie(&out));
+    app.with_cookie("/api/auth/refresh", &cookie)
+        .await
+        .assert_problem(401, "session_revoked");
+}
+
+#[tokio::test]
 async fn state_changing_requests_must_be_json() {
     let app = spawn_app().await;
     let cookie = app.browser_session().await;

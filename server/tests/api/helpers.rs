@@ -311,7 +311,7 @@ pub async fn spawn_instrumented_app() -> (TestApp, Arc<InstrumentedStore>, sqlx:
         .await
         .expect("db");
     let store = Arc::new(InstrumentedStore {
-        inner: SqliteSessionStore::new(pool.clone()),
+        inner: SqliteSessionStore::new(pool.clone(), None),
         writes: Default::default(),
         failing: Default::default(),
         sweeps: Default::default(),

@@ -70,7 +70,7 @@ async fn the_sign_in_page_states_the_inactivity_limit() {
     // Server rendering marks text boundaries with `<!>`; what a reader sees has none.
     let text = html.replace("<!>", "");
     let kept = format!(
-        "kept in this browser for {},",
+        "kept encrypted in this browser for {} ",
         app::session_context::human_duration(vigil::preserved::RETENTION.whole_seconds())
     );
     assert!(

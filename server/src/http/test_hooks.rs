@@ -1,6 +1,9 @@
-//! `POST /__test__/clock/advance {"seconds": N}`: moves the server clock forward so the
-//! end-to-end suite can fast-forward browser and server together. Mounted only when
-//! `VIGIL_TEST_CLOCK` is set, which production refuses.
+//! Hooks for the end-to-end suite, mounted only when `VIGIL_TEST_CLOCK` is set (which
+//! production refuses):
+//! - `POST /__test__/clock/advance {"seconds": N}` moves the server clock forward, so the
+//!   suite fast-forwards browser and server together;
+//! - `POST /__test__/reset` empties every account's work, so each test starts clean on the
+//!   one server the suite shares.
 
 use axum::extract::{FromRequest, Request, State};
 use axum::response::{IntoResponse, Response};
@@ -68,6 +71,19 @@ async fn advance(State(state): State<AppState>, request: Request) -> Response {
     .into_response()
 }
 
+async fn reset(State(state): State<AppState>, request: Request) -> Response {
+    let context = ProblemContext::of(&request);
+    match state.work.forget_everything().await {
+        Ok(()) => http::StatusCode::NO_CONTENT.into_response(),
+        Err(err) => problem_response(
+            Problem::new(ErrorCode::InternalError, err.to_string()),
+            &context,
+        ),
+    }
+}
+
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/__test__/clock/advance", post(advance))
+    Router::new()
+        .route("/__test__/clock/advance", post(advance))
+        .route("/__test__/reset", post(reset))
 }

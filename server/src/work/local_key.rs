@@ -1,0 +1,68 @@
+//! The key each user's local copies are encrypted under in the browser (AES-256-GCM).
+//!
+//! Derived, never stored: HKDF-SHA256 of the server's signing secret, the key version and
+//! the user id. The same user gets the same key back on every sign-in (so what the browser
+//! kept decrypts after signing in again), another user a different one, and nobody without
+//! a session gets it at all: it travels only in authenticated answers, and the page keeps it
+//! in memory.
+
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use base64::Engine;
+use hkdf::Hkdf;
+use sha2::Sha256;
+use vigil::session_info::LocalKey;
+
+use crate::session::secret::JwtSecret;
+
+/// Bumped if the derivation ever changes; stored beside every entry it encrypts.
+pub const KEY_VERSION: u32 = 1;
+
+#[derive(Clone)]
+pub struct LocalKeys {
+    hkdf: Hkdf<Sha256>,
+}
+
+impl std::fmt::Debug for LocalKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalKeys").finish_non_exhaustive()
+    }
+}
+
+impl LocalKeys {
+    pub fn new(secret: &JwtSecret) -> Self {
+        Self {
+            hkdf: Hkdf::<Sha256>::new(Some(b"vigil local copies"), secret.as_bytes()),
+        }
+    }
+
+    pub fn for_user(&self, user_id: i64) -> LocalKey {
+        let mut key = [0u8; 32];
+        let info = format!("vigil/local-copy/v{KEY_VERSION}/user/{user_id}");
+        // 32 bytes is far below HKDF-SHA256's limit of 8160: this cannot fail.
+        let _ = self.hkdf.expand(info.as_bytes(), &mut key);
+        LocalKey {
+            version: KEY_VERSION,
+            key: STANDARD_NO_PAD.encode(key),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_user_gets_the_same_key_and_others_never_it() {
+        let keys = LocalKeys::new(&JwtSecret::generate());
+        assert_eq!(keys.for_user(1), keys.for_user(1));
+        assert_ne!(keys.for_user(1).key, keys.for_user(2).key);
+        let decoded = STANDARD_NO_PAD
+            .decode(keys.for_user(1).key)
+            .unwrap_or_default();
+        assert_eq!(decoded.len(), 32);
+        // Another server secret, another key.
+        let other = LocalKeys::new(&JwtSecret::generate());
+        assert_ne!(keys.for_user(1).key, other.for_user(1).key);
+        assert!(!format!("{keys:?}").contains(&keys.for_user(1).key));
+    }
+}

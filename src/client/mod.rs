@@ -1,0 +1,383 @@
+//! The browser's decisions as a pure state machine (SPEC §1): events in, commands out.
+//!
+//! [`Client::handle`] takes one [`Event`] (a timer fired, the user did something, the
+//! server answered, another tab spoke, the local copy was read) and returns the
+//! [`Command`]s to carry out (set a timer, send a request, write the local copy, tell the
+//! other tabs). It never touches a browser API, a clock or the network, so every rule is
+//! tested natively, including across random interleavings of expiry, revocation, offline,
+//! reload, a second tab and conflicts. The wasm side only executes commands, feeds events,
+//! and shows what [`Client`]'s accessors describe.
+//!
+//! Two parts share the machine: the session (phase, deadlines, heartbeat, retries,
+//! sign-out: `session.rs`) and the work (drafts, settings, the outbox of changes the
+//! account has not acknowledged, conflicts: `work.rs`).
+
+mod session;
+mod work;
+
+use serde::{Deserialize, Serialize};
+
+use crate::preserved::{Entry, LocalDraft, LocalSettings};
+use crate::session_info::LocalKey;
+use crate::work::{DraftInput, Settings, StoredDraft, WorkOp, WorkSnapshot};
+use crate::{PolicyInfo, Problem, SessionInfo, UserSummary};
+
+pub use session::ClientPhase;
+pub use work::{Resolution, SaveStatus};
+
+/// Milliseconds since the epoch on the browser's clock.
+pub type Millis = i64;
+
+/// Identifies a request so its answer finds what it was for.
+pub type RequestId = u64;
+
+/// The timers the machine uses; each is either armed once or not at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Timer {
+    /// The next phase change (warning, expiry).
+    Phase,
+    /// Once a second while the countdown shows.
+    Countdown,
+    /// Once per heartbeat interval: report activity if there was any.
+    Heartbeat,
+    /// Retrying a session request that could not reach the server.
+    SessionRetry,
+    /// Retrying a sign-out that could not reach the server.
+    SignOutRetry,
+    /// Typing paused: save to the account.
+    Autosave,
+    /// Typing paused: write the local copy.
+    LocalSave,
+    /// Retrying the outbox after the server could not be reached.
+    WorkRetry,
+}
+
+/// What the machine asks the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// `session-info`: passive.
+    CheckSession,
+    /// `refresh`: extends and rotates.
+    Refresh,
+    Logout,
+    /// `GET /api/drafts`: passive.
+    GetWork,
+    /// A change from the outbox, with its idempotency key.
+    Work {
+        key: String,
+        op: WorkOp,
+    },
+}
+
+/// A successful answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Session(SessionInfo),
+    LoggedOut,
+    Snapshot(WorkSnapshot),
+    /// A draft saved, created or submitted.
+    Saved(StoredDraft),
+    Deleted,
+    Settings(Settings),
+}
+
+/// What tabs of one browser tell each other. Never a token or a key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TabMessage {
+    /// The server's latest word on the session (after sign-in, refresh or a check), without
+    /// the local key.
+    Session(Box<SessionInfo>),
+    /// The user signed out in another tab.
+    SignedOut,
+}
+
+/// What the user does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserAction {
+    /// "Stay signed in" (or a deliberate key, click or touch while the warning shows).
+    StaySignedIn,
+    /// Sign out, confirmed if there were changes the account does not have.
+    SignOut,
+    NewDraft {
+        id: String,
+    },
+    Edit {
+        id: String,
+        input: DraftInput,
+    },
+    Delete {
+        id: String,
+    },
+    Submit {
+        id: String,
+    },
+    Select {
+        id: String,
+    },
+    ChangeSettings(Settings),
+    Resolve {
+        id: String,
+        resolution: Resolution,
+    },
+    /// Leaving a field: save now rather than after the pause.
+    Flush,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The page started. `cookie`: the page request carried a session cookie. `tab`: a
+    /// random id of this page, for idempotency keys. `last_user`: who was signed in here
+    /// before (no secret), to offer them a way back in.
+    Started {
+        now: Millis,
+        cookie: bool,
+        tab: String,
+        last_user: Option<UserSummary>,
+    },
+    Answered {
+        now: Millis,
+        id: RequestId,
+        answer: Result<Answer, Problem>,
+    },
+    /// Signed in through a form: the sign-in page, or the modal as the same user.
+    SignedIn {
+        now: Millis,
+        info: SessionInfo,
+    },
+    TimerFired {
+        now: Millis,
+        timer: Timer,
+    },
+    /// The heartbeat timer fired; `motion` is the last pointer, scroll or wheel activity.
+    Heartbeat {
+        now: Millis,
+        motion: Millis,
+    },
+    /// This tab holds the heartbeat lock; `last_report` is when any tab last reported.
+    HeartbeatLock {
+        now: Millis,
+        last_report: Millis,
+    },
+    /// A deliberate key press, click or touch.
+    Activity {
+        now: Millis,
+    },
+    /// The page became visible, got focus, or came back from the back-forward cache.
+    Returned {
+        now: Millis,
+    },
+    Connectivity {
+        now: Millis,
+        online: bool,
+    },
+    Tab {
+        now: Millis,
+        message: TabMessage,
+    },
+    /// The local copy of `user` was read and decrypted (entries that could not be read are
+    /// reported in `unreadable`).
+    LocalLoaded {
+        now: Millis,
+        user: i64,
+        entries: Vec<Entry>,
+        unreadable: usize,
+    },
+    User {
+        now: Millis,
+        action: UserAction,
+    },
+    /// The page is going away (hidden for good, or reloaded): write what is not written yet.
+    Leaving {
+        now: Millis,
+    },
+}
+
+/// What the wasm side carries out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    SetTimer {
+        timer: Timer,
+        at: Millis,
+    },
+    CancelTimer(Timer),
+    Send {
+        id: RequestId,
+        request: Request,
+    },
+    /// Ask for the cross-tab heartbeat lock; answered by [`Event::HeartbeatLock`] if this
+    /// tab gets it.
+    TryHeartbeatLock,
+    /// Tell the other tabs when activity was last reported.
+    RecordReport {
+        at: Millis,
+    },
+    /// Re-arm the one-shot motion listeners.
+    ArmMotion,
+    Broadcast(TabMessage),
+    /// The key for this user's local copy (or none: forget it).
+    UseKey(Option<LocalKey>),
+    /// Read and decrypt `user`'s local copy.
+    LoadLocal {
+        user: i64,
+    },
+    /// Write one entry of `user`'s local copy (encrypted).
+    Store {
+        user: i64,
+        entry: Entry,
+    },
+    RemoveDraft {
+        user: i64,
+        id: String,
+    },
+    /// Remove everything kept for `user` (an explicit sign-out).
+    PurgeLocal {
+        user: i64,
+    },
+    /// Remember who is signed in (no secret), to offer them a way back after a reload.
+    RememberUser(UserSummary),
+    ForgetUser,
+    /// Remember which element has focus; give it back later.
+    CaptureFocus,
+    RestoreFocus,
+}
+
+/// A notice the page shows until it is resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// The server cannot be reached; work is kept here and retried.
+    Unreachable,
+    /// A sign-out could not reach the server: still signed in, still trying.
+    SignOutPending,
+    /// Parts of the local copy could not be read.
+    LocalUnreadable,
+}
+
+/// The machine.
+#[derive(Debug, Default)]
+pub struct Client {
+    session: session::Session,
+    work: work::Work,
+    next_request: RequestId,
+}
+
+/// Collects commands during one step.
+#[derive(Debug, Default)]
+pub(crate) struct Out {
+    pub commands: Vec<Command>,
+    next_request: RequestId,
+}
+
+impl Out {
+    pub fn push(&mut self, command: Command) {
+        self.commands.push(command);
+    }
+
+    pub fn send(&mut self, request: Request) -> RequestId {
+        self.next_request += 1;
+        let id = self.next_request;
+        self.commands.push(Command::Send { id, request });
+        id
+    }
+
+    pub fn timer(&mut self, timer: Timer, at: Millis) {
+        self.commands.push(Command::SetTimer { timer, at });
+    }
+}
+
+impl Client {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies one event; returns what to do.
+    pub fn handle(&mut self, event: Event) -> Vec<Command> {
+        let mut out = Out {
+            commands: Vec::new(),
+            next_request: self.next_request,
+        };
+        session::handle(&mut self.session, &mut self.work, event, &mut out);
+        self.next_request = out.next_request;
+        out.commands
+    }
+
+    pub fn phase(&self) -> &ClientPhase {
+        &self.session.phase
+    }
+
+    pub fn user(&self) -> Option<&UserSummary> {
+        self.session.user.as_ref()
+    }
+
+    pub fn policy(&self) -> Option<PolicyInfo> {
+        self.session.policy
+    }
+
+    /// The page was opened onto an ended session: show nothing of the work until the same
+    /// user has signed in again.
+    pub fn work_withheld(&self) -> bool {
+        self.session.withheld
+    }
+
+    pub fn signing_out(&self) -> bool {
+        self.session.signing_out
+    }
+
+    pub fn notices(&self) -> Vec<Notice> {
+        let mut notices = Vec::new();
+        if self.session.unreachable || self.work.unreachable() {
+            notices.push(Notice::Unreachable);
+        }
+        if self.session.sign_out_failed {
+            notices.push(Notice::SignOutPending);
+        }
+        if self.work.unreadable > 0 {
+            notices.push(Notice::LocalUnreadable);
+        }
+        notices
+    }
+
+    /// The drafts to show, in order (deleted ones are gone from view).
+    pub fn drafts(&self) -> impl Iterator<Item = &LocalDraft> {
+        self.work.visible()
+    }
+
+    pub fn selected(&self) -> Option<&str> {
+        self.work.selected()
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.work.settings.local
+    }
+
+    pub fn local_settings(&self) -> &LocalSettings {
+        &self.work.settings
+    }
+
+    /// How many changes the account does not have yet.
+    pub fn waiting(&self) -> usize {
+        self.work.waiting()
+    }
+
+    pub fn save_status(&self) -> SaveStatus {
+        self.work.status(&self.session)
+    }
+
+    /// When the account last acknowledged a change.
+    pub fn last_saved(&self) -> Option<Millis> {
+        self.work.last_saved
+    }
+
+    /// Whether the work of the signed-in user has been loaded.
+    pub fn work_ready(&self) -> bool {
+        self.work.ready()
+    }
+
+    /// The deadlines on the local clock, while a session is known.
+    pub fn deadlines(&self) -> Option<crate::Deadlines> {
+        self.session.deadlines
+    }
+}
+
+#[cfg(test)]
+mod tests;

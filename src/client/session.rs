@@ -1,0 +1,553 @@
+//! The session half of the browser machine: the phase shown (active, warning, ended), one
+//! timer for the next change, a heartbeat that reports activity at most once per interval
+//! across tabs, retries that never sign anyone out, and a sign-out that is only shown once
+//! the server confirmed it.
+//!
+//! Deadlines come only from the server and are placed on the local clock relative to its
+//! `server_now`; the phase itself is the core's pure `Deadlines::phase_at`.
+
+use time::OffsetDateTime;
+
+use super::work::Work;
+use super::{
+    Answer, Command, Event, Millis, Out, Request, RequestId, TabMessage, Timer, UserAction,
+};
+use crate::heartbeat::{self, HeartbeatClock};
+use crate::{
+    Deadlines, ErrorCode, ExpiryReason, Phase, PolicyInfo, Problem, SessionInfo, UserSummary,
+};
+
+/// First and longest wait before retrying after the server could not be reached.
+pub(crate) const RETRY_FIRST_MS: u32 = 1_000;
+pub(crate) const RETRY_MAX_MS: u32 = 30_000;
+/// Timers fire a little after the instant they wait for, so the phase has changed.
+const TIMER_SLACK_MS: Millis = 25;
+
+/// What the page shows about the session.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ClientPhase {
+    /// Not yet known (also what the server renders).
+    #[default]
+    Checking,
+    SignedOut,
+    Active,
+    Warning {
+        remaining_ms: i64,
+        reason: ExpiryReason,
+    },
+    /// The session ended: for a deadline, or (`reason: None`) because it was ended
+    /// elsewhere (signed out on another device, revoked).
+    Ended {
+        reason: Option<ExpiryReason>,
+    },
+}
+
+impl ClientPhase {
+    pub fn is_signed_in(&self) -> bool {
+        matches!(self, Self::Active | Self::Warning { .. })
+    }
+
+    pub fn is_ended(&self) -> bool {
+        matches!(self, Self::Ended { .. })
+    }
+}
+
+/// What a request that failed to reach the server was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    Check,
+    Refresh,
+}
+
+/// What an answer is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Check,
+    /// `exchange`: a check answered `token_expired`; the refresh repeats it.
+    Refresh {
+        exchange: bool,
+    },
+    Logout,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Session {
+    pub phase: ClientPhase,
+    pub user: Option<UserSummary>,
+    pub policy: Option<PolicyInfo>,
+    /// On the local clock.
+    pub deadlines: Option<Deadlines>,
+    heartbeat_ms: Millis,
+    heartbeat_running: bool,
+    countdown_running: bool,
+    /// Deliberate activity seen in this tab, and the last motion the heartbeat read.
+    last_activity: Millis,
+    motion: Millis,
+    /// Activity up to here is covered by a report (this tab's or another's).
+    reported: Millis,
+    pending: Vec<(RequestId, Purpose)>,
+    retry_backoff_ms: u32,
+    retry: Option<Retry>,
+    sign_out_backoff_ms: u32,
+    pub signing_out: bool,
+    pub sign_out_failed: bool,
+    pub unreachable: bool,
+    pub offline: bool,
+    pub withheld: bool,
+    last_user: Option<UserSummary>,
+    has_key: bool,
+}
+
+impl Session {
+    fn in_flight(&self, purpose: Purpose) -> bool {
+        self.pending.iter().any(|(_, p)| *p == purpose)
+    }
+
+    fn refreshing(&self) -> bool {
+        self.pending
+            .iter()
+            .any(|(_, p)| matches!(p, Purpose::Refresh { .. }))
+    }
+
+    fn send(&mut self, purpose: Purpose, request: Request, out: &mut Out) {
+        let id = out.send(request);
+        self.pending.push((id, purpose));
+    }
+}
+
+fn instant(ms: Millis) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+fn millis(at: OffsetDateTime) -> Millis {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// Dispatches one event to the part it concerns.
+pub(crate) fn handle(s: &mut Session, w: &mut Work, event: Event, out: &mut Out) {
+    match event {
+        Event::Started {
+            now,
+            cookie,
+            tab,
+            last_user,
+        } => {
+            w.set_tab(tab);
+            s.last_user = last_user;
+            if cookie {
+                check(s, out);
+            } else {
+                // Nothing to ask: without a cookie the answer could only be 401.
+                signed_out(s, w, now, out);
+            }
+        }
+        Event::SignedIn { now, info } => adopt(s, w, info, now, false, out),
+        Event::Answered { now, id, answer } => {
+            if let Some(index) = s.pending.iter().position(|(pending, _)| *pending == id) {
+                let (_, purpose) = s.pending.remove(index);
+                answered(s, w, purpose, answer, now, out);
+            } else {
+                w.answered(id, answer, now, s.phase.is_signed_in(), out);
+                after_work_answer(s, w, now, out);
+            }
+        }
+        Event::TimerFired { now, timer } => match timer {
+            Timer::Phase => evaluate(s, w, now, out),
+            Timer::Countdown => {
+                s.countdown_running = false;
+                evaluate(s, w, now, out);
+            }
+            Timer::Heartbeat => heartbeat_tick(s, w, now, s.motion, out),
+            Timer::SessionRetry => match s.retry.take() {
+                Some(Retry::Check) => check(s, out),
+                Some(Retry::Refresh) => refresh(s, true, now, out),
+                None => {}
+            },
+            Timer::SignOutRetry => {
+                if s.signing_out {
+                    s.send(Purpose::Logout, Request::Logout, out);
+                }
+            }
+            Timer::Autosave | Timer::LocalSave | Timer::WorkRetry => {
+                w.timer(timer, now, s.phase.is_signed_in(), out)
+            }
+        },
+        Event::Heartbeat { now, motion } => heartbeat_tick(s, w, now, motion, out),
+        Event::HeartbeatLock { now, last_report } => {
+            if heartbeat_due(s, now, last_report) {
+                out.push(Command::RecordReport { at: now });
+                refresh(s, false, now, out);
+            }
+        }
+        Event::Activity { now } => {
+            s.last_activity = s.last_activity.max(now);
+            if matches!(s.phase, ClientPhase::Warning { .. }) {
+                refresh(s, false, now, out);
+            }
+        }
+        Event::Returned { now } => {
+            // Coming back is not activity: re-evaluate first, so a return after the
+            // deadline shows the modal instead of silently extending.
+            evaluate(s, w, now, out);
+            if s.phase.is_signed_in() {
+                w.refetch(now, out);
+            }
+        }
+        Event::Connectivity { now, online } => {
+            s.offline = !online;
+            w.set_offline(!online);
+            if online {
+                if s.retry.is_some() {
+                    out.push(Command::CancelTimer(Timer::SessionRetry));
+                    handle(
+                        s,
+                        w,
+                        Event::TimerFired {
+                            now,
+                            timer: Timer::SessionRetry,
+                        },
+                        out,
+                    );
+                }
+                w.resume(now, s.phase.is_signed_in(), out);
+            }
+        }
+        Event::Tab { now, message } => match message {
+            TabMessage::Session(info) => {
+                // Another tab's report covers activity here too.
+                s.reported = s.reported.max(now);
+                let needs_key = !s.has_key && info.local_key.is_none();
+                adopt(s, w, *info, now, true, out);
+                if needs_key && !s.in_flight(Purpose::Check) {
+                    check(s, out);
+                }
+            }
+            TabMessage::SignedOut => signed_out(s, w, now, out),
+        },
+        Event::LocalLoaded {
+            now,
+            user,
+            entries,
+            unreadable,
+        } => w.local_loaded(user, entries, unreadable, now, s.phase.is_signed_in(), out),
+        Event::User { now, action } => user_action(s, w, action, now, out),
+        Event::Leaving { .. } => w.leaving(out),
+    }
+}
+
+fn user_action(s: &mut Session, w: &mut Work, action: UserAction, now: Millis, out: &mut Out) {
+    match action {
+        UserAction::StaySignedIn => refresh(s, false, now, out),
+        UserAction::SignOut => {
+            if !s.signing_out && s.user.is_some() {
+                s.signing_out = true;
+                s.sign_out_failed = false;
+                s.send(Purpose::Logout, Request::Logout, out);
+            }
+        }
+        // Signing out: the work on screen is no longer changed (it is about to go).
+        UserAction::Select { .. } | UserAction::Flush => {
+            w.user_action(action, now, s.phase.is_signed_in(), out)
+        }
+        _ if s.signing_out => {}
+        other => w.user_action(other, now, s.phase.is_signed_in(), out),
+    }
+}
+
+fn check(s: &mut Session, out: &mut Out) {
+    if !s.in_flight(Purpose::Check) {
+        if s.phase == ClientPhase::SignedOut {
+            s.phase = ClientPhase::Checking;
+        }
+        s.send(Purpose::Check, Request::CheckSession, out);
+    }
+}
+
+/// Takes the server's word for the session and schedules everything from it.
+fn adopt(
+    s: &mut Session,
+    w: &mut Work,
+    mut info: SessionInfo,
+    now: Millis,
+    from_tab: bool,
+    out: &mut Out,
+) {
+    let was_ended = s.phase.is_ended();
+    if s.user.as_ref() != Some(&info.user) {
+        out.push(Command::RememberUser(info.user.clone()));
+        s.user = Some(info.user.clone());
+    }
+    if let Some(key) = info.local_key.take() {
+        s.has_key = true;
+        out.push(Command::UseKey(Some(key)));
+    }
+    // The work shows only once this user holds a live session (and the key) again.
+    if s.has_key {
+        s.withheld = false;
+        w.switch_owner(info.user.id, now, out);
+    }
+    s.policy = Some(info.policy);
+    s.unreachable = false;
+    s.retry_backoff_ms = 0;
+    if s.retry.take().is_some() {
+        out.push(Command::CancelTimer(Timer::SessionRetry));
+    }
+    s.deadlines = Some(info.local_deadlines(instant(now)));
+    s.reported = s.reported.max(now);
+    let heartbeat_ms = info.policy.heartbeat_secs.max(1) * 1000;
+    if !s.heartbeat_running || s.heartbeat_ms != heartbeat_ms {
+        s.heartbeat_ms = heartbeat_ms;
+        s.heartbeat_running = true;
+        out.timer(Timer::Heartbeat, now + heartbeat_ms);
+    }
+    if !from_tab {
+        out.push(Command::Broadcast(TabMessage::Session(Box::new(info))));
+    }
+    evaluate(s, w, now, out);
+    // A refusal of the work (an exchanged token, say) is over: carry on.
+    w.resume(now, s.phase.is_signed_in(), out);
+    if was_ended && s.phase.is_signed_in() {
+        out.push(Command::RestoreFocus);
+    }
+}
+
+/// Recomputes the phase from the deadlines and the clock, and sets the one timer for the
+/// next change. Safe to call at any time (late timers, waking from sleep).
+fn evaluate(s: &mut Session, w: &mut Work, now: Millis, out: &mut Out) {
+    let Some(deadlines) = s.deadlines else {
+        return;
+    };
+    match deadlines.phase_at(instant(now)) {
+        Phase::Active { warn_at } => {
+            if s.countdown_running {
+                s.countdown_running = false;
+                out.push(Command::CancelTimer(Timer::Countdown));
+            }
+            set_phase(s, w, ClientPhase::Active, now, out);
+            out.timer(Timer::Phase, millis(warn_at) + TIMER_SLACK_MS);
+        }
+        Phase::Warning {
+            remaining,
+            deadline,
+            reason,
+        } => {
+            set_phase(
+                s,
+                w,
+                ClientPhase::Warning {
+                    remaining_ms: remaining.whole_milliseconds() as i64,
+                    reason,
+                },
+                now,
+                out,
+            );
+            if !s.countdown_running {
+                s.countdown_running = true;
+                out.timer(Timer::Countdown, now + 1000);
+            }
+            out.timer(Timer::Phase, millis(deadline) + TIMER_SLACK_MS);
+        }
+        Phase::Expired { reason } => {
+            end(s, w, Some(reason), out);
+            // The server decides: another tab may have extended the session meanwhile.
+            check(s, out);
+        }
+    }
+}
+
+fn set_phase(s: &mut Session, w: &mut Work, phase: ClientPhase, now: Millis, out: &mut Out) {
+    let became_live = !s.phase.is_signed_in() && phase.is_signed_in();
+    s.phase = phase;
+    if became_live {
+        w.session_live(now, out);
+    }
+}
+
+/// The session ended (a deadline passed, or it was ended elsewhere): stop its timers, keep
+/// the work, offer to sign in again.
+fn end(s: &mut Session, w: &mut Work, reason: Option<ExpiryReason>, out: &mut Out) {
+    if s.phase.is_ended() {
+        return;
+    }
+    out.push(Command::CaptureFocus);
+    for timer in [Timer::Phase, Timer::Countdown, Timer::Heartbeat] {
+        out.push(Command::CancelTimer(timer));
+    }
+    s.countdown_running = false;
+    s.heartbeat_running = false;
+    s.deadlines = None;
+    s.phase = ClientPhase::Ended { reason };
+    w.session_ended();
+}
+
+/// Once per heartbeat interval: report activity if there was any. The phase is evaluated
+/// first, so a heartbeat that fires late (after a sleep past the deadline) shows the modal
+/// instead of silently extending.
+fn heartbeat_tick(s: &mut Session, w: &mut Work, now: Millis, motion: Millis, out: &mut Out) {
+    s.motion = s.motion.max(motion);
+    out.push(Command::ArmMotion);
+    evaluate(s, w, now, out);
+    if s.heartbeat_running {
+        out.timer(Timer::Heartbeat, now + s.heartbeat_ms);
+    }
+    // However many tabs are open: one report per interval in total, decided under a lock.
+    if s.phase == ClientPhase::Active && heartbeat_due(s, now, 0) {
+        out.push(Command::TryHeartbeatLock);
+    }
+}
+
+fn heartbeat_due(s: &Session, now: Millis, last_report: Millis) -> bool {
+    let clock = HeartbeatClock {
+        last_activity_ms: s.last_activity.max(s.motion) as f64,
+        covered_until_ms: s.reported as f64,
+        last_report_ms: last_report.max(0) as f64,
+    };
+    s.phase == ClientPhase::Active && heartbeat::due(&clock, now as f64, s.heartbeat_ms as f64)
+}
+
+/// Asks the server to extend the session. `exchange` also runs outside a signed-in phase:
+/// a check answered `token_expired` exchanges the token and thereby repeats the check.
+fn refresh(s: &mut Session, exchange: bool, now: Millis, out: &mut Out) {
+    if s.refreshing() || !(exchange || s.phase.is_signed_in()) {
+        return;
+    }
+    s.reported = now;
+    s.send(Purpose::Refresh { exchange }, Request::Refresh, out);
+}
+
+fn answered(
+    s: &mut Session,
+    w: &mut Work,
+    purpose: Purpose,
+    answer: Result<Answer, Problem>,
+    now: Millis,
+    out: &mut Out,
+) {
+    match (purpose, answer) {
+        (Purpose::Logout, Ok(_)) => signed_out_here(s, w, now, out),
+        (Purpose::Logout, Err(problem)) => {
+            if problem.error_code.ends_session() {
+                signed_out_here(s, w, now, out);
+            } else {
+                // Never show "signed out" while the session may still be valid.
+                s.sign_out_failed = true;
+                let wait = retry_wait_ms(&mut s.sign_out_backoff_ms, problem.retry_after);
+                out.timer(Timer::SignOutRetry, now + i64::from(wait));
+            }
+        }
+        (_, Ok(Answer::Session(info))) => adopt(s, w, info, now, false, out),
+        (_, Ok(_)) => {}
+        (Purpose::Refresh { exchange: true }, Err(problem))
+            if problem.error_code == ErrorCode::TokenExpired =>
+        {
+            // An exchanged token refused again is not retried a second time.
+            session_gone(s, w, problem, now, out);
+        }
+        (purpose, Err(problem)) => {
+            let retry = match purpose {
+                Purpose::Check => Retry::Check,
+                _ => Retry::Refresh,
+            };
+            handle_problem(s, w, problem, retry, now, out);
+        }
+    }
+}
+
+/// After a work answer: a refusal that says the session is over ends it here too.
+fn after_work_answer(s: &mut Session, w: &mut Work, now: Millis, out: &mut Out) {
+    if let Some(problem) = w.take_session_problem() {
+        handle_problem(s, w, problem, Retry::Check, now, out);
+    }
+}
+
+/// Reacts to a refusal from the server, or to not reaching it.
+fn handle_problem(
+    s: &mut Session,
+    w: &mut Work,
+    problem: Problem,
+    retry: Retry,
+    now: Millis,
+    out: &mut Out,
+) {
+    match problem.error_code {
+        // The token ran out while the session lives: exchange it, which repeats the check.
+        ErrorCode::TokenExpired => refresh(s, true, now, out),
+        code if code.ends_session() => session_gone(s, w, problem, now, out),
+        _ => {
+            s.unreachable = true;
+            s.retry = Some(retry);
+            let wait = retry_wait_ms(&mut s.retry_backoff_ms, problem.retry_after);
+            out.timer(Timer::SessionRetry, now + i64::from(wait));
+        }
+    }
+}
+
+/// The session is over on the server. Whoever was working here is offered a way back in,
+/// with their unsaved changes waiting; with nobody to offer it to, the page is signed out.
+fn session_gone(s: &mut Session, w: &mut Work, problem: Problem, now: Millis, out: &mut Out) {
+    let reason = match problem.error_code {
+        ErrorCode::SessionExpired => Some(problem.reason.unwrap_or(ExpiryReason::Idle)),
+        _ => None,
+    };
+    if s.user.is_none() {
+        // A page opened onto an ended session: the last user may sign in again, and sees
+        // nothing of their work until they have (it stays encrypted without the key).
+        match (problem.error_code, s.last_user.clone()) {
+            (ErrorCode::SessionExpired | ErrorCode::SessionRevoked, Some(user)) => {
+                s.withheld = true;
+                s.user = Some(user);
+            }
+            _ => return signed_out(s, w, now, out),
+        }
+    }
+    end(s, w, reason, out);
+}
+
+/// Signed out by this tab, confirmed by the server: discard this user's local copy.
+fn signed_out_here(s: &mut Session, w: &mut Work, now: Millis, out: &mut Out) {
+    if let Some(user) = &s.user {
+        out.push(Command::PurgeLocal { user: user.id });
+    }
+    out.push(Command::ForgetUser);
+    out.push(Command::Broadcast(TabMessage::SignedOut));
+    s.last_user = None;
+    signed_out(s, w, now, out);
+}
+
+/// The session is gone for good (or never existed): forget it in this tab. The local copy
+/// stays for its owner until it expires.
+fn signed_out(s: &mut Session, w: &mut Work, _now: Millis, out: &mut Out) {
+    for timer in [
+        Timer::Phase,
+        Timer::Countdown,
+        Timer::Heartbeat,
+        Timer::SessionRetry,
+        Timer::SignOutRetry,
+    ] {
+        out.push(Command::CancelTimer(timer));
+    }
+    out.push(Command::UseKey(None));
+    // Answers to requests already sent are ignored from now on.
+    *s = Session {
+        phase: ClientPhase::SignedOut,
+        last_user: s.last_user.take(),
+        offline: s.offline,
+        ..Session::default()
+    };
+    w.signed_out(out);
+}
+
+/// The wait before the next retry: the backoff doubles from one second up to thirty, and a
+/// server's `Retry-After` (at most five minutes) is honoured when it asks for longer.
+pub(crate) fn retry_wait_ms(backoff_ms: &mut u32, retry_after_secs: Option<u64>) -> u32 {
+    *backoff_ms = if *backoff_ms == 0 {
+        RETRY_FIRST_MS
+    } else {
+        (*backoff_ms * 2).min(RETRY_MAX_MS)
+    };
+    retry_after_secs
+        .map(|s| (s.min(300) as u32) * 1000)
+        .unwrap_or(0)
+        .max(*backoff_ms)
+}

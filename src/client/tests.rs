@@ -1,0 +1,565 @@
+//! The browser machine, natively: each transition on its own, then whole interleavings of
+//! typing, autosave, expiry, revocation, offline, reloads, a second tab and conflicts
+//! against a simulated account server (the same rules as the real one).
+
+mod simulation;
+
+use time::{Duration, OffsetDateTime};
+
+use super::*;
+use crate::session_info::LocalKey;
+use crate::work::{Precondition, StoredDraft};
+use crate::{ErrorCode, ExpiryReason, PolicyInfo, Problem, SessionInfo, UserSummary};
+
+pub(super) const T0: Millis = 1_780_000_000_000;
+pub(super) const IDLE_MS: Millis = 120_000;
+pub(super) const WARNING_MS: Millis = 60_000;
+pub(super) const HEARTBEAT_MS: Millis = 10_000;
+
+pub(super) fn at(ms: Millis) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+pub(super) fn user(id: i64) -> UserSummary {
+    let name = if id == 1 { "ada" } else { "grace" };
+    UserSummary {
+        id,
+        username: name.into(),
+        display_name: name.into(),
+    }
+}
+
+/// The server's answer for a session of `user` last active at `last_activity`.
+pub(super) fn info(user_id: i64, now: Millis, last_activity: Millis) -> SessionInfo {
+    let idle = at(last_activity) + Duration::milliseconds(IDLE_MS);
+    SessionInfo {
+        user: user(user_id),
+        session_id: "s".into(),
+        created_at: at(T0),
+        last_activity_at: at(last_activity),
+        idle_expires_at: idle,
+        absolute_expires_at: at(T0) + Duration::hours(1),
+        warn_at: idle - Duration::milliseconds(WARNING_MS),
+        server_now: at(now),
+        policy: PolicyInfo {
+            idle_timeout_secs: IDLE_MS / 1000,
+            warning_secs: WARNING_MS / 1000,
+            absolute_timeout_secs: 3600,
+            heartbeat_secs: HEARTBEAT_MS / 1000,
+        },
+        local_key: Some(LocalKey {
+            version: 1,
+            key: format!("key-of-{user_id}"),
+        }),
+    }
+}
+
+fn sends(commands: &[Command]) -> Vec<(RequestId, Request)> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Send { id, request } => Some((*id, request.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn sent(commands: &[Command], wanted: &Request) -> RequestId {
+    sends(commands)
+        .into_iter()
+        .find(|(_, r)| r == wanted)
+        .map(|(id, _)| id)
+        .unwrap_or_else(|| panic!("{wanted:?} not sent in {commands:?}"))
+}
+
+fn work_sent(commands: &[Command]) -> (RequestId, String, WorkOp) {
+    sends(commands)
+        .into_iter()
+        .find_map(|(id, r)| match r {
+            Request::Work { key, op } => Some((id, key, op)),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no change sent in {commands:?}"))
+}
+
+fn problem(code: ErrorCode) -> Problem {
+    Problem::new(code, "test")
+}
+
+fn stored(id: &str, title: &str, body: &str, version: u64) -> StoredDraft {
+    StoredDraft {
+        id: id.into(),
+        title: title.into(),
+        body: body.into(),
+        version,
+        updated_at: at(T0),
+        submitted_at: None,
+    }
+}
+
+fn input(title: &str, body: &str) -> DraftInput {
+    DraftInput {
+        title: title.into(),
+        body: body.into(),
+    }
+}
+
+/// A client signed in as Ada at T0 with her (empty) work loaded and synced.
+fn signed_in() -> Client {
+    let mut client = Client::new();
+    let started = client.handle(Event::Started {
+        now: T0,
+        cookie: true,
+        tab: "tab".into(),
+        last_user: None,
+    });
+    let check = sent(&started, &Request::CheckSession);
+    let adopted = client.handle(Event::Answered {
+        now: T0,
+        id: check,
+        answer: Ok(Answer::Session(info(1, T0, T0))),
+    });
+    assert!(adopted.contains(&Command::LoadLocal { user: 1 }));
+    let get = sent(&adopted, &Request::GetWork);
+    client.handle(Event::LocalLoaded {
+        now: T0,
+        user: 1,
+        entries: Vec::new(),
+        unreadable: 0,
+    });
+    client.handle(Event::Answered {
+        now: T0,
+        id: get,
+        answer: Ok(Answer::Snapshot(WorkSnapshot::default())),
+    });
+    assert!(client.work_ready());
+    client
+}
+
+fn user_does(client: &mut Client, now: Millis, action: UserAction) -> Vec<Command> {
+    client.handle(Event::User { now, action })
+}
+
+/// A new draft `id` typed with `text` and sent when the pause is over: the request.
+fn typed_and_sent(client: &mut Client, id: &str, text: DraftInput) -> (RequestId, String, WorkOp) {
+    user_does(client, T0 + 1, UserAction::NewDraft { id: id.into() });
+    user_does(
+        client,
+        T0 + 2,
+        UserAction::Edit {
+            id: id.into(),
+            input: text,
+        },
+    );
+    let sent = client.handle(Event::TimerFired {
+        now: T0 + 2000,
+        timer: Timer::Autosave,
+    });
+    work_sent(&sent)
+}
+
+#[test]
+fn without_a_cookie_the_page_is_signed_out_without_asking() {
+    let mut client = Client::new();
+    let commands = client.handle(Event::Started {
+        now: T0,
+        cookie: false,
+        tab: "t".into(),
+        last_user: None,
+    });
+    assert_eq!(client.phase(), &ClientPhase::SignedOut);
+    assert!(sends(&commands).is_empty());
+}
+
+#[test]
+fn the_phase_follows_the_server_deadlines_with_one_timer() {
+    let mut client = signed_in();
+    assert_eq!(client.phase(), &ClientPhase::Active);
+    let warn_at = T0 + IDLE_MS - WARNING_MS;
+    let commands = client.handle(Event::TimerFired {
+        now: warn_at + 25,
+        timer: Timer::Phase,
+    });
+    assert!(matches!(
+        client.phase(),
+        ClientPhase::Warning {
+            reason: ExpiryReason::Idle,
+            ..
+        }
+    ));
+    assert!(commands.contains(&Command::SetTimer {
+        timer: Timer::Countdown,
+        at: warn_at + 25 + 1000
+    }));
+    let commands = client.handle(Event::TimerFired {
+        now: T0 + IDLE_MS + 25,
+        timer: Timer::Phase,
+    });
+    assert_eq!(
+        client.phase(),
+        &ClientPhase::Ended {
+            reason: Some(ExpiryReason::Idle)
+        }
+    );
+    assert!(commands.contains(&Command::CaptureFocus));
+    // The server decides: the check may find that another tab extended the session.
+    sent(&commands, &Request::CheckSession);
+}
+
+#[test]
+fn a_deliberate_key_during_the_warning_extends_and_motion_alone_does_not() {
+    let mut client = signed_in();
+    let warn_at = T0 + IDLE_MS - WARNING_MS + 25;
+    client.handle(Event::TimerFired {
+        now: warn_at,
+        timer: Timer::Phase,
+    });
+    let motion = client.handle(Event::Heartbeat {
+        now: warn_at + 1,
+        motion: warn_at,
+    });
+    assert!(
+        sends(&motion).is_empty(),
+        "motion never extends during the warning"
+    );
+    let key = client.handle(Event::Activity { now: warn_at + 2 });
+    sent(&key, &Request::Refresh);
+}
+
+#[test]
+fn the_heartbeat_reports_activity_once_per_interval_under_the_lock() {
+    let mut client = signed_in();
+    let idle = client.handle(Event::Heartbeat {
+        now: T0 + HEARTBEAT_MS,
+        motion: 0,
+    });
+    assert!(
+        !idle.contains(&Command::TryHeartbeatLock),
+        "no activity, no report"
+    );
+    let busy = client.handle(Event::Heartbeat {
+        now: T0 + 2 * HEARTBEAT_MS,
+        motion: T0 + 15_000,
+    });
+    assert!(busy.contains(&Command::TryHeartbeatLock));
+    // Another tab reported a moment ago: nothing to do.
+    let covered = client.handle(Event::HeartbeatLock {
+        now: T0 + 2 * HEARTBEAT_MS,
+        last_report: T0 + 2 * HEARTBEAT_MS - 100,
+    });
+    assert!(sends(&covered).is_empty());
+    let reported = client.handle(Event::HeartbeatLock {
+        now: T0 + 2 * HEARTBEAT_MS,
+        last_report: T0,
+    });
+    sent(&reported, &Request::Refresh);
+    assert!(reported.contains(&Command::RecordReport {
+        at: T0 + 2 * HEARTBEAT_MS
+    }));
+}
+
+#[test]
+fn a_lost_connection_is_retried_with_backoff_and_never_signs_anyone_out() {
+    let mut client = signed_in();
+    let commands = user_does(&mut client, T0 + 1, UserAction::StaySignedIn);
+    let refresh = sent(&commands, &Request::Refresh);
+    let failed = client.handle(Event::Answered {
+        now: T0 + 2,
+        id: refresh,
+        answer: Err(problem(ErrorCode::NetworkError)),
+    });
+    assert_eq!(client.phase(), &ClientPhase::Active);
+    assert!(client.notices().contains(&Notice::Unreachable));
+    assert!(failed.contains(&Command::SetTimer {
+        timer: Timer::SessionRetry,
+        at: T0 + 2 + 1000
+    }));
+    let again = client.handle(Event::TimerFired {
+        now: T0 + 1002,
+        timer: Timer::SessionRetry,
+    });
+    let refresh = sent(&again, &Request::Refresh);
+    let second = client.handle(Event::Answered {
+        now: T0 + 1003,
+        id: refresh,
+        answer: Err(problem(ErrorCode::StoreUnavailable)),
+    });
+    assert!(second.contains(&Command::SetTimer {
+        timer: Timer::SessionRetry,
+        at: T0 + 1003 + 2000
+    }));
+}
+
+#[test]
+fn a_failed_sign_out_is_never_shown_as_signed_out() {
+    let mut client = signed_in();
+    let commands = user_does(&mut client, T0 + 1, UserAction::SignOut);
+    let logout = sent(&commands, &Request::Logout);
+    let failed = client.handle(Event::Answered {
+        now: T0 + 2,
+        id: logout,
+        answer: Err(problem(ErrorCode::NetworkError)),
+    });
+    assert_eq!(client.phase(), &ClientPhase::Active);
+    assert!(client.notices().contains(&Notice::SignOutPending));
+    assert!(!failed
+        .iter()
+        .any(|c| matches!(c, Command::PurgeLocal { .. })));
+    let retry = client.handle(Event::TimerFired {
+        now: T0 + 1002,
+        timer: Timer::SignOutRetry,
+    });
+    let logout = sent(&retry, &Request::Logout);
+    let done = client.handle(Event::Answered {
+        now: T0 + 1003,
+        id: logout,
+        answer: Ok(Answer::LoggedOut),
+    });
+    assert_eq!(client.phase(), &ClientPhase::SignedOut);
+    assert!(done.contains(&Command::PurgeLocal { user: 1 }));
+    assert!(done.contains(&Command::Broadcast(TabMessage::SignedOut)));
+}
+
+#[test]
+fn a_reload_onto_an_ended_session_withholds_the_work_until_the_same_user_signs_in() {
+    let mut client = Client::new();
+    let started = client.handle(Event::Started {
+        now: T0,
+        cookie: true,
+        tab: "t".into(),
+        last_user: Some(user(1)),
+    });
+    let check = sent(&started, &Request::CheckSession);
+    let mut expired = problem(ErrorCode::SessionExpired);
+    expired.reason = Some(ExpiryReason::Idle);
+    let answered = client.handle(Event::Answered {
+        now: T0,
+        id: check,
+        answer: Err(expired),
+    });
+    assert_eq!(
+        client.phase(),
+        &ClientPhase::Ended {
+            reason: Some(ExpiryReason::Idle)
+        }
+    );
+    assert!(client.work_withheld());
+    assert!(!answered
+        .iter()
+        .any(|c| matches!(c, Command::LoadLocal { .. })));
+    let signed = client.handle(Event::SignedIn {
+        now: T0 + 5,
+        info: info(1, T0 + 5, T0 + 5),
+    });
+    assert!(!client.work_withheld());
+    assert!(signed.contains(&Command::LoadLocal { user: 1 }));
+    assert!(signed.iter().any(|c| matches!(c, Command::UseKey(Some(_)))));
+}
+
+#[test]
+fn typing_is_written_here_soon_and_to_the_account_after_a_pause() {
+    let mut client = signed_in();
+    let now = T0 + 100;
+    let made = user_does(&mut client, now, UserAction::NewDraft { id: "d1".into() });
+    assert!(made.contains(&Command::SetTimer {
+        timer: Timer::LocalSave,
+        at: now + 300
+    }));
+    user_does(
+        &mut client,
+        now + 10,
+        UserAction::Edit {
+            id: "d1".into(),
+            input: input("T", "Hello"),
+        },
+    );
+    assert_eq!(client.save_status(), SaveStatus::Saving);
+    assert_eq!(client.waiting(), 1);
+    let written = client.handle(Event::TimerFired {
+        now: now + 300,
+        timer: Timer::LocalSave,
+    });
+    assert!(written.iter().any(|c| matches!(c, Command::Store { user: 1, entry: crate::preserved::Entry::Draft(d) } if d.local.body == "Hello")));
+    let saved = client.handle(Event::TimerFired {
+        now: now + 1510,
+        timer: Timer::Autosave,
+    });
+    let (id, key, op) = work_sent(&saved);
+    assert_eq!(
+        op,
+        WorkOp::PutDraft {
+            id: "d1".into(),
+            input: input("T", "Hello"),
+            precondition: Precondition::Absent
+        }
+    );
+    assert!(key.starts_with("tab-"));
+    client.handle(Event::Answered {
+        now: now + 1600,
+        id,
+        answer: Ok(Answer::Saved(stored("d1", "T", "Hello", 1))),
+    });
+    assert_eq!(client.waiting(), 0);
+    assert_eq!(client.save_status(), SaveStatus::Saved);
+}
+
+#[test]
+fn a_change_refused_because_the_session_ended_is_sent_again_with_its_key_after_signing_in() {
+    let mut client = signed_in();
+    let (id, key, op) = typed_and_sent(&mut client, "d1", input("T", "typed"));
+    let mut expired = problem(ErrorCode::SessionExpired);
+    expired.reason = Some(ExpiryReason::Idle);
+    client.handle(Event::Answered {
+        now: T0 + 2001,
+        id,
+        answer: Err(expired),
+    });
+    assert!(client.phase().is_ended());
+    assert_eq!(client.waiting(), 1);
+    assert_eq!(client.save_status(), SaveStatus::WaitingForSignIn);
+    // Signing in again: the account is read, then the same change goes with the same key.
+    let signed = client.handle(Event::SignedIn {
+        now: T0 + 5000,
+        info: info(1, T0 + 5000, T0 + 5000),
+    });
+    let get = sent(&signed, &Request::GetWork);
+    let replay = client.handle(Event::Answered {
+        now: T0 + 5001,
+        id: get,
+        answer: Ok(Answer::Snapshot(WorkSnapshot::default())),
+    });
+    let (_, replay_key, replay_op) = work_sent(&replay);
+    assert_eq!((replay_key, replay_op), (key, op));
+}
+
+#[test]
+fn a_conflict_keeps_both_versions_until_the_user_chooses() {
+    let mut client = signed_in();
+    let (id, _, _) = typed_and_sent(&mut client, "d1", input("T", "mine"));
+    let mut conflict = problem(ErrorCode::EditConflict);
+    conflict.current = Some(Box::new(stored("d1", "T", "theirs", 3)));
+    client.handle(Event::Answered {
+        now: T0 + 2001,
+        id,
+        answer: Err(conflict),
+    });
+    assert_eq!(client.save_status(), SaveStatus::Conflict);
+    let draft = client.drafts().next().cloned().expect("draft");
+    assert_eq!(draft.local.body, "mine");
+    assert_eq!(draft.conflict.map(|c| c.body), Some("theirs".into()));
+    let both = user_does(
+        &mut client,
+        T0 + 3000,
+        UserAction::Resolve {
+            id: "d1".into(),
+            resolution: Resolution::KeepBoth {
+                new_id: "d2".into(),
+            },
+        },
+    );
+    let bodies: Vec<_> = client
+        .drafts()
+        .map(|d| (d.id.clone(), d.local.body.clone()))
+        .collect();
+    assert_eq!(
+        bodies,
+        vec![("d1".into(), "theirs".into()), ("d2".into(), "mine".into())]
+    );
+    let (_, _, op) = work_sent(&both);
+    assert_eq!(
+        op,
+        WorkOp::PutDraft {
+            id: "d2".into(),
+            input: input("T", "mine"),
+            precondition: Precondition::Absent
+        }
+    );
+}
+
+#[test]
+fn a_submit_waits_for_the_text_to_be_saved_and_then_happens_once() {
+    let mut client = signed_in();
+    user_does(
+        &mut client,
+        T0 + 1,
+        UserAction::NewDraft { id: "d1".into() },
+    );
+    user_does(
+        &mut client,
+        T0 + 2,
+        UserAction::Edit {
+            id: "d1".into(),
+            input: input("Report", "final"),
+        },
+    );
+    let pressed = user_does(&mut client, T0 + 3, UserAction::Submit { id: "d1".into() });
+    let (id, _, op) = work_sent(&pressed);
+    assert!(matches!(op, WorkOp::PutDraft { .. }), "the text first");
+    let next = client.handle(Event::Answered {
+        now: T0 + 4,
+        id,
+        answer: Ok(Answer::Saved(stored("d1", "Report", "final", 1))),
+    });
+    let (id, _, op) = work_sent(&next);
+    assert_eq!(
+        op,
+        WorkOp::SubmitDraft {
+            id: "d1".into(),
+            version: 1
+        }
+    );
+    let mut submitted = stored("d1", "Report", "final", 2);
+    submitted.submitted_at = Some(at(T0 + 5));
+    let done = client.handle(Event::Answered {
+        now: T0 + 5,
+        id,
+        answer: Ok(Answer::Saved(submitted)),
+    });
+    assert!(sends(&done).is_empty(), "nothing more to send");
+    assert_eq!(client.waiting(), 0);
+    // Read-only from now on.
+    let edit = user_does(
+        &mut client,
+        T0 + 6,
+        UserAction::Edit {
+            id: "d1".into(),
+            input: input("x", "y"),
+        },
+    );
+    assert!(edit.is_empty());
+}
+
+#[test]
+fn nothing_is_sent_for_another_user() {
+    let mut client = signed_in();
+    user_does(
+        &mut client,
+        T0 + 1,
+        UserAction::NewDraft { id: "d1".into() },
+    );
+    user_does(
+        &mut client,
+        T0 + 2,
+        UserAction::Edit {
+            id: "d1".into(),
+            input: input("Ada's", "private"),
+        },
+    );
+    let out = user_does(&mut client, T0 + 3, UserAction::SignOut);
+    let logout = sent(&out, &Request::Logout);
+    client.handle(Event::Answered {
+        now: T0 + 4,
+        id: logout,
+        answer: Ok(Answer::LoggedOut),
+    });
+    let grace = client.handle(Event::SignedIn {
+        now: T0 + 5,
+        info: info(2, T0 + 5, T0 + 5),
+    });
+    assert!(grace.contains(&Command::LoadLocal { user: 2 }));
+    assert_eq!(client.drafts().count(), 0);
+    for (_, request) in sends(&grace) {
+        assert!(!matches!(request, Request::Work { .. }));
+    }
+}
