@@ -106,36 +106,56 @@ impl SqliteSessionStore {
 }
 
 /// A small file beside the database whose contents change (to a fresh random value) after
-/// every write that ends a session. Reading it is one `pread` of eight bytes on a file the
+/// every write that ends a session. Reading it is one `pread` of eight bytes from a file the
 /// operating system keeps in memory, coherent between processes on one machine: cheap
-/// enough to check on every request.
+/// enough to check on every request. Whatever cannot be read counts as "changed".
 #[derive(Debug)]
 pub struct EndMark {
     path: PathBuf,
+    file: Option<std::fs::File>,
 }
 
 impl EndMark {
     fn beside(database: &std::path::Path) -> Self {
         let mut name = database.file_name().unwrap_or_default().to_os_string();
         name.push(".session-ends");
-        Self {
-            path: database.with_file_name(name),
+        let path = database.with_file_name(name);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|err| {
+                tracing::warn!(path = %path.display(), error = %err, "no session end mark: records are not cached");
+            })
+            .ok();
+        let mark = Self { path, file };
+        if mark.read().is_none() {
+            let _ = mark.touch();
         }
+        mark
     }
 
     /// The current mark; `None` when it cannot be read (then nothing cached is trusted).
     pub fn read(&self) -> Option<u64> {
-        let bytes = std::fs::read(&self.path).ok()?;
-        Some(u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?))
+        use std::os::unix::fs::FileExt;
+        let mut bytes = [0u8; 8];
+        self.file.as_ref()?.read_exact_at(&mut bytes, 0).ok()?;
+        Some(u64::from_le_bytes(bytes))
     }
 
-    /// Says "a session ended": a value no reader has seen.
-    pub fn touch(&self) {
+    /// Says "a session ended": a value no reader has seen, written in place.
+    pub fn touch(&self) -> Result<(), StoreError> {
+        use std::os::unix::fs::FileExt;
         let value: u64 = rand::random();
-        if let Err(err) = std::fs::write(&self.path, value.to_le_bytes()) {
-            // Readers then cannot read the mark either, and trust no copy.
-            tracing::error!(path = %self.path.display(), error = %err, "could not write the session end mark");
-            let _ = std::fs::remove_file(&self.path);
+        match &self.file {
+            Some(file) => file.write_all_at(&value.to_le_bytes(), 0).map_err(|err| {
+                tracing::error!(path = %self.path.display(), error = %err, "could not write the session end mark");
+                StoreError::Unavailable(format!("the session end mark cannot be written: {err}"))
+            }),
+            // Without a mark nothing is cached, so there is nothing to invalidate.
+            None => Ok(()),
         }
     }
 }
@@ -169,6 +189,12 @@ impl SessionStore for SqliteSessionStore {
     async fn replace(&self, record: &SessionRecord) -> Result<Replaced, StoreError> {
         let version = i64::try_from(record.version)
             .map_err(|_| StoreError::Corrupt("version out of range".into()))?;
+        // An ending is announced before it is written (if the mark cannot change, the
+        // session is not ended: fail closed) and again after (copies taken in between go).
+        let ends = self.ends.as_ref().filter(|_| record.ended.is_some());
+        if let Some(ends) = ends {
+            ends.touch()?;
+        }
         let done = sqlx::query(
             "UPDATE session_records SET version = version + 1, retain_until = ?, record = ? \
              WHERE id = ? AND version = ?",
@@ -182,10 +208,8 @@ impl SessionStore for SqliteSessionStore {
         if done.rows_affected() != 1 {
             return Ok(Replaced::Conflict);
         }
-        if record.ended.is_some() {
-            if let Some(ends) = &self.ends {
-                ends.touch();
-            }
+        if let Some(ends) = ends {
+            ends.touch()?;
         }
         Ok(Replaced::Written(record.version + 1))
     }
