@@ -140,7 +140,10 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), require_session))
         .layer(from_fn_with_state(state.clone(), reject_cross_site))
         .layer(from_fn(normalize_api))
-        .layer(from_fn_with_state(state.clone(), resolve_client_address))
+        .layer(from_fn_with_state(
+            Arc::new(state.settings.trusted_proxies.clone()),
+            resolve_client_address,
+        ))
         .layer(RequestBodyTimeoutLayer::new(body_read_timeout))
         .layer(from_fn_with_state(state.clone(), protective_headers))
         .layer(PropagateRequestIdLayer::new(http::HeaderName::from_static(

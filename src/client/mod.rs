@@ -285,6 +285,24 @@ impl Out {
     }
 }
 
+/// First and longest wait before retrying after the server could not be reached.
+const RETRY_FIRST_MS: u32 = 1_000;
+const RETRY_MAX_MS: u32 = 30_000;
+
+/// The wait before the next retry: the backoff doubles from one second up to thirty, and a
+/// server's `Retry-After` (at most five minutes) is honoured when it asks for longer.
+pub(crate) fn retry_wait_ms(backoff_ms: &mut u32, retry_after_secs: Option<u64>) -> u32 {
+    *backoff_ms = if *backoff_ms == 0 {
+        RETRY_FIRST_MS
+    } else {
+        (*backoff_ms * 2).min(RETRY_MAX_MS)
+    };
+    retry_after_secs
+        .map(|s| (s.min(300) as u32) * 1000)
+        .unwrap_or(0)
+        .max(*backoff_ms)
+}
+
 impl Client {
     pub fn new() -> Self {
         Self::default()
@@ -360,7 +378,8 @@ impl Client {
     }
 
     pub fn save_status(&self) -> SaveStatus {
-        self.work.status(&self.session)
+        let signed_in = self.session.phase.is_signed_in() && !self.session.withheld;
+        self.work.status(signed_in, self.session.unreachable)
     }
 
     /// When the account last acknowledged a change.

@@ -10,16 +10,14 @@ use time::OffsetDateTime;
 
 use super::work::Work;
 use super::{
-    Answer, Command, Event, Millis, Out, Request, RequestId, TabMessage, Timer, UserAction,
+    retry_wait_ms, Answer, Command, Event, Millis, Out, Request, RequestId, TabMessage, Timer,
+    UserAction,
 };
 use crate::heartbeat::{self, HeartbeatClock};
 use crate::{
     Deadlines, ErrorCode, ExpiryReason, Phase, PolicyInfo, Problem, SessionInfo, UserSummary,
 };
 
-/// First and longest wait before retrying after the server could not be reached.
-pub(crate) const RETRY_FIRST_MS: u32 = 1_000;
-pub(crate) const RETRY_MAX_MS: u32 = 30_000;
 /// Timers fire a little after the instant they wait for, so the phase has changed.
 const TIMER_SLACK_MS: Millis = 25;
 
@@ -536,18 +534,4 @@ fn signed_out(s: &mut Session, w: &mut Work, _now: Millis, out: &mut Out) {
         ..Session::default()
     };
     w.signed_out(out);
-}
-
-/// The wait before the next retry: the backoff doubles from one second up to thirty, and a
-/// server's `Retry-After` (at most five minutes) is honoured when it asks for longer.
-pub(crate) fn retry_wait_ms(backoff_ms: &mut u32, retry_after_secs: Option<u64>) -> u32 {
-    *backoff_ms = if *backoff_ms == 0 {
-        RETRY_FIRST_MS
-    } else {
-        (*backoff_ms * 2).min(RETRY_MAX_MS)
-    };
-    retry_after_secs
-        .map(|s| (s.min(300) as u32) * 1000)
-        .unwrap_or(0)
-        .max(*backoff_ms)
 }

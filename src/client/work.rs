@@ -14,8 +14,7 @@ use crate::preserved::{Entry, LocalDraft, LocalSettings, SentOp};
 use crate::work::{DraftInput, Precondition, StoredDraft, WorkOp, WorkSnapshot};
 use crate::{ErrorCode, Problem};
 
-use super::session::{retry_wait_ms, Session};
-use super::{Answer, Command, Millis, Out, Request, RequestId, Timer, UserAction};
+use super::{retry_wait_ms, Answer, Command, Millis, Out, Request, RequestId, Timer, UserAction};
 
 /// Typing pauses this long before the work is saved to the account...
 pub const AUTOSAVE_MS: Millis = 1_500;
@@ -139,14 +138,16 @@ impl Work {
             + usize::from(!self.settings.is_saved())
     }
 
-    pub fn status(&self, session: &Session) -> SaveStatus {
+    /// `signed_in`: a live session whose work this is; `unreachable`: the session's own
+    /// requests cannot reach the server either.
+    pub fn status(&self, signed_in: bool, unreachable: bool) -> SaveStatus {
         if self.drafts.iter().any(|d| d.conflict.is_some()) {
             SaveStatus::Conflict
         } else if self.waiting() == 0 {
             SaveStatus::Saved
-        } else if self.session_ended || session.withheld || !session.phase.is_signed_in() {
+        } else if self.session_ended || !signed_in {
             SaveStatus::WaitingForSignIn
-        } else if self.offline || self.network_down || session.unreachable {
+        } else if self.offline || self.network_down || unreachable {
             SaveStatus::Offline
         } else {
             SaveStatus::Saving

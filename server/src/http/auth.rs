@@ -13,8 +13,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use time::format_description::well_known::Rfc3339;
 use vigil::{Deadlines, Phase};
 
-use crate::http::csrf::is_state_changing;
-use crate::http::problem::{problem_response, ProblemContext};
+use crate::http::problem::{is_state_changing, problem_response, ProblemContext};
 use crate::session::cookies;
 use crate::session::service::{AuthError, CredentialKind, Presented};
 use crate::session::ClientRequest;

@@ -12,7 +12,6 @@ use ipnet::IpNet;
 use thiserror::Error;
 
 pub use crate::session::ClientAddress;
-use crate::state::AppState;
 
 const FORWARDED_FOR: &str = "x-forwarded-for";
 
@@ -89,7 +88,7 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
 
 /// Puts the [`ClientAddress`] of every request into its extensions.
 pub async fn resolve_client_address(
-    State(state): State<AppState>,
+    State(proxies): State<std::sync::Arc<TrustedProxies>>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -98,10 +97,7 @@ pub async fn resolve_client_address(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip());
     if let Some(peer) = peer {
-        let address = state
-            .settings
-            .trusted_proxies
-            .client_address(peer, request.headers());
+        let address = proxies.client_address(peer, request.headers());
         request.extensions_mut().insert(ClientAddress(address));
     }
     next.run(request).await

@@ -9,11 +9,11 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::header::{HOST, ORIGIN};
-use http::{HeaderMap, Method};
+use http::HeaderMap;
 use vigil::{ErrorCode, Problem};
 
 use crate::audit::{AuditEvent, AuditKind};
-use crate::http::problem::{problem_response, ProblemContext};
+use crate::http::problem::{is_state_changing, problem_response, ProblemContext};
 use crate::session::ClientRequest;
 use crate::state::AppState;
 
@@ -24,13 +24,6 @@ const SEC_FETCH_SITE: &str = "sec-fetch-site";
 pub enum CrossSite {
     FetchMetadata,
     Origin,
-}
-
-pub fn is_state_changing(method: &Method) -> bool {
-    !matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-    )
 }
 
 /// Decides from the request headers alone.

@@ -32,6 +32,14 @@ fn body_limit(path: &str) -> usize {
     }
 }
 
+/// Whether a request may change state (everything but reading).
+pub fn is_state_changing(method: &Method) -> bool {
+    !matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
 /// A problem returned by a handler: rendered complete (instance, request id, timestamp) by
 /// [`normalize_api`], which knows the request.
 #[derive(Debug)]
@@ -152,7 +160,7 @@ pub async fn normalize_api(mut request: Request, next: Next) -> Response {
 /// what a cross-site form can send without asking. An empty body needs no type (curl's
 /// `-X POST`).
 fn non_json_body(request: &Request) -> Option<Problem> {
-    if !crate::http::csrf::is_state_changing(request.method()) {
+    if !is_state_changing(request.method()) {
         return None;
     }
     let refuse = |what: &str| {
@@ -204,7 +212,7 @@ fn truncate(text: &str, max: usize) -> String {
 /// object. A body whose length is declared passes untouched; only one of unknown length is
 /// read here.
 async fn bounded_body(request: Request) -> Result<Request, Problem> {
-    if !crate::http::csrf::is_state_changing(request.method()) {
+    if !is_state_changing(request.method()) {
         return Ok(request);
     }
     let limit = body_limit(request.uri().path());
