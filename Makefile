@@ -20,16 +20,17 @@ DEMO_PASSWORD := vigil-demo-password
 SITE_ADDR := 127.0.0.1:3000
 
 .PHONY: help tools rust-tools wasm-target cargo-leptos wasm-bindgen node-tools chromium wrk \
-        build run test test-core test-server test-e2e lint fmt size release bench bench-browser
+        stores build run test test-core test-server test-shared test-e2e lint fmt size release \
+        bench bench-browser
 
 help:
 	@echo "make run    - install what is missing, build, serve on http://$(SITE_ADDR) (SQLite under data/)"
 	@echo "make test   - install what is missing, then lint and run every test: core, server, end-to-end"
-	@echo "make test-core | test-server | test-e2e | lint | size | bench | bench-browser"
+	@echo "make test-core | test-server | test-shared | test-e2e | lint | size | bench | bench-browser"
 
 ## ---- installs ---------------------------------------------------------------
 
-tools: rust-tools node-tools chromium
+tools: rust-tools node-tools chromium stores
 
 rust-tools: wasm-target cargo-leptos wasm-bindgen
 
@@ -63,6 +64,14 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium fonts-dejavu-core; }
 
+# Redis, Postgres and haproxy from Debian's packages; tests start private instances of them.
+stores:
+	@{ command -v redis-server && command -v haproxy && ls /usr/lib/postgresql/*/bin/initdb; } \
+	  >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends \
+	    redis-server redis-tools postgresql haproxy; }
+
 wrk:
 	@command -v wrk >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -88,13 +97,20 @@ release: rust-tools node-tools
 
 ## ---- tests ------------------------------------------------------------------
 
-test: tools lint test-core test-server test-e2e
+test: tools lint test-core test-server test-shared test-e2e
 
 test-core:
 	$(CARGO_ENV) cargo test -p vigil
 
 test-server:
 	$(CARGO_ENV) cargo test -p server -p app
+
+# The API suite again with the stores several instances share: Postgres (and Redis), each
+# a private instance on its own port, stopped however the tests end.
+test-shared: stores
+	@trap 'server/tests/services.sh stop' EXIT; \
+	  eval "$$(server/tests/services.sh start | sed 's/^/export /')" && \
+	  $(CARGO_ENV) cargo test -p server --test api
 
 test-e2e: build node-tools chromium
 	cd end2end && npx playwright test

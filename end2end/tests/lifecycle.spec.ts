@@ -91,8 +91,10 @@ test.describe("failures without loss", () => {
     await expect(page.getByLabel("Title")).toHaveValue("Written offline");
     await expect(modal(page)).toBeHidden();
 
-    await context.setOffline(false);
+    // Listen before going back online: the browser's `online` event retries at once, and the
+    // answer can arrive before setOffline returns.
     const recovered = page.waitForResponse((r) => r.url().endsWith("/api/auth/refresh") && r.status() === 200);
+    await context.setOffline(false);
     await page.clock.fastForward(2_000);
     await recovered;
     await expect(page.locator("[data-notice=network]")).toHaveCount(0);

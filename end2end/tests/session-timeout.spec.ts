@@ -10,8 +10,8 @@ test.describe("the inactivity timeout", () => {
     // Three idle timeouts' worth of time, typing all along.
     const steps = (3 * POLICY.idleSecs) / POLICY.heartbeatSecs;
     for (let i = 0; i < steps; i++) {
-      await body.press("a");
       const heartbeat = page.waitForResponse("**/api/auth/refresh");
+      await body.press("a");
       await advance(page, POLICY.heartbeatSecs);
       expect((await heartbeat).status()).toBe(200);
       await expect(toast(page)).toBeHidden();

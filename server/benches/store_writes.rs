@@ -14,7 +14,7 @@ use tower::ServiceExt;
 use vigil::{Clock, ManualClock};
 use vigil_server::configuration::Settings;
 use vigil_server::identity::users::Username;
-use vigil_server::session::store::{CountingStore, SqliteSessionStore};
+use vigil_server::session::store::{CountingStore, DatabaseSessionStore};
 use vigil_server::startup::{build_state_with_store, router};
 
 const SESSIONS: usize = 50;
@@ -46,8 +46,8 @@ async fn main() {
     let pool = vigil_server::db::connect(&settings.database_url)
         .await
         .expect("db");
-    let store = Arc::new(CountingStore::new(SqliteSessionStore::new(
-        pool.clone(),
+    let store = Arc::new(CountingStore::new(DatabaseSessionStore::new(
+        pool.pool().clone(),
         None,
     )));
     let clock = ManualClock::new(OffsetDateTime::now_utc());
@@ -147,7 +147,7 @@ async fn main() {
 async fn typing_continuously(
     app: &axum::Router,
     clock: &ManualClock,
-    store: &CountingStore<SqliteSessionStore>,
+    store: &CountingStore<DatabaseSessionStore>,
     cookies: &[String],
     heartbeat: Duration,
 ) -> f64 {

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
@@ -146,12 +146,12 @@ pub struct AuditRow {
 
 #[derive(Debug, Clone)]
 pub struct AuditLog {
-    pool: SqlitePool,
+    pool: AnyPool,
     pending: Arc<Mutex<HashMap<PendingKey, Pending>>>,
 }
 
 impl AuditLog {
-    pub fn new(pool: SqlitePool) -> Self {
+    pub fn new(pool: AnyPool) -> Self {
         Self {
             pool,
             pending: Arc::default(),
@@ -198,9 +198,9 @@ impl AuditLog {
         for (key, entry) in pending {
             let written = sqlx::query(
                 "INSERT INTO audit_events (at, event, ip, user_agent, reason, count, bucket) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
                  ON CONFLICT (event, ip, bucket) WHERE bucket IS NOT NULL \
-                 DO UPDATE SET count = count + excluded.count",
+                 DO UPDATE SET count = audit_events.count + excluded.count",
             )
             .bind(entry.first_at.format(&Rfc3339).unwrap_or_default())
             .bind(key.kind.as_str())
@@ -240,7 +240,7 @@ impl AuditLog {
             .unwrap_or(now - retention)
             .format(&Rfc3339)
             .unwrap_or_default();
-        let done = sqlx::query("DELETE FROM audit_events WHERE at < ?")
+        let done = sqlx::query("DELETE FROM audit_events WHERE at < $1")
             .bind(cutoff)
             .execute(&self.pool)
             .await?;
@@ -252,7 +252,7 @@ impl AuditLog {
         let client = event.client.cloned().unwrap_or_default();
         let result = sqlx::query(
             "INSERT INTO audit_events (at, event, user_id, username, session_hash, reason, ip, user_agent) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(at)
         .bind(event.kind.as_str())
@@ -276,7 +276,7 @@ impl AuditLog {
     pub async fn recent(&self, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
         sqlx::query_as(
             "SELECT at, event, user_id, username, session_hash, reason, ip, user_agent, count \
-             FROM audit_events ORDER BY id DESC LIMIT ?",
+             FROM audit_events ORDER BY id DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)

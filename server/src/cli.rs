@@ -10,7 +10,7 @@ use crate::configuration::Settings;
 use crate::db;
 use crate::identity::users::{UserError, UserRepository, Username};
 use crate::session::service::end_sessions_of;
-use crate::session::store::SqliteSessionStore;
+use crate::session::store::DatabaseSessionStore;
 use crate::session::{AuthError, EndReason};
 
 #[derive(Debug, Parser)]
@@ -84,8 +84,8 @@ pub async fn run_user_command(
     } = command;
     let username = Username::parse(&name)?;
     let password = password.trim_end_matches(['\r', '\n']);
-    let pool = db::connect(&settings.database_url).await?;
-    let users = UserRepository::new(pool.clone(), settings.hashing);
+    let db = db::connect(&settings.database_url).await?;
+    let users = UserRepository::new(db.pool().clone(), settings.hashing);
     match users.add(&username, &display_name, password).await {
         Ok(user) => Ok(format!(
             "created user `{}` (id {})",
@@ -100,10 +100,12 @@ pub async fn run_user_command(
                 return Ok(format!("updated the password of `{}`", username.as_str()));
             };
             let now = SystemClock.now();
-            let store =
-                SqliteSessionStore::new(pool.clone(), db::database_file(&settings.database_url));
+            let store = DatabaseSessionStore::new(
+                db.pool().clone(),
+                db::database_file(&settings.database_url),
+            );
             let ended = end_sessions_of(&store, user_id, EndReason::Revoked, now).await?;
-            AuditLog::new(pool)
+            AuditLog::new(db.pool().clone())
                 .record(
                     AuditEvent::new(AuditKind::PasswordReset)
                         .user(user_id)

@@ -1,16 +1,24 @@
-//! The SQLite database: created with its directory on first run, migrated at start-up.
+//! The database of users, work and audit (and of sessions, with the embedded store):
+//! SQLite by default, Postgres when several instances share it. Both run the same queries
+//! through sqlx's `Any` driver (`$n` parameters, `RETURNING`, `ON CONFLICT`, which both
+//! understand); only the migrations, and how a read-modify-write transaction begins, differ.
 
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Once;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Any, AnyPool, Executor, Transaction};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum DbError {
-    #[error("VIGIL_DATABASE_URL is not a usable SQLite URL: {0}")]
+    #[error("VIGIL_DATABASE_URL is not a usable database URL: {0}")]
     Url(#[source] sqlx::Error),
+    #[error("VIGIL_DATABASE_URL must start with sqlite:, postgres: or postgresql:")]
+    Scheme,
     #[error("could not create the database directory {0}: {1}")]
     Directory(String, #[source] std::io::Error),
     #[error("could not open the database: {0}")]
@@ -19,32 +27,116 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// The database file a URL names; `None` for an in-memory database.
-pub fn database_file(database_url: &str) -> Option<std::path::PathBuf> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of(database_url: &str) -> Option<Self> {
+        let scheme = database_url.split_once(':')?.0.to_ascii_lowercase();
+        match scheme.as_str() {
+            "sqlite" => Some(Self::Sqlite),
+            "postgres" | "postgresql" => Some(Self::Postgres),
+            _ => None,
+        }
+    }
+}
+
+/// A pool and which engine is behind it.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Database {
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A transaction that reads and then writes. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so concurrent writers queue behind the busy timeout instead of
+    /// failing when they upgrade; on Postgres the writes themselves are conditional.
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The database file a SQLite URL names; `None` for Postgres or an in-memory database.
+pub fn database_file(database_url: &str) -> Option<PathBuf> {
+    if Backend::of(database_url) != Some(Backend::Sqlite) {
+        return None;
+    }
     let options = SqliteConnectOptions::from_str(database_url).ok()?;
     let memory = database_url.contains(":memory:") || database_url.contains("mode=memory");
     (!memory).then(|| options.get_filename().to_path_buf())
 }
 
-pub async fn connect(database_url: &str) -> Result<SqlitePool, DbError> {
-    let options = SqliteConnectOptions::from_str(database_url)
-        .map_err(DbError::Url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(5))
-        .foreign_keys(true);
+/// Opens the database (creating a SQLite file and its directory on first use) and brings
+/// its schema up to date.
+pub async fn connect(database_url: &str) -> Result<Database, DbError> {
+    static DRIVERS: Once = Once::new();
+    DRIVERS.call_once(sqlx::any::install_default_drivers);
+    let backend = Backend::of(database_url).ok_or(DbError::Scheme)?;
+    let url = match backend {
+        Backend::Sqlite => sqlite_url(database_url)?,
+        Backend::Postgres => database_url.to_owned(),
+    };
+    let options = AnyConnectOptions::from_str(&url).map_err(DbError::Url)?;
+    let pool = AnyPoolOptions::new()
+        .max_connections(match backend {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        })
+        .acquire_timeout(Duration::from_secs(3))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .map_err(DbError::Connect)?;
+    match backend {
+        Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+        Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+    }
+    Ok(Database { pool, backend })
+}
+
+/// The URL with the file created when missing, and its directory made.
+fn sqlite_url(database_url: &str) -> Result<String, DbError> {
+    let options = SqliteConnectOptions::from_str(database_url).map_err(DbError::Url)?;
     let path = options.get_filename();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| DbError::Directory(dir.display().to_string(), e))?;
     }
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .acquire_timeout(Duration::from_secs(3))
-        .connect_with(options)
-        .await
-        .map_err(DbError::Connect)?;
-    sqlx::migrate!("./migrations").run(&pool).await?;
-    Ok(pool)
+    Ok(if database_url.contains("mode=") {
+        database_url.to_owned()
+    } else if database_url.contains('?') {
+        format!("{database_url}&mode=rwc")
+    } else {
+        format!("{database_url}?mode=rwc")
+    })
 }

@@ -19,7 +19,7 @@ use vigil::{Clock, SystemClock};
 
 use crate::audit::AuditLog;
 use crate::configuration::{Environment, Settings};
-use crate::db::{self, DbError};
+use crate::db::{self, Database, DbError};
 use crate::http::auth::require_session;
 use crate::http::auth_api::VigilBackend;
 use crate::http::client_address::resolve_client_address;
@@ -31,7 +31,7 @@ use crate::identity::throttle::SignInThrottle;
 use crate::identity::users::UserRepository;
 use crate::maintenance::{self, Sweeper};
 use crate::session::secret::{JwtSecret, SecretError};
-use crate::session::store::{CachedSessionStore, SharedSessionStore, SqliteSessionStore};
+use crate::session::store::{CachedSessionStore, DatabaseSessionStore, SharedSessionStore};
 use crate::session::token::{TokenError, TokenService};
 use crate::session::SessionService;
 use crate::state::{AppState, Components};
@@ -61,13 +61,14 @@ pub async fn build_state(
     leptos_options: LeptosOptions,
     clock: Option<Arc<dyn Clock>>,
 ) -> Result<AppState, StartupError> {
-    let pool = db::connect(&settings.database_url).await?;
-    let sqlite = SqliteSessionStore::new(pool.clone(), db::database_file(&settings.database_url));
-    let store: SharedSessionStore = match sqlite.end_mark() {
-        Some(mark) => Arc::new(CachedSessionStore::new(sqlite, mark)),
-        None => Arc::new(sqlite),
+    let db = db::connect(&settings.database_url).await?;
+    let sessions =
+        DatabaseSessionStore::new(db.pool().clone(), db::database_file(&settings.database_url));
+    let store: SharedSessionStore = match sessions.end_mark() {
+        Some(mark) => Arc::new(CachedSessionStore::new(sessions, mark)),
+        None => Arc::new(sessions),
     };
-    build_state_with_store(settings, leptos_options, clock, pool, store).await
+    build_state_with_store(settings, leptos_options, clock, db, store).await
 }
 
 /// As [`build_state`], with the session store given (tests wrap it to count or fail).
@@ -75,7 +76,7 @@ pub async fn build_state_with_store(
     settings: Settings,
     leptos_options: LeptosOptions,
     clock: Option<Arc<dyn Clock>>,
-    pool: sqlx::SqlitePool,
+    db: Database,
     store: SharedSessionStore,
 ) -> Result<AppState, StartupError> {
     let test_clock = settings.test_clock.then(OffsetClock::new);
@@ -90,9 +91,9 @@ pub async fn build_state_with_store(
     )?;
     let tokens = TokenService::new(&secret, &settings.issuer, &settings.audience);
     tokens.self_test(clock.now())?;
-    let audit = AuditLog::new(pool.clone());
-    let users = UserRepository::new(pool.clone(), settings.hashing);
-    let work = WorkStore::new(pool.clone());
+    let audit = AuditLog::new(db.pool().clone());
+    let users = UserRepository::new(db.pool().clone(), settings.hashing);
+    let work = WorkStore::new(db.clone());
     let local_keys = LocalKeys::new(&secret);
     let sessions = SessionService::new(
         store,
@@ -109,7 +110,7 @@ pub async fn build_state_with_store(
         settings: Arc::new(settings),
         clock,
         test_clock,
-        pool,
+        db,
         users,
         sessions,
         work,

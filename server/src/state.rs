@@ -36,8 +36,8 @@ pub struct Components {
     pub clock: Arc<dyn Clock>,
     /// Present only when the end-to-end suite may move the server clock.
     pub test_clock: Option<OffsetClock>,
-    /// The database of users and audit rows (and of sessions with the embedded store).
-    pub pool: sqlx::SqlitePool,
+    /// The database of users, work and audit rows (and of sessions with the embedded store).
+    pub db: crate::db::Database,
     pub users: UserRepository,
     pub sessions: SessionService,
     pub work: crate::work::WorkStore,

@@ -1,4 +1,4 @@
-//! Accounts: usernames and Argon2id password hashes in SQLite.
+//! Accounts: usernames and Argon2id password hashes in the database.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -7,7 +7,7 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use thiserror::Error;
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
@@ -146,7 +146,7 @@ impl HashingGate {
 
 #[derive(Debug, Clone)]
 pub struct UserRepository {
-    pool: SqlitePool,
+    pool: AnyPool,
     hashing: Arc<HashingGate>,
 }
 
@@ -176,7 +176,7 @@ fn verify_hash(hash: &str, password: &str) -> bool {
 }
 
 impl UserRepository {
-    pub fn new(pool: SqlitePool, hashing: HashingLimits) -> Self {
+    pub fn new(pool: AnyPool, hashing: HashingLimits) -> Self {
         Self {
             pool,
             hashing: Arc::new(HashingGate::new(hashing)),
@@ -186,7 +186,7 @@ impl UserRepository {
     /// The account's id, if it exists.
     pub async fn id_of(&self, username: &Username) -> Result<Option<i64>, UserError> {
         Ok(
-            sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
+            sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
                 .bind(username.as_str())
                 .fetch_optional(&self.pool)
                 .await?,
@@ -207,18 +207,19 @@ impl UserRepository {
         } else {
             display_name.trim().to_owned()
         };
-        let result = sqlx::query(
-            "INSERT INTO users (username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?)",
+        let result: Result<i64, _> = sqlx::query_scalar(
+            "INSERT INTO users (username, display_name, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(username.as_str())
         .bind(&display_name)
         .bind(&hash)
         .bind(OffsetDateTime::now_utc().unix_timestamp())
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await;
         match result {
-            Ok(done) => Ok(User {
-                id: done.last_insert_rowid(),
+            Ok(id) => Ok(User {
+                id,
                 username: username.clone(),
                 display_name,
             }),
@@ -237,7 +238,7 @@ impl UserRepository {
         validate_password(password)?;
         let password = password.to_owned();
         let hash = self.hashing.run(move || hash_password(&password)).await??;
-        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE username = ?")
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2")
             .bind(&hash)
             .bind(username.as_str())
             .execute(&self.pool)
@@ -249,7 +250,7 @@ impl UserRepository {
     pub async fn verify(&self, username: &str, password: &str) -> Result<Option<User>, UserError> {
         let row: Option<(i64, String, String, String)> = match Username::parse(username) {
             Ok(name) => sqlx::query_as(
-                "SELECT id, username, display_name, password_hash FROM users WHERE username = ?",
+                "SELECT id, username, display_name, password_hash FROM users WHERE username = $1",
             )
             .bind(name.as_str())
             .fetch_optional(&self.pool)

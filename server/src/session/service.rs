@@ -260,7 +260,8 @@ impl SessionService {
             Err(_) => return Err(AuthError::Invalid),
         };
         let id = SessionId::parse(&claims.sid).ok_or(AuthError::Invalid)?;
-        let Some(mut record) = self.store.load(&id).await? else {
+        let user_id: i64 = claims.sub.parse().map_err(|_| AuthError::Invalid)?;
+        let Some(mut record) = self.store.load(user_id, &id).await? else {
             // Records are kept until every token they issued is past its `exp` and the
             // leeway (past the absolute deadline): a genuine token whose record is gone
             // belongs to a session whose lifetime ran out.
@@ -273,9 +274,13 @@ impl SessionService {
         if record.check_generation(claims.gen, now) == GenerationCheck::Ahead {
             // A stale read (a replica, a cache) or a lost write: read again. What is still
             // behind the token after that is taken as current, never as reuse.
-            record = self.store.load(&id).await?.ok_or(AuthError::NotFound)?;
+            record = self
+                .store
+                .load(user_id, &id)
+                .await?
+                .ok_or(AuthError::NotFound)?;
         }
-        if claims.sub.parse::<i64>() != Ok(record.user.id) {
+        if record.user.id != user_id {
             return Err(AuthError::Invalid);
         }
         if let Some(expected) = record.fingerprint_hash.as_deref() {
@@ -396,7 +401,7 @@ impl SessionService {
                 Replaced::Conflict => {
                     record = self
                         .store
-                        .load(&record.id)
+                        .load(record.user.id, &record.id)
                         .await?
                         .ok_or(AuthError::NotFound)?;
                 }
@@ -425,7 +430,7 @@ impl SessionService {
                     next.version = version;
                     return Ok(next);
                 }
-                Replaced::Conflict => match self.store.load(&record.id).await? {
+                Replaced::Conflict => match self.store.load(record.user.id, &record.id).await? {
                     Some(fresh) => record = fresh,
                     None => return Ok(record),
                 },
@@ -474,7 +479,7 @@ async fn end_record(
         record.end(reason, now);
         match store.replace(&record).await? {
             Replaced::Written(_) => return Ok(()),
-            Replaced::Conflict => match store.load(&record.id).await? {
+            Replaced::Conflict => match store.load(record.user.id, &record.id).await? {
                 Some(fresh) => record = fresh,
                 None => return Ok(()),
             },

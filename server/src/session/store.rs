@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use thiserror::Error;
 use time::OffsetDateTime;
 
@@ -53,7 +53,10 @@ pub enum Replaced {
 pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// Stores a new record under its fresh id, at version 0.
     async fn create(&self, record: &SessionRecord) -> Result<(), StoreError>;
-    async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError>;
+    /// The record of session `id` of user `user_id` (a store may keep one user's records
+    /// together).
+    async fn load(&self, user_id: i64, id: &SessionId)
+        -> Result<Option<SessionRecord>, StoreError>;
     /// One conditional write: stores `record` with its version advanced by one, only if the
     /// stored copy still has `record.version`.
     async fn replace(&self, record: &SessionRecord) -> Result<Replaced, StoreError>;
@@ -78,21 +81,21 @@ fn decode(id: &str, version: i64, json: &str) -> Result<SessionRecord, StoreErro
     Ok(record)
 }
 
-/// The embedded store: one row per session in the `session_records` table, with the version,
-/// the user and the retention beside the record so that the conditional write, listing a
-/// user's sessions and sweeping are single indexed statements. Several processes may share
-/// the file: SQLite serialises the writes and every read sees the last commit.
+/// The store in the database (SQLite by default, or Postgres): one row per session in the
+/// `session_records` table, with the version, the user and the retention beside the record
+/// so that the conditional write, listing a user's sessions and sweeping are single indexed
+/// statements. Several processes may share it: every read sees the last commit.
 #[derive(Debug, Clone)]
-pub struct SqliteSessionStore {
-    pool: SqlitePool,
+pub struct DatabaseSessionStore {
+    pool: AnyPool,
     /// Changed whenever a session ends, so caches of other processes let go of their copies.
     ends: Option<Arc<EndMark>>,
 }
 
-impl SqliteSessionStore {
+impl DatabaseSessionStore {
     /// The store on a migrated database (see `db::connect`), with the end mark beside the
     /// database file (`database` is its path; none for an in-memory database).
-    pub fn new(pool: SqlitePool, database: Option<PathBuf>) -> Self {
+    pub fn new(pool: AnyPool, database: Option<PathBuf>) -> Self {
         Self {
             pool,
             ends: database.map(|path| Arc::new(EndMark::beside(&path))),
@@ -161,11 +164,11 @@ impl EndMark {
 }
 
 #[async_trait]
-impl SessionStore for SqliteSessionStore {
+impl SessionStore for DatabaseSessionStore {
     async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO session_records (id, user_id, version, retain_until, record) \
-             VALUES (?, ?, 0, ?, ?)",
+             VALUES ($1, $2, 0, $3, $4)",
         )
         .bind(record.id.as_str())
         .bind(record.user.id)
@@ -176,9 +179,13 @@ impl SessionStore for SqliteSessionStore {
         Ok(())
     }
 
-    async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+    async fn load(
+        &self,
+        _user_id: i64,
+        id: &SessionId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
         let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT version, record FROM session_records WHERE id = ?")
+            sqlx::query_as("SELECT version, record FROM session_records WHERE id = $1")
                 .bind(id.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
@@ -196,8 +203,8 @@ impl SessionStore for SqliteSessionStore {
             ends.touch()?;
         }
         let done = sqlx::query(
-            "UPDATE session_records SET version = version + 1, retain_until = ?, record = ? \
-             WHERE id = ? AND version = ?",
+            "UPDATE session_records SET version = version + 1, retain_until = $1, record = $2 \
+             WHERE id = $3 AND version = $4",
         )
         .bind(record.retain_until().unix_timestamp())
         .bind(encode(record)?)
@@ -215,19 +222,18 @@ impl SessionStore for SqliteSessionStore {
     }
 
     async fn for_user(&self, user_id: i64) -> Result<Vec<SessionRecord>, StoreError> {
-        let rows: Vec<(String, i64, String)> = sqlx::query_as(
-            "SELECT id, version, record FROM session_records WHERE user_id = ? ORDER BY rowid",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(String, i64, String)> =
+            sqlx::query_as("SELECT id, version, record FROM session_records WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|(id, version, json)| decode(id, *version, json))
             .collect()
     }
 
     async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM session_records WHERE retain_until <= ?")
+        let done = sqlx::query("DELETE FROM session_records WHERE retain_until <= $1")
             .bind(now.unix_timestamp())
             .execute(&self.pool)
             .await?;
@@ -267,8 +273,12 @@ impl<S: SessionStore> SessionStore for CountingStore<S> {
         self.inner.create(record).await
     }
 
-    async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
-        self.inner.load(id).await
+    async fn load(
+        &self,
+        user_id: i64,
+        id: &SessionId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        self.inner.load(user_id, id).await
     }
 
     async fn replace(&self, record: &SessionRecord) -> Result<Replaced, StoreError> {
@@ -361,14 +371,18 @@ impl<S: SessionStore> SessionStore for CachedSessionStore<S> {
         Ok(())
     }
 
-    async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+    async fn load(
+        &self,
+        user_id: i64,
+        id: &SessionId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
         if let Some(record) = self.cached(id) {
             return Ok(Some(record));
         }
         // Read the mark before the record: a session ending in between changes the mark
         // again, so the copy is never trusted past it.
         let mark = self.mark.read();
-        let loaded = self.inner.load(id).await?;
+        let loaded = self.inner.load(user_id, id).await?;
         if let Some(record) = &loaded {
             self.remember(record, mark);
         }

@@ -5,13 +5,19 @@
 //! with the same key and the same operation gets the first outcome again and changes
 //! nothing, and a crash can never leave a change without its key (or a key without its
 //! change). Outcomes are domain facts; the HTTP edge turns them into answers.
+//!
+//! Every write is conditional (`WHERE version = $expected`, `ON CONFLICT DO NOTHING`), so
+//! concurrent requests are safe on Postgres at READ COMMITTED as well as on SQLite; two
+//! requests racing with one key end with one change and one replayed answer.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::AnyConnection;
 use thiserror::Error;
 use time::{Duration, OffsetDateTime};
 use vigil::work::{Precondition, Settings, StoredDraft, WorkSnapshot, MAX_DRAFTS};
+
+use crate::db::Database;
 
 /// How long the answer to an `Idempotency-Key` is kept (SPEC §3 asks for at least 24 h).
 pub const IDEMPOTENCY_RETENTION: Duration = Duration::hours(48);
@@ -71,7 +77,7 @@ pub enum WorkError {
 
 #[derive(Debug, Clone)]
 pub struct WorkStore {
-    pool: SqlitePool,
+    db: Database,
 }
 
 type DraftRow = (String, String, String, i64, i64, Option<i64>);
@@ -103,22 +109,22 @@ fn version(v: u64) -> i64 {
 }
 
 impl WorkStore {
-    pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+    pub fn new(db: Database) -> Self {
+        Self { db }
     }
 
     /// Everything in the user's account: drafts in the order they were made, and settings.
     pub async fn snapshot(&self, user_id: i64) -> Result<WorkSnapshot, WorkError> {
         let rows: Vec<DraftRow> = sqlx::query_as(&format!(
-            "SELECT {DRAFT_COLUMNS} FROM drafts WHERE user_id = ? ORDER BY created_at, id"
+            "SELECT {DRAFT_COLUMNS} FROM drafts WHERE user_id = $1 ORDER BY created_at, id"
         ))
         .bind(user_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.db.pool())
         .await?;
         let settings: Option<String> =
-            sqlx::query_scalar("SELECT settings FROM user_settings WHERE user_id = ?")
+            sqlx::query_scalar("SELECT settings FROM user_settings WHERE user_id = $1")
                 .bind(user_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.db.pool())
                 .await?;
         Ok(WorkSnapshot {
             drafts: rows.into_iter().map(draft).collect(),
@@ -139,33 +145,18 @@ impl WorkStore {
         key: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Applied, WorkError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let fingerprint = fingerprint(&operation);
         if let Some(key) = key {
-            let earlier: Option<(String, String)> = sqlx::query_as(
-                "SELECT fingerprint, outcome FROM idempotency_keys WHERE user_id = ? AND key = ?",
-            )
-            .bind(user_id)
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some((earlier_fingerprint, outcome)) = earlier {
-                if earlier_fingerprint != fingerprint {
-                    return Err(WorkError::KeyReused);
-                }
-                let outcome = serde_json::from_str(&outcome)
-                    .map_err(|e| WorkError::Corrupt(e.to_string()))?;
-                return Ok(Applied {
-                    outcome,
-                    replayed: true,
-                });
+            if let Some(earlier) = self.earlier(user_id, key, &fingerprint).await? {
+                return Ok(earlier);
             }
         }
+        let mut tx = self.db.begin_write().await?;
         let outcome = apply_in(&mut tx, user_id, operation, now).await?;
         if let Some(key) = key {
-            sqlx::query(
+            let stored = sqlx::query(
                 "INSERT INTO idempotency_keys (user_id, key, fingerprint, outcome, created_at) \
-                 VALUES (?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, key) DO NOTHING",
             )
             .bind(user_id)
             .bind(key)
@@ -174,6 +165,15 @@ impl WorkStore {
             .bind(millis(now))
             .execute(&mut *tx)
             .await?;
+            if stored.rows_affected() == 0 {
+                // A request with the same key got there first: its answer stands, and
+                // whatever this one did is undone.
+                tx.rollback().await?;
+                return self
+                    .earlier(user_id, key, &fingerprint)
+                    .await?
+                    .ok_or_else(|| WorkError::Corrupt("an idempotency key vanished".into()));
+            }
         }
         tx.commit().await?;
         Ok(Applied {
@@ -182,9 +182,37 @@ impl WorkStore {
         })
     }
 
+    /// The first answer given for `key`, if there was one.
+    async fn earlier(
+        &self,
+        user_id: i64,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Option<Applied>, WorkError> {
+        let earlier: Option<(String, String)> = sqlx::query_as(
+            "SELECT fingerprint, outcome FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+        )
+        .bind(user_id)
+        .bind(key)
+        .fetch_optional(self.db.pool())
+        .await?;
+        let Some((earlier_fingerprint, outcome)) = earlier else {
+            return Ok(None);
+        };
+        if earlier_fingerprint != fingerprint {
+            return Err(WorkError::KeyReused);
+        }
+        let outcome =
+            serde_json::from_str(&outcome).map_err(|e| WorkError::Corrupt(e.to_string()))?;
+        Ok(Some(Applied {
+            outcome,
+            replayed: true,
+        }))
+    }
+
     /// Empties every account's work (the end-to-end suite's reset between tests).
     pub async fn forget_everything(&self) -> Result<(), WorkError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.pool().begin().await?;
         for table in ["drafts", "user_settings", "idempotency_keys"] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *tx)
@@ -196,21 +224,21 @@ impl WorkStore {
 
     /// Forgets the answers of keys older than the retention; returns how many.
     pub async fn delete_expired_keys(&self, now: OffsetDateTime) -> Result<u64, WorkError> {
-        let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+        let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
             .bind(millis(now - IDEMPOTENCY_RETENTION))
-            .execute(&self.pool)
+            .execute(self.db.pool())
             .await?;
         Ok(done.rows_affected())
     }
 }
 
 async fn find(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     user_id: i64,
     id: &str,
 ) -> Result<Option<StoredDraft>, WorkError> {
     let row: Option<DraftRow> = sqlx::query_as(&format!(
-        "SELECT {DRAFT_COLUMNS} FROM drafts WHERE user_id = ? AND id = ?"
+        "SELECT {DRAFT_COLUMNS} FROM drafts WHERE user_id = $1 AND id = $2"
     ))
     .bind(user_id)
     .bind(id)
@@ -219,18 +247,17 @@ async fn find(
     Ok(row.map(draft))
 }
 
-/// The draft if it is at `expected` and may change; otherwise why not.
-fn changeable(found: Option<StoredDraft>, expected: u64) -> Result<StoredDraft, Outcome> {
-    match found {
-        None => Err(Outcome::NotFound),
-        Some(current) if current.is_submitted() => Err(Outcome::ReadOnly { current }),
-        Some(current) if current.version != expected => Err(Outcome::Conflict { current }),
-        Some(current) => Ok(current),
-    }
+/// Why a conditional write changed nothing: the draft is gone, submitted, or elsewhere.
+async fn refusal(conn: &mut AnyConnection, user_id: i64, id: &str) -> Result<Outcome, WorkError> {
+    Ok(match find(conn, user_id, id).await? {
+        None => Outcome::NotFound,
+        Some(current) if current.is_submitted() => Outcome::ReadOnly { current },
+        Some(current) => Outcome::Conflict { current },
+    })
 }
 
 async fn apply_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     user_id: i64,
     operation: Operation,
     now: OffsetDateTime,
@@ -242,28 +269,30 @@ async fn apply_in(
             input,
             precondition: Precondition::Absent,
         } => {
-            if let Some(current) = find(&mut *conn, user_id, &id).await? {
-                return Ok(Outcome::Conflict { current });
-            }
-            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM drafts WHERE user_id = ?")
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM drafts WHERE user_id = $1")
                 .bind(user_id)
                 .fetch_one(&mut *conn)
                 .await?;
             if usize::try_from(count).unwrap_or(usize::MAX) >= MAX_DRAFTS {
-                return Ok(Outcome::TooManyDrafts);
+                return Ok(match find(conn, user_id, &id).await? {
+                    Some(current) => Outcome::Conflict { current },
+                    None => Outcome::TooManyDrafts,
+                });
             }
-            sqlx::query(
+            let created = sqlx::query(
                 "INSERT INTO drafts (user_id, id, title, body, version, created_at, updated_at) \
-                 VALUES (?, ?, ?, ?, 1, ?, ?)",
+                 VALUES ($1, $2, $3, $4, 1, $5, $5) ON CONFLICT (user_id, id) DO NOTHING",
             )
             .bind(user_id)
             .bind(&id)
             .bind(&input.title)
             .bind(&input.body)
             .bind(at)
-            .bind(at)
             .execute(&mut *conn)
             .await?;
+            if created.rows_affected() == 0 {
+                return refusal(conn, user_id, &id).await;
+            }
             Outcome::Saved {
                 draft: StoredDraft {
                     id,
@@ -280,82 +309,75 @@ async fn apply_in(
             id,
             input,
             precondition: Precondition::Version(expected),
-        } => match changeable(find(&mut *conn, user_id, &id).await?, expected) {
-            Err(refused) => refused,
-            Ok(current) => {
-                let next = current.version + 1;
-                sqlx::query(
-                    "UPDATE drafts SET title = ?, body = ?, version = ?, updated_at = ? \
-                     WHERE user_id = ? AND id = ?",
-                )
-                .bind(&input.title)
-                .bind(&input.body)
-                .bind(version(next))
-                .bind(at)
-                .bind(user_id)
-                .bind(&id)
-                .execute(&mut *conn)
-                .await?;
-                Outcome::Saved {
-                    draft: StoredDraft {
-                        title: input.title,
-                        body: input.body,
-                        version: next,
-                        updated_at: from_millis(at),
-                        ..current
-                    },
+        } => {
+            let updated: Option<DraftRow> = sqlx::query_as(&format!(
+                "UPDATE drafts SET title = $1, body = $2, version = version + 1, updated_at = $3 \
+                 WHERE user_id = $4 AND id = $5 AND version = $6 AND submitted_at IS NULL \
+                 RETURNING {DRAFT_COLUMNS}"
+            ))
+            .bind(&input.title)
+            .bind(&input.body)
+            .bind(at)
+            .bind(user_id)
+            .bind(&id)
+            .bind(version(expected))
+            .fetch_optional(&mut *conn)
+            .await?;
+            match updated {
+                Some(row) => Outcome::Saved {
+                    draft: draft(row),
                     created: false,
-                }
+                },
+                None => refusal(conn, user_id, &id).await?,
             }
-        },
+        }
         Operation::DeleteDraft {
             id,
             version: expected,
-        } => match changeable(find(&mut *conn, user_id, &id).await?, expected) {
-            Err(refused) => refused,
-            Ok(_) => {
-                sqlx::query("DELETE FROM drafts WHERE user_id = ? AND id = ?")
-                    .bind(user_id)
-                    .bind(&id)
-                    .execute(&mut *conn)
-                    .await?;
+        } => {
+            let deleted = sqlx::query(
+                "DELETE FROM drafts \
+                 WHERE user_id = $1 AND id = $2 AND version = $3 AND submitted_at IS NULL",
+            )
+            .bind(user_id)
+            .bind(&id)
+            .bind(version(expected))
+            .execute(&mut *conn)
+            .await?;
+            if deleted.rows_affected() == 1 {
                 Outcome::Deleted
+            } else {
+                refusal(conn, user_id, &id).await?
             }
-        },
+        }
         Operation::SubmitDraft {
             id,
             version: expected,
-        } => match changeable(find(&mut *conn, user_id, &id).await?, expected) {
-            Err(refused) => refused,
-            Ok(current) => {
-                let next = current.version + 1;
-                sqlx::query(
-                    "UPDATE drafts SET version = ?, updated_at = ?, submitted_at = ? \
-                         WHERE user_id = ? AND id = ?",
-                )
-                .bind(version(next))
-                .bind(at)
-                .bind(at)
-                .bind(user_id)
-                .bind(&id)
-                .execute(&mut *conn)
-                .await?;
-                Outcome::Saved {
-                    draft: StoredDraft {
-                        version: next,
-                        updated_at: from_millis(at),
-                        submitted_at: Some(from_millis(at)),
-                        ..current
-                    },
+        } => {
+            let submitted: Option<DraftRow> = sqlx::query_as(&format!(
+                "UPDATE drafts SET version = version + 1, updated_at = $1, submitted_at = $1 \
+                 WHERE user_id = $2 AND id = $3 AND version = $4 AND submitted_at IS NULL \
+                 RETURNING {DRAFT_COLUMNS}"
+            ))
+            .bind(at)
+            .bind(user_id)
+            .bind(&id)
+            .bind(version(expected))
+            .fetch_optional(&mut *conn)
+            .await?;
+            match submitted {
+                Some(row) => Outcome::Saved {
+                    draft: draft(row),
                     created: false,
-                }
+                },
+                None => refusal(conn, user_id, &id).await?,
             }
-        },
+        }
         Operation::PutSettings { settings } => {
             let json =
                 serde_json::to_string(&settings).map_err(|e| WorkError::Corrupt(e.to_string()))?;
             sqlx::query(
-                "INSERT INTO user_settings (user_id, settings, updated_at) VALUES (?, ?, ?) \
+                "INSERT INTO user_settings (user_id, settings, updated_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (user_id) DO UPDATE SET settings = excluded.settings, \
                  updated_at = excluded.updated_at",
             )

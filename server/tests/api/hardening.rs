@@ -235,6 +235,7 @@ async fn production_refuses_a_guessable_secret() {
             ("VIGIL_JWT_SECRET", &"a".repeat(32)),
         ],
     );
+    crate::helpers::create_database(&settings).await;
     let built =
         vigil_server::startup::build_state(settings, crate::helpers::leptos_options(), None).await;
     let message = built.map(|_| ()).map_err(|e| e.to_string());
@@ -411,6 +412,7 @@ async fn serve(
 ) {
     let dir = tempfile::tempdir().expect("temp dir");
     let settings = test_settings(dir.path(), extra);
+    crate::helpers::create_database(&settings).await;
     let mut options = crate::helpers::leptos_options();
     options.site_addr = "127.0.0.1:0".parse().expect("addr");
     let app = vigil_server::startup::Application::build(settings, options)

@@ -17,7 +17,7 @@ use tower::ServiceExt;
 use vigil::{ManualClock, Problem};
 use vigil_server::configuration::Settings;
 use vigil_server::identity::users::Username;
-use vigil_server::session::store::{Replaced, SessionStore, SqliteSessionStore, StoreError};
+use vigil_server::session::store::{DatabaseSessionStore, Replaced, SessionStore, StoreError};
 use vigil_server::session::{SessionId, SessionRecord};
 use vigil_server::startup::{build_state, router};
 use vigil_server::state::AppState;
@@ -92,9 +92,53 @@ impl TestResponse {
 pub fn test_settings(dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings {
     let data_dir = dir.to_string_lossy().to_string();
     let mut vars: Vec<(String, String)> = vec![("VIGIL_DATA_DIR".into(), data_dir)];
+    vars.extend(shared_stores(dir));
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let lookup = move |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     Settings::from_env(&lookup).expect("test settings are valid")
+}
+
+/// With `VIGIL_TEST_POSTGRES` set (`make test-server` sets it for its second pass), each
+/// app gets a Postgres database of its own, named after its directory so that a restart, or
+/// a second instance on the same directory, finds the same one. Without it, SQLite in the
+/// directory.
+fn shared_stores(dir: &std::path::Path) -> Vec<(String, String)> {
+    let tag: String = dir
+        .file_name()
+        .map(|n| {
+            n.to_string_lossy()
+                .bytes()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut vars = Vec::new();
+    if let Ok(base) = std::env::var("VIGIL_TEST_POSTGRES") {
+        vars.push(("VIGIL_DATABASE_URL".into(), format!("{base}/vigil_{tag}")));
+    }
+    vars
+}
+
+/// Creates the Postgres database a test's settings name, once (SQLite creates its own file).
+pub async fn create_database(settings: &Settings) {
+    let url = &settings.database_url;
+    if vigil_server::db::Backend::of(url) != Some(vigil_server::db::Backend::Postgres) {
+        return;
+    }
+    use sqlx::Connection;
+    let (server, name) = url.rsplit_once('/').expect("a database name");
+    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+        .await
+        .expect("the test Postgres answers");
+    let created = sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut admin)
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+        Err(e) => panic!("could not create the test database {name}: {e}"),
+    }
+    let _ = admin.close().await;
 }
 
 pub fn leptos_options() -> LeptosOptions {
@@ -117,6 +161,7 @@ pub async fn spawn_app_in(
     settings: Settings,
     clock: ManualClock,
 ) -> TestApp {
+    create_database(&settings).await;
     let state = build_state(settings, leptos_options(), Some(Arc::new(clock.clone())))
         .await
         .expect("app builds");
@@ -141,7 +186,7 @@ impl TestApp {
             _dir: dir,
         } = self;
         drop(router);
-        state.pool.close().await;
+        state.db.close().await;
         drop(state);
         let settings = test_settings(dir.path(), extra);
         spawn_app_in(dir, settings, clock).await
@@ -247,7 +292,7 @@ impl TestApp {
 /// Wraps the real SQLite store to count writes or to fail on demand.
 #[derive(Debug)]
 pub struct InstrumentedStore {
-    pub inner: SqliteSessionStore,
+    pub inner: DatabaseSessionStore,
     pub writes: AtomicUsize,
     pub failing: AtomicBool,
     pub sweeps: AtomicUsize,
@@ -279,9 +324,13 @@ impl SessionStore for InstrumentedStore {
         self.inner.create(record).await
     }
 
-    async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+    async fn load(
+        &self,
+        user_id: i64,
+        id: &SessionId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
         self.check()?;
-        self.inner.load(id).await
+        self.inner.load(user_id, id).await
     }
 
     async fn replace(&self, record: &SessionRecord) -> Result<Replaced, StoreError> {
@@ -303,15 +352,17 @@ impl SessionStore for InstrumentedStore {
 }
 
 /// An app whose session store is instrumented; also returns the pool to close it.
-pub async fn spawn_instrumented_app() -> (TestApp, Arc<InstrumentedStore>, sqlx::SqlitePool) {
+pub async fn spawn_instrumented_app(
+) -> (TestApp, Arc<InstrumentedStore>, vigil_server::db::Database) {
     let dir = tempfile::tempdir().expect("temp dir");
     let settings = test_settings(dir.path(), &[]);
     let clock = ManualClock::new(OffsetDateTime::now_utc());
+    create_database(&settings).await;
     let pool = vigil_server::db::connect(&settings.database_url)
         .await
         .expect("db");
     let store = Arc::new(InstrumentedStore {
-        inner: SqliteSessionStore::new(pool.clone(), None),
+        inner: DatabaseSessionStore::new(pool.pool().clone(), None),
         writes: Default::default(),
         failing: Default::default(),
         sweeps: Default::default(),

@@ -63,7 +63,7 @@ async fn ten_concurrent_refreshes_make_exactly_one_new_generation() {
         .state
         .sessions
         .store()
-        .load(&session_id_of(&cookie))
+        .load(1, &session_id_of(&cookie))
         .await
         .expect("store")
         .expect("record");
