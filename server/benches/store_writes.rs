@@ -43,9 +43,12 @@ async fn main() {
     };
     let settings = Settings::from_env(&env).expect("settings");
     let heartbeat = settings.policy.heartbeat_interval();
-    let pool = vigil_server::db::connect(&settings.database_url)
-        .await
-        .expect("db");
+    let pool = vigil_server::db::connect(
+        &settings.database_url,
+        settings.store_timeout.unsigned_abs(),
+    )
+    .await
+    .expect("db");
     let store = Arc::new(CountingStore::new(DatabaseSessionStore::new(
         pool.pool().clone(),
         None,

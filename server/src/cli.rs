@@ -9,8 +9,8 @@ use crate::audit::{AuditEvent, AuditKind, AuditLog};
 use crate::configuration::Settings;
 use crate::db;
 use crate::identity::users::{UserError, UserRepository, Username};
+use crate::redis_connection::RedisSetupError;
 use crate::session::service::end_sessions_of;
-use crate::session::store::DatabaseSessionStore;
 use crate::session::{AuthError, EndReason};
 
 #[derive(Debug, Parser)]
@@ -59,6 +59,8 @@ pub enum CliError {
     Db(#[from] db::DbError),
     #[error(transparent)]
     User(#[from] UserError),
+    #[error(transparent)]
+    SessionStore(#[from] RedisSetupError),
     #[error("the password was changed, but its sessions could not all be ended: {0}")]
     Sessions(#[from] AuthError),
 }
@@ -84,7 +86,11 @@ pub async fn run_user_command(
     } = command;
     let username = Username::parse(&name)?;
     let password = password.trim_end_matches(['\r', '\n']);
-    let db = db::connect(&settings.database_url).await?;
+    let db = db::connect(
+        &settings.database_url,
+        settings.store_timeout.unsigned_abs(),
+    )
+    .await?;
     let users = UserRepository::new(db.pool().clone(), settings.hashing);
     match users.add(&username, &display_name, password).await {
         Ok(user) => Ok(format!(
@@ -100,11 +106,9 @@ pub async fn run_user_command(
                 return Ok(format!("updated the password of `{}`", username.as_str()));
             };
             let now = SystemClock.now();
-            let store = DatabaseSessionStore::new(
-                db.pool().clone(),
-                db::database_file(&settings.database_url),
-            );
-            let ended = end_sessions_of(&store, user_id, EndReason::Revoked, now).await?;
+            let redis = crate::startup::redis(settings)?;
+            let store = crate::startup::session_store(settings, &db, redis.as_ref());
+            let ended = end_sessions_of(store.as_ref(), user_id, EndReason::Revoked, now).await?;
             AuditLog::new(db.pool().clone())
                 .record(
                     AuditEvent::new(AuditKind::PasswordReset)

@@ -10,6 +10,7 @@ use vigil::{PolicyError, TimeoutPolicy};
 use crate::http::client_address::{ProxyListError, TrustedProxies};
 use crate::identity::throttle::{Rate, SignInLimits};
 use crate::identity::users::HashingLimits;
+use crate::redis_connection::RedisTarget;
 use crate::session::secret::SecretSource;
 
 /// Where the server runs: production refuses weak secrets and test hooks.
@@ -40,6 +41,23 @@ pub struct Settings {
     /// How long a client may take to send its request headers, and its body.
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
+    /// Where session records (and, with Redis, the sign-in limits) live.
+    pub session_store: SessionStoreChoice,
+    /// The most any one call to the database or Redis may take before the request is
+    /// answered `503 store_unavailable` (`VIGIL_STORE_TIMEOUT`).
+    pub store_timeout: Duration,
+    /// What every Redis key starts with (`VIGIL_REDIS_PREFIX`), so several deployments can
+    /// share one Redis.
+    pub redis_prefix: String,
+}
+
+/// `VIGIL_SESSION_STORE`: `database` (the default: the database of `VIGIL_DATABASE_URL`),
+/// `redis://…` / `rediss://…` (or `unix:///path/to/redis.sock`), or several URLs separated
+/// by commas for the seed nodes of a Redis Cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionStoreChoice {
+    Database,
+    Redis(RedisTarget),
 }
 
 #[derive(Debug, Error)]
@@ -71,6 +89,15 @@ pub enum ConfigError {
     UnsupportedDatabase(String),
     #[error("VIGIL_TRUSTED_PROXIES: {0}")]
     TrustedProxies(#[from] ProxyListError),
+    #[error(
+        "VIGIL_SESSION_STORE must be `database`, a redis://, rediss:// or unix:// URL, or \
+         several separated by commas (a Redis Cluster); `{0}` is not one of them"
+    )]
+    UnsupportedSessionStore(String),
+    #[error("VIGIL_REDIS_PREFIX may hold only letters, digits and `-_.:` (at most 64)")]
+    RedisPrefix,
+    #[error("VIGIL_STORE_TIMEOUT must be between 10ms and 60s")]
+    StoreTimeout,
 }
 
 /// Reads a variable through a lookup function, so tests need not touch the process env.
@@ -186,7 +213,26 @@ impl Settings {
         };
         let trusted_proxies =
             TrustedProxies::parse(&env.var("VIGIL_TRUSTED_PROXIES").unwrap_or_default())?;
+        let session_store = session_store(env.var("VIGIL_SESSION_STORE").as_deref())?;
+        let store_timeout = duration("VIGIL_STORE_TIMEOUT", Duration::seconds(2))?;
+        if !(Duration::milliseconds(10)..=Duration::minutes(1)).contains(&store_timeout) {
+            return Err(ConfigError::StoreTimeout);
+        }
+        let redis_prefix = env
+            .var("VIGIL_REDIS_PREFIX")
+            .unwrap_or_else(|| "vigil".into());
+        let prefix_ok = !redis_prefix.is_empty()
+            && redis_prefix.len() <= 64
+            && redis_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+        if !prefix_ok {
+            return Err(ConfigError::RedisPrefix);
+        }
         Ok(Self {
+            session_store,
+            store_timeout,
+            redis_prefix,
             environment,
             sign_in_limits,
             hashing,
@@ -205,6 +251,40 @@ impl Settings {
     }
 }
 
+fn session_store(raw: Option<&str>) -> Result<SessionStoreChoice, ConfigError> {
+    let raw = match raw.map(str::trim) {
+        None | Some("") | Some("database") => return Ok(SessionStoreChoice::Database),
+        Some(raw) => raw,
+    };
+    let urls: Vec<String> = raw.split(',').map(|u| u.trim().to_owned()).collect();
+    for url in &urls {
+        let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+        if !matches!(scheme, "redis" | "rediss" | "redis+unix" | "unix") {
+            return Err(ConfigError::UnsupportedSessionStore(shown_scheme(scheme)));
+        }
+    }
+    Ok(SessionStoreChoice::Redis(
+        match <[String; 1]>::try_from(urls) {
+            Ok([url]) => RedisTarget::Single(url),
+            Err(urls) => RedisTarget::Cluster(urls),
+        },
+    ))
+}
+
+/// A URL's scheme, fit to show in an error: never more of the URL than that.
+fn shown_scheme(scheme: &str) -> String {
+    if !scheme.is_empty()
+        && scheme.len() <= 20
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    {
+        scheme.to_owned()
+    } else {
+        "unrecognised".to_owned()
+    }
+}
+
 /// SQLite and Postgres are built in. A URL of any other kind is refused by its scheme
 /// alone, so a password in it is never echoed, and never becomes part of a file name.
 fn check_database_scheme(url: &str) -> Result<(), ConfigError> {
@@ -212,17 +292,7 @@ fn check_database_scheme(url: &str) -> Result<(), ConfigError> {
     if crate::db::Backend::of(url).is_some() {
         Ok(())
     } else {
-        let shown = if !scheme.is_empty()
-            && scheme.len() <= 20
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-        {
-            scheme.to_owned()
-        } else {
-            "unrecognised".to_owned()
-        };
-        Err(ConfigError::UnsupportedDatabase(shown))
+        Err(ConfigError::UnsupportedDatabase(shown_scheme(scheme)))
     }
 }
 
@@ -326,6 +396,63 @@ mod tests {
         .is_ok());
         assert!(Settings::from_env(&env(&[("VIGIL_DATABASE_URL", "/tmp/x.db")])).is_err());
         assert!(Settings::from_env(&env(&[("VIGIL_DATABASE_URL", "sqlite::memory:")])).is_ok());
+    }
+
+    #[test]
+    fn reads_the_session_store_without_echoing_a_url() {
+        let store = |raw: &str| {
+            Settings::from_env(&env(&[("VIGIL_SESSION_STORE", raw)])).map(|s| s.session_store)
+        };
+        assert_eq!(
+            Settings::from_env(&env(&[])).expect("valid").session_store,
+            SessionStoreChoice::Database
+        );
+        assert_eq!(
+            store("redis://:pw@cache:6379/0").expect("valid"),
+            SessionStoreChoice::Redis(RedisTarget::Single("redis://:pw@cache:6379/0".into()))
+        );
+        assert_eq!(
+            store("redis://a:7000, redis://b:7001").expect("valid"),
+            SessionStoreChoice::Redis(RedisTarget::Cluster(vec![
+                "redis://a:7000".into(),
+                "redis://b:7001".into()
+            ]))
+        );
+        let message = store("memcached://user:secret@cache").map_err(|e| e.to_string());
+        assert!(
+            matches!(&message, Err(m) if m.contains("`memcached`") && !m.contains("secret")),
+            "{message:?}"
+        );
+        assert!(store("redis://a, nonsense").is_err());
+    }
+
+    #[test]
+    fn the_redis_prefix_cannot_carry_a_hash_tag_and_the_store_timeout_is_bounded() {
+        let with = |name: &str, raw: &str| Settings::from_env(&env(&[(name, raw)]));
+        assert!(matches!(
+            with("VIGIL_REDIS_PREFIX", "a{b}"),
+            Err(ConfigError::RedisPrefix)
+        ));
+        assert!(matches!(
+            with("VIGIL_REDIS_PREFIX", ""),
+            Err(ConfigError::RedisPrefix)
+        ));
+        assert_eq!(
+            with("VIGIL_REDIS_PREFIX", "staging:vigil")
+                .expect("valid")
+                .redis_prefix,
+            "staging:vigil"
+        );
+        assert!(matches!(
+            with("VIGIL_STORE_TIMEOUT", "0s"),
+            Err(ConfigError::StoreTimeout)
+        ));
+        assert_eq!(
+            with("VIGIL_STORE_TIMEOUT", "500ms")
+                .expect("valid")
+                .store_timeout,
+            Duration::milliseconds(500)
+        );
     }
 
     #[test]

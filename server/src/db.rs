@@ -70,6 +70,14 @@ impl Database {
         }
     }
 
+    /// Answers whether the database answers (for `/health/ready`).
+    pub async fn check(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -86,8 +94,9 @@ pub fn database_file(database_url: &str) -> Option<PathBuf> {
 }
 
 /// Opens the database (creating a SQLite file and its directory on first use) and brings
-/// its schema up to date.
-pub async fn connect(database_url: &str) -> Result<Database, DbError> {
+/// its schema up to date. `timeout` bounds waiting for a connection and, on Postgres, every
+/// statement, so an engine that stops answering makes requests fail instead of hang.
+pub async fn connect(database_url: &str, timeout: Duration) -> Result<Database, DbError> {
     static DRIVERS: Once = Once::new();
     DRIVERS.call_once(sqlx::any::install_default_drivers);
     let backend = Backend::of(database_url).ok_or(DbError::Scheme)?;
@@ -101,15 +110,22 @@ pub async fn connect(database_url: &str) -> Result<Database, DbError> {
             Backend::Sqlite => 8,
             Backend::Postgres => 16,
         })
-        .acquire_timeout(Duration::from_secs(3))
+        .acquire_timeout(timeout)
         .after_connect(move |conn, _| {
             Box::pin(async move {
-                if backend == Backend::Sqlite {
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                         PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-                    )
-                    .await?;
+                match backend {
+                    Backend::Sqlite => {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                    }
+                    Backend::Postgres => {
+                        let ms = timeout.as_millis().max(1);
+                        conn.execute(format!("SET statement_timeout = {ms}").as_str())
+                            .await?;
+                    }
                 }
                 Ok(())
             })

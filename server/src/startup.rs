@@ -18,7 +18,7 @@ use vigil::clock::OffsetClock;
 use vigil::{Clock, SystemClock};
 
 use crate::audit::AuditLog;
-use crate::configuration::{Environment, Settings};
+use crate::configuration::{Environment, SessionStoreChoice, Settings};
 use crate::db::{self, Database, DbError};
 use crate::http::auth::require_session;
 use crate::http::auth_api::VigilBackend;
@@ -26,10 +26,12 @@ use crate::http::client_address::resolve_client_address;
 use crate::http::csrf::reject_cross_site;
 use crate::http::headers::{protective_headers, sanitize_request_id};
 use crate::http::problem::{normalize_api, REQUEST_ID_HEADER};
-use crate::http::{serve, test_hooks, work_api};
+use crate::http::{health, serve, test_hooks, work_api};
 use crate::identity::throttle::SignInThrottle;
 use crate::identity::users::UserRepository;
 use crate::maintenance::{self, Sweeper};
+use crate::redis_connection::{RedisConnection, RedisSetupError};
+use crate::session::redis_store::RedisSessionStore;
 use crate::session::secret::{JwtSecret, SecretError};
 use crate::session::store::{CachedSessionStore, DatabaseSessionStore, SharedSessionStore};
 use crate::session::token::{TokenError, TokenService};
@@ -44,6 +46,8 @@ pub enum StartupError {
     Database(#[from] DbError),
     #[error(transparent)]
     Secret(#[from] SecretError),
+    #[error(transparent)]
+    Redis(#[from] RedisSetupError),
     #[error("the token self-test failed: {0}")]
     TokenSelfTest(#[from] TokenError),
     #[error("could not listen on {addr}: {source}")]
@@ -61,14 +65,50 @@ pub async fn build_state(
     leptos_options: LeptosOptions,
     clock: Option<Arc<dyn Clock>>,
 ) -> Result<AppState, StartupError> {
-    let db = db::connect(&settings.database_url).await?;
-    let sessions =
-        DatabaseSessionStore::new(db.pool().clone(), db::database_file(&settings.database_url));
-    let store: SharedSessionStore = match sessions.end_mark() {
-        Some(mark) => Arc::new(CachedSessionStore::new(sessions, mark)),
-        None => Arc::new(sessions),
-    };
+    let db = db::connect(
+        &settings.database_url,
+        settings.store_timeout.unsigned_abs(),
+    )
+    .await?;
+    let redis = redis(&settings)?;
+    let store = session_store(&settings, &db, redis.as_ref());
     build_state_with_store(settings, leptos_options, clock, db, store).await
+}
+
+/// The connection to Redis, when the settings keep sessions there (nothing connects yet).
+pub fn redis(settings: &Settings) -> Result<Option<RedisConnection>, RedisSetupError> {
+    match &settings.session_store {
+        SessionStoreChoice::Database => Ok(None),
+        SessionStoreChoice::Redis(target) => Ok(Some(RedisConnection::new(
+            target,
+            settings.store_timeout.unsigned_abs(),
+        )?)),
+    }
+}
+
+/// The session store the settings choose. Records are cached in process only in front of
+/// the embedded SQLite store, whose end mark reaches every process that shares the file.
+pub fn session_store(
+    settings: &Settings,
+    db: &Database,
+    redis: Option<&RedisConnection>,
+) -> SharedSessionStore {
+    match redis {
+        Some(connection) => Arc::new(RedisSessionStore::new(
+            connection.clone(),
+            &settings.redis_prefix,
+        )),
+        None => {
+            let sessions = DatabaseSessionStore::new(
+                db.pool().clone(),
+                db::database_file(&settings.database_url),
+            );
+            match sessions.end_mark() {
+                Some(mark) => Arc::new(CachedSessionStore::new(sessions, mark)),
+                None => Arc::new(sessions),
+            }
+        }
+    }
 }
 
 /// As [`build_state`], with the session store given (tests wrap it to count or fail).
@@ -103,7 +143,16 @@ pub async fn build_state_with_store(
         audit,
         local_keys,
     );
-    let throttle = Arc::new(SignInThrottle::new(settings.sign_in_limits, clock.clone()));
+    // The limits are shared wherever the sessions are: in Redis, or in this process.
+    let throttle = Arc::new(match redis(&settings)? {
+        Some(connection) => SignInThrottle::shared(
+            settings.sign_in_limits,
+            clock.clone(),
+            connection,
+            &settings.redis_prefix,
+        ),
+        None => SignInThrottle::new(settings.sign_in_limits, clock.clone()),
+    });
     let backend = Arc::new(VigilBackend::new(sessions.clone(), users.clone(), throttle));
     Ok(AppState::new(Components {
         leptos_options,
@@ -130,7 +179,7 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         },
     );
-    router = router.merge(work_api::routes());
+    router = router.merge(work_api::routes()).merge(health::routes());
     if state.test_clock.is_some() {
         router = router.merge(test_hooks::routes());
     }

@@ -14,7 +14,7 @@ use vigil::{ErrorCode, PolicyInfo, Problem, SessionInfo, TokenResponse, UserSumm
 
 use crate::audit::{AuditEvent, AuditKind};
 use crate::http::auth::{deadline_headers, fingerprint};
-use crate::identity::throttle::{RetryAfter, SignInThrottle};
+use crate::identity::throttle::{Refusal, RetryAfter, SignInThrottle};
 use crate::identity::users::{UserError, UserRepository};
 use crate::session::cookies;
 use crate::session::service::{store_unavailable, Authenticated, CredentialKind, SessionService};
@@ -88,7 +88,12 @@ impl VigilBackend {
         let client_request = ClientRequest::of(request);
         let client = client_request.summary();
         let address = client_request.address();
-        if let Err(RetryAfter(seconds)) = self.throttle.check(&credentials.username, address) {
+        let checked = self.throttle.check(&credentials.username, address).await;
+        if let Err(Refusal::Unavailable(err)) = &checked {
+            tracing::error!(error = %err, "the sign-in limits cannot be read");
+            return Err(store_unavailable());
+        }
+        if let Err(Refusal::Wait(RetryAfter(seconds))) = checked {
             self.audit(
                 AuditEvent::new(AuditKind::SignInThrottled)
                     .username(&credentials.username)
@@ -109,7 +114,15 @@ impl VigilBackend {
         {
             Ok(Some(user)) => user,
             Ok(None) => {
-                self.throttle.record_failure(&credentials.username, address);
+                if let Err(err) = self
+                    .throttle
+                    .record_failure(&credentials.username, address)
+                    .await
+                {
+                    // Refuse the attempt as the wrong password it was; the next one finds
+                    // the limits unreadable too, and is refused with 503.
+                    tracing::error!(error = %err, "a failed sign-in could not be counted");
+                }
                 self.audit(
                     AuditEvent::new(AuditKind::SignInFailed)
                         .username(&credentials.username)
@@ -123,7 +136,15 @@ impl VigilBackend {
             }
             Err(err) => return Err(user_store_problem(err)),
         };
-        self.throttle.record_success(&credentials.username, address);
+        if let Err(err) = self
+            .throttle
+            .record_success(&credentials.username, address)
+            .await
+        {
+            // Only forgiveness is lost: the owner may meet a limit their earlier typos
+            // filled, which empties by itself.
+            tracing::warn!(error = %err, "a successful sign-in could not clear its failures");
+        }
         let (record, token) = self
             .sessions
             .start(

@@ -7,6 +7,7 @@ pub mod auth_api;
 pub mod client_address;
 pub mod csrf;
 pub mod headers;
+pub mod health;
 pub mod problem;
 pub mod serve;
 pub mod test_hooks;

@@ -3,6 +3,7 @@
 
 pub mod cookies;
 pub mod record;
+pub mod redis_store;
 pub mod secret;
 pub mod service;
 pub mod store;

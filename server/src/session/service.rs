@@ -261,7 +261,11 @@ impl SessionService {
         };
         let id = SessionId::parse(&claims.sid).ok_or(AuthError::Invalid)?;
         let user_id: i64 = claims.sub.parse().map_err(|_| AuthError::Invalid)?;
-        let Some(mut record) = self.store.load(user_id, &id).await? else {
+        // A record past its retention counts as gone, whether or not a sweep (or Redis'
+        // expiry, on Redis' clock) has removed it yet: the answer never depends on when
+        // the store last cleaned up.
+        let loaded = self.store.load(user_id, &id).await?;
+        let Some(mut record) = loaded.filter(|r| r.retain_until() > now) else {
             // Records are kept until every token they issued is past its `exp` and the
             // leeway (past the absolute deadline): a genuine token whose record is gone
             // belongs to a session whose lifetime ran out.

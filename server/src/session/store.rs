@@ -64,15 +64,17 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     async fn for_user(&self, user_id: i64) -> Result<Vec<SessionRecord>, StoreError>;
     /// Deletes records whose retention has passed at `now`; returns how many.
     async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+    /// Answers whether the store answers (for `/health/ready`).
+    async fn check(&self) -> Result<(), StoreError>;
 }
 
 pub type SharedSessionStore = Arc<dyn SessionStore>;
 
-fn encode(record: &SessionRecord) -> Result<String, StoreError> {
+pub(super) fn encode(record: &SessionRecord) -> Result<String, StoreError> {
     serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn decode(id: &str, version: i64, json: &str) -> Result<SessionRecord, StoreError> {
+pub(super) fn decode(id: &str, version: i64, json: &str) -> Result<SessionRecord, StoreError> {
     let mut record: SessionRecord =
         serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     record.id = SessionId::parse(id)
@@ -181,14 +183,16 @@ impl SessionStore for DatabaseSessionStore {
 
     async fn load(
         &self,
-        _user_id: i64,
+        user_id: i64,
         id: &SessionId,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT version, record FROM session_records WHERE id = $1")
-                .bind(id.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "SELECT version, record FROM session_records WHERE id = $1 AND user_id = $2",
+        )
+        .bind(id.as_str())
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|(version, json)| decode(id.as_str(), version, &json))
             .transpose()
     }
@@ -238,6 +242,11 @@ impl SessionStore for DatabaseSessionStore {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn check(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 }
 
@@ -292,6 +301,10 @@ impl<S: SessionStore> SessionStore for CountingStore<S> {
 
     async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         self.inner.delete_expired(now).await
+    }
+
+    async fn check(&self) -> Result<(), StoreError> {
+        self.inner.check().await
     }
 }
 
@@ -377,7 +390,8 @@ impl<S: SessionStore> SessionStore for CachedSessionStore<S> {
         id: &SessionId,
     ) -> Result<Option<SessionRecord>, StoreError> {
         if let Some(record) = self.cached(id) {
-            return Ok(Some(record));
+            // Looked up under its user, like every store does.
+            return Ok(Some(record).filter(|r| r.user.id == user_id));
         }
         // Read the mark before the record: a session ending in between changes the mark
         // again, so the copy is never trusted past it.
@@ -418,5 +432,9 @@ impl<S: SessionStore> SessionStore for CachedSessionStore<S> {
             .records
             .retain(|_, record| record.retain_until() > now);
         self.inner.delete_expired(now).await
+    }
+
+    async fn check(&self) -> Result<(), StoreError> {
+        self.inner.check().await
     }
 }

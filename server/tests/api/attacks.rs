@@ -247,8 +247,9 @@ async fn correctly_signed_tokens_with_altered_session_claims() {
     let cases = [
         ("sid", json!(unknown_sid), "session_not_found"),
         ("sid", json!("../../etc/passwd"), "session_invalid"),
-        // Another user's id on this session: it cannot be borrowed.
-        ("sub", json!("999"), "session_invalid"),
+        // Another user's id on this session: it cannot be borrowed (every store looks a
+        // session up under its user, and that user has none by this id).
+        ("sub", json!("999"), "session_not_found"),
     ];
     for (claim, value, code) in cases {
         let mut altered = claims.clone();

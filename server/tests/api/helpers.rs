@@ -15,9 +15,11 @@ use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 use tower::ServiceExt;
 use vigil::{ManualClock, Problem};
-use vigil_server::configuration::Settings;
+use vigil_server::configuration::{SessionStoreChoice, Settings};
 use vigil_server::identity::users::Username;
-use vigil_server::session::store::{DatabaseSessionStore, Replaced, SessionStore, StoreError};
+use vigil_server::session::store::{
+    DatabaseSessionStore, Replaced, SessionStore, SharedSessionStore, StoreError,
+};
 use vigil_server::session::{SessionId, SessionRecord};
 use vigil_server::startup::{build_state, router};
 use vigil_server::state::AppState;
@@ -94,14 +96,19 @@ pub fn test_settings(dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings 
     let mut vars: Vec<(String, String)> = vec![("VIGIL_DATA_DIR".into(), data_dir)];
     vars.extend(shared_stores(dir));
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let lookup = move |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    // The last setting of a name wins: a test's own settings over the shared stores.
+    let lookup = move |name: &str| {
+        vars.iter()
+            .rfind(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     Settings::from_env(&lookup).expect("test settings are valid")
 }
 
-/// With `VIGIL_TEST_POSTGRES` set (`make test-server` sets it for its second pass), each
-/// app gets a Postgres database of its own, named after its directory so that a restart, or
-/// a second instance on the same directory, finds the same one. Without it, SQLite in the
-/// directory.
+/// With `VIGIL_TEST_POSTGRES` and `VIGIL_TEST_REDIS` set (`make test-shared`), each app
+/// gets a Postgres database and a Redis key prefix of its own, named after its directory so
+/// that a restart, or a second instance on the same directory, finds the same ones. Without
+/// them, SQLite in the directory.
 fn shared_stores(dir: &std::path::Path) -> Vec<(String, String)> {
     let tag: String = dir
         .file_name()
@@ -113,6 +120,10 @@ fn shared_stores(dir: &std::path::Path) -> Vec<(String, String)> {
         })
         .unwrap_or_default();
     let mut vars = Vec::new();
+    if let Ok(url) = std::env::var("VIGIL_TEST_REDIS") {
+        vars.push(("VIGIL_SESSION_STORE".into(), url));
+        vars.push(("VIGIL_REDIS_PREFIX".into(), format!("t{tag}")));
+    }
     if let Ok(base) = std::env::var("VIGIL_TEST_POSTGRES") {
         vars.push(("VIGIL_DATABASE_URL".into(), format!("{base}/vigil_{tag}")));
     }
@@ -289,17 +300,18 @@ impl TestApp {
     }
 }
 
-/// Wraps the real SQLite store to count writes or to fail on demand.
+/// Wraps the configured store (the database's, or Redis in the shared pass) to count writes
+/// or to fail on demand.
 #[derive(Debug)]
 pub struct InstrumentedStore {
-    pub inner: DatabaseSessionStore,
+    pub inner: SharedSessionStore,
     pub writes: AtomicUsize,
     pub failing: AtomicBool,
     pub sweeps: AtomicUsize,
 }
 
 impl InstrumentedStore {
-    fn check(&self) -> Result<(), StoreError> {
+    fn injected(&self) -> Result<(), StoreError> {
         if self.failing.load(Ordering::SeqCst) {
             Err(StoreError::Unavailable("injected failure".into()))
         } else {
@@ -319,7 +331,7 @@ impl InstrumentedStore {
 #[async_trait::async_trait]
 impl SessionStore for InstrumentedStore {
     async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
-        self.check()?;
+        self.injected()?;
         self.writes.fetch_add(1, Ordering::SeqCst);
         self.inner.create(record).await
     }
@@ -329,25 +341,30 @@ impl SessionStore for InstrumentedStore {
         user_id: i64,
         id: &SessionId,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        self.check()?;
+        self.injected()?;
         self.inner.load(user_id, id).await
     }
 
     async fn replace(&self, record: &SessionRecord) -> Result<Replaced, StoreError> {
-        self.check()?;
+        self.injected()?;
         self.writes.fetch_add(1, Ordering::SeqCst);
         self.inner.replace(record).await
     }
 
     async fn for_user(&self, user_id: i64) -> Result<Vec<SessionRecord>, StoreError> {
-        self.check()?;
+        self.injected()?;
         self.inner.for_user(user_id).await
     }
 
     async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        self.check()?;
+        self.injected()?;
         self.sweeps.fetch_add(1, Ordering::SeqCst);
         self.inner.delete_expired(now).await
+    }
+
+    async fn check(&self) -> Result<(), StoreError> {
+        self.injected()?;
+        self.inner.check().await
     }
 }
 
@@ -358,11 +375,23 @@ pub async fn spawn_instrumented_app(
     let settings = test_settings(dir.path(), &[]);
     let clock = ManualClock::new(OffsetDateTime::now_utc());
     create_database(&settings).await;
-    let pool = vigil_server::db::connect(&settings.database_url)
-        .await
-        .expect("db");
+    let pool = vigil_server::db::connect(
+        &settings.database_url,
+        settings.store_timeout.unsigned_abs(),
+    )
+    .await
+    .expect("db");
     let store = Arc::new(InstrumentedStore {
-        inner: DatabaseSessionStore::new(pool.pool().clone(), None),
+        // Uncached, so that every request reaches the store under test.
+        inner: match settings.session_store {
+            SessionStoreChoice::Database => {
+                Arc::new(DatabaseSessionStore::new(pool.pool().clone(), None))
+            }
+            SessionStoreChoice::Redis(_) => {
+                let redis = vigil_server::startup::redis(&settings).expect("redis");
+                vigil_server::startup::session_store(&settings, &pool, redis.as_ref())
+            }
+        },
         writes: Default::default(),
         failing: Default::default(),
         sweeps: Default::default(),
@@ -398,4 +427,35 @@ pub fn post_from(ip: IpAddr, path: &str, body: Value, headers: &[(&str, &str)]) 
         .extensions_mut()
         .insert(ConnectInfo(SocketAddr::new(ip, 40000)));
     request
+}
+
+/// `n` instances of the server sharing one set of stores, as behind a load balancer: one
+/// SQLite file (or, in `make test-shared`, one Postgres database and one Redis prefix),
+/// each instance with its own process memory and all on one clock. `extra` settings apply
+/// to every instance.
+pub async fn instances(n: usize, extra: &[(&str, &str)]) -> Vec<TestApp> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clock = ManualClock::new(OffsetDateTime::now_utc());
+    let settings = test_settings(dir.path(), extra);
+    let first = spawn_app_in(dir, settings, clock.clone()).await;
+    let mut apps = Vec::with_capacity(n);
+    for _ in 1..n {
+        let settings = test_settings(first._dir.path(), extra);
+        let unused = tempfile::tempdir().expect("temp dir");
+        apps.push(spawn_app_in(unused, settings, clock.clone()).await);
+    }
+    apps.insert(0, first);
+    apps
+}
+
+/// The session id inside a session cookie's token.
+pub fn session_id_of(cookie: &str) -> SessionId {
+    use base64::Engine;
+    let token = cookie.trim_start_matches("__Host-vigil-session=");
+    let payload = token.split('.').nth(1).expect("payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    SessionId::parse(claims["sid"].as_str().expect("sid")).expect("valid id")
 }

@@ -1,10 +1,12 @@
-//! Integration tests: the real `Router` on a real SQLite file, driven with a manual clock.
+//! Integration tests: the real `Router` on real stores (a SQLite file; Postgres and Redis in
+//! `make test-shared`), driven with a manual clock.
 
 mod attacks;
 mod audit;
 mod errors;
 mod hardening;
 mod helpers;
+mod instances;
 mod problem_pages;
 mod session_lifecycle;
 mod store;

@@ -4,7 +4,7 @@ use serde_json::json;
 use time::Duration;
 use vigil::Clock;
 
-use crate::helpers::{spawn_app, spawn_app_in, test_settings, USERNAME};
+use crate::helpers::{spawn_app, USERNAME};
 
 #[tokio::test]
 async fn sign_in_sets_a_host_cookie_and_returns_the_session() {
@@ -182,65 +182,4 @@ async fn sessions_survive_a_restart_on_the_same_database() {
         .with_cookie("/api/auth/session-info", &ended)
         .await
         .assert_problem(401, "session_revoked");
-}
-
-/// Two server processes on one database file, with the default settings: every verdict is
-/// read from the store, so neither can answer from a stale copy.
-async fn two_instances() -> (crate::helpers::TestApp, crate::helpers::TestApp) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let settings = test_settings(dir.path(), &[]);
-    let clock = vigil::ManualClock::new(time::OffsetDateTime::now_utc());
-    let a = spawn_app_in(dir, settings, clock.clone()).await;
-    let b = crate::helpers::spawn_app_in(
-        tempfile::tempdir().expect("unused"),
-        test_settings(a._dir.path(), &[]),
-        clock,
-    )
-    .await;
-    (a, b)
-}
-
-#[tokio::test]
-async fn sign_out_is_visible_at_once_on_every_instance_sharing_the_store() {
-    let (a, b) = two_instances().await;
-    let cookie = a.browser_session().await;
-    assert_eq!(
-        b.with_cookie("/api/auth/session-info", &cookie)
-            .await
-            .status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        a.with_cookie("/api/auth/logout", &cookie).await.status,
-        StatusCode::OK
-    );
-    b.with_cookie("/api/auth/session-info", &cookie)
-        .await
-        .assert_problem(401, "session_revoked");
-}
-
-#[tokio::test]
-async fn a_rotation_on_one_instance_is_never_taken_for_theft_on_another() {
-    let (a, b) = two_instances().await;
-    let cookie = a.browser_session().await;
-    // B reads the session first (once, a cache kept this copy)...
-    assert_eq!(
-        b.with_cookie("/api/auth/session-info", &cookie)
-            .await
-            .status,
-        StatusCode::OK
-    );
-    a.advance(Duration::minutes(2));
-    // ...A rotates it...
-    let rotated = a.with_cookie("/api/auth/refresh", &cookie).await;
-    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
-    let new_cookie = rotated.session_cookie().expect("cookie");
-    // ...and B, handed the newer token, goes on; long after the grace window too.
-    for _ in 0..3 {
-        let seen = b.with_cookie("/api/auth/session-info", &new_cookie).await;
-        assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
-        a.advance(Duration::seconds(20));
-    }
-    let refreshed = b.with_cookie("/api/auth/refresh", &new_cookie).await;
-    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
 }

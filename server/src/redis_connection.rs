@@ -1,0 +1,205 @@
+//! One connection to Redis (or Valkey), standalone or Cluster, shared by the session store
+//! and the sign-in limits.
+//!
+//! Nothing is connected at start: an instance can come up while Redis is down, answer
+//! `503 store_unavailable`, and recover by itself once Redis answers again. Every call is
+//! bounded by the store timeout, so a Redis that stops answering makes requests fail, not
+//! hang.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
+use thiserror::Error;
+use tokio::sync::OnceCell;
+
+use crate::session::StoreError;
+
+#[derive(Debug, Error)]
+pub enum RedisSetupError {
+    #[error("VIGIL_SESSION_STORE is not a usable Redis URL: {0}")]
+    Url(#[source] RedisError),
+}
+
+/// Where to connect: one server, or the seed nodes of a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedisTarget {
+    Single(String),
+    Cluster(Vec<String>),
+}
+
+#[derive(Clone)]
+enum Link {
+    /// One multiplexed connection that reconnects by itself.
+    Single(ConnectionManager),
+    /// Made on first use (the cluster client connects eagerly), then kept.
+    Cluster(Arc<(ClusterClient, OnceCell<ClusterConnection>)>),
+}
+
+/// A connection ready for one call.
+pub enum Ready {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Ready {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct RedisConnection {
+    link: Link,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for RedisConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.link {
+            Link::Single(_) => "single",
+            Link::Cluster(_) => "cluster",
+        };
+        f.debug_struct("RedisConnection")
+            .field("kind", &kind)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl RedisConnection {
+    /// Checks the URLs; connects on first use.
+    pub fn new(target: &RedisTarget, timeout: Duration) -> Result<Self, RedisSetupError> {
+        let link = match target {
+            RedisTarget::Single(url) => {
+                let client = redis::Client::open(url.as_str()).map_err(RedisSetupError::Url)?;
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(timeout))
+                    .set_response_timeout(Some(timeout))
+                    .set_number_of_retries(1)
+                    .set_max_delay(timeout);
+                let manager = ConnectionManager::new_lazy_with_config(client, config)
+                    .map_err(RedisSetupError::Url)?;
+                Link::Single(manager)
+            }
+            RedisTarget::Cluster(urls) => {
+                let client = ClusterClient::builder(urls.iter().map(String::as_str))
+                    .connection_timeout(timeout)
+                    .response_timeout(timeout)
+                    .retries(1)
+                    .build()
+                    .map_err(RedisSetupError::Url)?;
+                Link::Cluster(Arc::new((client, OnceCell::new())))
+            }
+        };
+        Ok(Self { link, timeout })
+    }
+
+    async fn ready(&self) -> Result<Ready, RedisError> {
+        match &self.link {
+            Link::Single(manager) => Ok(Ready::Single(manager.clone())),
+            Link::Cluster(cluster) => {
+                let (client, cell) = &**cluster;
+                let connection = cell
+                    .get_or_try_init(|| client.get_async_connection())
+                    .await?;
+                Ok(Ready::Cluster(connection.clone()))
+            }
+        }
+    }
+
+    /// Runs one call within the timeout; any failure is "unavailable", named by `what`.
+    ///
+    /// A call that finds its connection broken (Redis restarted, a failover) is tried once
+    /// more on the fresh connection the failure started, still within the timeout: the
+    /// first request after Redis comes back works, rather than the second.
+    pub async fn call<T, F, Fut>(&self, what: &'static str, call: F) -> Result<T, StoreError>
+    where
+        F: Fn(Ready) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
+        let attempt = async {
+            let first = match self.ready().await {
+                Ok(connection) => call(connection).await,
+                Err(err) => Err(err),
+            };
+            match first {
+                Err(err) if err.is_io_error() || err.is_connection_dropped() => {
+                    call(self.ready().await?).await
+                }
+                other => other,
+            }
+        };
+        match tokio::time::timeout(self.timeout, attempt).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(StoreError::Unavailable(format!("redis {what}: {err}"))),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "redis {what}: no answer within {} ms",
+                self.timeout.as_millis()
+            ))),
+        }
+    }
+
+    /// Answers whether Redis answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.call("PING", |mut c| async move {
+            redis::cmd("PING").query_async::<String>(&mut c).await
+        })
+        .await
+        .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_unreachable_redis_is_unavailable() {
+        let connection = RedisConnection::new(
+            &RedisTarget::Single("redis://127.0.0.1:1".into()),
+            Duration::from_millis(100),
+        )
+        .expect("a valid URL");
+        let err = connection
+            .ping()
+            .await
+            .expect_err("nothing listens on port 1");
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    }
+
+    #[test]
+    fn a_malformed_url_is_refused_at_start() {
+        let made = RedisConnection::new(
+            &RedisTarget::Single("redis://[::1".into()),
+            Duration::from_millis(100),
+        );
+        assert!(matches!(made, Err(RedisSetupError::Url(_))));
+    }
+}

@@ -1,0 +1,333 @@
+//! The session store for several instances: Redis (or Valkey), standalone or Cluster.
+//!
+//! One user's keys share a cluster hash tag, `<prefix>:{u:<id>}:…`, so that a session's
+//! record and the user's index of sessions always live on one node and one script can
+//! touch both:
+//! - `<prefix>:{u:<id>}:s:<sid>`: a hash, `v` (the version) and `r` (the record as JSON),
+//!   expiring at the record's retention;
+//! - `<prefix>:{u:<id>}:sessions`: a sorted set of the user's session ids, scored by their
+//!   retention, expiring with the last of them.
+//!
+//! The conditional write is one Lua script (sent by hash, loaded again when the server
+//! answers NOSCRIPT), never WATCH/MULTI, which would need a connection of its own per
+//! writer. Nothing is cached in the process: every verdict reads the store, so a sign-out
+//! on one instance is refused on every other at the next request. Every call is bounded by
+//! the configured timeout; whatever does not answer in time is "unavailable", which the
+//! service answers with `503 store_unavailable`.
+//!
+//! Retention is Redis' own expiry, on Redis' clock: sweeping deletes nothing here.
+
+use async_trait::async_trait;
+use redis::Script;
+use time::OffsetDateTime;
+
+use super::record::{SessionId, SessionRecord};
+use super::store::{decode, encode, Replaced, SessionStore, StoreError};
+use crate::redis_connection::{Ready, RedisConnection};
+
+/// Stores the record as version 0, unless a record with this id exists.
+const CREATE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'v', 0, 'r', ARGV[1])
+redis.call('EXPIREAT', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+local last = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+redis.call('EXPIREAT', KEYS[2], last[2])
+return 1
+";
+
+/// Stores the record with its version advanced by one, only if the stored version is
+/// still the one it was read at; answers the new version, or -1.
+const REPLACE: &str = r"
+local stored = redis.call('HGET', KEYS[1], 'v')
+if not stored or stored ~= ARGV[1] then return -1 end
+local next = tonumber(stored) + 1
+redis.call('HSET', KEYS[1], 'v', next, 'r', ARGV[2])
+redis.call('EXPIREAT', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+local last = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+redis.call('EXPIREAT', KEYS[2], last[2])
+return next
+";
+
+/// The names of one deployment's keys (see the module documentation).
+#[derive(Debug, Clone)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// `prefix` must not hold braces (configuration refuses them): the first `{…}` in a key
+    /// decides its cluster slot, and that must be the user's tag.
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    /// The hash tag that keeps one user's keys on one node.
+    fn user_tag(&self, user_id: i64) -> String {
+        format!("{}:{{u:{user_id}}}", self.prefix)
+    }
+
+    pub fn record(&self, user_id: i64, id: &str) -> String {
+        format!("{}:s:{id}", self.user_tag(user_id))
+    }
+
+    pub fn index(&self, user_id: i64) -> String {
+        format!("{}:sessions", self.user_tag(user_id))
+    }
+}
+
+/// Sessions in Redis; see the module documentation for the keys.
+#[derive(Clone)]
+pub struct RedisSessionStore {
+    connection: RedisConnection,
+    keys: Keys,
+    create: Script,
+    replace: Script,
+}
+
+impl std::fmt::Debug for RedisSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSessionStore")
+            .field("connection", &self.connection)
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisSessionStore {
+    /// A store on `connection` whose keys start with `prefix`.
+    pub fn new(connection: RedisConnection, prefix: &str) -> Self {
+        Self {
+            connection,
+            keys: Keys::new(prefix),
+            create: Script::new(CREATE),
+            replace: Script::new(REPLACE),
+        }
+    }
+
+    fn record_key(&self, user_id: i64, id: &str) -> String {
+        self.keys.record(user_id, id)
+    }
+
+    fn index_key(&self, user_id: i64) -> String {
+        self.keys.index(user_id)
+    }
+
+    async fn call<T, F, Fut>(&self, what: &'static str, call: F) -> Result<T, StoreError>
+    where
+        F: Fn(Ready) -> Fut,
+        Fut: std::future::Future<Output = Result<T, redis::RedisError>>,
+    {
+        self.connection.call(what, call).await
+    }
+}
+
+fn version_arg(record: &SessionRecord) -> String {
+    record.version.to_string()
+}
+
+#[async_trait]
+impl SessionStore for RedisSessionStore {
+    async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        let json = &encode(record)?;
+        let record_key = &self.record_key(record.user.id, record.id.as_str());
+        let index_key = &self.index_key(record.user.id);
+        let retain = record.retain_until().unix_timestamp();
+        let created: i64 = self
+            .call("create", |mut c| async move {
+                self.create
+                    .key(record_key)
+                    .key(index_key)
+                    .arg(json)
+                    .arg(retain)
+                    .arg(record.id.as_str())
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        if created == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt("a session with this id exists".into()))
+        }
+    }
+
+    async fn load(
+        &self,
+        user_id: i64,
+        id: &SessionId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let key = &self.record_key(user_id, id.as_str());
+        let (version, json): (Option<i64>, Option<String>) = self
+            .call("load", |mut c| async move {
+                redis::cmd("HMGET")
+                    .arg(key)
+                    .arg("v")
+                    .arg("r")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        match (version, json) {
+            (Some(version), Some(json)) => Ok(Some(decode(id.as_str(), version, &json)?)),
+            (None, None) => Ok(None),
+            _ => Err(StoreError::Corrupt(format!(
+                "the record of session {} is incomplete",
+                id.public_id()
+            ))),
+        }
+    }
+
+    async fn replace(&self, record: &SessionRecord) -> Result<Replaced, StoreError> {
+        let json = &encode(record)?;
+        let record_key = &self.record_key(record.user.id, record.id.as_str());
+        let index_key = &self.index_key(record.user.id);
+        let retain = record.retain_until().unix_timestamp();
+        let expected = &version_arg(record);
+        let written: i64 = self
+            .call("replace", |mut c| async move {
+                self.replace
+                    .key(record_key)
+                    .key(index_key)
+                    .arg(expected)
+                    .arg(json)
+                    .arg(retain)
+                    .arg(record.id.as_str())
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(match u64::try_from(written) {
+            Ok(version) => Replaced::Written(version),
+            Err(_) => Replaced::Conflict,
+        })
+    }
+
+    async fn for_user(&self, user_id: i64) -> Result<Vec<SessionRecord>, StoreError> {
+        let index_key = &self.index_key(user_id);
+        let ids: Vec<String> = self
+            .call("list", |mut c| async move {
+                redis::cmd("ZRANGE")
+                    .arg(index_key)
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipeline = redis::pipe();
+        for id in &ids {
+            pipeline
+                .cmd("HMGET")
+                .arg(self.record_key(user_id, id))
+                .arg("v")
+                .arg("r");
+        }
+        let pipeline = &pipeline;
+        let rows: Vec<(Option<i64>, Option<String>)> = self
+            .call(
+                "read",
+                |mut c| async move { pipeline.query_async(&mut c).await },
+            )
+            .await?;
+        let mut records = Vec::with_capacity(ids.len());
+        let mut gone = Vec::new();
+        for (id, row) in ids.iter().zip(rows) {
+            match row {
+                (Some(version), Some(json)) => records.push(decode(id, version, &json)?),
+                _ => gone.push(id.clone()),
+            }
+        }
+        if !gone.is_empty() {
+            // Records Redis expired: their index entries go too (best effort; the next
+            // listing tries again).
+            let gone = &gone;
+            let _ = self
+                .call("trim", |mut c| async move {
+                    redis::cmd("ZREM")
+                        .arg(index_key)
+                        .arg(gone)
+                        .query_async::<i64>(&mut c)
+                        .await
+                })
+                .await;
+        }
+        Ok(records)
+    }
+
+    async fn delete_expired(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    async fn check(&self) -> Result<(), StoreError> {
+        self.connection.ping().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Redis Cluster's key slot: CRC16 (XMODEM) of the hash tag, modulo 16384.
+    fn slot(key: &str) -> u16 {
+        let tag = match (
+            key.find('{'),
+            key.find('{').and_then(|s| key[s + 1..].find('}')),
+        ) {
+            (Some(start), Some(len)) if len > 0 => &key[start + 1..start + 1 + len],
+            _ => key,
+        };
+        let mut crc: u16 = 0;
+        for byte in tag.bytes() {
+            crc ^= u16::from(byte) << 8;
+            for _ in 0..8 {
+                crc = if crc & 0x8000 != 0 {
+                    (crc << 1) ^ 0x1021
+                } else {
+                    crc << 1
+                };
+            }
+        }
+        crc % 16384
+    }
+
+    #[test]
+    fn the_crc_is_the_one_redis_cluster_uses() {
+        // The reference value from the Redis Cluster specification.
+        assert_eq!(slot("123456789"), 0x31C3);
+        assert_eq!(slot("{user1000}.following"), slot("{user1000}.followers"));
+    }
+
+    #[test]
+    fn one_users_keys_share_a_slot_and_users_spread() {
+        let keys = Keys::new("vigil");
+        let mut slots = std::collections::HashSet::new();
+        for user in 1..200 {
+            let index = slot(&keys.index(user));
+            for id in [
+                "0123456789abcdef0123456789abcdef",
+                "ffffffffffffffffffffffffffffffff",
+            ] {
+                assert_eq!(slot(&keys.record(user, id)), index, "user {user}");
+            }
+            slots.insert(index);
+        }
+        assert!(slots.len() > 150, "users land on {} slots", slots.len());
+    }
+
+    #[test]
+    fn the_slot_is_decided_by_the_user_alone_whatever_the_prefix() {
+        // Configuration refuses braces in the prefix, so the user's tag is the first `{…}`.
+        for prefix in ["vigil", "staging:vigil", "a.b-c_d"] {
+            let keys = Keys::new(prefix);
+            assert_eq!(slot(&keys.index(7)), slot("u:7"), "{prefix}");
+            assert_eq!(slot(&keys.record(7, "ab")), slot("u:7"), "{prefix}");
+        }
+    }
+}
