@@ -20,11 +20,12 @@ DEMO_PASSWORD := vigil-demo-password
 SITE_ADDR := 127.0.0.1:3000
 
 .PHONY: help tools rust-tools wasm-target cargo-leptos wasm-bindgen node-tools chromium wrk \
-        stores build run test test-core test-server test-shared test-e2e lint fmt size release \
+        stores build run run-cluster test test-core test-server test-shared test-e2e lint fmt size release \
         bench bench-browser
 
 help:
 	@echo "make run    - install what is missing, build, serve on http://$(SITE_ADDR) (SQLite under data/)"
+	@echo "make run-cluster - the same behind haproxy: three instances on Redis and Postgres"
 	@echo "make test   - install what is missing, then lint and run every test: core, server, end-to-end"
 	@echo "make test-core | test-server | test-shared | test-e2e | lint | size | bench | bench-browser"
 
@@ -92,6 +93,10 @@ run: build
 	@echo
 	cargo leptos serve
 
+# Three instances behind haproxy on Redis and Postgres (README: Running several instances).
+run-cluster: build stores
+	deploy/cluster.sh run
+
 release: rust-tools node-tools
 	cargo leptos build --release
 
@@ -105,15 +110,21 @@ test-core:
 test-server:
 	$(CARGO_ENV) cargo test -p server -p app
 
-# The API suite again with the stores several instances share: Postgres (and Redis), each
-# a private instance on its own port, stopped however the tests end.
+# The API suite again with the stores several instances share: sessions and limits in
+# Redis, the rest in Postgres; then once more with a three-node Redis Cluster. Private
+# instances on their own ports, stopped however the tests end.
 test-shared: stores
-	@trap 'server/tests/services.sh stop' EXIT; \
-	  eval "$$(server/tests/services.sh start | sed 's/^/export /')" && \
-	  $(CARGO_ENV) cargo test -p server --test api
+	@export VIGIL_SERVICES_REDIS_CLUSTER=1; trap 'deploy/services.sh stop' EXIT; \
+	  eval "$$(deploy/services.sh start | sed 's/^/export /')" && \
+	  echo "== Redis and Postgres" && $(CARGO_ENV) cargo test -p server --test api && \
+	  echo "== Redis Cluster (three nodes) and Postgres" && \
+	  VIGIL_TEST_REDIS="$$VIGIL_TEST_REDIS_CLUSTER" $(CARGO_ENV) cargo test -p server --test api
 
-test-e2e: build node-tools chromium
-	cd end2end && npx playwright test
+# The cluster project starts deploy/cluster.sh; whatever way Playwright ends, it is stopped.
+test-e2e: build node-tools chromium stores
+	@cd end2end && npx playwright test; status=$$?; cd .. && \
+	  VIGIL_CLUSTER_PORT=3200 VIGIL_CLUSTER_DIR=$(CURDIR)/end2end/.cluster-data \
+	  deploy/cluster.sh stop; exit $$status
 
 lint:
 	cargo fmt --all --check

@@ -1,9 +1,9 @@
 import { defineConfig, devices } from "@playwright/test";
 
-const port = Number(process.env.VIGIL_E2E_PORT ?? 3100);
+import { clusterPort, serverPort as port } from "./ports";
 
 /**
- * One worker: the tests share one server whose clock they move forward.
+ * One worker: the tests share one server (and one cluster) whose clock they move forward.
  * Chromium is Debian's; Playwright never downloads a browser here.
  */
 export default defineConfig({
@@ -30,13 +30,31 @@ export default defineConfig({
       ],
     },
   },
-  projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"] } }],
-  webServer: {
-    command: "./start-server.sh",
-    url: `http://127.0.0.1:${port}/login`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    stdout: "pipe",
-    stderr: "pipe",
-  },
+  projects: [
+    { name: "chromium", testIgnore: /cluster\.spec\.ts/, use: { ...devices["Desktop Chrome"] } },
+    {
+      name: "cluster",
+      testMatch: /cluster\.spec\.ts/,
+      use: { ...devices["Desktop Chrome"], baseURL: `http://127.0.0.1:${clusterPort}` },
+    },
+  ],
+  webServer: [
+    {
+      command: "./start-server.sh",
+      url: `http://127.0.0.1:${port}/login`,
+      reuseExistingServer: false,
+      timeout: 120_000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+    {
+      command: "./start-cluster.sh",
+      url: `http://127.0.0.1:${clusterPort}/login`,
+      reuseExistingServer: false,
+      timeout: 180_000,
+      stdout: "pipe",
+      stderr: "pipe",
+      gracefulShutdown: { signal: "SIGTERM", timeout: 20_000 },
+    },
+  ],
 });

@@ -1,0 +1,6 @@
+/** Where the suite's servers listen (start-server.sh, start-cluster.sh). */
+export const serverPort = Number(process.env.VIGIL_E2E_PORT ?? 3100);
+/** haproxy in front of the cluster's three instances... */
+export const clusterPort = Number(process.env.VIGIL_E2E_CLUSTER_PORT ?? 3200);
+/** ...which listen on the three ports after clusterPort + 10 (deploy/cluster.sh). */
+export const instancePorts = [1, 2, 3].map((n) => clusterPort + 10 + n);
