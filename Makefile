@@ -142,11 +142,17 @@ fmt:
 bench-browser: release node-tools chromium
 	cd end2end && node bench/browser.mjs
 
-# Throughput and latency of the release server (wrk on loopback), then store writes per
-# active session (in-process, manual clock).
-bench: release wrk
+# Throughput and latency of the release server (wrk on loopback) on SQLite and on Redis +
+# Postgres, then store writes per active session (in-process, manual clock), then session
+# lookup latency with 1,000 and 1,000,000 stored sessions in each store.
+bench: release wrk stores
 	bench/http.sh
 	LEPTOS_OUTPUT_NAME=vigil cargo bench -q -p server --bench store_writes
+	@trap 'VIGIL_SERVICES_DIR=$(CURDIR)/target/bench-stores deploy/services.sh stop' EXIT; \
+	  eval "$$(VIGIL_SERVICES_DIR=$(CURDIR)/target/bench-stores VIGIL_SERVICES_PG_PORT=54349 \
+	    VIGIL_SERVICES_REDIS_PORT=63819 deploy/services.sh start | sed 's/^/export /')" && \
+	  VIGIL_BENCH_POSTGRES="$$VIGIL_TEST_POSTGRES" LEPTOS_OUTPUT_NAME=vigil \
+	    cargo bench -q -p server --bench session_lookup
 
 # gzip sizes of what a browser downloads from a release build.
 size: release

@@ -24,6 +24,17 @@ as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# Postgres' data: beside the rest, unless (as root) the `postgres` user cannot reach that
+# directory, as under a private home; then in a directory of its own under /tmp.
+pg_dir() {
+  if [ "$(id -u)" != 0 ] || runuser -u postgres -- test -x "$(dirname "$DIR")" 2>/dev/null; then
+    echo "$DIR/pg"
+  else
+    echo "/tmp/vigil-pg-$(printf '%s' "$DIR" | sha256sum | cut -c1-12)"
+  fi
+}
+
+PGDIR=$(pg_dir)
 CLUSTER=${VIGIL_SERVICES_REDIS_CLUSTER:-0}
 CLUSTER_BASE=${VIGIL_SERVICES_REDIS_CLUSTER_PORT:-46380}
 CLUSTER_PORTS="$((CLUSTER_BASE + 1)) $((CLUSTER_BASE + 2)) $((CLUSTER_BASE + 3))"
@@ -69,8 +80,8 @@ wait_for_redis() {
 
 stop() {
   stop_cluster
-  if [ -f "$DIR/pg/postmaster.pid" ]; then
-    as_postgres "$PG_BIN/pg_ctl" -D "$DIR/pg" -m fast -w stop >/dev/null 2>&1 || true
+  if [ -f "$PGDIR/postmaster.pid" ]; then
+    as_postgres "$PG_BIN/pg_ctl" -D "$PGDIR" -m fast -w stop >/dev/null 2>&1 || true
   fi
   if [ -f "$DIR/redis.pid" ]; then
     redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 \
@@ -84,7 +95,9 @@ start() {
   command -v redis-server >/dev/null || { echo "redis-server is not installed" >&2; exit 1; }
   stop
   rm -rf "$DIR"
-  mkdir -p "$DIR/pg"
+  mkdir -p "$DIR"
+  rm -rf "$PGDIR"
+  mkdir -p "$PGDIR"
   local redis_durability=(--save '' --appendonly no)
   local pg_durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   if [ "$DURABLE" = 1 ]; then
@@ -93,10 +106,10 @@ start() {
   fi
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 "${redis_durability[@]}" \
     --daemonize yes --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log" --dir "$DIR"
-  if [ "$(id -u)" = 0 ]; then chown postgres "$DIR/pg"; fi
-  as_postgres "$PG_BIN/initdb" -D "$DIR/pg" -U vigil -A trust --no-sync >"$DIR/initdb.log"
-  as_postgres "$PG_BIN/pg_ctl" -D "$DIR/pg" -l "$DIR/pg/server.log" -w -o \
-    "-p $PG_PORT -k $DIR/pg -c listen_addresses=127.0.0.1 -c max_connections=400 \
+  if [ "$(id -u)" = 0 ]; then chown postgres "$PGDIR"; fi
+  as_postgres "$PG_BIN/initdb" -D "$PGDIR" -U vigil -A trust --no-sync >"$DIR/initdb.log"
+  as_postgres "$PG_BIN/pg_ctl" -D "$PGDIR" -l "$PGDIR/server.log" -w -o \
+    "-p $PG_PORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=400 \
      $pg_durability" start >/dev/null
   wait_for_redis "$REDIS_PORT"
   echo "VIGIL_TEST_POSTGRES=postgres://vigil@127.0.0.1:$PG_PORT"
