@@ -25,15 +25,16 @@ stores() {
 cleanup() {
   for pid in "${pids[@]:-}"; do kill "$pid" 2>/dev/null || true; done
   stores stop >/dev/null 2>&1 || true
-  rm -rf "$work"
+  [ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
 }
 pids=()
 trap cleanup EXIT
+trap 'exit 143' INT TERM
 
 export VIGIL_SIGNIN_LIMIT_PER_ACCOUNT=100000
 export VIGIL_SIGNIN_LIMIT_PER_IP=100000
 export VIGIL_SIGNIN_LIMIT_PER_ACCOUNT_HOURLY=100000
-export LEPTOS_OUTPUT_NAME=vigil LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg RUST_LOG=error
+export LEPTOS_OUTPUT_NAME=vigil LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg RUST_LOG="${RUST_LOG:-error}"
 
 eval "$(stores start | sed 's/^/export /')"
 setups=(sqlite shared)
@@ -59,7 +60,7 @@ for setup in "${setups[@]}"; do
   for user in bench $(seq -f 'writer%g' "$rounds"); do
     printf '%s' 'bench password' | with_setup "$setup" "$server" user add "$user" --password-stdin >/dev/null
   done
-  with_setup "$setup" "$server" >"$work/$setup.log" 2>&1 &
+  with_setup "$setup" exec "$server" >"$work/$setup.log" 2>&1 &
   pids+=($!)
   n=$([ "$setup" = sqlite ] && echo 0 || echo 1)
   base[$setup]="http://127.0.0.1:$((port + n))"
@@ -72,10 +73,16 @@ done
 
 sign_in() { # setup, username
   local cookie
-  cookie="$(curl -s -D - -o /dev/null -X POST -H 'content-type: application/json' \
-    -d "{\"username\":\"$2\",\"password\":\"bench password\"}" "${base[$1]}/api/auth/login" |
-    awk -F'[:;] *' 'tolower($1) == "set-cookie" { print $2; exit }')"
-  [ -n "$cookie" ] || { echo "sign-in failed on $1" >&2; exit 1; }
+  curl -s -D "$work/sign-in.head" -o "$work/sign-in.body" -X POST -H 'content-type: application/json' \
+    -d "{\"username\":\"$2\",\"password\":\"bench password\"}" "${base[$1]}/api/auth/login"
+  cookie="$(awk -F'[:;] *' 'tolower($1) == "set-cookie" { print $2; exit }' "$work/sign-in.head")"
+  if [ -z "$cookie" ]; then
+    echo "sign-in of $2 failed on $1:" >&2
+    head -n 1 "$work/sign-in.head" >&2
+    cat "$work/sign-in.body" >&2
+    echo >&2
+    exit 1
+  fi
   echo "$cookie"
 }
 
@@ -107,7 +114,8 @@ for round in $(seq "$rounds"); do
   for setup in "${setups[@]}"; do
     run "$setup" bare "/api/auth/policy" ""
     run "$setup" authenticated "/api/auth/session-info" "${reader[$setup]}"
-    run "$setup" put-draft "/api/drafts" "$(sign_in "$setup" "writer$round")" bench/put-draft.lua
+    writer="$(sign_in "$setup" "writer$round")"
+    run "$setup" put-draft "/api/drafts" "$writer" bench/put-draft.lua
     ratio "$setup" authenticated
     ratio "$setup" put-draft
   done

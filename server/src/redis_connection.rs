@@ -17,7 +17,10 @@ use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
 use thiserror::Error;
 use tokio::sync::OnceCell;
 
-use crate::session::StoreError;
+/// Redis did not answer (or answered with an error) within the timeout.
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct Unavailable(String);
 
 #[derive(Debug, Error)]
 pub enum RedisSetupError {
@@ -139,7 +142,7 @@ impl RedisConnection {
     /// A call that finds its connection broken (Redis restarted, a failover) is tried once
     /// more on the fresh connection the failure started, still within the timeout: the
     /// first request after Redis comes back works, rather than the second.
-    pub async fn call<T, F, Fut>(&self, what: &'static str, call: F) -> Result<T, StoreError>
+    pub async fn call<T, F, Fut>(&self, what: &'static str, call: F) -> Result<T, Unavailable>
     where
         F: Fn(Ready) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
@@ -158,8 +161,8 @@ impl RedisConnection {
         };
         match tokio::time::timeout(self.timeout, attempt).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(err)) => Err(StoreError::Unavailable(format!("redis {what}: {err}"))),
-            Err(_) => Err(StoreError::Unavailable(format!(
+            Ok(Err(err)) => Err(Unavailable(format!("redis {what}: {err}"))),
+            Err(_) => Err(Unavailable(format!(
                 "redis {what}: no answer within {} ms",
                 self.timeout.as_millis()
             ))),
@@ -167,7 +170,7 @@ impl RedisConnection {
     }
 
     /// Answers whether Redis answers.
-    pub async fn ping(&self) -> Result<(), StoreError> {
+    pub async fn ping(&self) -> Result<(), Unavailable> {
         self.call("PING", |mut c| async move {
             redis::cmd("PING").query_async::<String>(&mut c).await
         })
@@ -191,7 +194,7 @@ mod tests {
             .ping()
             .await
             .expect_err("nothing listens on port 1");
-        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        assert!(err.to_string().starts_with("redis PING"), "{err}");
     }
 
     #[test]

@@ -241,8 +241,8 @@ impl Arrivals {
                             .invoke_async::<i64>(&mut c)
                             .await
                     })
-                    .await
-                    .map(|_| ())
+                    .await?;
+                Ok(())
             }
         }
     }
@@ -264,8 +264,8 @@ impl Arrivals {
                     .call("limit forgive", |mut c| async move {
                         redis::cmd("DEL").arg(key).query_async::<i64>(&mut c).await
                     })
-                    .await
-                    .map(|_| ())
+                    .await?;
+                Ok(())
             }
         }
     }

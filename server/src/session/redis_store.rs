@@ -121,7 +121,7 @@ impl RedisSessionStore {
         F: Fn(Ready) -> Fut,
         Fut: std::future::Future<Output = Result<T, redis::RedisError>>,
     {
-        self.connection.call(what, call).await
+        Ok(self.connection.call(what, call).await?)
     }
 }
 
@@ -266,7 +266,7 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn check(&self) -> Result<(), StoreError> {
-        self.connection.ping().await
+        Ok(self.connection.ping().await?)
     }
 }
 

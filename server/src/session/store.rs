@@ -34,6 +34,12 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl From<crate::redis_connection::Unavailable> for StoreError {
+    fn from(err: crate::redis_connection::Unavailable) -> Self {
+        Self::Unavailable(err.to_string())
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         Self::Unavailable(err.to_string())
