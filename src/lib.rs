@@ -12,10 +12,11 @@ pub mod policy;
 pub mod preserved;
 pub mod problem;
 pub mod session_info;
+pub mod sessions;
 pub mod work;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use phase::{Deadlines, ExpiryReason, Phase};
 pub use policy::{PolicyError, TimeoutPolicy};
 pub use problem::{ErrorCode, Problem};
-pub use session_info::{PolicyInfo, SessionInfo, TokenResponse, UserSummary};
+pub use session_info::{PolicyInfo, Role, SessionInfo, TokenResponse, UserSummary};

@@ -34,6 +34,10 @@ pub enum ErrorCode {
     Overloaded,
     /// `If-Match` names a version of a draft that is no longer current.
     EditConflict,
+    /// A sensitive action needs a sign-in within `VIGIL_REAUTH_WITHIN`.
+    ReauthenticationRequired,
+    /// Sign-in refused: the user already has as many sessions as allowed.
+    SessionLimitReached,
     /// No API endpoint at that path.
     NotFound,
     /// The endpoint exists but not for that method (state-changing endpoints are POST only).
@@ -48,7 +52,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 21] = [
         Self::Unauthenticated,
         Self::InvalidCredentials,
         Self::SessionInvalid,
@@ -64,6 +68,8 @@ impl ErrorCode {
         Self::UnsupportedMediaType,
         Self::Overloaded,
         Self::EditConflict,
+        Self::ReauthenticationRequired,
+        Self::SessionLimitReached,
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::InternalError,
@@ -87,6 +93,8 @@ impl ErrorCode {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Overloaded => "overloaded",
             Self::EditConflict => "edit_conflict",
+            Self::ReauthenticationRequired => "reauthentication_required",
+            Self::SessionLimitReached => "session_limit_reached",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::InternalError => "internal_error",
@@ -135,7 +143,8 @@ impl ErrorCode {
             | Self::TokenExpired
             | Self::SessionRevoked
             | Self::SessionNotFound => 401,
-            Self::CsrfRejected => 403,
+            Self::CsrfRejected | Self::ReauthenticationRequired => 403,
+            Self::SessionLimitReached => 409,
             Self::RateLimited => 429,
             Self::ValidationFailed => 400,
             Self::StoreUnavailable | Self::Overloaded => 503,
@@ -166,6 +175,8 @@ impl ErrorCode {
             Self::UnsupportedMediaType => "JSON required",
             Self::Overloaded => "Server busy",
             Self::EditConflict => "Changed elsewhere",
+            Self::ReauthenticationRequired => "Confirm it is you",
+            Self::SessionLimitReached => "Too many sessions",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::InternalError | Self::Unknown => "Unexpected server error",
@@ -237,6 +248,15 @@ impl ErrorCode {
                 "The draft was changed since the version this change was based on: on another \
                  device, in another tab, or it was submitted. Nothing was overwritten; the \
                  answer carries the current draft in `current`."
+            }
+            Self::ReauthenticationRequired => {
+                "This action can change who has access to the account (changing the password, \
+                 signing out other devices, deleting every draft), so it needs a recent sign-in. \
+                 The last one was too long ago. Nothing was changed."
+            }
+            Self::SessionLimitReached => {
+                "The account is already signed in on as many devices as this deployment allows, \
+                 and it is set to refuse new sign-ins rather than end the oldest session."
             }
             Self::NotFound => {
                 "There is no API endpoint at this path, or no resource with this id that you \
@@ -319,6 +339,17 @@ impl ErrorCode {
                 "Choose which version to keep, or keep both; nothing is lost.",
                 "Fetch the current version (it is in `current`), merge, and send again with \
                  If-Match naming its version.",
+            ),
+            Self::ReauthenticationRequired => (
+                "Enter your password when asked; the action then goes ahead.",
+                "Sign in again (POST /api/auth/token or /api/auth/login) and repeat the request \
+                 with the new credentials.",
+            ),
+            Self::SessionLimitReached => (
+                "Sign out on another device (Sessions page), or ask an administrator to end one \
+                 of your sessions, then sign in again.",
+                "End a session with DELETE /api/sessions/{id} from a signed-in client, or reuse \
+                 an existing token.",
             ),
             Self::NotFound => (
                 "Check the address.",

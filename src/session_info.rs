@@ -24,6 +24,35 @@ pub struct UserSummary {
     pub id: i64,
     pub username: String,
     pub display_name: String,
+    /// Records written before roles existed are of ordinary users.
+    #[serde(default)]
+    pub role: Role,
+}
+
+/// What a user may do, and which idle policy their sessions get (SPEC §8).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    #[default]
+    User,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "user" => Some(Self::User),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
 }
 
 /// The policy as the browser learns it; the browser has no timing constants of its own.
@@ -33,6 +62,10 @@ pub struct PolicyInfo {
     pub warning_secs: i64,
     pub absolute_timeout_secs: i64,
     pub heartbeat_secs: i64,
+    /// The lifetime a "remember me" sign-in gets; stated on the sign-in page (only the
+    /// public policy carries it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remember_absolute_secs: Option<i64>,
 }
 
 impl From<TimeoutPolicy> for PolicyInfo {
@@ -42,6 +75,7 @@ impl From<TimeoutPolicy> for PolicyInfo {
             warning_secs: policy.warning_before().whole_seconds(),
             absolute_timeout_secs: policy.absolute_timeout().whole_seconds(),
             heartbeat_secs: policy.heartbeat_interval().whole_seconds(),
+            remember_absolute_secs: None,
         }
     }
 }
@@ -153,6 +187,7 @@ mod tests {
                 id: 1,
                 username: "ada".into(),
                 display_name: "Ada".into(),
+                role: Default::default(),
             },
             session_id: "abc".into(),
             created_at: now,

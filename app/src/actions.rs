@@ -91,8 +91,8 @@ pub fn flush() {
 }
 
 /// Signs in from the sign-in page. Resolves to an error message for the form.
-pub async fn sign_in(username: String, password: String) -> Result<(), String> {
-    let result = crate::api::login(username, password).await;
+pub async fn sign_in(username: String, password: String, remember: bool) -> Result<(), String> {
+    let result = crate::api::login(username, password, remember).await;
     match result {
         Ok(_info) => {
             #[cfg(feature = "hydrate")]
@@ -108,7 +108,7 @@ pub async fn sign_in_again(ctx: SessionContext, password: String) -> Result<(), 
     let Some(user) = ctx.user.get_untracked() else {
         return Err("Sign in from the sign-in page.".into());
     };
-    match crate::api::login(user.username.clone(), password).await {
+    match crate::api::login(user.username.clone(), password, false).await {
         Ok(info) if info.user.id == user.id => {
             #[cfg(feature = "hydrate")]
             crate::browser::controller::signed_in(info);

@@ -79,6 +79,9 @@ fn validation_problem(detail: &str) -> Problem {
 pub struct Credentials {
     pub username: String,
     pub password: String,
+    /// "Remember me": a longer lifetime and a cookie that outlives the browser.
+    #[serde(default)]
+    pub remember: bool,
 }
 
 /// Never prints the password, so credentials can be logged or put in an error safely.
@@ -87,6 +90,7 @@ impl std::fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("username", &self.username)
             .field("password", &"<redacted>")
+            .field("remember", &self.remember)
             .finish()
     }
 }
@@ -100,6 +104,7 @@ mod tests {
         let credentials = Credentials {
             username: "ada".into(),
             password: "correct horse battery".into(),
+            remember: false,
         };
         let shown = format!("{credentials:?}");
         assert!(shown.contains("ada") && !shown.contains("horse"), "{shown}");
@@ -108,14 +113,28 @@ mod tests {
 
 /// Browser sign-in: sets the session cookie and returns the session.
 #[server(prefix = "/api", endpoint = "auth/login", input = Json, output = Json)]
-pub async fn login(username: String, password: String) -> Result<vigil::SessionInfo, ApiError> {
-    backend::call(|b, parts| b.login(parts, Credentials { username, password })).await
+pub async fn login(
+    username: String,
+    password: String,
+    #[server(default)] remember: bool,
+) -> Result<vigil::SessionInfo, ApiError> {
+    let credentials = Credentials {
+        username,
+        password,
+        remember,
+    };
+    backend::call(|b, parts| b.login(parts, credentials)).await
 }
 
 /// API-client sign-in: returns a bearer token and sets no cookie.
 #[server(prefix = "/api", endpoint = "auth/token", input = Json, output = Json)]
 pub async fn token(username: String, password: String) -> Result<TokenResponse, ApiError> {
-    backend::call(|b, parts| b.token(parts, Credentials { username, password })).await
+    let credentials = Credentials {
+        username,
+        password,
+        remember: false,
+    };
+    backend::call(|b, parts| b.token(parts, credentials)).await
 }
 
 /// Extends the session (moves the idle deadline) and rotates the token.

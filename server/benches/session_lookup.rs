@@ -41,12 +41,13 @@ fn records(count: usize) -> Vec<SessionRecord> {
                 id: (i / SESSIONS_PER_USER) as i64 + 1,
                 username: format!("user{}", i / SESSIONS_PER_USER),
                 display_name: "Bench User".into(),
+                role: Default::default(),
             };
             let client = ClientSummary {
                 user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0".into()),
                 ip: Some("198.51.100.7".into()),
             };
-            SessionRecord::start(&user, now, &policy, None, client)
+            SessionRecord::start(&user, now, &policy, None, client, false)
         })
         .collect()
 }
@@ -232,10 +233,7 @@ async fn compare(name: &str, mut small: Subject, mut large: Subject) {
 async fn database(url: &str, records: &[SessionRecord]) -> Subject {
     let db = db::connect(url, Duration::from_secs(30)).await.expect("db");
     fill_database(&db, records).await;
-    Subject::new(
-        Arc::new(DatabaseSessionStore::new(db.pool().clone(), None)),
-        records,
-    )
+    Subject::new(Arc::new(DatabaseSessionStore::new(&db, None)), records)
 }
 
 async fn redis_subject(dir: &Path, records: &[SessionRecord]) -> (Subject, LocalRedis) {

@@ -49,10 +49,7 @@ async fn main() {
     )
     .await
     .expect("db");
-    let store = Arc::new(CountingStore::new(DatabaseSessionStore::new(
-        pool.pool().clone(),
-        None,
-    )));
+    let store = Arc::new(CountingStore::new(DatabaseSessionStore::new(&pool, None)));
     let clock = ManualClock::new(OffsetDateTime::now_utc());
     let options = leptos::config::LeptosOptions::builder()
         .output_name("vigil")
@@ -69,7 +66,7 @@ async fn main() {
     let username = Username::parse("bench").expect("name");
     state
         .users
-        .add(&username, "Bench", "bench password")
+        .add(&username, "Bench", "bench password", Default::default())
         .await
         .expect("user");
     let app = router(state);

@@ -30,6 +30,11 @@ pub enum AuditKind {
     CsrfRejected,
     /// The password was reset from the command line and every session ended.
     PasswordReset,
+    /// The user changed their password; their other sessions ended.
+    PasswordChanged,
+    /// A session was ended by its owner from another one, by an operator, or by the
+    /// session limit (the reason says which).
+    SessionEnded,
 }
 
 impl AuditKind {
@@ -44,6 +49,8 @@ impl AuditKind {
             Self::FingerprintMismatch => "fingerprint_mismatch",
             Self::CsrfRejected => "csrf_rejected",
             Self::PasswordReset => "password_reset",
+            Self::PasswordChanged => "password_changed",
+            Self::SessionEnded => "session_ended",
         }
     }
 

@@ -1,17 +1,21 @@
 //! The command line: `server` (or `server serve`) runs the site; `server user add NAME
-//! --password-stdin` creates an account, or with `--update` resets its password and ends
-//! every session it has.
+//! --password-stdin` creates an account (`--role admin` for an administrator), or with
+//! `--update` resets its password and ends every session it has; `server session list
+//! --user NAME` and `server session revoke --user NAME (--all | ID)` let an operator see and
+//! end a user's sessions.
 
 use clap::{Parser, Subcommand};
-use vigil::{Clock, SystemClock};
+use time::format_description::well_known::Rfc3339;
+use vigil::{Clock, Role, SystemClock};
 
 use crate::audit::{AuditEvent, AuditKind, AuditLog};
 use crate::configuration::Settings;
-use crate::db;
+use crate::db::{self, Database};
 use crate::identity::users::{UserError, UserRepository, Username};
 use crate::redis_connection::RedisSetupError;
+use crate::session::devices::{masked_address, Device};
 use crate::session::service::end_sessions_of;
-use crate::session::{AuthError, EndReason};
+use crate::session::{AuthError, EndReason, SessionState, SharedSessionStore};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,6 +36,11 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// See and end a user's sessions.
+    Session {
+        #[command(subcommand)]
+        command: SessionCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -48,7 +57,35 @@ pub enum UserCommand {
         /// If the account exists, set its password instead of failing.
         #[arg(long)]
         update: bool,
+        /// `user` (the default) or `admin`; with --update, changes the role of an existing
+        /// account (its sessions end anyway).
+        #[arg(long, value_parser = parse_role)]
+        role: Option<Role>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// List the user's live sessions.
+    List {
+        #[arg(long)]
+        user: String,
+    },
+    /// End one session (by the id `list` shows) or all of them.
+    Revoke {
+        #[arg(long)]
+        user: String,
+        /// End every live session of the user.
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+        /// The session's id, as `session list` shows it.
+        #[arg(required_unless_present = "all")]
+        id: Option<String>,
+    },
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    Role::parse(raw).ok_or_else(|| format!("`{raw}` is not a role: use `user` or `admin`"))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,8 +98,12 @@ pub enum CliError {
     User(#[from] UserError),
     #[error(transparent)]
     SessionStore(#[from] RedisSetupError),
-    #[error("the password was changed, but its sessions could not all be ended: {0}")]
+    #[error("the sessions could not all be ended: {0}")]
     Sessions(#[from] AuthError),
+    #[error("there is no user `{0}`")]
+    NoSuchUser(String),
+    #[error("user `{0}` has no live session with the id `{1}`")]
+    NoSuchSession(String, String),
 }
 
 impl UserCommand {
@@ -70,6 +111,21 @@ impl UserCommand {
     pub fn reads_password(&self) -> bool {
         matches!(self, Self::Add { .. })
     }
+}
+
+async fn open(settings: &Settings) -> Result<(Database, UserRepository), CliError> {
+    let db = db::connect(
+        &settings.database_url,
+        settings.store_timeout.unsigned_abs(),
+    )
+    .await?;
+    let users = UserRepository::new(db.pool().clone(), settings.hashing);
+    Ok((db, users))
+}
+
+fn session_store(settings: &Settings, db: &Database) -> Result<SharedSessionStore, CliError> {
+    let redis = crate::startup::redis(settings)?;
+    Ok(crate::startup::session_store(settings, db, redis.as_ref()))
 }
 
 /// Runs a `user` command; `password` is what standard input held.
@@ -83,32 +139,35 @@ pub async fn run_user_command(
         password_stdin: _,
         display_name,
         update,
+        role,
     } = command;
     let username = Username::parse(&name)?;
     let password = password.trim_end_matches(['\r', '\n']);
-    let db = db::connect(
-        &settings.database_url,
-        settings.store_timeout.unsigned_abs(),
-    )
-    .await?;
-    let users = UserRepository::new(db.pool().clone(), settings.hashing);
-    match users.add(&username, &display_name, password).await {
+    let (db, users) = open(settings).await?;
+    match users
+        .add(&username, &display_name, password, role.unwrap_or_default())
+        .await
+    {
         Ok(user) => Ok(format!(
-            "created user `{}` (id {})",
+            "created {} `{}` (id {})",
+            user.role.as_str(),
             user.username.as_str(),
             user.id
         )),
         Err(UserError::Exists(_)) if update => {
             users.set_password(&username, password).await?;
+            if let Some(role) = role {
+                users.set_role(&username, role).await?;
+            }
             // A reset means the old password may be known to someone else: nobody stays
             // signed in with it.
             let Some(user_id) = users.id_of(&username).await? else {
                 return Ok(format!("updated the password of `{}`", username.as_str()));
             };
             let now = SystemClock.now();
-            let redis = crate::startup::redis(settings)?;
-            let store = crate::startup::session_store(settings, &db, redis.as_ref());
-            let ended = end_sessions_of(store.as_ref(), user_id, EndReason::Revoked, now).await?;
+            let store = session_store(settings, &db)?;
+            let ended =
+                end_sessions_of(store.as_ref(), user_id, None, EndReason::Revoked, now).await?;
             AuditLog::new(db.pool().clone())
                 .record(
                     AuditEvent::new(AuditKind::PasswordReset)
@@ -124,5 +183,86 @@ pub async fn run_user_command(
             ))
         }
         Err(err) => Err(err.into()),
+    }
+}
+
+/// Runs a `session` command; answers what to print.
+pub async fn run_session_command(
+    settings: &Settings,
+    command: SessionCommand,
+) -> Result<String, CliError> {
+    let (SessionCommand::List { user } | SessionCommand::Revoke { user, .. }) = &command;
+    let username = Username::parse(user)?;
+    let (db, users) = open(settings).await?;
+    let user_id = users
+        .id_of(&username)
+        .await?
+        .ok_or_else(|| CliError::NoSuchUser(username.as_str().to_owned()))?;
+    let store = session_store(settings, &db)?;
+    let now = SystemClock.now();
+    match command {
+        SessionCommand::List { .. } => {
+            let mut live: Vec<_> = store
+                .for_user(user_id)
+                .await
+                .map_err(AuthError::from)?
+                .into_iter()
+                .filter(|r| r.state_at(now) == SessionState::Alive)
+                .collect();
+            live.sort_by_key(|r| std::cmp::Reverse(r.last_activity_at));
+            let time = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+            let mut out = format!(
+                "{} live session(s) of `{}`\n{:<24}  {:<20}  {:<20}  {:<20}  {:<16}  DEVICE",
+                live.len(),
+                username.as_str(),
+                "ID",
+                "CREATED",
+                "LAST ACTIVE",
+                "IDLE UNTIL",
+                "ADDRESS"
+            );
+            for record in &live {
+                out.push_str(&format!(
+                    "\n{:<24}  {:<20}  {:<20}  {:<20}  {:<16}  {}{}",
+                    record.id.public_id(),
+                    time(record.created_at),
+                    time(record.last_activity_at),
+                    time(record.idle_expires_at),
+                    record
+                        .client
+                        .ip
+                        .as_deref()
+                        .and_then(masked_address)
+                        .unwrap_or_else(|| "-".into()),
+                    Device::of(record.client.user_agent.as_deref()).summary(),
+                    if record.remember { " (remembered)" } else { "" },
+                ));
+            }
+            Ok(out)
+        }
+        SessionCommand::Revoke { all, id, .. } => {
+            let only = if all { None } else { id.as_deref() };
+            let ended =
+                end_sessions_of(store.as_ref(), user_id, only, EndReason::Revoked, now).await?;
+            if let (Some(id), 0) = (only, ended) {
+                return Err(CliError::NoSuchSession(
+                    username.as_str().to_owned(),
+                    id.to_owned(),
+                ));
+            }
+            AuditLog::new(db.pool().clone())
+                .record(
+                    AuditEvent::new(AuditKind::SessionEnded)
+                        .user(user_id)
+                        .username(username.as_str())
+                        .reason("by an operator"),
+                    now,
+                )
+                .await;
+            Ok(format!(
+                "ended {ended} session(s) of `{}`",
+                username.as_str()
+            ))
+        }
     }
 }

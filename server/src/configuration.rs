@@ -11,6 +11,7 @@ use crate::http::client_address::{ProxyListError, TrustedProxies};
 use crate::identity::throttle::{Rate, SignInLimits};
 use crate::identity::users::HashingLimits;
 use crate::redis_connection::RedisTarget;
+use crate::session::policies::{LimitPolicy, SessionLimit, SessionPolicies, SessionRules};
 use crate::session::secret::SecretSource;
 
 /// Where the server runs: production refuses weak secrets and test hooks.
@@ -23,7 +24,12 @@ pub enum Environment {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub environment: Environment,
+    /// The policy of an ordinary session (what the sign-in page states).
     pub policy: TimeoutPolicy,
+    /// Per-role and remember-me policies, the per-user limit and the step-up window.
+    pub rules: SessionRules,
+    /// Where `/metrics` is served instead of the main address (`VIGIL_METRICS_ADDR`).
+    pub metrics_addr: Option<std::net::SocketAddr>,
     pub database_url: String,
     pub data_dir: PathBuf,
     pub secret: SecretSource,
@@ -98,6 +104,10 @@ pub enum ConfigError {
     RedisPrefix,
     #[error("VIGIL_STORE_TIMEOUT must be between 10ms and 60s")]
     StoreTimeout,
+    #[error("VIGIL_SESSION_LIMIT_POLICY must be `evict-oldest` or `refuse`, not `{0}`")]
+    LimitPolicy(String),
+    #[error("VIGIL_METRICS_ADDR must be an address with a port, like 127.0.0.1:9464")]
+    MetricsAddr,
 }
 
 /// Reads a variable through a lookup function, so tests need not touch the process env.
@@ -153,6 +163,46 @@ impl Settings {
             duration("VIGIL_ABSOLUTE_TIMEOUT", TimeoutPolicy::DEFAULT_ABSOLUTE)?,
             duration("VIGIL_HEARTBEAT_INTERVAL", TimeoutPolicy::DEFAULT_HEARTBEAT)?,
         )?;
+        let admin_idle = match env.var("VIGIL_ADMIN_IDLE_TIMEOUT") {
+            Some(_) => Some(duration("VIGIL_ADMIN_IDLE_TIMEOUT", policy.idle_timeout())?),
+            None => None,
+        };
+        let policies = SessionPolicies::new(
+            policy,
+            admin_idle,
+            duration(
+                "VIGIL_REMEMBER_ABSOLUTE",
+                SessionPolicies::DEFAULT_REMEMBER_ABSOLUTE,
+            )?,
+        )?;
+        let limit_policy = match env.var("VIGIL_SESSION_LIMIT_POLICY") {
+            None => LimitPolicy::EvictOldest,
+            Some(raw) => {
+                LimitPolicy::parse(&raw).ok_or_else(|| ConfigError::LimitPolicy(raw.clone()))?
+            }
+        };
+        let limit = match env.var("VIGIL_MAX_SESSIONS_PER_USER") {
+            None => None,
+            Some(raw) => Some(SessionLimit {
+                max: raw
+                    .trim()
+                    .parse::<std::num::NonZeroU32>()
+                    .map_err(|_| ConfigError::Limit {
+                        name: "VIGIL_MAX_SESSIONS_PER_USER",
+                    })?
+                    .get(),
+                policy: limit_policy,
+            }),
+        };
+        let rules = SessionRules {
+            policies,
+            limit,
+            reauth_within: duration("VIGIL_REAUTH_WITHIN", SessionRules::DEFAULT_REAUTH_WITHIN)?,
+        };
+        let metrics_addr = match env.var("VIGIL_METRICS_ADDR") {
+            None => None,
+            Some(raw) => Some(raw.trim().parse().map_err(|_| ConfigError::MetricsAddr)?),
+        };
         let data_dir = PathBuf::from(env.var("VIGIL_DATA_DIR").unwrap_or_else(|| "data".into()));
         let database_url = env.var("VIGIL_DATABASE_URL").unwrap_or_else(|| {
             format!("sqlite://{}?mode=rwc", data_dir.join("vigil.db").display())
@@ -241,6 +291,8 @@ impl Settings {
             header_read_timeout: duration("VIGIL_HEADER_READ_TIMEOUT", Duration::seconds(10))?,
             body_read_timeout: duration("VIGIL_BODY_READ_TIMEOUT", Duration::seconds(30))?,
             policy,
+            rules,
+            metrics_addr,
             database_url,
             data_dir,
             secret,
@@ -370,6 +422,59 @@ mod tests {
                 "{name}: {err:?}"
             );
         }
+    }
+
+    #[test]
+    fn reads_the_session_rules() {
+        let settings = Settings::from_env(&env(&[
+            ("VIGIL_ADMIN_IDLE_TIMEOUT", "10m"),
+            ("VIGIL_REMEMBER_ABSOLUTE", "7d"),
+            ("VIGIL_REAUTH_WITHIN", "2m"),
+            ("VIGIL_MAX_SESSIONS_PER_USER", "3"),
+            ("VIGIL_SESSION_LIMIT_POLICY", "refuse"),
+            ("VIGIL_METRICS_ADDR", "127.0.0.1:9464"),
+        ]))
+        .expect("valid");
+        let rules = settings.rules;
+        assert_eq!(
+            rules
+                .policies
+                .for_session(vigil::Role::Admin, false)
+                .idle_timeout(),
+            Duration::minutes(10)
+        );
+        assert_eq!(
+            rules
+                .policies
+                .for_session(vigil::Role::User, true)
+                .absolute_timeout(),
+            Duration::days(7)
+        );
+        assert_eq!(rules.reauth_within, Duration::minutes(2));
+        assert_eq!(
+            rules.limit,
+            Some(SessionLimit {
+                max: 3,
+                policy: LimitPolicy::Refuse
+            })
+        );
+        assert!(settings.metrics_addr.is_some());
+        let defaults = Settings::from_env(&env(&[])).expect("valid").rules;
+        assert_eq!(defaults.limit, None);
+        assert_eq!(defaults.reauth_within, Duration::minutes(5));
+        assert!(matches!(
+            Settings::from_env(&env(&[("VIGIL_SESSION_LIMIT_POLICY", "lru")])),
+            Err(ConfigError::LimitPolicy(_))
+        ));
+        assert!(matches!(
+            Settings::from_env(&env(&[("VIGIL_MAX_SESSIONS_PER_USER", "0")])),
+            Err(ConfigError::Limit { .. })
+        ));
+        // An admin timeout that leaves no room for the warning is refused at start-up.
+        assert!(matches!(
+            Settings::from_env(&env(&[("VIGIL_ADMIN_IDLE_TIMEOUT", "4m")])),
+            Err(ConfigError::Policy(_))
+        ));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod db;
 pub mod http;
 pub mod identity;
 pub mod maintenance;
+pub mod metrics;
 pub mod redis_connection;
 pub mod session;
 pub mod startup;

@@ -1,6 +1,6 @@
 use clap::Parser;
 use leptos::config::get_configuration;
-use vigil_server::cli::{run_user_command, Cli, Command};
+use vigil_server::cli::{run_session_command, run_user_command, Cli, Command};
 use vigil_server::configuration::Settings;
 use vigil_server::startup::Application;
 use vigil_server::telemetry;
@@ -38,6 +38,16 @@ async fn main() -> std::process::ExitCode {
                 }
             }
         }
+        Command::Session { command } => match run_session_command(&settings, command).await {
+            Ok(message) => {
+                println!("{message}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("vigil: {err}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Command::Serve => serve(settings).await,
     }
 }

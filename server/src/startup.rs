@@ -26,14 +26,17 @@ use crate::http::client_address::resolve_client_address;
 use crate::http::csrf::reject_cross_site;
 use crate::http::headers::{protective_headers, sanitize_request_id};
 use crate::http::problem::{normalize_api, REQUEST_ID_HEADER};
-use crate::http::{health, serve, test_hooks, work_api};
+use crate::http::{health, serve, sessions_api, test_hooks, work_api};
 use crate::identity::throttle::SignInThrottle;
 use crate::identity::users::UserRepository;
 use crate::maintenance::{self, Sweeper};
+use crate::metrics::{self, Metrics};
 use crate::redis_connection::{RedisConnection, RedisSetupError};
 use crate::session::redis_store::RedisSessionStore;
 use crate::session::secret::{JwtSecret, SecretError};
-use crate::session::store::{CachedSessionStore, DatabaseSessionStore, SharedSessionStore};
+use crate::session::store::{
+    CachedSessionStore, DatabaseSessionStore, MeasuredStore, SharedSessionStore,
+};
 use crate::session::token::{TokenError, TokenService};
 use crate::session::SessionService;
 use crate::state::{AppState, Components};
@@ -99,10 +102,7 @@ pub fn session_store(
             &settings.redis_prefix,
         )),
         None => {
-            let sessions = DatabaseSessionStore::new(
-                db.pool().clone(),
-                db::database_file(&settings.database_url),
-            );
+            let sessions = DatabaseSessionStore::new(db, db::database_file(&settings.database_url));
             match sessions.end_mark() {
                 Some(mark) => Arc::new(CachedSessionStore::new(sessions, mark)),
                 None => Arc::new(sessions),
@@ -135,13 +135,16 @@ pub async fn build_state_with_store(
     let users = UserRepository::new(db.pool().clone(), settings.hashing);
     let work = WorkStore::new(db.clone());
     let local_keys = LocalKeys::new(&secret);
+    let metrics = Arc::new(Metrics::new());
+    let store: SharedSessionStore = Arc::new(MeasuredStore::new(store, metrics.clone()));
     let sessions = SessionService::new(
         store,
         tokens,
         clock.clone(),
-        settings.policy,
+        settings.rules,
         audit,
         local_keys,
+        metrics.clone(),
     );
     // The limits are shared wherever the sessions are: in Redis, or in this process.
     let throttle = Arc::new(match redis(&settings)? {
@@ -153,7 +156,11 @@ pub async fn build_state_with_store(
         ),
         None => SignInThrottle::new(settings.sign_in_limits, clock.clone()),
     });
-    let backend = Arc::new(VigilBackend::new(sessions.clone(), users.clone(), throttle));
+    let backend = Arc::new(VigilBackend::new(
+        sessions.clone(),
+        users.clone(),
+        throttle.clone(),
+    ));
     Ok(AppState::new(Components {
         leptos_options,
         settings: Arc::new(settings),
@@ -164,6 +171,8 @@ pub async fn build_state_with_store(
         sessions,
         work,
         backend,
+        throttle,
+        metrics,
     }))
 }
 
@@ -179,7 +188,13 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         },
     );
-    router = router.merge(work_api::routes()).merge(health::routes());
+    router = router
+        .merge(work_api::routes())
+        .merge(sessions_api::routes())
+        .merge(health::routes());
+    if state.settings.metrics_addr.is_none() {
+        router = router.merge(metrics_routes());
+    }
     if state.test_clock.is_some() {
         router = router.merge(test_hooks::routes());
     }
@@ -209,7 +224,50 @@ pub fn router(state: AppState) -> Router {
             MakeRequestUuid,
         ))
         .layer(from_fn(sanitize_request_id))
+        .layer(from_fn_with_state(
+            state.metrics.clone(),
+            metrics::count_unavailable,
+        ))
         .with_state(state)
+}
+
+/// `GET /metrics`: the Prometheus exposition, with the live sessions counted at the scrape.
+fn metrics_routes() -> Router<AppState> {
+    Router::new().route(
+        "/metrics",
+        axum::routing::get(
+            |axum::extract::State(state): axum::extract::State<AppState>| async move {
+                metrics::exposition(scrape(&state).await)
+            },
+        ),
+    )
+}
+
+async fn scrape(state: &AppState) -> String {
+    let active = match state.sessions.store().count_live(state.clock.now()).await {
+        Ok(active) => active,
+        Err(err) => {
+            tracing::warn!(error = %err, "could not count the live sessions for the metrics");
+            None
+        }
+    };
+    state.metrics.render(active)
+}
+
+/// Serves `/metrics` alone on `addr` (`VIGIL_METRICS_ADDR`), away from the public address.
+async fn serve_metrics(state: AppState, addr: std::net::SocketAddr) {
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            tracing::error!(%addr, error = %err, "could not listen for metrics");
+            return;
+        }
+    };
+    tracing::info!(%addr, "metrics on http://{addr}/metrics");
+    let router = metrics_routes().with_state(state);
+    if let Err(err) = axum::serve(listener, router).await {
+        tracing::error!(error = %err, "the metrics listener stopped");
+    }
 }
 
 /// Every log line of a request carries its id, the one in `X-Request-Id` and problem bodies.
@@ -272,10 +330,18 @@ impl Application {
             maintenance::SWEEP_INTERVAL,
         );
         let flusher = maintenance::spawn_audit_flusher(audit.clone(), maintenance::FLUSH_INTERVAL);
+        let metrics = self
+            .state
+            .settings
+            .metrics_addr
+            .map(|addr| tokio::spawn(serve_metrics(self.state.clone(), addr)));
         let header_read_timeout = self.state.settings.header_read_timeout.unsigned_abs();
         serve::serve(self.listener, self.router, header_read_timeout, shutdown).await;
         sweeper.abort();
         flusher.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         if let Err(err) = audit.flush().await {
             tracing::error!(error = %err, "could not write the last audit counts");
         }

@@ -42,6 +42,9 @@ pub struct Components {
     pub sessions: SessionService,
     pub work: crate::work::WorkStore,
     pub backend: Arc<dyn AuthBackend>,
+    /// The sign-in failure limits (a wrong current password counts like a failed sign-in).
+    pub throttle: Arc<crate::identity::throttle::SignInThrottle>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

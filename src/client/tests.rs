@@ -27,6 +27,7 @@ pub(super) fn user(id: i64) -> UserSummary {
         id,
         username: name.into(),
         display_name: name.into(),
+        role: Default::default(),
     }
 }
 
@@ -47,6 +48,7 @@ pub(super) fn info(user_id: i64, now: Millis, last_activity: Millis) -> SessionI
             warning_secs: WARNING_MS / 1000,
             absolute_timeout_secs: 3600,
             heartbeat_secs: HEARTBEAT_MS / 1000,
+            remember_absolute_secs: None,
         },
         local_key: Some(LocalKey {
             version: 1,

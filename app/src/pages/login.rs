@@ -17,6 +17,7 @@ pub fn LoginPage() -> impl IntoView {
     // typed before the app finished loading is kept, never overwritten by hydration.
     let username = NodeRef::<leptos::html::Input>::new();
     let password = NodeRef::<leptos::html::Input>::new();
+    let remember = NodeRef::<leptos::html::Input>::new();
     let form = SignInForm::new();
     let SignInForm { pending, error, .. } = form;
     // The form only works once the app is running: until then the button stays disabled,
@@ -45,7 +46,8 @@ pub fn LoginPage() -> impl IntoView {
                 .map(|el| el.value())
                 .unwrap_or_default()
         };
-        let attempt = actions::sign_in(value(username), value(password));
+        let remembered = remember.get_untracked().is_some_and(|el| el.checked());
+        let attempt = actions::sign_in(value(username), value(password), remembered);
         form.submit(attempt, move |succeeded| {
             if succeeded {
                 if let Some(el) = password.get_untracked() {
@@ -80,6 +82,15 @@ pub fn LoginPage() -> impl IntoView {
                                     {retention.clone()}
                                     " in case your session ends before they reach it."
                                 </p>
+                                {p.remember_absolute_secs.map(|secs| view! {
+                                    <p class="disclosure" id="remember-disclosure">
+                                        "With “Remember me”, this browser stays signed in for up to "
+                                        {human_duration(secs)}
+                                        ", even after it is closed; you are still signed out after "
+                                        {human_duration(p.idle_timeout_secs)}
+                                        " without activity. Without it, closing the browser signs you out."
+                                    </p>
+                                })}
                             }.into_any(),
                             Err(_) => view! {
                                 <p class="disclosure" id="timeout-disclosure">
@@ -110,6 +121,16 @@ pub fn LoginPage() -> impl IntoView {
                         required
                         node_ref=password
                     />
+                    <div class="checkbox-row">
+                        <input
+                            id="remember"
+                            name="remember"
+                            type="checkbox"
+                            aria-describedby="remember-disclosure"
+                            node_ref=remember
+                        />
+                        <label for="remember">"Remember me on this device"</label>
+                    </div>
                     <p class="form-error" role="alert" id="login-error">
                         {move || error.get()}
                     </p>

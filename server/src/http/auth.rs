@@ -134,12 +134,12 @@ pub async fn require_session(
     match verdict {
         Ok(auth) => {
             let mut record = (activity == Activity::UserDriven).then(|| auth.record.clone());
-            let mut deadlines = auth.record.deadlines(sessions.policy());
+            let mut deadlines = auth.record.deadlines(sessions.policy_of(&auth.record));
             request.extensions_mut().insert(auth);
             let mut response = next.run(request).await;
             if let Some(record) = record.take().filter(|_| response.status().is_success()) {
                 match sessions.record_activity(record).await {
-                    Ok(touched) => deadlines = touched.deadlines(sessions.policy()),
+                    Ok(touched) => deadlines = touched.deadlines(sessions.policy_of(&touched)),
                     // The change itself succeeded; the deadline lags until the next one.
                     Err(err) => tracing::warn!(error = %err, "could not record activity"),
                 }
@@ -154,7 +154,7 @@ pub async fn require_session(
                 tracing::error!(error = %e, "session store unavailable");
             }
             let context = ProblemContext::of(&request);
-            let mut response = problem_response(err.to_problem(sessions.policy()), &context);
+            let mut response = problem_response(err.to_problem(), &context);
             // Signing out of a session that has already ended still has to remove the
             // HttpOnly cookie, which page script cannot. (Not on a store outage: the session
             // may still be alive, and the browser keeps trying.)

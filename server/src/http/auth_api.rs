@@ -17,7 +17,9 @@ use crate::http::auth::{deadline_headers, fingerprint};
 use crate::identity::throttle::{Refusal, RetryAfter, SignInThrottle};
 use crate::identity::users::{UserError, UserRepository};
 use crate::session::cookies;
-use crate::session::service::{store_unavailable, Authenticated, CredentialKind, SessionService};
+use crate::session::service::{
+    store_unavailable, Authenticated, CredentialKind, Presented, SessionService,
+};
 use crate::session::token::IssuedToken;
 use crate::session::{ClientRequest, SessionRecord};
 
@@ -60,16 +62,46 @@ impl VigilBackend {
 
     fn headers_for(&self, record: &SessionRecord) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        let deadlines = record.deadlines(self.sessions.policy());
+        let deadlines = record.deadlines(self.sessions.policy_of(record));
         deadline_headers(&deadlines, self.sessions.now(), &mut headers);
         headers
     }
 
+    /// With "remember me" the cookie outlives the browser (as long as the record can answer
+    /// for it); otherwise it is a browser-session cookie, gone when the browser closes.
     fn cookie_headers(&self, record: &SessionRecord, token: &IssuedToken) -> HeaderMap {
         let mut headers = self.headers_for(record);
-        let max_age = record.retain_until() - self.sessions.now();
+        let max_age = record
+            .remember
+            .then(|| record.retain_until() - self.sessions.now());
         cookies::set_session_cookie(&mut headers, &token.token, max_age);
         headers
+    }
+
+    /// Signing in again (after a timeout, or to confirm a sensitive action) from a browser
+    /// whose cookie still names a live session of the same user replaces that session: one
+    /// device, one session.
+    async fn end_replaced(&self, request: &Parts, user_id: i64) {
+        let Some(token) = cookies::session_cookie(&request.headers) else {
+            return;
+        };
+        let presented = Presented {
+            token,
+            credential: CredentialKind::Cookie,
+            fingerprint: fingerprint(&request.headers),
+            client: ClientRequest::of(request),
+        };
+        if let Ok(previous) = self.sessions.authenticate(presented, true).await {
+            if previous.record.user.id == user_id {
+                if let Err(err) = self
+                    .sessions
+                    .logout(&previous, ClientRequest::of(request))
+                    .await
+                {
+                    tracing::warn!(error = %err, "the replaced session could not be ended");
+                }
+            }
+        }
     }
 
     /// Validates the form of the credentials, then checks them; one answer for unknown users
@@ -94,6 +126,7 @@ impl VigilBackend {
             return Err(store_unavailable());
         }
         if let Err(Refusal::Wait(RetryAfter(seconds))) = checked {
+            self.sessions.metrics().sign_in_throttled();
             self.audit(
                 AuditEvent::new(AuditKind::SignInThrottled)
                     .username(&credentials.username)
@@ -151,9 +184,10 @@ impl VigilBackend {
                 &user.summary(),
                 fingerprint(&request.headers),
                 client.clone(),
+                credentials.remember,
             )
             .await
-            .map_err(|e| e.to_problem(self.sessions.policy()))?;
+            .map_err(|e| e.to_problem())?;
         self.audit(
             AuditEvent::new(AuditKind::SignIn)
                 .user(user.id)
@@ -174,7 +208,7 @@ fn no_session() -> Problem {
     )
 }
 
-fn user_store_problem(err: UserError) -> Problem {
+pub(crate) fn user_store_problem(err: UserError) -> Problem {
     match err {
         UserError::Busy => {
             tracing::warn!("password checks are saturated; sign-in refused");
@@ -200,6 +234,7 @@ fn user_store_problem(err: UserError) -> Problem {
 impl AuthBackend for VigilBackend {
     async fn login(&self, request: &Parts, credentials: Credentials) -> Result<SessionInfo> {
         let (record, token) = self.sign_in(request, credentials).await?;
+        self.end_replaced(request, record.user.id).await;
         Ok(Reply::with_headers(
             self.info(&record),
             self.cookie_headers(&record, &token),
@@ -223,7 +258,7 @@ impl AuthBackend for VigilBackend {
             .sessions
             .refresh(auth, ClientRequest::of(request))
             .await
-            .map_err(|e| e.to_problem(self.sessions.policy()))?;
+            .map_err(|e| e.to_problem())?;
         let session = self.info(&record);
         Ok(match auth.credential {
             CredentialKind::Cookie => Reply::with_headers(
@@ -252,7 +287,7 @@ impl AuthBackend for VigilBackend {
         self.sessions
             .logout(auth, ClientRequest::of(request))
             .await
-            .map_err(|e| e.to_problem(self.sessions.policy()))?;
+            .map_err(|e| e.to_problem())?;
         let mut headers = HeaderMap::new();
         cookies::end_browser_session(&mut headers);
         Ok(Reply::with_headers((), headers))
@@ -269,7 +304,14 @@ impl AuthBackend for VigilBackend {
     }
 
     fn policy(&self) -> PolicyInfo {
-        (*self.sessions.policy()).into()
+        let remembered = self
+            .sessions
+            .policy_for(vigil::Role::User, true)
+            .absolute_timeout();
+        PolicyInfo {
+            remember_absolute_secs: Some(remembered.whole_seconds()),
+            ..(*self.sessions.policy()).into()
+        }
     }
 }
 

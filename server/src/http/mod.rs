@@ -10,5 +10,6 @@ pub mod headers;
 pub mod health;
 pub mod problem;
 pub mod serve;
+pub mod sessions_api;
 pub mod test_hooks;
 pub mod work_api;

@@ -51,6 +51,15 @@ impl From<Problem> for ApiProblem {
     }
 }
 
+impl From<crate::session::AuthError> for ApiProblem {
+    fn from(err: crate::session::AuthError) -> Self {
+        if let crate::session::AuthError::Store(e) = &err {
+            tracing::error!(error = %e, "session store unavailable");
+        }
+        err.to_problem().into()
+    }
+}
+
 impl IntoResponse for ApiProblem {
     fn into_response(self) -> Response {
         let status =

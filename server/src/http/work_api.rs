@@ -293,7 +293,7 @@ fn work_problem(err: WorkError) -> ApiProblem {
 }
 
 /// A body that is not the expected JSON: which field, and why.
-fn json_problem(rejection: JsonRejection) -> ApiProblem {
+pub(crate) fn json_problem(rejection: JsonRejection) -> ApiProblem {
     let detail = rejection.body_text();
     let (status, field) = match &rejection {
         JsonRejection::JsonDataError(_) => (422, field_named(&detail)),

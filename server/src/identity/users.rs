@@ -11,13 +11,14 @@ use sqlx::AnyPool;
 use thiserror::Error;
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
-use vigil::UserSummary;
+use vigil::{Role, UserSummary};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: i64,
     pub username: Username,
     pub display_name: String,
+    pub role: Role,
 }
 
 impl User {
@@ -26,6 +27,7 @@ impl User {
             id: self.id,
             username: self.username.as_str().to_owned(),
             display_name: self.display_name.clone(),
+            role: self.role,
         }
     }
 }
@@ -198,6 +200,7 @@ impl UserRepository {
         username: &Username,
         display_name: &str,
         password: &str,
+        role: Role,
     ) -> Result<User, UserError> {
         validate_password(password)?;
         let password = password.to_owned();
@@ -208,13 +211,14 @@ impl UserRepository {
             display_name.trim().to_owned()
         };
         let result: Result<i64, _> = sqlx::query_scalar(
-            "INSERT INTO users (username, display_name, password_hash, created_at) \
-             VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO users (username, display_name, password_hash, created_at, role) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(username.as_str())
         .bind(&display_name)
         .bind(&hash)
         .bind(OffsetDateTime::now_utc().unix_timestamp())
+        .bind(role.as_str())
         .fetch_one(&self.pool)
         .await;
         match result {
@@ -222,6 +226,7 @@ impl UserRepository {
                 id,
                 username: username.clone(),
                 display_name,
+                role,
             }),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(UserError::Exists(username.as_str().to_owned()))
@@ -246,20 +251,46 @@ impl UserRepository {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Sets the password of the account with this id (a change by its owner).
+    pub async fn set_password_of(&self, user_id: i64, password: &str) -> Result<bool, UserError> {
+        validate_password(password)?;
+        let password = password.to_owned();
+        let hash = self.hashing.run(move || hash_password(&password)).await??;
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(&hash)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives the account a role; answers whether it exists.
+    pub async fn set_role(&self, username: &Username, role: Role) -> Result<bool, UserError> {
+        let done = sqlx::query("UPDATE users SET role = $1 WHERE username = $2")
+            .bind(role.as_str())
+            .bind(username.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Checks a username and password. Unknown users and wrong passwords take the same path.
     pub async fn verify(&self, username: &str, password: &str) -> Result<Option<User>, UserError> {
-        let row: Option<(i64, String, String, String)> = match Username::parse(username) {
-            Ok(name) => sqlx::query_as(
-                "SELECT id, username, display_name, password_hash FROM users WHERE username = $1",
-            )
-            .bind(name.as_str())
-            .fetch_optional(&self.pool)
-            .await?,
+        let row: Option<(i64, String, String, String, String)> = match Username::parse(username) {
+            Ok(name) => {
+                sqlx::query_as(
+                    "SELECT id, username, display_name, password_hash, role FROM users \
+                 WHERE username = $1",
+                )
+                .bind(name.as_str())
+                .fetch_optional(&self.pool)
+                .await?
+            }
             Err(_) => None,
         };
         let hash = row
             .as_ref()
-            .map(|(_, _, _, hash)| hash.clone())
+            .map(|(_, _, _, hash, _)| hash.clone())
             .unwrap_or_else(|| dummy_hash().to_owned());
         let password = password.to_owned();
         let matches = self
@@ -267,10 +298,12 @@ impl UserRepository {
             .run(move || verify_hash(&hash, &password))
             .await?;
         Ok(match row {
-            Some((id, username, display_name, _)) if matches => Some(User {
+            Some((id, username, display_name, _, role)) if matches => Some(User {
                 id,
                 username: Username(username),
                 display_name,
+                // An unknown role grants nothing beyond an ordinary user's.
+                role: Role::parse(&role).unwrap_or_default(),
             }),
             _ => None,
         })

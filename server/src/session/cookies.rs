@@ -10,12 +10,16 @@ pub use vigil::session_info::SESSION_COOKIE;
 
 const ATTRIBUTES: &str = "Path=/; Secure; HttpOnly; SameSite=Strict";
 
-/// Sets the session cookie; it lives as long as the session record can answer for it.
-pub fn set_session_cookie(headers: &mut HeaderMap, token: &str, max_age: Duration) {
-    let value = format!(
-        "{SESSION_COOKIE}={token}; {ATTRIBUTES}; Max-Age={}",
-        max_age.whole_seconds().max(0)
-    );
+/// Sets the session cookie: persistent for `max_age` when given ("remember me"), otherwise
+/// a browser-session cookie that the browser drops when it closes.
+pub fn set_session_cookie(headers: &mut HeaderMap, token: &str, max_age: Option<Duration>) {
+    let value = match max_age {
+        Some(max_age) => format!(
+            "{SESSION_COOKIE}={token}; {ATTRIBUTES}; Max-Age={}",
+            max_age.whole_seconds().max(0)
+        ),
+        None => format!("{SESSION_COOKIE}={token}; {ATTRIBUTES}"),
+    };
     if let Ok(value) = HeaderValue::from_str(&value) {
         headers.append(SET_COOKIE, value);
     }
@@ -58,7 +62,7 @@ mod tests {
     #[test]
     fn set_and_clear_carry_the_same_attributes() {
         let mut headers = HeaderMap::new();
-        set_session_cookie(&mut headers, "abc", Duration::hours(8));
+        set_session_cookie(&mut headers, "abc", Some(Duration::hours(8)));
         clear_session_cookie(&mut headers);
         let values: Vec<_> = headers
             .get_all(SET_COOKIE)

@@ -2,6 +2,8 @@
 //! it, and the service that applies the rules of SPEC §2 to every request.
 
 pub mod cookies;
+pub mod devices;
+pub mod policies;
 pub mod record;
 pub mod redis_store;
 pub mod secret;

@@ -100,6 +100,18 @@ impl<'a> ClientRequest<'a> {
         }
     }
 
+    /// No request: for what the server does by itself (ending a session over the limit).
+    pub fn none() -> ClientRequest<'static> {
+        static HEADERS: std::sync::LazyLock<http::HeaderMap> =
+            std::sync::LazyLock::new(http::HeaderMap::new);
+        static EXTENSIONS: std::sync::LazyLock<http::Extensions> =
+            std::sync::LazyLock::new(http::Extensions::new);
+        ClientRequest {
+            headers: &HEADERS,
+            extensions: &EXTENSIONS,
+        }
+    }
+
     /// The user agent (shortened) and the peer address when the server knows it.
     pub fn summary(&self) -> ClientSummary {
         ClientSummary {
@@ -150,6 +162,9 @@ pub struct SessionRecord {
     pub rotated_at: Option<OffsetDateTime>,
     pub fingerprint_hash: Option<String>,
     pub client: ClientSummary,
+    /// Signed in with "remember me": the longer lifetime and a persistent cookie.
+    #[serde(default)]
+    pub remember: bool,
     pub ended: Option<Tombstone>,
     /// Bumped by the store on every write; a write succeeds only from the version it read.
     /// Kept by the store beside the record, not inside it.
@@ -186,6 +201,7 @@ impl SessionRecord {
         policy: &TimeoutPolicy,
         fingerprint_hash: Option<String>,
         client: ClientSummary,
+        remember: bool,
     ) -> Self {
         let absolute_expires_at = now + policy.absolute_timeout();
         Self {
@@ -199,6 +215,7 @@ impl SessionRecord {
             rotated_at: None,
             fingerprint_hash,
             client,
+            remember,
             ended: None,
             version: 0,
         }
@@ -258,6 +275,16 @@ impl SessionRecord {
         }
     }
 
+    /// Until when the session counts as live (towards the per-user limit), in unix seconds
+    /// rounded up; 0 once it ended.
+    pub fn live_until(&self) -> i64 {
+        if self.ended.is_some() {
+            return 0;
+        }
+        let until = self.idle_expires_at.min(self.absolute_expires_at);
+        until.unix_timestamp() + i64::from(until.nanosecond() > 0)
+    }
+
     /// How long the record must be kept: its tombstone has to outlive every token for it,
     /// so an ended session keeps answering `session_expired` or `session_revoked` (never
     /// `session_not_found`) after restarts and sweeps. No token outlives the absolute
@@ -280,6 +307,7 @@ mod tests {
             id: 1,
             username: "ada".into(),
             display_name: "Ada".into(),
+            role: Default::default(),
         };
         SessionRecord::start(
             &user,
@@ -287,6 +315,7 @@ mod tests {
             &TimeoutPolicy::default(),
             None,
             ClientSummary::default(),
+            false,
         )
     }
 

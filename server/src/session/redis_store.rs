@@ -3,10 +3,15 @@
 //! One user's keys share a cluster hash tag, `<prefix>:{u:<id>}:…`, so that a session's
 //! record and the user's index of sessions always live on one node and one script can
 //! touch both:
-//! - `<prefix>:{u:<id>}:s:<sid>`: a hash, `v` (the version) and `r` (the record as JSON),
-//!   expiring at the record's retention;
+//! - `<prefix>:{u:<id>}:s:<sid>`: a hash, `v` (the version), `r` (the record as JSON) and
+//!   `l` (until when it is live, unix seconds; 0 once ended), expiring at the record's
+//!   retention;
 //! - `<prefix>:{u:<id>}:sessions`: a sorted set of the user's session ids, scored by their
 //!   retention, expiring with the last of them.
+//!
+//! - `<prefix>:live`: a sorted set of every live session (`<user>:<public id>`) scored by
+//!   until when it is live, kept best-effort beside the writes, for the active-sessions
+//!   metric only: nothing decides on it.
 //!
 //! The conditional write is one Lua script (sent by hash, loaded again when the server
 //! answers NOSCRIPT), never WATCH/MULTI, which would need a connection of its own per
@@ -22,13 +27,28 @@ use redis::Script;
 use time::OffsetDateTime;
 
 use super::record::{SessionId, SessionRecord};
-use super::store::{decode, encode, Replaced, SessionStore, StoreError};
+use super::store::{decode, encode, Created, Replaced, SessionStore, StoreError};
 use crate::redis_connection::{Ready, RedisConnection};
 
-/// Stores the record as version 0, unless a record with this id exists.
+/// Stores the record as version 0, unless a record with this id exists (0) or, with a
+/// limit above 0, the user has that many sessions live at `now` (-1). The records are read
+/// through the index; they share its hash tag, so they live on the same node.
 const CREATE: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'v', 0, 'r', ARGV[1])
+local limit = tonumber(ARGV[5])
+if limit > 0 then
+  local now = tonumber(ARGV[6])
+  local prefix = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[3])
+  local live = 0
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+    local fields = redis.call('HMGET', prefix .. id, 'v', 'l')
+    if fields[1] and ((not fields[2]) or tonumber(fields[2]) > now) then
+      live = live + 1
+    end
+  end
+  if live >= limit then return -1 end
+end
+redis.call('HSET', KEYS[1], 'v', 0, 'r', ARGV[1], 'l', ARGV[4])
 redis.call('EXPIREAT', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 local last = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
@@ -42,7 +62,7 @@ const REPLACE: &str = r"
 local stored = redis.call('HGET', KEYS[1], 'v')
 if not stored or stored ~= ARGV[1] then return -1 end
 local next = tonumber(stored) + 1
-redis.call('HSET', KEYS[1], 'v', next, 'r', ARGV[2])
+redis.call('HSET', KEYS[1], 'v', next, 'r', ARGV[2], 'l', ARGV[5])
 redis.call('EXPIREAT', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 local last = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
@@ -76,6 +96,10 @@ impl Keys {
 
     pub fn index(&self, user_id: i64) -> String {
         format!("{}:sessions", self.user_tag(user_id))
+    }
+
+    pub fn live(&self) -> String {
+        format!("{}:live", self.prefix)
     }
 }
 
@@ -125,13 +149,48 @@ impl RedisSessionStore {
     }
 }
 
+impl RedisSessionStore {
+    /// Keeps the metric's set of live sessions up to date; a failure only makes the metric
+    /// lag.
+    async fn track_live(&self, record: &SessionRecord) {
+        let key = &self.keys.live();
+        let member = &format!("{}:{}", record.user.id, record.id.public_id());
+        let live = record.live_until();
+        let tracked = self
+            .call("track", |mut c| async move {
+                if live > 0 {
+                    redis::cmd("ZADD")
+                        .arg(key)
+                        .arg(live)
+                        .arg(member)
+                        .query_async::<i64>(&mut c)
+                        .await
+                } else {
+                    redis::cmd("ZREM")
+                        .arg(key)
+                        .arg(member)
+                        .query_async::<i64>(&mut c)
+                        .await
+                }
+            })
+            .await;
+        if let Err(err) = tracked {
+            tracing::debug!(error = %err, "the live-session metric could not be updated");
+        }
+    }
+}
+
 fn version_arg(record: &SessionRecord) -> String {
     record.version.to_string()
 }
 
 #[async_trait]
 impl SessionStore for RedisSessionStore {
-    async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
+    async fn create(
+        &self,
+        record: &SessionRecord,
+        limit: Option<u32>,
+    ) -> Result<Created, StoreError> {
         let json = &encode(record)?;
         let record_key = &self.record_key(record.user.id, record.id.as_str());
         let index_key = &self.index_key(record.user.id);
@@ -144,14 +203,20 @@ impl SessionStore for RedisSessionStore {
                     .arg(json)
                     .arg(retain)
                     .arg(record.id.as_str())
+                    .arg(record.live_until())
+                    .arg(limit.unwrap_or(0))
+                    .arg(record.created_at.unix_timestamp())
                     .invoke_async(&mut c)
                     .await
             })
             .await?;
-        if created == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::Corrupt("a session with this id exists".into()))
+        match created {
+            1 => {
+                self.track_live(record).await;
+                Ok(Created::Stored)
+            }
+            -1 => Ok(Created::LimitReached),
+            _ => Err(StoreError::Corrupt("a session with this id exists".into())),
         }
     }
 
@@ -196,12 +261,16 @@ impl SessionStore for RedisSessionStore {
                     .arg(json)
                     .arg(retain)
                     .arg(record.id.as_str())
+                    .arg(record.live_until())
                     .invoke_async(&mut c)
                     .await
             })
             .await?;
         Ok(match u64::try_from(written) {
-            Ok(version) => Replaced::Written(version),
+            Ok(version) => {
+                self.track_live(record).await;
+                Replaced::Written(version)
+            }
             Err(_) => Replaced::Conflict,
         })
     }
@@ -267,6 +336,27 @@ impl SessionStore for RedisSessionStore {
 
     async fn check(&self) -> Result<(), StoreError> {
         Ok(self.connection.ping().await?)
+    }
+
+    async fn count_live(&self, now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
+        let key = &self.keys.live();
+        let now = now.unix_timestamp();
+        let (_, live): (i64, u64) = self
+            .call("count", |mut c| async move {
+                redis::pipe()
+                    .cmd("ZREMRANGEBYSCORE")
+                    .arg(key)
+                    .arg("-inf")
+                    .arg(now)
+                    .cmd("ZCOUNT")
+                    .arg(key)
+                    .arg(format!("({now}"))
+                    .arg("+inf")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(Some(live))
     }
 }
 

@@ -8,10 +8,14 @@ use subtle::ConstantTimeEq;
 use thiserror::Error;
 use time::{Duration, OffsetDateTime};
 use vigil::claims::Claims;
+use vigil::sessions::SessionView;
 use vigil::{Clock, ErrorCode, ExpiryReason, Problem, SessionInfo, TimeoutPolicy, UserSummary};
 
 use crate::audit::{AuditEvent, AuditKind, AuditLog};
-use crate::session::store::{Replaced, SessionStore, SharedSessionStore, StoreError};
+use crate::metrics::Metrics;
+use crate::session::devices::{masked_address, Device};
+use crate::session::policies::{LimitPolicy, SessionRules};
+use crate::session::store::{Created, Replaced, SessionStore, SharedSessionStore, StoreError};
 use crate::session::token::{IssuedToken, TokenError, TokenService, TokenSubject};
 use crate::session::{
     ClientRequest, ClientSummary, EndReason, GenerationCheck, SessionId, SessionRecord,
@@ -51,8 +55,9 @@ pub enum AuthError {
     Unauthenticated,
     #[error("credentials not valid")]
     Invalid,
+    /// A deadline passed; the timeout that ran out, in seconds, travels with it.
     #[error("session expired ({0:?})")]
-    Expired(ExpiryReason),
+    Expired(ExpiryReason, i64),
     #[error("token expired")]
     TokenExpired,
     #[error("session revoked")]
@@ -66,10 +71,16 @@ pub enum AuthError {
     /// Too many concurrent writers on one session; the client may retry.
     #[error("the session is being changed concurrently")]
     Contended,
+    /// The user has as many sessions as allowed and the policy is to refuse.
+    #[error("the session limit is reached")]
+    LimitReached,
+    /// A sensitive action, and the sign-in is older than the step-up window.
+    #[error("a recent sign-in is required")]
+    ReauthenticationRequired,
 }
 
 impl AuthError {
-    pub fn to_problem(&self, policy: &TimeoutPolicy) -> Problem {
+    pub fn to_problem(&self) -> Problem {
         match self {
             Self::Unauthenticated => Problem::new(
                 ErrorCode::Unauthenticated,
@@ -79,13 +90,7 @@ impl AuthError {
                 ErrorCode::SessionInvalid,
                 "The presented credentials could not be verified.",
             ),
-            Self::Expired(reason) => {
-                let limit = match reason {
-                    ExpiryReason::Idle => policy.idle_timeout(),
-                    ExpiryReason::Absolute => policy.absolute_timeout(),
-                };
-                Problem::session_expired(*reason, limit.whole_seconds())
-            }
+            Self::Expired(reason, limit) => Problem::session_expired(*reason, *limit),
             Self::TokenExpired => Problem::new(
                 ErrorCode::TokenExpired,
                 "The access token expired; refresh it and retry the request once.",
@@ -101,6 +106,15 @@ impl AuthError {
             Self::Signing => {
                 Problem::new(ErrorCode::InternalError, "The token could not be signed.")
             }
+            Self::LimitReached => Problem::new(
+                ErrorCode::SessionLimitReached,
+                "This account is signed in on as many devices as allowed. Sign out on one of \
+                 them first.",
+            ),
+            Self::ReauthenticationRequired => Problem::new(
+                ErrorCode::ReauthenticationRequired,
+                "Enter your password again to confirm this action.",
+            ),
         }
     }
 }
@@ -122,21 +136,31 @@ pub fn fingerprint_hash(fingerprint: &str) -> String {
     hex::encode(Sha256::digest(fingerprint.as_bytes()))
 }
 
+/// The timeout that ran out, for `session_expired`'s `session_timeout`.
+fn expired(reason: ExpiryReason, policy: &TimeoutPolicy) -> AuthError {
+    let limit = match reason {
+        ExpiryReason::Idle => policy.idle_timeout(),
+        ExpiryReason::Absolute => policy.absolute_timeout(),
+    };
+    AuthError::Expired(reason, limit.whole_seconds())
+}
+
 #[derive(Clone)]
 pub struct SessionService {
     store: SharedSessionStore,
     tokens: Arc<TokenService>,
     local_keys: LocalKeys,
     clock: Arc<dyn Clock>,
-    policy: TimeoutPolicy,
+    rules: SessionRules,
     audit: AuditLog,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for SessionService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionService")
             .field("store", &self.store)
-            .field("policy", &self.policy)
+            .field("rules", &self.rules)
             .finish_non_exhaustive()
     }
 }
@@ -146,26 +170,43 @@ impl SessionService {
         store: SharedSessionStore,
         tokens: TokenService,
         clock: Arc<dyn Clock>,
-        policy: TimeoutPolicy,
+        rules: SessionRules,
         audit: AuditLog,
         local_keys: LocalKeys,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             store,
             tokens: Arc::new(tokens),
             local_keys,
             clock,
-            policy,
+            rules,
             audit,
+            metrics,
         }
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     pub fn audit(&self) -> &AuditLog {
         &self.audit
     }
 
+    /// The policy of an ordinary session: what the sign-in page states.
     pub fn policy(&self) -> &TimeoutPolicy {
-        &self.policy
+        self.rules.policies.base()
+    }
+
+    /// The policy of a session of this role, with or without "remember me".
+    pub fn policy_for(&self, role: vigil::Role, remember: bool) -> &TimeoutPolicy {
+        self.rules.policies.for_session(role, remember)
+    }
+
+    /// The policy `record` lives by (its role, "remember me").
+    pub fn policy_of(&self, record: &SessionRecord) -> &TimeoutPolicy {
+        self.rules.policies.of(record)
     }
 
     pub fn now(&self) -> OffsetDateTime {
@@ -178,7 +219,8 @@ impl SessionService {
 
     /// The session as its holder sees it (`SessionInfo` of SPEC §3), as of now.
     pub fn info(&self, record: &SessionRecord) -> SessionInfo {
-        let deadlines = record.deadlines(&self.policy);
+        let policy = self.policy_of(record);
+        let deadlines = record.deadlines(policy);
         SessionInfo {
             user: record.user.clone(),
             session_id: record.id.public_id(),
@@ -188,24 +230,107 @@ impl SessionService {
             absolute_expires_at: record.absolute_expires_at,
             warn_at: deadlines.warn_at(),
             server_now: self.clock.now(),
-            policy: self.policy.into(),
+            policy: (*policy).into(),
             local_key: Some(self.local_keys.for_user(record.user.id)),
         }
     }
 
-    /// Ends every live session of a user (a password reset); returns how many were ended.
+    /// Ends every live session of a user but `keep` (a password change: all but the one
+    /// that made it); returns how many were ended.
     pub async fn end_all_for_user(
         &self,
         user_id: i64,
+        keep: Option<&SessionId>,
         reason: EndReason,
     ) -> Result<usize, AuthError> {
-        end_sessions_of(self.store.as_ref(), user_id, reason, self.clock.now()).await
+        let now = self.clock.now();
+        let mut ended = 0;
+        for record in self.store.for_user(user_id).await? {
+            if Some(&record.id) != keep && record.state_at(now) == SessionState::Alive {
+                self.end(record, reason).await?;
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
+    /// The user's live sessions as they see them, most recently active first.
+    pub async fn list(&self, auth: &Authenticated) -> Result<Vec<SessionView>, AuthError> {
+        let now = self.clock.now();
+        let mut live: Vec<SessionRecord> = self
+            .store
+            .for_user(auth.record.user.id)
+            .await?
+            .into_iter()
+            .filter(|r| r.state_at(now) == SessionState::Alive)
+            .collect();
+        live.sort_by_key(|r| std::cmp::Reverse(r.last_activity_at));
+        Ok(live
+            .iter()
+            .map(|record| {
+                let device = Device::of(record.client.user_agent.as_deref());
+                SessionView {
+                    id: record.id.public_id(),
+                    device: device.summary(),
+                    browser: device.browser,
+                    os: device.os,
+                    address: record.client.ip.as_deref().and_then(masked_address),
+                    created_at: record.created_at,
+                    last_active_at: record.last_activity_at,
+                    current: record.id == auth.record.id,
+                    remembered: record.remember,
+                }
+            })
+            .collect())
+    }
+
+    /// Ends the user's live session with this public id; `None` when the user has no such
+    /// session (another user's id included).
+    pub async fn end_one(
+        &self,
+        auth: &Authenticated,
+        public_id: &str,
+        client: ClientRequest<'_>,
+    ) -> Result<Option<SessionRecord>, AuthError> {
+        let now = self.clock.now();
+        let found = self
+            .store
+            .for_user(auth.record.user.id)
+            .await?
+            .into_iter()
+            .find(|r| r.state_at(now) == SessionState::Alive && r.id.public_id() == public_id);
+        let Some(record) = found else {
+            return Ok(None);
+        };
+        let reason = if record.id == auth.record.id {
+            EndReason::Logout
+        } else {
+            EndReason::Revoked
+        };
+        self.end(record.clone(), reason).await?;
+        self.record_event(
+            AuditKind::SessionEnded,
+            &record,
+            Some("by its owner"),
+            client,
+        )
+        .await;
+        Ok(Some(record))
+    }
+
+    /// Refuses a sensitive action unless this session's sign-in is recent (step-up).
+    pub fn require_recent_sign_in(&self, auth: &Authenticated) -> Result<(), AuthError> {
+        if self.clock.now() - auth.record.created_at <= self.rules.reauth_within {
+            Ok(())
+        } else {
+            Err(AuthError::ReauthenticationRequired)
+        }
     }
 
     /// A token lives for the idle timeout, and never past the session's absolute limit (the
     /// record's retention relies on it).
     fn token_lifetime(&self, record: &SessionRecord, now: OffsetDateTime) -> Duration {
-        self.policy
+        self.policy_of(record)
             .idle_timeout()
             .min(record.absolute_expires_at - now)
             .max(Duration::ZERO)
@@ -223,24 +348,74 @@ impl SessionService {
             .map_err(|_| AuthError::Signing)
     }
 
-    /// Starts a new session (always under a fresh id) for a user who just proved who they are.
+    /// Starts a new session (always under a fresh id) for a user who just proved who they
+    /// are, within the per-user limit: beyond it the least recently active session ends, or
+    /// the sign-in is refused, as configured.
     pub async fn start(
         &self,
         user: &UserSummary,
         fingerprint: Option<&str>,
         client: ClientSummary,
+        remember: bool,
     ) -> Result<(SessionRecord, IssuedToken), AuthError> {
         let now = self.clock.now();
         let record = SessionRecord::start(
             user,
             now,
-            &self.policy,
+            self.rules.policies.for_session(user.role, remember),
             fingerprint.map(fingerprint_hash),
             client,
+            remember,
         );
-        self.store.create(&record).await?;
-        let token = self.issue(&record, now)?;
-        Ok((record, token))
+        let limit = self.rules.limit;
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            match self.store.create(&record, limit.map(|l| l.max)).await? {
+                Created::Stored => {
+                    self.metrics.session_started();
+                    let token = self.issue(&record, now)?;
+                    return Ok((record, token));
+                }
+                Created::LimitReached => match limit.map(|l| l.policy) {
+                    Some(LimitPolicy::EvictOldest) => {
+                        self.evict_oldest(user.id, limit.map_or(1, |l| l.max), now)
+                            .await?;
+                    }
+                    _ => return Err(AuthError::LimitReached),
+                },
+            }
+        }
+        Err(AuthError::Contended)
+    }
+
+    /// Ends the least recently active live sessions of a user so that one more fits under
+    /// `max`. Concurrent sign-ins may each end one; the store's count decides who gets in.
+    async fn evict_oldest(
+        &self,
+        user_id: i64,
+        max: u32,
+        now: OffsetDateTime,
+    ) -> Result<(), AuthError> {
+        let mut live: Vec<SessionRecord> = self
+            .store
+            .for_user(user_id)
+            .await?
+            .into_iter()
+            .filter(|r| r.live_until() > now.unix_timestamp())
+            .collect();
+        live.sort_by_key(|r| r.last_activity_at);
+        let excess = (live.len() + 1).saturating_sub(max as usize).max(1);
+        for record in live.into_iter().take(excess) {
+            tracing::info!(session = %record.id.public_id(), "session limit reached; the oldest session ends");
+            self.record_event(
+                AuditKind::SessionEnded,
+                &record,
+                Some("session limit"),
+                ClientRequest::none(),
+            )
+            .await;
+            self.end(record, EndReason::Revoked).await?;
+        }
+        Ok(())
     }
 
     /// Checks a presented token against its signature and its session record.
@@ -270,7 +445,7 @@ impl SessionService {
             // leeway (past the absolute deadline): a genuine token whose record is gone
             // belongs to a session whose lifetime ran out.
             return Err(if token_expired {
-                AuthError::Expired(ExpiryReason::Absolute)
+                expired(ExpiryReason::Absolute, self.policy())
             } else {
                 AuthError::NotFound
             });
@@ -337,6 +512,7 @@ impl SessionService {
         client: ClientRequest<'_>,
     ) -> Result<(), AuthError> {
         tracing::warn!(session = %record.id.public_id(), "superseded token reused; session revoked");
+        self.metrics.reuse_detected();
         self.record_event(AuditKind::ReuseDetected, &record, Some("reuse"), client)
             .await;
         self.end(record, EndReason::Reuse).await
@@ -352,19 +528,25 @@ impl SessionService {
     ) -> Result<SessionRecord, AuthError> {
         match record.state_at(now) {
             SessionState::Alive => Ok(record),
-            SessionState::Ended(tombstone) => Err(ended_error(tombstone.reason)),
+            SessionState::Ended(tombstone) => {
+                Err(ended_error(tombstone.reason, self.policy_of(&record)))
+            }
             SessionState::Expired(reason) => {
                 self.record_event(AuditKind::Expired, &record, Some(reason.as_str()), client)
                     .await;
+                let error = expired(reason, self.policy_of(&record));
                 self.end(record, reason.into()).await?;
-                Err(AuthError::Expired(reason))
+                Err(error)
             }
         }
     }
 
     /// Writes a tombstone, retrying on conflict; the first reason written stands.
     async fn end(&self, record: SessionRecord, reason: EndReason) -> Result<(), AuthError> {
-        end_record(self.store.as_ref(), record, reason, self.clock.now()).await
+        if end_record(self.store.as_ref(), record, reason, self.clock.now()).await? {
+            self.metrics.session_ended(reason);
+        }
+        Ok(())
     }
 
     /// Extends the session (user activity) and rotates its token, with one conditional write.
@@ -382,7 +564,8 @@ impl SessionService {
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let now = self.clock.now();
             record = self.check_alive(record, now, client).await?;
-            let recent = now - record.last_activity_at < self.policy.heartbeat_interval();
+            let policy = *self.policy_of(&record);
+            let recent = now - record.last_activity_at < policy.heartbeat_interval();
             match record.check_generation(auth.claims.gen, now) {
                 GenerationCheck::Reused => {
                     self.revoke_for_reuse(record, client).await?;
@@ -394,11 +577,12 @@ impl SessionService {
                 GenerationCheck::Current | GenerationCheck::Ahead => {}
             }
             let mut next = record.clone();
-            next.touch(now, &self.policy);
+            next.touch(now, &policy);
             next.rotate(auth.claims.gen, now);
             match self.store.replace(&next).await? {
                 Replaced::Written(version) => {
                     next.version = version;
+                    self.metrics.refreshed();
                     let token = self.issue(&next, now)?;
                     return Ok((next, token));
                 }
@@ -423,15 +607,17 @@ impl SessionService {
     ) -> Result<SessionRecord, AuthError> {
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let now = self.clock.now();
-            let recent = now - record.last_activity_at < self.policy.heartbeat_interval();
+            let policy = *self.policy_of(&record);
+            let recent = now - record.last_activity_at < policy.heartbeat_interval();
             if recent || record.state_at(now) != SessionState::Alive {
                 return Ok(record);
             }
             let mut next = record.clone();
-            next.touch(now, &self.policy);
+            next.touch(now, &policy);
             match self.store.replace(&next).await? {
                 Replaced::Written(version) => {
                     next.version = version;
+                    self.metrics.extended();
                     return Ok(next);
                 }
                 Replaced::Conflict => match self.store.load(record.user.id, &record.id).await? {
@@ -469,40 +655,43 @@ impl SessionService {
 const MAX_WRITE_ATTEMPTS: usize = 8;
 
 /// Writes a tombstone with one conditional write, re-reading on conflict; the first reason
-/// written stands.
+/// written stands. Answers whether this call wrote it.
 async fn end_record(
     store: &dyn SessionStore,
     mut record: SessionRecord,
     reason: EndReason,
     now: OffsetDateTime,
-) -> Result<(), AuthError> {
+) -> Result<bool, AuthError> {
     for _ in 0..MAX_WRITE_ATTEMPTS {
         if record.ended.is_some() {
-            return Ok(());
+            return Ok(false);
         }
         record.end(reason, now);
         match store.replace(&record).await? {
-            Replaced::Written(_) => return Ok(()),
+            Replaced::Written(_) => return Ok(true),
             Replaced::Conflict => match store.load(record.user.id, &record.id).await? {
                 Some(fresh) => record = fresh,
-                None => return Ok(()),
+                None => return Ok(false),
             },
         }
     }
     Err(AuthError::Contended)
 }
 
-/// Ends every live session of a user as of `now`; returns how many were ended. Also used by
-/// the command line, which has a store but no running service.
+/// Ends the live sessions of a user as of `now` (only the one with public id `only`, when
+/// given); returns how many were ended. Used by the command line, which has a store but no
+/// running service.
 pub async fn end_sessions_of(
     store: &dyn SessionStore,
     user_id: i64,
+    only: Option<&str>,
     reason: EndReason,
     now: OffsetDateTime,
 ) -> Result<usize, AuthError> {
     let mut ended = 0;
     for record in store.for_user(user_id).await? {
-        if record.state_at(now) == SessionState::Alive {
+        let chosen = only.is_none_or(|id| record.id.public_id() == id);
+        if chosen && record.state_at(now) == SessionState::Alive {
             end_record(store, record, reason, now).await?;
             ended += 1;
         }
@@ -510,10 +699,10 @@ pub async fn end_sessions_of(
     Ok(ended)
 }
 
-fn ended_error(reason: EndReason) -> AuthError {
+fn ended_error(reason: EndReason, policy: &TimeoutPolicy) -> AuthError {
     match reason {
-        EndReason::Idle => AuthError::Expired(ExpiryReason::Idle),
-        EndReason::Absolute => AuthError::Expired(ExpiryReason::Absolute),
+        EndReason::Idle => expired(ExpiryReason::Idle, policy),
+        EndReason::Absolute => expired(ExpiryReason::Absolute, policy),
         EndReason::Logout | EndReason::Revoked | EndReason::Reuse => AuthError::Revoked,
     }
 }

@@ -16,9 +16,13 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use sqlx::AnyPool;
+
+use crate::db::{Backend, Database};
+use crate::metrics::Metrics;
 use thiserror::Error;
 use time::OffsetDateTime;
 
@@ -46,6 +50,14 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// The outcome of creating a record under a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    Stored,
+    /// The user already had `limit` live sessions; nothing was stored.
+    LimitReached,
+}
+
 /// The outcome of a conditional write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Replaced {
@@ -57,8 +69,14 @@ pub enum Replaced {
 
 #[async_trait]
 pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
-    /// Stores a new record under its fresh id, at version 0.
-    async fn create(&self, record: &SessionRecord) -> Result<(), StoreError>;
+    /// Stores a new record under its fresh id, at version 0. With a `limit`, only while the
+    /// user has fewer live sessions than that at the record's creation: counting and
+    /// storing are one atomic step, so concurrent sign-ins never exceed it.
+    async fn create(
+        &self,
+        record: &SessionRecord,
+        limit: Option<u32>,
+    ) -> Result<Created, StoreError>;
     /// The record of session `id` of user `user_id` (a store may keep one user's records
     /// together).
     async fn load(&self, user_id: i64, id: &SessionId)
@@ -72,6 +90,11 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
     /// Answers whether the store answers (for `/health/ready`).
     async fn check(&self) -> Result<(), StoreError>;
+    /// How many sessions of all users are live at `now`, if the store can tell cheaply
+    /// (for the `vigil_active_sessions` metric).
+    async fn count_live(&self, _now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
 }
 
 pub type SharedSessionStore = Arc<dyn SessionStore>;
@@ -96,6 +119,7 @@ pub(super) fn decode(id: &str, version: i64, json: &str) -> Result<SessionRecord
 #[derive(Debug, Clone)]
 pub struct DatabaseSessionStore {
     pool: AnyPool,
+    backend: Backend,
     /// Changed whenever a session ends, so caches of other processes let go of their copies.
     ends: Option<Arc<EndMark>>,
 }
@@ -103,9 +127,10 @@ pub struct DatabaseSessionStore {
 impl DatabaseSessionStore {
     /// The store on a migrated database (see `db::connect`), with the end mark beside the
     /// database file (`database` is its path; none for an in-memory database).
-    pub fn new(pool: AnyPool, database: Option<PathBuf>) -> Self {
+    pub fn new(db: &Database, database: Option<PathBuf>) -> Self {
         Self {
-            pool,
+            pool: db.pool().clone(),
+            backend: db.backend(),
             ends: database.map(|path| Arc::new(EndMark::beside(&path))),
         }
     }
@@ -173,18 +198,53 @@ impl EndMark {
 
 #[async_trait]
 impl SessionStore for DatabaseSessionStore {
-    async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO session_records (id, user_id, version, retain_until, record) \
-             VALUES ($1, $2, 0, $3, $4)",
+    async fn create(
+        &self,
+        record: &SessionRecord,
+        limit: Option<u32>,
+    ) -> Result<Created, StoreError> {
+        let json = encode(record)?;
+        let insert = |sql| {
+            sqlx::query(sql)
+                .bind(record.id.as_str())
+                .bind(record.user.id)
+                .bind(record.retain_until().unix_timestamp())
+                .bind(record.live_until())
+                .bind(json.as_str())
+        };
+        let Some(limit) = limit else {
+            insert(
+                "INSERT INTO session_records (id, user_id, version, retain_until, live_until, \
+                 record) VALUES ($1, $2, 0, $3, $4, $5)",
+            )
+            .execute(&self.pool)
+            .await?;
+            return Ok(Created::Stored);
+        };
+        // One statement counts and inserts. SQLite runs it under its single write lock;
+        // Postgres runs it after taking the user's advisory lock, held to the commit.
+        let limited = insert(
+            "INSERT INTO session_records (id, user_id, version, retain_until, live_until, \
+             record) SELECT $1, $2, 0, $3, $4, $5 WHERE (SELECT COUNT(*) FROM \
+             session_records WHERE user_id = $2 AND live_until > $6) < $7",
         )
-        .bind(record.id.as_str())
-        .bind(record.user.id)
-        .bind(record.retain_until().unix_timestamp())
-        .bind(encode(record)?)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        .bind(record.created_at.unix_timestamp())
+        .bind(i64::from(limit));
+        let mut transaction = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            // The function returns `void`, which the `Any` driver cannot decode.
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
+                .bind(record.user.id)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        let done = limited.execute(&mut *transaction).await?;
+        transaction.commit().await?;
+        Ok(if done.rows_affected() == 1 {
+            Created::Stored
+        } else {
+            Created::LimitReached
+        })
     }
 
     async fn load(
@@ -213,13 +273,14 @@ impl SessionStore for DatabaseSessionStore {
             ends.touch()?;
         }
         let done = sqlx::query(
-            "UPDATE session_records SET version = version + 1, retain_until = $1, record = $2 \
-             WHERE id = $3 AND version = $4",
+            "UPDATE session_records SET version = version + 1, retain_until = $1, \
+             live_until = $5, record = $2 WHERE id = $3 AND version = $4",
         )
         .bind(record.retain_until().unix_timestamp())
         .bind(encode(record)?)
         .bind(record.id.as_str())
         .bind(version)
+        .bind(record.live_until())
         .execute(&self.pool)
         .await?;
         if done.rows_affected() != 1 {
@@ -254,6 +315,15 @@ impl SessionStore for DatabaseSessionStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+
+    async fn count_live(&self, now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM session_records WHERE live_until > $1")
+                .bind(now.unix_timestamp())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(Some(u64::try_from(count).unwrap_or_default()))
+    }
 }
 
 /// Counts the writes that reach a store: the figure behind "at most one write per heartbeat
@@ -283,9 +353,13 @@ impl<S> CountingStore<S> {
 
 #[async_trait]
 impl<S: SessionStore> SessionStore for CountingStore<S> {
-    async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
+    async fn create(
+        &self,
+        record: &SessionRecord,
+        limit: Option<u32>,
+    ) -> Result<Created, StoreError> {
         self.count();
-        self.inner.create(record).await
+        self.inner.create(record, limit).await
     }
 
     async fn load(
@@ -311,6 +385,10 @@ impl<S: SessionStore> SessionStore for CountingStore<S> {
 
     async fn check(&self) -> Result<(), StoreError> {
         self.inner.check().await
+    }
+
+    async fn count_live(&self, now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
+        self.inner.count_live(now).await
     }
 }
 
@@ -383,11 +461,17 @@ impl<S> CachedSessionStore<S> {
 
 #[async_trait]
 impl<S: SessionStore> SessionStore for CachedSessionStore<S> {
-    async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
+    async fn create(
+        &self,
+        record: &SessionRecord,
+        limit: Option<u32>,
+    ) -> Result<Created, StoreError> {
         let mark = self.mark.read();
-        self.inner.create(record).await?;
-        self.remember(record, mark);
-        Ok(())
+        let created = self.inner.create(record, limit).await?;
+        if created == Created::Stored {
+            self.remember(record, mark);
+        }
+        Ok(created)
     }
 
     async fn load(
@@ -442,5 +526,76 @@ impl<S: SessionStore> SessionStore for CachedSessionStore<S> {
 
     async fn check(&self) -> Result<(), StoreError> {
         self.inner.check().await
+    }
+
+    async fn count_live(&self, now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
+        self.inner.count_live(now).await
+    }
+}
+
+/// Times every call for the `vigil_store_latency_seconds` histogram.
+#[derive(Debug)]
+pub struct MeasuredStore {
+    inner: SharedSessionStore,
+    metrics: Arc<Metrics>,
+}
+
+impl MeasuredStore {
+    pub fn new(inner: SharedSessionStore, metrics: Arc<Metrics>) -> Self {
+        Self { inner, metrics }
+    }
+}
+
+#[async_trait]
+impl SessionStore for MeasuredStore {
+    async fn create(
+        &self,
+        record: &SessionRecord,
+        limit: Option<u32>,
+    ) -> Result<Created, StoreError> {
+        let since = Instant::now();
+        let outcome = self.inner.create(record, limit).await;
+        self.metrics.store_call("create", since);
+        outcome
+    }
+
+    async fn load(
+        &self,
+        user_id: i64,
+        id: &SessionId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let since = Instant::now();
+        let outcome = self.inner.load(user_id, id).await;
+        self.metrics.store_call("load", since);
+        outcome
+    }
+
+    async fn replace(&self, record: &SessionRecord) -> Result<Replaced, StoreError> {
+        let since = Instant::now();
+        let outcome = self.inner.replace(record).await;
+        self.metrics.store_call("replace", since);
+        outcome
+    }
+
+    async fn for_user(&self, user_id: i64) -> Result<Vec<SessionRecord>, StoreError> {
+        let since = Instant::now();
+        let outcome = self.inner.for_user(user_id).await;
+        self.metrics.store_call("for_user", since);
+        outcome
+    }
+
+    async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let since = Instant::now();
+        let outcome = self.inner.delete_expired(now).await;
+        self.metrics.store_call("delete_expired", since);
+        outcome
+    }
+
+    async fn check(&self) -> Result<(), StoreError> {
+        self.inner.check().await
+    }
+
+    async fn count_live(&self, now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
+        self.inner.count_live(now).await
     }
 }

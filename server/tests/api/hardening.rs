@@ -324,6 +324,7 @@ async fn a_password_reset_from_the_command_line_ends_every_session_of_the_user()
             password_stdin: true,
             display_name: String::new(),
             update: true,
+            role: None,
         },
         "a brand new password\n",
     )

@@ -18,7 +18,7 @@ use vigil::{ManualClock, Problem};
 use vigil_server::configuration::{SessionStoreChoice, Settings};
 use vigil_server::identity::users::Username;
 use vigil_server::session::store::{
-    DatabaseSessionStore, Replaced, SessionStore, SharedSessionStore, StoreError,
+    Created, DatabaseSessionStore, Replaced, SessionStore, SharedSessionStore, StoreError,
 };
 use vigil_server::session::{SessionId, SessionRecord};
 use vigil_server::startup::{build_state, router};
@@ -177,7 +177,10 @@ pub async fn spawn_app_in(
         .await
         .expect("app builds");
     let username = Username::parse(USERNAME).expect("valid");
-    let _ = state.users.add(&username, "Ada Lovelace", PASSWORD).await;
+    let _ = state
+        .users
+        .add(&username, "Ada Lovelace", PASSWORD, Default::default())
+        .await;
     TestApp {
         router: router(state.clone()),
         clock,
@@ -330,10 +333,14 @@ impl InstrumentedStore {
 
 #[async_trait::async_trait]
 impl SessionStore for InstrumentedStore {
-    async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
+    async fn create(
+        &self,
+        record: &SessionRecord,
+        limit: Option<u32>,
+    ) -> Result<Created, StoreError> {
         self.injected()?;
         self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.create(record).await
+        self.inner.create(record, limit).await
     }
 
     async fn load(
@@ -366,6 +373,11 @@ impl SessionStore for InstrumentedStore {
         self.injected()?;
         self.inner.check().await
     }
+
+    async fn count_live(&self, now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
+        self.injected()?;
+        self.inner.count_live(now).await
+    }
 }
 
 /// An app whose session store is instrumented; also returns the pool to close it.
@@ -384,9 +396,7 @@ pub async fn spawn_instrumented_app(
     let store = Arc::new(InstrumentedStore {
         // Uncached, so that every request reaches the store under test.
         inner: match settings.session_store {
-            SessionStoreChoice::Database => {
-                Arc::new(DatabaseSessionStore::new(pool.pool().clone(), None))
-            }
+            SessionStoreChoice::Database => Arc::new(DatabaseSessionStore::new(&pool, None)),
             SessionStoreChoice::Redis(_) => {
                 let redis = vigil_server::startup::redis(&settings).expect("redis");
                 vigil_server::startup::session_store(&settings, &pool, redis.as_ref())
@@ -406,7 +416,10 @@ pub async fn spawn_instrumented_app(
     .await
     .expect("app builds");
     let username = Username::parse(USERNAME).expect("valid");
-    let _ = state.users.add(&username, "Ada Lovelace", PASSWORD).await;
+    let _ = state
+        .users
+        .add(&username, "Ada Lovelace", PASSWORD, Default::default())
+        .await;
     let app = TestApp {
         router: router(state.clone()),
         clock,

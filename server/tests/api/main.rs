@@ -9,6 +9,7 @@ mod helpers;
 mod instances;
 mod problem_pages;
 mod session_lifecycle;
+mod sessions;
 mod store;
 mod throttling;
 mod timeouts;

@@ -287,7 +287,12 @@ async fn sign_in_grace(app: &TestApp) -> String {
     let _ = app
         .state
         .users
-        .add(&grace, "Grace Hopper", "another staple battery")
+        .add(
+            &grace,
+            "Grace Hopper",
+            "another staple battery",
+            Default::default(),
+        )
         .await;
     let response = app
         .post(

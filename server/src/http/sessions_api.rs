@@ -1,0 +1,207 @@
+//! The sessions a user can see and end, and the password change (SPEC §8, §3).
+//!
+//! Listing is passive; ending a session, signing out everywhere else and changing the
+//! password are the user's activity (the authentication layer moves the idle deadline on
+//! success). The last two are sensitive: they need a sign-in within `VIGIL_REAUTH_WITHIN`,
+//! else `403 reauthentication_required`.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use vigil::sessions::{
+    PasswordChange, PasswordChanged, PasswordRule, SessionList, SessionsEnded, PASSWORD_PATH,
+    REVOKE_OTHERS_PATH, SESSIONS_PATH,
+};
+use vigil::{ErrorCode, Problem};
+
+use crate::audit::{AuditEvent, AuditKind};
+use crate::http::auth_api::user_store_problem;
+use crate::http::problem::ApiProblem;
+use crate::http::work_api::json_problem;
+use crate::identity::throttle::{Refusal, RetryAfter};
+use crate::session::cookies;
+use crate::session::service::store_unavailable;
+use crate::session::{Authenticated, ClientRequest, CredentialKind, EndReason};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(SESSIONS_PATH, get(list))
+        .route(REVOKE_OTHERS_PATH, post(revoke_others))
+        .route("/api/sessions/{id}", delete(end_one))
+        .route(PASSWORD_PATH, post(change_password))
+}
+
+/// The verified session of the request, as the authentication layer left it.
+pub struct CurrentSession(pub Authenticated);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentSession {
+    type Rejection = ApiProblem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Authenticated>()
+            .cloned()
+            .map(Self)
+            .ok_or_else(|| {
+                // Only if the router lost its authentication layer: refuse, never serve.
+                Problem::new(
+                    ErrorCode::Unauthenticated,
+                    "This endpoint requires a session.",
+                )
+                .into()
+            })
+    }
+}
+
+type Answer = Result<Response, ApiProblem>;
+
+async fn list(State(state): State<AppState>, CurrentSession(auth): CurrentSession) -> Answer {
+    let sessions = state.sessions.list(&auth).await?;
+    Ok(Json(SessionList { sessions }).into_response())
+}
+
+async fn end_one(
+    State(state): State<AppState>,
+    CurrentSession(auth): CurrentSession,
+    Path(id): Path<String>,
+    parts: Parts,
+) -> Answer {
+    let client = ClientRequest::of(&parts);
+    let Some(ended) = state.sessions.end_one(&auth, &id, client).await? else {
+        // Unknown, already ended, or another user's: the same answer for all three.
+        return Err(Problem::new(
+            ErrorCode::NotFound,
+            "You have no live session with this id.",
+        )
+        .into());
+    };
+    let mut response = Json(SessionsEnded { ended: 1 }).into_response();
+    if ended.id == auth.record.id && auth.credential == CredentialKind::Cookie {
+        // Ending this very session is signing out of it.
+        cookies::end_browser_session(response.headers_mut());
+    }
+    Ok(response)
+}
+
+async fn revoke_others(
+    State(state): State<AppState>,
+    CurrentSession(auth): CurrentSession,
+    parts: Parts,
+) -> Answer {
+    state.sessions.require_recent_sign_in(&auth)?;
+    let user = auth.record.user.id;
+    let ended = state
+        .sessions
+        .end_all_for_user(user, Some(&auth.record.id), EndReason::Revoked)
+        .await?;
+    let summary = ClientRequest::of(&parts).summary();
+    state
+        .sessions
+        .audit()
+        .record(
+            AuditEvent::new(AuditKind::SessionEnded)
+                .user(user)
+                .session(&auth.record.id)
+                .client(&summary)
+                .reason("signed out everywhere else"),
+            state.clock.now(),
+        )
+        .await;
+    Ok(Json(SessionsEnded {
+        ended: u32::try_from(ended).unwrap_or(u32::MAX),
+    })
+    .into_response())
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    CurrentSession(auth): CurrentSession,
+    parts: Parts,
+    body: Result<Json<PasswordChange>, JsonRejection>,
+) -> Answer {
+    state.sessions.require_recent_sign_in(&auth)?;
+    let Json(change) = body.map_err(json_problem)?;
+    let user = &auth.record.user;
+    if change.current_password.is_empty() {
+        return Err(
+            Problem::invalid_field("current_password", "Enter your current password.").into(),
+        );
+    }
+    if let Some(rule) = PasswordRule::check(
+        &change.new_password,
+        &user.username,
+        &change.current_password,
+    ) {
+        return Err(Problem::invalid_field("new_password", rule.message()).into());
+    }
+    // Guessing the current password from a borrowed session is guessing a password: the
+    // sign-in limits count it.
+    let client = ClientRequest::of(&parts);
+    let address = client.address();
+    match state.throttle.check(&user.username, address).await {
+        Ok(()) => {}
+        Err(Refusal::Unavailable(err)) => {
+            tracing::error!(error = %err, "the sign-in limits cannot be read");
+            return Err(store_unavailable().into());
+        }
+        Err(Refusal::Wait(RetryAfter(seconds))) => {
+            state.metrics.sign_in_throttled();
+            let mut problem = Problem::new(
+                ErrorCode::RateLimited,
+                "Too many wrong passwords. Wait before trying again.",
+            );
+            problem.retry_after = Some(seconds);
+            return Err(problem.into());
+        }
+    }
+    match state
+        .users
+        .verify(&user.username, &change.current_password)
+        .await
+    {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            if let Err(err) = state.throttle.record_failure(&user.username, address).await {
+                tracing::error!(error = %err, "a wrong current password could not be counted");
+            }
+            return Err(Problem::invalid_field(
+                "current_password",
+                "The current password is not correct.",
+            )
+            .into());
+        }
+        Err(err) => return Err(user_store_problem(err).into()),
+    }
+    state
+        .users
+        .set_password_of(user.id, &change.new_password)
+        .await
+        .map_err(user_store_problem)?;
+    // Whoever knew the old password is signed out everywhere; this session stays.
+    let ended = state
+        .sessions
+        .end_all_for_user(user.id, Some(&auth.record.id), EndReason::Revoked)
+        .await?;
+    let summary = client.summary();
+    state
+        .sessions
+        .audit()
+        .record(
+            AuditEvent::new(AuditKind::PasswordChanged)
+                .user(user.id)
+                .username(&user.username)
+                .session(&auth.record.id)
+                .client(&summary),
+            state.clock.now(),
+        )
+        .await;
+    Ok(Json(PasswordChanged {
+        sessions_ended: u32::try_from(ended).unwrap_or(u32::MAX),
+    })
+    .into_response())
+}
