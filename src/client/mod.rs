@@ -12,6 +12,7 @@
 //! sign-out: `session.rs`) and the work (drafts, settings, the outbox of changes the
 //! account has not acknowledged, conflicts: `work.rs`).
 
+mod account;
 mod session;
 mod work;
 
@@ -19,9 +20,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::preserved::{Entry, LocalDraft, LocalSettings};
 use crate::session_info::LocalKey;
+use crate::sessions::{PasswordChange, PasswordChanged, SessionList, SessionView, SessionsEnded};
 use crate::work::{DraftInput, Settings, StoredDraft, WorkOp, WorkSnapshot};
 use crate::{PolicyInfo, Problem, SessionInfo, UserSummary};
 
+pub use account::{AccountAction, AccountMessage};
 pub use session::ClientPhase;
 pub use work::{Resolution, SaveStatus};
 
@@ -67,6 +70,16 @@ pub enum Request {
         key: String,
         op: WorkOp,
     },
+    /// `GET /api/sessions`: passive.
+    ListSessions,
+    /// `DELETE /api/sessions/{id}`.
+    EndSession {
+        id: String,
+    },
+    /// `POST /api/sessions/revoke-others` (step-up).
+    RevokeOthers,
+    /// `POST /api/account/password` (step-up).
+    ChangePassword(PasswordChange),
 }
 
 /// A successful answer.
@@ -79,6 +92,9 @@ pub enum Answer {
     Saved(StoredDraft),
     Deleted,
     Settings(Settings),
+    Sessions(SessionList),
+    SessionsEnded(SessionsEnded),
+    PasswordChanged(PasswordChanged),
 }
 
 /// What tabs of one browser tell each other. Never a token or a key.
@@ -122,6 +138,8 @@ pub enum UserAction {
     },
     /// Leaving a field: save now rather than after the pause.
     Flush,
+    /// Something about the account: its sessions, its password.
+    Account(AccountAction),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,6 +276,7 @@ pub enum Notice {
 pub struct Client {
     session: session::Session,
     work: work::Work,
+    account: account::Account,
     next_request: RequestId,
 }
 
@@ -314,7 +333,16 @@ impl Client {
             commands: Vec::new(),
             next_request: self.next_request,
         };
-        session::handle(&mut self.session, &mut self.work, event, &mut out);
+        session::handle(
+            &mut self.session,
+            &mut self.work,
+            &mut self.account,
+            event,
+            &mut out,
+        );
+        if !self.session.phase.is_signed_in() && !self.session.phase.is_ended() {
+            self.account.reset();
+        }
         self.next_request = out.next_request;
         out.commands
     }
@@ -390,6 +418,31 @@ impl Client {
     /// Whether the work of the signed-in user has been loaded.
     pub fn work_ready(&self) -> bool {
         self.work.ready()
+    }
+
+    /// The user's live sessions, once loaded (`UserAction::Account(LoadSessions)`).
+    pub fn sessions(&self) -> Option<&[SessionView]> {
+        self.account.sessions.as_deref()
+    }
+
+    /// The outcome of the last account action.
+    pub fn account_message(&self) -> Option<&AccountMessage> {
+        self.account.message.as_ref()
+    }
+
+    /// An account action is on its way.
+    pub fn account_busy(&self) -> bool {
+        self.account.busy()
+    }
+
+    /// A sensitive action waits for the user to confirm their password.
+    pub fn step_up_required(&self) -> bool {
+        self.account.step_up.is_some() && self.session.phase.is_signed_in()
+    }
+
+    /// How many times the password was changed here (the form clears on each).
+    pub fn password_changes(&self) -> u32 {
+        self.account.password_changes
     }
 
     /// The deadlines on the local clock, while a session is known.

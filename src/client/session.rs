@@ -8,6 +8,7 @@
 
 use time::OffsetDateTime;
 
+use super::account::Account;
 use super::work::Work;
 use super::{
     retry_wait_ms, Answer, Command, Event, Millis, Out, Request, RequestId, TabMessage, Timer,
@@ -123,7 +124,7 @@ fn millis(at: OffsetDateTime) -> Millis {
 }
 
 /// Dispatches one event to the part it concerns.
-pub(crate) fn handle(s: &mut Session, w: &mut Work, event: Event, out: &mut Out) {
+pub(crate) fn handle(s: &mut Session, w: &mut Work, a: &mut Account, event: Event, out: &mut Out) {
     match event {
         Event::Started {
             now,
@@ -140,11 +141,18 @@ pub(crate) fn handle(s: &mut Session, w: &mut Work, event: Event, out: &mut Out)
                 signed_out(s, w, now, out);
             }
         }
-        Event::SignedIn { now, info } => adopt(s, w, info, now, false, out),
+        Event::SignedIn { now, info } => {
+            adopt(s, w, info, now, false, out);
+            a.signed_in(out);
+        }
         Event::Answered { now, id, answer } => {
             if let Some(index) = s.pending.iter().position(|(pending, _)| *pending == id) {
                 let (_, purpose) = s.pending.remove(index);
                 answered(s, w, purpose, answer, now, out);
+            } else if a.owns(id) {
+                if let Some(problem) = a.answered(answer, now, out) {
+                    handle_problem(s, w, problem, Retry::Check, now, out);
+                }
             } else {
                 w.answered(id, answer, now, s.phase.is_signed_in(), out);
                 after_work_answer(s, w, now, out);
@@ -201,6 +209,7 @@ pub(crate) fn handle(s: &mut Session, w: &mut Work, event: Event, out: &mut Out)
                     handle(
                         s,
                         w,
+                        a,
                         Event::TimerFired {
                             now,
                             timer: Timer::SessionRetry,
@@ -229,6 +238,10 @@ pub(crate) fn handle(s: &mut Session, w: &mut Work, event: Event, out: &mut Out)
             entries,
             unreadable,
         } => w.local_loaded(user, entries, unreadable, now, s.phase.is_signed_in(), out),
+        Event::User {
+            action: UserAction::Account(action),
+            ..
+        } => a.action(action, s.phase.is_signed_in(), out),
         Event::User { now, action } => user_action(s, w, action, now, out),
         Event::Leaving { .. } => w.leaving(out),
     }

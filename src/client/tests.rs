@@ -565,3 +565,184 @@ fn nothing_is_sent_for_another_user() {
         assert!(!matches!(request, Request::Work { .. }));
     }
 }
+
+mod account {
+    use super::*;
+    use crate::sessions::{PasswordChange, PasswordChanged, SessionList, SessionsEnded};
+
+    fn act(client: &mut Client, now: Millis, action: AccountAction) -> Vec<Command> {
+        client.handle(Event::User {
+            now,
+            action: UserAction::Account(action),
+        })
+    }
+
+    fn answer(client: &mut Client, id: RequestId, answer: Result<Answer, Problem>) -> Vec<Command> {
+        client.handle(Event::Answered {
+            now: T0 + 1000,
+            id,
+            answer,
+        })
+    }
+
+    #[test]
+    fn a_sensitive_action_waits_for_a_fresh_sign_in_then_goes_once() {
+        let mut client = signed_in();
+        let asked = act(&mut client, T0, AccountAction::RevokeOthers);
+        let id = sent(&asked, &Request::RevokeOthers);
+        assert!(client.account_busy());
+        let refused = answer(
+            &mut client,
+            id,
+            Err(problem(ErrorCode::ReauthenticationRequired)),
+        );
+        assert!(sends(&refused).is_empty(), "nothing is retried by itself");
+        assert!(client.step_up_required());
+        assert_eq!(*client.phase(), ClientPhase::Active, "the session is fine");
+
+        let replay = client.handle(Event::SignedIn {
+            now: T0 + 2000,
+            info: info(1, T0 + 2000, T0 + 2000),
+        });
+        let id = sent(&replay, &Request::RevokeOthers);
+        assert!(!client.step_up_required());
+        // Refused again even so: said, and not asked a second time.
+        answer(
+            &mut client,
+            id,
+            Err(problem(ErrorCode::ReauthenticationRequired)),
+        );
+        assert!(!client.step_up_required());
+        assert!(matches!(
+            client.account_message(),
+            Some(AccountMessage::Failed { .. })
+        ));
+    }
+
+    #[test]
+    fn dismissing_the_confirmation_changes_nothing() {
+        let mut client = signed_in();
+        let asked = act(&mut client, T0, AccountAction::RevokeOthers);
+        let id = sent(&asked, &Request::RevokeOthers);
+        answer(
+            &mut client,
+            id,
+            Err(problem(ErrorCode::ReauthenticationRequired)),
+        );
+        act(&mut client, T0, AccountAction::CancelStepUp);
+        assert!(!client.step_up_required());
+        let later = client.handle(Event::SignedIn {
+            now: T0 + 2000,
+            info: info(1, T0 + 2000, T0 + 2000),
+        });
+        assert!(!sends(&later).contains(&(id, Request::RevokeOthers)));
+        assert!(sends(&later)
+            .iter()
+            .all(|(_, r)| *r != Request::RevokeOthers));
+    }
+
+    #[test]
+    fn ending_sessions_reports_and_reloads_the_list() {
+        let mut client = signed_in();
+        let load = act(&mut client, T0, AccountAction::LoadSessions);
+        let id = sent(&load, &Request::ListSessions);
+        answer(
+            &mut client,
+            id,
+            Ok(Answer::Sessions(SessionList {
+                sessions: Vec::new(),
+            })),
+        );
+        assert_eq!(client.sessions().map(<[_]>::len), Some(0));
+        let asked = act(&mut client, T0, AccountAction::RevokeOthers);
+        let id = sent(&asked, &Request::RevokeOthers);
+        let done = answer(
+            &mut client,
+            id,
+            Ok(Answer::SessionsEnded(SessionsEnded { ended: 2 })),
+        );
+        sent(&done, &Request::ListSessions);
+        assert_eq!(
+            client.account_message(),
+            Some(&AccountMessage::Done("Signed out 2 other sessions.".into()))
+        );
+    }
+
+    #[test]
+    fn a_revoked_session_ends_here_whatever_request_learned_it() {
+        let mut client = signed_in();
+        let load = act(&mut client, T0, AccountAction::LoadSessions);
+        let id = sent(&load, &Request::ListSessions);
+        answer(&mut client, id, Err(problem(ErrorCode::SessionRevoked)));
+        assert_eq!(*client.phase(), ClientPhase::Ended { reason: None });
+    }
+
+    #[test]
+    fn a_password_the_server_would_refuse_is_refused_before_sending() {
+        let mut client = signed_in();
+        let change = |current: &str, new: &str| PasswordChange {
+            current_password: current.into(),
+            new_password: new.into(),
+        };
+        for (current, new, field) in [
+            ("", "a long new password", "current_password"),
+            ("old password", "short", "new_password"),
+            ("same password", "same password", "new_password"),
+        ] {
+            let commands = act(
+                &mut client,
+                T0,
+                AccountAction::ChangePassword(change(current, new)),
+            );
+            assert!(sends(&commands).is_empty());
+            assert!(matches!(
+                client.account_message(),
+                Some(AccountMessage::Failed { field: Some(f), .. }) if f == field
+            ));
+        }
+        let commands = act(
+            &mut client,
+            T0,
+            AccountAction::ChangePassword(change("old password", "a long new password")),
+        );
+        let id = sent(
+            &commands,
+            &Request::ChangePassword(change("old password", "a long new password")),
+        );
+        answer(
+            &mut client,
+            id,
+            Ok(Answer::PasswordChanged(PasswordChanged {
+                sessions_ended: 1,
+            })),
+        );
+        assert_eq!(client.password_changes(), 1);
+        assert!(matches!(
+            client.account_message(),
+            Some(AccountMessage::Done(text)) if text.contains("1 other session")
+        ));
+    }
+
+    #[test]
+    fn nothing_of_the_account_outlives_a_sign_out() {
+        let mut client = signed_in();
+        let load = act(&mut client, T0, AccountAction::LoadSessions);
+        let id = sent(&load, &Request::ListSessions);
+        answer(
+            &mut client,
+            id,
+            Ok(Answer::Sessions(SessionList {
+                sessions: Vec::new(),
+            })),
+        );
+        let out = client.handle(Event::User {
+            now: T0,
+            action: UserAction::SignOut,
+        });
+        let logout = sent(&out, &Request::Logout);
+        answer(&mut client, logout, Ok(Answer::LoggedOut));
+        assert_eq!(client.sessions(), None);
+        // Signed out, nothing is asked.
+        assert!(sends(&act(&mut client, T0, AccountAction::LoadSessions)).is_empty());
+    }
+}

@@ -497,7 +497,7 @@ impl Work {
                 self.resolve(id, resolution, now, signed_in, out)
             }
             UserAction::Flush => self.pump(now, signed_in, out),
-            UserAction::StaySignedIn | UserAction::SignOut => {}
+            UserAction::StaySignedIn | UserAction::SignOut | UserAction::Account(_) => {}
         }
     }
 

@@ -172,6 +172,19 @@ impl Server {
                     .insert(key.clone(), (op.clone(), answer.clone()));
                 answer
             }
+            // The simulation's users never open their account page: one session each.
+            Request::ListSessions => Ok(Answer::Sessions(crate::sessions::SessionList {
+                sessions: Vec::new(),
+            })),
+            Request::EndSession { .. } => Err(Problem::new(ErrorCode::NotFound, "no such session")),
+            Request::RevokeOthers => Ok(Answer::SessionsEnded(crate::sessions::SessionsEnded {
+                ended: 0,
+            })),
+            Request::ChangePassword(_) => {
+                Ok(Answer::PasswordChanged(crate::sessions::PasswordChanged {
+                    sessions_ended: 0,
+                }))
+            }
         }
     }
 

@@ -1,0 +1,209 @@
+//! The account half of the browser machine (SPEC §8): the list of the user's sessions,
+//! ending one or all others, and changing the password. A sensitive action the server
+//! refuses with `reauthentication_required` waits while the user confirms their password in
+//! the sign-in modal; after that sign-in it is sent again, once.
+
+use super::{Answer, Millis, Out, Request, RequestId};
+use crate::sessions::{PasswordChange, PasswordRule, SessionView};
+use crate::{ErrorCode, Problem};
+
+/// What the user asks of their account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountAction {
+    LoadSessions,
+    /// End the session with this public id.
+    EndSession {
+        id: String,
+    },
+    /// Sign out everywhere else (step-up).
+    RevokeOthers,
+    /// Change the password (step-up).
+    ChangePassword(PasswordChange),
+    /// Not now: the confirmation of a sensitive action was dismissed.
+    CancelStepUp,
+}
+
+/// The outcome of the last action, for the page to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountMessage {
+    Done(String),
+    /// Refused; `field` names the form field at fault.
+    Failed {
+        text: String,
+        field: Option<String>,
+    },
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Account {
+    /// The user's live sessions, once loaded.
+    pub sessions: Option<Vec<SessionView>>,
+    pub message: Option<AccountMessage>,
+    /// The action in flight.
+    pending: Option<(RequestId, AccountAction)>,
+    /// A sensitive action waiting for the user to confirm their password.
+    pub step_up: Option<AccountAction>,
+    /// Sent again after a confirmation: not asked for a second time.
+    replayed: bool,
+    /// Bumped when the password changed, so the form clears its fields.
+    pub password_changes: u32,
+}
+
+impl Account {
+    pub fn busy(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    pub fn owns(&self, id: RequestId) -> bool {
+        self.pending
+            .as_ref()
+            .is_some_and(|(pending, _)| *pending == id)
+    }
+
+    pub fn action(&mut self, action: AccountAction, signed_in: bool, out: &mut Out) {
+        match action {
+            AccountAction::CancelStepUp => {
+                if self.step_up.take().is_some() {
+                    self.message = Some(AccountMessage::Failed {
+                        text: "Nothing was changed: the action needs your password.".into(),
+                        field: None,
+                    });
+                }
+            }
+            _ if !signed_in => {}
+            AccountAction::ChangePassword(change) => {
+                // What the server would refuse is said at once, without a request.
+                let (field, text) = if change.current_password.is_empty() {
+                    (
+                        "current_password",
+                        "Enter your current password.".to_owned(),
+                    )
+                } else if let Some(rule) =
+                    PasswordRule::check(&change.new_password, "", &change.current_password)
+                {
+                    ("new_password", rule.message())
+                } else {
+                    return self.send(AccountAction::ChangePassword(change), false, out);
+                };
+                self.message = Some(AccountMessage::Failed {
+                    text,
+                    field: Some(field.into()),
+                });
+            }
+            action => self.send(action, false, out),
+        }
+    }
+
+    fn send(&mut self, action: AccountAction, replay: bool, out: &mut Out) {
+        if self.pending.is_some() {
+            return;
+        }
+        let request = match &action {
+            AccountAction::LoadSessions => Request::ListSessions,
+            AccountAction::EndSession { id } => Request::EndSession { id: id.clone() },
+            AccountAction::RevokeOthers => Request::RevokeOthers,
+            AccountAction::ChangePassword(change) => Request::ChangePassword(change.clone()),
+            AccountAction::CancelStepUp => return,
+        };
+        if !matches!(action, AccountAction::LoadSessions) {
+            self.message = None;
+        }
+        self.replayed = replay;
+        let id = out.send(request);
+        self.pending = Some((id, action));
+    }
+
+    /// A fresh sign-in happened: the action waiting for it goes again, once.
+    pub fn signed_in(&mut self, out: &mut Out) {
+        if let Some(action) = self.step_up.take() {
+            self.send(action, true, out);
+        } else if self.sessions.is_some() && self.pending.is_none() {
+            // The list names this device's session, which a sign-in replaced.
+            self.send(AccountAction::LoadSessions, false, out);
+        }
+    }
+
+    /// The answer to the action in flight. A problem that ends the session is handed back
+    /// for the session to deal with (the action is dropped: the user sees the modal).
+    pub fn answered(
+        &mut self,
+        answer: Result<Answer, Problem>,
+        _now: Millis,
+        out: &mut Out,
+    ) -> Option<Problem> {
+        let (_, action) = self.pending.take()?;
+        match answer {
+            Ok(Answer::Sessions(list)) => self.sessions = Some(list.sessions),
+            Ok(Answer::SessionsEnded(ended)) => {
+                let text = match (&action, ended.ended) {
+                    (AccountAction::EndSession { .. }, _) => "The session was signed out.".into(),
+                    (_, 0) => "There were no other sessions to sign out.".into(),
+                    (_, 1) => "Signed out 1 other session.".into(),
+                    (_, n) => format!("Signed out {n} other sessions."),
+                };
+                self.message = Some(AccountMessage::Done(text));
+                self.send(AccountAction::LoadSessions, false, out);
+            }
+            Ok(Answer::PasswordChanged(changed)) => {
+                self.password_changes += 1;
+                let others = match changed.sessions_ended {
+                    0 => String::new(),
+                    1 => " Your 1 other session was signed out.".into(),
+                    n => format!(" Your {n} other sessions were signed out."),
+                };
+                self.message = Some(AccountMessage::Done(format!(
+                    "Your password was changed.{others}"
+                )));
+                if self.sessions.is_some() {
+                    self.send(AccountAction::LoadSessions, false, out);
+                }
+            }
+            Ok(_) => {}
+            Err(problem) if problem.error_code == ErrorCode::ReauthenticationRequired => {
+                if self.replayed {
+                    self.message = Some(AccountMessage::Failed {
+                        text: problem.detail,
+                        field: None,
+                    });
+                } else {
+                    self.step_up = Some(action);
+                }
+            }
+            Err(problem) if problem.error_code.ends_session() => return Some(problem),
+            Err(problem) if problem.error_code == ErrorCode::TokenExpired => {
+                // The session lives; the page's own check exchanges the token. Try again.
+                self.message = Some(AccountMessage::Failed {
+                    text: "That did not go through; try again.".into(),
+                    field: None,
+                });
+                return Some(problem);
+            }
+            Err(problem) => {
+                let text = match problem.error_code {
+                    ErrorCode::NetworkError => {
+                        "Vigil could not reach the server. Nothing was changed; try again."
+                            .to_owned()
+                    }
+                    ErrorCode::NotFound => {
+                        self.send(AccountAction::LoadSessions, false, out);
+                        "That session had already ended.".to_owned()
+                    }
+                    _ => problem.detail,
+                };
+                self.message = Some(AccountMessage::Failed {
+                    text,
+                    field: problem.field,
+                });
+            }
+        }
+        None
+    }
+
+    /// The session ended or the user signed out: nothing of the account stays on screen.
+    pub fn reset(&mut self) {
+        *self = Self {
+            password_changes: self.password_changes,
+            ..Self::default()
+        };
+    }
+}
