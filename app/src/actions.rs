@@ -85,6 +85,11 @@ pub enum Choice {
     Both,
 }
 
+/// Something about the account: its sessions, its password.
+pub fn account(action: vigil::client::AccountAction) {
+    act(UserAction::Account(action));
+}
+
 /// Leaving a field: save now rather than after the pause.
 pub fn flush() {
     act(UserAction::Flush);

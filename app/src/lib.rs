@@ -18,8 +18,10 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
+use crate::pages::account::AccountPage;
 use crate::pages::login::LoginPage;
 use crate::pages::problem_page::ProblemPage;
+use crate::pages::sessions::SessionsPage;
 use crate::pages::workspace::WorkspacePage;
 use crate::session_context::SessionContext;
 
@@ -105,6 +107,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("") view=WorkspacePage/>
                 <Route path=path!("login") view=LoginPage/>
+                <Route path=path!("sessions") view=SessionsPage/>
+                <Route path=path!("account") view=AccountPage/>
                 <Route path=path!("problems/:code") view=ProblemPage/>
             </Routes>
         </Router>

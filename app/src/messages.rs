@@ -13,6 +13,11 @@ pub fn sign_in_error(problem: &Problem) -> String {
             _ => "Check the form and try again.".into(),
         },
         ErrorCode::RateLimited => "Too many attempts. Wait a moment, then try again.".into(),
+        ErrorCode::SessionLimitReached => {
+            "This account is already signed in on as many devices as allowed. Sign out on one \
+             of them (its Sessions page lists them all), then sign in here again."
+                .into()
+        }
         ErrorCode::NetworkError => {
             "Vigil cannot be reached. Check your connection and try again.".into()
         }

@@ -2,8 +2,9 @@
 //! (`vigil::client::Client`), written only by the browser controller after each event.
 
 use leptos::prelude::*;
-use vigil::client::SaveStatus;
+use vigil::client::{AccountMessage, SaveStatus};
 use vigil::preserved::LocalDraft;
+use vigil::sessions::SessionView;
 use vigil::work::Settings;
 use vigil::{PolicyInfo, UserSummary};
 
@@ -100,6 +101,14 @@ pub struct SessionContext {
     pub signing_out: RwSignal<bool>,
     /// The signed-in user's work has been loaded.
     pub work_ready: RwSignal<bool>,
+    /// The user's live sessions, once loaded.
+    pub sessions: RwSignal<Option<Vec<SessionView>>>,
+    pub account_message: RwSignal<Option<AccountMessage>>,
+    pub account_busy: RwSignal<bool>,
+    /// A sensitive action waits for the user to confirm their password.
+    pub step_up: RwSignal<bool>,
+    /// Counts password changes, so the form clears its fields after each.
+    pub password_changes: RwSignal<u32>,
 }
 
 impl SessionContext {
@@ -119,6 +128,11 @@ impl SessionContext {
             work_withheld: RwSignal::new(false),
             signing_out: RwSignal::new(false),
             work_ready: RwSignal::new(false),
+            sessions: RwSignal::new(None),
+            account_message: RwSignal::new(None),
+            account_busy: RwSignal::new(false),
+            step_up: RwSignal::new(false),
+            password_changes: RwSignal::new(0),
         }
     }
 

@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page } from "@playwright/test";
-import { ADA, advance, holdSaves, modal, POLICY, settled, signIn, test, toast, writeDraft } from "./helpers";
+import { ADA, advance, holdSaves, modal, POLICY, settled, signIn, stepUp, test, toast, writeDraft } from "./helpers";
 
 const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
 
@@ -53,5 +53,26 @@ test.describe("WCAG 2.2 AA in every state (axe-core)", () => {
     await page.goto("/problems/session-expired");
     await expect(page.getByRole("heading", { name: "Session expired" })).toBeVisible();
     await expectNoViolations(page, "problem type page");
+  });
+
+  test("sessions page, step-up modal and account page", async ({ browser, page }) => {
+    await signIn(page);
+    const other = await browser.newContext();
+    await signIn(await other.newPage());
+    await page.getByRole("link", { name: "Sessions" }).click();
+    await expect(page.locator("#session-list > li")).toHaveCount(2);
+    await expectNoViolations(page, "sessions page");
+
+    await advance(page, POLICY.reauthSecs + 5);
+    await page.getByRole("button", { name: "Sign out everywhere else" }).click();
+    await expect(stepUp(page)).toBeVisible();
+    await expectNoViolations(page, "step-up modal");
+    await page.getByRole("button", { name: "Cancel" }).click();
+
+    await page.getByRole("link", { name: "Account" }).click();
+    await page.getByRole("button", { name: "Change password" }).click();
+    await expect(page.locator("#current-password-error")).toHaveText("Enter your current password.");
+    await expectNoViolations(page, "account page with an error");
+    await other.close();
   });
 });

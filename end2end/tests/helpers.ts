@@ -18,9 +18,13 @@ export const test = base.extend<{ cleanAccounts: void }>({
 
 export const ADA = { username: "ada", password: "correct horse battery", name: "Ada Lovelace" };
 export const GRACE = { username: "grace", password: "another staple battery", name: "Grace Hopper" };
+/** The account whose password the password test changes (and changes back). */
+export const LIN = { username: "lin", password: "a lantern by the door", name: "Lin Mei" };
+/** An administrator: a shorter idle timeout (see server-env.sh). */
+export const ROOT = { username: "root", password: "an operator passphrase", name: "Root Operator" };
 
 /** The policy the suite's servers run with (see server-env.sh). */
-export const POLICY = { idleSecs: 120, warningSecs: 60, heartbeatSecs: 10 };
+export const POLICY = { idleSecs: 120, warningSecs: 60, heartbeatSecs: 10, adminIdleSecs: 90, reauthSecs: 30 };
 
 /**
  * Moves time forward on the server and in the browser together: the server first, so a
@@ -122,6 +126,7 @@ export async function writeDraft(page: Page, title: string, body: string) {
 
 export const toast = (page: Page) => page.locator("#session-warning");
 export const modal = (page: Page) => page.getByRole("alertdialog", { name: "Your session has ended" });
+export const stepUp = (page: Page) => page.getByRole("alertdialog", { name: "Confirm it is you" });
 
 /**
  * Holds every change on its way to the account until the returned function is called, so

@@ -261,6 +261,11 @@ struct View {
     selected: Option<String>,
     drafts: Vec<DraftView>,
     notices: Vec<MachineNotice>,
+    sessions: Option<Vec<vigil::sessions::SessionView>>,
+    account_message: Option<vigil::client::AccountMessage>,
+    account_busy: bool,
+    step_up: bool,
+    password_changes: u32,
 }
 
 /// Mirrors the machine into the page's signals, changing only what changed. The machine is
@@ -283,6 +288,11 @@ fn show() {
             selected: client.selected().map(str::to_owned),
             drafts: client.drafts().map(DraftView::of).collect(),
             notices: client.notices(),
+            sessions: client.sessions().map(<[_]>::to_vec),
+            account_message: client.account_message().cloned(),
+            account_busy: client.account_busy(),
+            step_up: client.step_up_required(),
+            password_changes: client.password_changes(),
         }
     });
     set_if_changed(ctx.phase, view.phase);
@@ -297,6 +307,11 @@ fn show() {
     set_if_changed(ctx.last_saved, view.last_saved);
     set_if_changed(ctx.selected, view.selected);
     set_if_changed(ctx.drafts, view.drafts);
+    set_if_changed(ctx.sessions, view.sessions);
+    set_if_changed(ctx.account_message, view.account_message);
+    set_if_changed(ctx.account_busy, view.account_busy);
+    set_if_changed(ctx.step_up, view.step_up);
+    set_if_changed(ctx.password_changes, view.password_changes);
     for (notice, key) in [
         (MachineNotice::Unreachable, "network"),
         (MachineNotice::SignOutPending, "sign-out"),

@@ -3,6 +3,7 @@
 //! server's, or `network_error` when it could not be reached in time.
 
 use vigil::client::{Answer, Request};
+use vigil::sessions::{session_path, PASSWORD_PATH, REVOKE_OTHERS_PATH, SESSIONS_PATH};
 use vigil::work::{
     draft_path, etag, submit_path, Precondition, Settings, StoredDraft, WorkOp, WorkSnapshot,
     DRAFTS_PATH, IDEMPOTENCY_KEY_HEADER, SETTINGS_PATH,
@@ -44,6 +45,23 @@ async fn answer(request: Request) -> Result<Answer, Box<Problem>> {
             Ok(Answer::Snapshot(snapshot))
         }
         Request::Work { key, op } => work(&key, op).await,
+        Request::ListSessions => {
+            let text = fetch("GET", SESSIONS_PATH, None, &[]).await?;
+            decode(&text).map(Answer::Sessions)
+        }
+        Request::EndSession { id } => {
+            let text = fetch("DELETE", &session_path(&id), None, &[]).await?;
+            decode(&text).map(Answer::SessionsEnded)
+        }
+        Request::RevokeOthers => {
+            let text = fetch("POST", REVOKE_OTHERS_PATH, Some("{}".into()), &[]).await?;
+            decode(&text).map(Answer::SessionsEnded)
+        }
+        Request::ChangePassword(change) => {
+            let body = serde_json::to_string(&change).unwrap_or_default();
+            let text = fetch("POST", PASSWORD_PATH, Some(body), &[]).await?;
+            decode(&text).map(Answer::PasswordChanged)
+        }
     }
 }
 

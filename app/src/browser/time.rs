@@ -21,3 +21,21 @@ pub fn local_time_label(ms: f64) -> String {
         .as_string()
         .unwrap_or_default()
 }
+
+/// A date and time in the user's locale, e.g. "30 Nov 2026, 14:05".
+pub fn local_date_time_label(ms: f64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
+    let options = js_sys::Object::new();
+    for (name, value) in [
+        ("day", "numeric"),
+        ("month", "short"),
+        ("year", "numeric"),
+        ("hour", "2-digit"),
+        ("minute", "2-digit"),
+    ] {
+        let _ = js_sys::Reflect::set(&options, &name.into(), &value.into());
+    }
+    date.to_locale_string("default", &options)
+        .as_string()
+        .unwrap_or_default()
+}

@@ -1,6 +1,7 @@
-//! The header: who is signed in, the inactivity rule, and "Sign out".
+//! The header: the pages, who is signed in, the inactivity rule, and "Sign out".
 
 use leptos::prelude::*;
+use leptos_router::components::A;
 
 use crate::actions;
 use crate::session_context::{human_duration, use_session};
@@ -29,6 +30,11 @@ pub fn TopBar() -> impl IntoView {
     view! {
         <header class="top-bar">
             <p class="brand">"Vigil"</p>
+            <nav class="main-nav" aria-label="Main">
+                <A href="/" exact=true>"Drafts"</A>
+                <A href="/sessions">"Sessions"</A>
+                <A href="/account">"Account"</A>
+            </nav>
             <p class="session-rule">{rule}</p>
             <p class="signed-in-as">"Signed in as " <strong>{name}</strong></p>
             <button type="button" class="button" id="sign-out" on:click=move |_| actions::request_sign_out(ctx)>

@@ -1,3 +1,5 @@
+pub mod account;
 pub mod login;
 pub mod problem_page;
+pub mod sessions;
 pub mod workspace;

@@ -2,8 +2,8 @@
 //! production refuses):
 //! - `POST /__test__/clock/advance {"seconds": N}` moves the server clock forward, so the
 //!   suite fast-forwards browser and server together;
-//! - `POST /__test__/reset` empties every account's work, so each test starts clean on the
-//!   one server the suite shares.
+//! - `POST /__test__/reset` empties every account's work and ends every session, so each
+//!   test starts clean on the one server the suite shares.
 
 use axum::extract::{FromRequest, Request, State};
 use axum::response::{IntoResponse, Response};
@@ -73,13 +73,25 @@ async fn advance(State(state): State<AppState>, request: Request) -> Response {
 
 async fn reset(State(state): State<AppState>, request: Request) -> Response {
     let context = ProblemContext::of(&request);
-    match state.work.forget_everything().await {
-        Ok(()) => http::StatusCode::NO_CONTENT.into_response(),
-        Err(err) => problem_response(
-            Problem::new(ErrorCode::InternalError, err.to_string()),
-            &context,
-        ),
+    let failed =
+        |detail: String| problem_response(Problem::new(ErrorCode::InternalError, detail), &context);
+    if let Err(err) = state.work.forget_everything().await {
+        return failed(err.to_string());
     }
+    let users = match state.users.ids().await {
+        Ok(users) => users,
+        Err(err) => return failed(err.to_string()),
+    };
+    for user in users {
+        let ended = state
+            .sessions
+            .end_all_for_user(user, None, crate::session::EndReason::Revoked)
+            .await;
+        if let Err(err) = ended {
+            return failed(err.to_string());
+        }
+    }
+    http::StatusCode::NO_CONTENT.into_response()
 }
 
 pub fn routes() -> Router<AppState> {

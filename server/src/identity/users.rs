@@ -195,6 +195,13 @@ impl UserRepository {
         )
     }
 
+    /// Every account's id (the end-to-end suite's reset).
+    pub async fn ids(&self) -> Result<Vec<i64>, UserError> {
+        Ok(sqlx::query_scalar("SELECT id FROM users ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     pub async fn add(
         &self,
         username: &Username,

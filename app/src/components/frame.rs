@@ -1,0 +1,53 @@
+//! What every signed-in page shares: the top bar, the notices, and the toast and dialogs of
+//! the session around the page's own content. It sends someone signed out to the sign-in
+//! page, and keeps the page inert while a dialog asks something.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+
+use crate::components::notices::Notices;
+use crate::components::sign_out_dialog::SignOutDialog;
+use crate::components::step_up_modal::StepUpModal;
+use crate::components::timeout_modal::TimeoutModal;
+use crate::components::top_bar::TopBar;
+use crate::components::warning_toast::WarningToast;
+use crate::session_context::{use_session, ClientPhase};
+
+#[component]
+pub fn SignedInFrame(children: ChildrenFn) -> impl IntoView {
+    let ctx = use_session();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if ctx.phase.get() == ClientPhase::SignedOut {
+            navigate("/login", Default::default());
+        }
+    });
+    let theme = move || ctx.settings.get().theme.as_str();
+    let size = move || ctx.settings.get().text_size.as_str();
+    let blocked =
+        move || ctx.phase.get().is_ended() || ctx.confirm_sign_out.get() || ctx.step_up.get();
+    let ready = move || {
+        !matches!(
+            ctx.phase.get(),
+            ClientPhase::Checking | ClientPhase::SignedOut
+        )
+    };
+    view! {
+        <Show
+            when=ready
+            fallback=|| view! { <div class="checking" role="status">"Checking your session…"</div> }
+        >
+            <div class="theme-root" data-theme=theme data-text-size=size>
+                <div class="app-shell" inert=blocked aria-hidden=move || blocked().then_some("true")>
+                    <TopBar/>
+                    <Notices/>
+                    {children()}
+                </div>
+                <WarningToast/>
+                <TimeoutModal/>
+                <StepUpModal/>
+                <SignOutDialog/>
+            </div>
+        </Show>
+    }
+}
