@@ -8,8 +8,9 @@ CARGO_LEPTOS_VERSION := 0.3.10
 # wasm-bindgen-cli must match the wasm-bindgen crate exactly (pinned with `=` in Cargo.toml).
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 
-# Project-local tools (wasm-opt from npm's binaryen) come first on PATH.
-export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+# Project-local tools (wasm-opt from npm's binaryen) come first on PATH; Debian's sbin
+# (haproxy) last, as an ordinary user's PATH lacks it.
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH):/usr/sbin:/sbin
 
 # Plain cargo commands use the same flags and compile-time variables as cargo-leptos's
 # debug build, so tests reuse its artifacts instead of rebuilding the dependency tree.

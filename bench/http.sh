@@ -8,6 +8,8 @@
 # for several rounds (a shared 2-core machine drifts by 20 % between runs); each round
 # prints requests/s, p50/p99 latency and the ratios, and the medians are the result.
 set -euo pipefail
+# Debian installs haproxy (and other daemons) in sbin, which an ordinary user's PATH lacks.
+export PATH="$PATH:/usr/sbin:/sbin"
 cd "$(dirname "$0")/.."
 
 server="${VIGIL_SERVER_BIN:-target/release/server}"

@@ -14,6 +14,8 @@
 # VIGIL_CLUSTER_PORT+10; VIGIL_SERVER_BIN (target/debug/server) is the server binary.
 # Every other VIGIL_* variable set by the caller reaches every instance.
 set -euo pipefail
+# Debian installs haproxy (and other daemons) in sbin, which an ordinary user's PATH lacks.
+export PATH="$PATH:/usr/sbin:/sbin"
 cd "$(dirname "$0")/.."
 
 DIR=${VIGIL_CLUSTER_DIR:-$(pwd)/target/cluster}

@@ -13,6 +13,8 @@
 # Every start begins from empty data. Postgres refuses to run as root, so as root it runs as
 # the `postgres` user Debian's package creates.
 set -euo pipefail
+# Debian installs haproxy (and other daemons) in sbin, which an ordinary user's PATH lacks.
+export PATH="$PATH:/usr/sbin:/sbin"
 
 DIR=${VIGIL_SERVICES_DIR:-$(pwd)/target/services}
 PG_PORT=${VIGIL_SERVICES_PG_PORT:-54329}
