@@ -198,6 +198,13 @@ impl StoredDraft {
     }
 }
 
+/// The answer to `DELETE /api/drafts` (delete all, step-up): how many drafts went.
+/// Submitted drafts are records and stay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftsDeleted {
+    pub deleted: u32,
+}
+
 /// The answer to `GET /api/drafts`: everything in the account.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct WorkSnapshot {

@@ -1,5 +1,6 @@
 import { expect, type Browser, type Page } from "@playwright/test";
 import {
+  account,
   ADA,
   advance,
   hydrated,
@@ -12,6 +13,7 @@ import {
   test,
   toast,
   waitForSaved,
+  writeDraft,
 } from "./helpers";
 
 /** A second device: its own browser context, signed in as `user`. */
@@ -140,6 +142,26 @@ test.describe("sessions people can see and end", () => {
     await page.getByLabel("New password").fill(LIN.password);
     await page.getByRole("button", { name: "Change password" }).click();
     await expect(page.locator("#account-status")).toHaveText("Your password was changed.");
+  });
+
+  test("deleting all drafts is asked twice and keeps submitted ones", async ({ page }) => {
+    await signIn(page);
+    await writeDraft(page, "Scratch", "to be deleted");
+    await page.getByRole("link", { name: "Account" }).click();
+    await page.getByRole("button", { name: "Delete all drafts…" }).click();
+    await expect(page.locator("#delete-question")).toHaveText("Delete your 1 draft that is not submitted?");
+    await page.getByRole("button", { name: "Keep them" }).click();
+    await page.getByRole("button", { name: "Delete all drafts…" }).click();
+    // The sign-in is no longer recent: the password is asked first.
+    await advance(page, POLICY.reauthSecs + 5);
+    await page.getByRole("button", { name: "Delete them" }).click();
+    await expect(stepUp(page)).toBeVisible();
+    await page.locator("#step-up-password").fill(ADA.password);
+    await page.getByRole("button", { name: "Confirm" }).click();
+    await expect(page.locator("#account-status")).toHaveText("Deleted 1 draft.");
+    await expect.poll(async () => (await account(page)).drafts.length).toBe(0);
+    await page.getByRole("link", { name: "Drafts" }).click();
+    await expect(page.getByText("Scratch")).toHaveCount(0);
   });
 
   test("remember me survives a browser restart; a plain sign-in does not", async ({ browser }) => {

@@ -19,6 +19,8 @@ pub enum AccountAction {
     RevokeOthers,
     /// Change the password (step-up).
     ChangePassword(PasswordChange),
+    /// Delete every draft that is not submitted (step-up).
+    DeleteAllDrafts,
     /// Not now: the confirmation of a sensitive action was dismissed.
     CancelStepUp,
 }
@@ -32,6 +34,24 @@ pub enum AccountMessage {
         text: String,
         field: Option<String>,
     },
+}
+
+/// What an account answer asks of the rest of the machine.
+#[derive(Debug, Default)]
+pub(crate) struct Followup {
+    /// A refusal for the session to deal with (it ended, or the token needs exchanging).
+    pub problem: Option<Problem>,
+    /// The account's work changed: read it again.
+    pub refetch_work: bool,
+}
+
+impl Followup {
+    fn problem(problem: Problem) -> Self {
+        Self {
+            problem: Some(problem),
+            refetch_work: false,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -103,6 +123,7 @@ impl Account {
             AccountAction::EndSession { id } => Request::EndSession { id: id.clone() },
             AccountAction::RevokeOthers => Request::RevokeOthers,
             AccountAction::ChangePassword(change) => Request::ChangePassword(change.clone()),
+            AccountAction::DeleteAllDrafts => Request::DeleteAllDrafts,
             AccountAction::CancelStepUp => return,
         };
         if !matches!(action, AccountAction::LoadSessions) {
@@ -130,9 +151,23 @@ impl Account {
         answer: Result<Answer, Problem>,
         _now: Millis,
         out: &mut Out,
-    ) -> Option<Problem> {
-        let (_, action) = self.pending.take()?;
+    ) -> Followup {
+        let Some((_, action)) = self.pending.take() else {
+            return Followup::default();
+        };
         match answer {
+            Ok(Answer::DraftsDeleted(deleted)) => {
+                self.message = Some(AccountMessage::Done(match deleted.deleted {
+                    0 => "There were no drafts to delete.".into(),
+                    1 => "Deleted 1 draft.".into(),
+                    n => format!("Deleted {n} drafts."),
+                }));
+                // The work on screen learns it from the account, like any change elsewhere.
+                return Followup {
+                    problem: None,
+                    refetch_work: true,
+                };
+            }
             Ok(Answer::Sessions(list)) => self.sessions = Some(list.sessions),
             Ok(Answer::SessionsEnded(ended)) => {
                 let text = match (&action, ended.ended) {
@@ -169,14 +204,14 @@ impl Account {
                     self.step_up = Some(action);
                 }
             }
-            Err(problem) if problem.error_code.ends_session() => return Some(problem),
+            Err(problem) if problem.error_code.ends_session() => return Followup::problem(problem),
             Err(problem) if problem.error_code == ErrorCode::TokenExpired => {
                 // The session lives; the page's own check exchanges the token. Try again.
                 self.message = Some(AccountMessage::Failed {
                     text: "That did not go through; try again.".into(),
                     field: None,
                 });
-                return Some(problem);
+                return Followup::problem(problem);
             }
             Err(problem) => {
                 let text = match problem.error_code {
@@ -196,7 +231,7 @@ impl Account {
                 });
             }
         }
-        None
+        Followup::default()
     }
 
     /// The session ended or the user signed out: nothing of the account stays on screen.

@@ -80,6 +80,8 @@ pub enum Request {
     RevokeOthers,
     /// `POST /api/account/password` (step-up).
     ChangePassword(PasswordChange),
+    /// `DELETE /api/drafts`: every draft not submitted (step-up).
+    DeleteAllDrafts,
 }
 
 /// A successful answer.
@@ -95,6 +97,7 @@ pub enum Answer {
     Sessions(SessionList),
     SessionsEnded(SessionsEnded),
     PasswordChanged(PasswordChanged),
+    DraftsDeleted(crate::work::DraftsDeleted),
 }
 
 /// What tabs of one browser tell each other. Never a token or a key.

@@ -150,8 +150,12 @@ pub(crate) fn handle(s: &mut Session, w: &mut Work, a: &mut Account, event: Even
                 let (_, purpose) = s.pending.remove(index);
                 answered(s, w, purpose, answer, now, out);
             } else if a.owns(id) {
-                if let Some(problem) = a.answered(answer, now, out) {
+                let followup = a.answered(answer, now, out);
+                if let Some(problem) = followup.problem {
                     handle_problem(s, w, problem, Retry::Check, now, out);
+                }
+                if followup.refetch_work && s.phase.is_signed_in() {
+                    w.refetch_now(now, out);
                 }
             } else {
                 w.answered(id, answer, now, s.phase.is_signed_in(), out);

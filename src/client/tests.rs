@@ -745,4 +745,53 @@ mod account {
         // Signed out, nothing is asked.
         assert!(sends(&act(&mut client, T0, AccountAction::LoadSessions)).is_empty());
     }
+
+    #[test]
+    fn deleting_all_drafts_reads_the_account_again_and_drops_what_went() {
+        let mut client = signed_in();
+        let created = client.handle(Event::User {
+            now: T0,
+            action: UserAction::NewDraft { id: "d1".into() },
+        });
+        let _ = created;
+        client.handle(Event::User {
+            now: T0,
+            action: UserAction::Edit {
+                id: "d1".into(),
+                input: input("Old", "notes"),
+            },
+        });
+        let saved = client.handle(Event::TimerFired {
+            now: T0 + 2_000,
+            timer: Timer::Autosave,
+        });
+        let (id, _, _) = work_sent(&saved);
+        client.handle(Event::Answered {
+            now: T0 + 2_100,
+            id,
+            answer: Ok(Answer::Saved(stored("d1", "Old", "notes", 1))),
+        });
+        assert_eq!(client.drafts().count(), 1);
+
+        let asked = act(&mut client, T0 + 3_000, AccountAction::DeleteAllDrafts);
+        let id = sent(&asked, &Request::DeleteAllDrafts);
+        let done = answer(
+            &mut client,
+            id,
+            Ok(Answer::DraftsDeleted(crate::work::DraftsDeleted {
+                deleted: 1,
+            })),
+        );
+        let get = sent(&done, &Request::GetWork);
+        assert_eq!(
+            client.account_message(),
+            Some(&AccountMessage::Done("Deleted 1 draft.".into()))
+        );
+        client.handle(Event::Answered {
+            now: T0 + 4_000,
+            id: get,
+            answer: Ok(Answer::Snapshot(WorkSnapshot::default())),
+        });
+        assert_eq!(client.drafts().count(), 0);
+    }
 }

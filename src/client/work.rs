@@ -233,7 +233,15 @@ impl Work {
 
     /// Coming back to the page: changes made on another device show up.
     pub fn refetch(&mut self, now: Millis, out: &mut Out) {
-        if self.synced && self.in_flight.is_none() && now - self.last_fetch >= REFETCH_MS {
+        if now - self.last_fetch >= REFETCH_MS {
+            self.refetch_now(now, out);
+        }
+    }
+
+    /// The account's work changed by an action of this page (drafts deleted): read it again
+    /// at once, unless a change is on its way (then the next return to the page reads it).
+    pub fn refetch_now(&mut self, now: Millis, out: &mut Out) {
+        if self.synced && self.in_flight.is_none() {
             self.synced = false;
             self.fetch(now, out);
         }

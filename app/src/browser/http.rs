@@ -57,6 +57,10 @@ async fn answer(request: Request) -> Result<Answer, Box<Problem>> {
             let text = fetch("POST", REVOKE_OTHERS_PATH, Some("{}".into()), &[]).await?;
             decode(&text).map(Answer::SessionsEnded)
         }
+        Request::DeleteAllDrafts => {
+            let text = fetch("DELETE", DRAFTS_PATH, None, &[]).await?;
+            decode(&text).map(Answer::DraftsDeleted)
+        }
         Request::ChangePassword(change) => {
             let body = serde_json::to_string(&change).unwrap_or_default();
             let text = fetch("POST", PASSWORD_PATH, Some(body), &[]).await?;

@@ -50,6 +50,13 @@ pub fn AccountPage() -> impl IntoView {
         }));
     };
     let name = move || ctx.user.get().map(|u| u.username).unwrap_or_default();
+    // Deleting every draft is asked twice: once here, and (unless the sign-in is recent)
+    // once more with the password.
+    let confirming = RwSignal::new(false);
+    let unsubmitted = move || {
+        ctx.drafts
+            .with(|d| d.iter().filter(|d| d.submitted_ms.is_none()).count())
+    };
     view! {
         <SignedInFrame>
             <main class="account-page" id="account-page">
@@ -76,6 +83,44 @@ pub fn AccountPage() -> impl IntoView {
                             {move || if ctx.account_busy.get() { "Changing…" } else { "Change password" }}
                         </button>
                     </form>
+                </section>
+                <section aria-labelledby="delete-heading" class="danger-zone">
+                    <h2 id="delete-heading">"Delete all drafts"</h2>
+                    <p class="hint">
+                        "Deletes every draft that is not submitted, here and in your account. "
+                        "Submitted drafts stay. This cannot be undone."
+                    </p>
+                    <Show
+                        when=move || confirming.get()
+                        fallback=move || view! {
+                            <button type="button" class="button danger" id="delete-all-drafts"
+                                disabled=move || ctx.account_busy.get()
+                                on:click=move |_| confirming.set(true)>
+                                "Delete all drafts…"
+                            </button>
+                        }
+                    >
+                        <p class="confirm-question" id="delete-question">
+                            {move || match unsubmitted() {
+                                1 => "Delete your 1 draft that is not submitted?".to_owned(),
+                                n => format!("Delete your {n} drafts that are not submitted?"),
+                            }}
+                        </p>
+                        <div class="modal-actions">
+                            <button type="button" class="button danger" id="confirm-delete-all"
+                                aria-describedby="delete-question"
+                                on:click=move |_| {
+                                    confirming.set(false);
+                                    actions::account(AccountAction::DeleteAllDrafts);
+                                }>
+                                "Delete them"
+                            </button>
+                            <button type="button" class="button" id="keep-drafts"
+                                on:click=move |_| confirming.set(false)>
+                                "Keep them"
+                            </button>
+                        </div>
+                    </Show>
                 </section>
             </main>
         </SignedInFrame>

@@ -14,12 +14,13 @@ use axum::{Json, Router};
 use http::header::{ETAG, IF_MATCH, IF_NONE_MATCH};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use vigil::work::{
-    etag, is_draft_id, is_idempotency_key, parse_etag, DraftInput, DraftLimit, Settings,
-    IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAY_HEADER,
+    etag, is_draft_id, is_idempotency_key, parse_etag, DraftInput, DraftLimit, DraftsDeleted,
+    Settings, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAY_HEADER,
 };
 use vigil::{ErrorCode, Problem};
 
 use crate::http::problem::ApiProblem;
+use crate::http::sessions_api::CurrentSession;
 use crate::session::service::store_unavailable;
 use crate::session::Authenticated;
 use crate::state::AppState;
@@ -27,7 +28,7 @@ use crate::work::{Applied, Operation, Outcome, Precondition, WorkError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(vigil::work::DRAFTS_PATH, get(list))
+        .route(vigil::work::DRAFTS_PATH, get(list).delete(delete_all))
         .route("/api/drafts/{id}", put(put_draft).delete(delete_draft))
         .route("/api/drafts/{id}/submit", post(submit_draft))
         .route(vigil::work::SETTINGS_PATH, put(put_settings))
@@ -60,6 +61,20 @@ type Answer = Result<Response, ApiProblem>;
 async fn list(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Answer {
     let snapshot = state.work.snapshot(user).await.map_err(work_problem)?;
     Ok(Json(snapshot).into_response())
+}
+
+/// Deletes every draft not submitted: sensitive, so it needs a recent sign-in (step-up).
+async fn delete_all(State(state): State<AppState>, CurrentSession(auth): CurrentSession) -> Answer {
+    state.sessions.require_recent_sign_in(&auth)?;
+    let deleted = state
+        .work
+        .delete_unsubmitted(auth.record.user.id)
+        .await
+        .map_err(work_problem)?;
+    Ok(Json(DraftsDeleted {
+        deleted: u32::try_from(deleted).unwrap_or(u32::MAX),
+    })
+    .into_response())
 }
 
 async fn put_draft(

@@ -210,6 +210,16 @@ impl WorkStore {
         }))
     }
 
+    /// Deletes every draft of the user that is not submitted (submitted ones are records);
+    /// returns how many.
+    pub async fn delete_unsubmitted(&self, user_id: i64) -> Result<u64, WorkError> {
+        let done = sqlx::query("DELETE FROM drafts WHERE user_id = $1 AND submitted_at IS NULL")
+            .bind(user_id)
+            .execute(self.db.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Empties every account's work (the end-to-end suite's reset between tests).
     pub async fn forget_everything(&self) -> Result<(), WorkError> {
         let mut tx = self.db.pool().begin().await?;

@@ -724,3 +724,86 @@ async fn metrics_move_to_their_own_address_when_configured() {
     assert_eq!(scraped.status, StatusCode::NOT_FOUND);
     assert!(!scraped.body.to_string().contains("vigil_sessions_started"));
 }
+
+async fn create_draft(app: &TestApp, cookie: &str, id: &str) -> TestResponse {
+    app.send(
+        Method::PUT,
+        &format!("/api/drafts/{id}"),
+        Some(json!({"title": "T", "body": "B"})),
+        &[(COOKIE.as_str(), cookie), ("if-none-match", "*")],
+    )
+    .await
+}
+
+async fn drafts_of(app: &TestApp, cookie: &str, method: Method) -> TestResponse {
+    app.send(method, "/api/drafts", None, &[(COOKIE.as_str(), cookie)])
+        .await
+}
+
+#[tokio::test]
+async fn deleting_all_drafts_needs_a_recent_sign_in_and_keeps_submitted_ones() {
+    let app = spawn_app().await;
+    let cookie = app.browser_session().await;
+    for n in 1..=3 {
+        let id = format!("00000000-0000-4000-8000-00000000000{n}");
+        let created = create_draft(&app, &cookie, &id).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    }
+    let submitted = app
+        .send(
+            Method::POST,
+            "/api/drafts/00000000-0000-4000-8000-000000000003/submit",
+            None,
+            &[(COOKIE.as_str(), cookie.as_str()), ("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
+    // Someone else's drafts are never touched.
+    let grace = Username::parse("grace").expect("valid");
+    app.state
+        .users
+        .add(&grace, "Grace", "another staple battery", Role::User)
+        .await
+        .expect("user");
+    let hers = app
+        .post(
+            "/api/auth/login",
+            json!({"username": "grace", "password": "another staple battery"}),
+            &[],
+        )
+        .await
+        .session_cookie()
+        .expect("cookie");
+    let her_draft = create_draft(&app, &hers, "00000000-0000-4000-8000-00000000000a").await;
+    assert_eq!(her_draft.status, StatusCode::CREATED);
+
+    app.advance(Duration::minutes(6));
+    drafts_of(&app, &cookie, Method::DELETE)
+        .await
+        .assert_problem(403, "reauthentication_required");
+    assert_eq!(
+        drafts_of(&app, &cookie, Method::GET).await.body["drafts"]
+            .as_array()
+            .map(Vec::len),
+        Some(3),
+        "a refusal deletes nothing"
+    );
+    let fresh = app
+        .post(
+            "/api/auth/login",
+            credentials(),
+            &[(COOKIE.as_str(), cookie.as_str())],
+        )
+        .await
+        .session_cookie()
+        .expect("cookie");
+    let done = drafts_of(&app, &fresh, Method::DELETE).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(done.body["deleted"], 2);
+    let left = drafts_of(&app, &fresh, Method::GET).await;
+    let drafts = left.body["drafts"].as_array().expect("drafts");
+    assert_eq!(drafts.len(), 1);
+    assert!(drafts[0]["submitted_at"].is_string());
+    let theirs = drafts_of(&app, &hers, Method::GET).await;
+    assert_eq!(theirs.body["drafts"].as_array().map(Vec::len), Some(1));
+}

@@ -180,6 +180,9 @@ impl Server {
             Request::RevokeOthers => Ok(Answer::SessionsEnded(crate::sessions::SessionsEnded {
                 ended: 0,
             })),
+            Request::DeleteAllDrafts => Ok(Answer::DraftsDeleted(crate::work::DraftsDeleted {
+                deleted: 0,
+            })),
             Request::ChangePassword(_) => {
                 Ok(Answer::PasswordChanged(crate::sessions::PasswordChanged {
                     sessions_ended: 0,
