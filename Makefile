@@ -100,6 +100,12 @@ run-cluster: build stores
 
 release: rust-tools node-tools
 	cargo leptos build --release
+	@node end2end/bench/size.mjs target/site/pkg >/dev/null
+
+# Bytes shipped to the browser: raw, gzip -9 and Brotli 11 for each wasm, JS and CSS file of
+# the release build (the server sends the compressed files it finds beside them).
+size: release
+	node end2end/bench/size.mjs target/site/pkg
 
 ## ---- tests ------------------------------------------------------------------
 
@@ -154,9 +160,3 @@ bench: release wrk stores
 	    VIGIL_SERVICES_REDIS_PORT=63819 deploy/services.sh start | sed 's/^/export /')" && \
 	  VIGIL_BENCH_POSTGRES="$$VIGIL_TEST_POSTGRES" LEPTOS_OUTPUT_NAME=vigil \
 	    cargo bench -q -p server --bench session_lookup
-
-# gzip sizes of what a browser downloads from a release build.
-size: release
-	@cd target/site/pkg && for f in vigil.wasm vigil.js vigil.css; do \
-	  printf '%-12s %8d bytes  %8d gzip\n' $$f $$(stat -c %s $$f) $$(gzip -9c $$f | wc -c); done; \
-	  printf '%-12s %8s        %8d gzip\n' total '' $$(cat vigil.wasm vigil.js vigil.css | gzip -9c | wc -c)

@@ -26,7 +26,7 @@ use crate::http::client_address::resolve_client_address;
 use crate::http::csrf::reject_cross_site;
 use crate::http::headers::{protective_headers, sanitize_request_id};
 use crate::http::problem::{normalize_api, REQUEST_ID_HEADER};
-use crate::http::{health, serve, sessions_api, test_hooks, work_api};
+use crate::http::{assets, health, serve, sessions_api, test_hooks, work_api};
 use crate::identity::throttle::SignInThrottle;
 use crate::identity::users::UserRepository;
 use crate::maintenance::{self, Sweeper};
@@ -189,6 +189,10 @@ pub fn router(state: AppState) -> Router {
         },
     );
     router = router
+        .merge(assets::routes(
+            &state.leptos_options.site_root,
+            &state.leptos_options.site_pkg_dir,
+        ))
         .merge(work_api::routes())
         .merge(sessions_api::routes())
         .merge(health::routes());

@@ -2,6 +2,7 @@
 //! client address, CSRF, authentication, problem responses), the accept loop, and the
 //! endpoints' implementations.
 
+pub mod assets;
 pub mod auth;
 pub mod auth_api;
 pub mod client_address;

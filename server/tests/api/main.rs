@@ -1,6 +1,7 @@
 //! Integration tests: the real `Router` on real stores (a SQLite file; Postgres and Redis in
 //! `make test-shared`), driven with a manual clock.
 
+mod assets;
 mod attacks;
 mod audit;
 mod errors;

@@ -1,0 +1,106 @@
+//! The app's files under `/pkg`: precompressed when the build left `.br` / `.gz` beside them,
+//! negotiated by `Accept-Encoding`, and revalidated rather than stored forever.
+
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use http::header::{
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, IF_MODIFIED_SINCE, LAST_MODIFIED, VARY,
+};
+use http::{HeaderMap, Request, StatusCode};
+use leptos::config::LeptosOptions;
+use time::OffsetDateTime;
+use tower::ServiceExt;
+use vigil::ManualClock;
+use vigil_server::startup::{build_state, router};
+
+use crate::helpers::{create_database, test_settings};
+
+async fn get(
+    app: &axum::Router,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let mut request = Request::get(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::empty()).expect("request"))
+        .await
+        .expect("the router never fails");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = to_bytes(response.into_body(), 1 << 20).await.expect("body");
+    (status, headers, body.to_vec())
+}
+
+#[tokio::test]
+async fn app_files_are_served_precompressed_and_revalidated() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pkg = dir.path().join("site").join("pkg");
+    std::fs::create_dir_all(&pkg).expect("pkg dir");
+    std::fs::write(pkg.join("vigil.js"), "export const raw = true;").expect("js");
+    std::fs::write(pkg.join("vigil.js.br"), "brotli bytes").expect("br");
+    std::fs::write(pkg.join("vigil.js.gz"), "gzip bytes").expect("gz");
+    std::fs::write(pkg.join("vigil.css"), "body{}").expect("css");
+    let settings = test_settings(dir.path(), &[]);
+    create_database(&settings).await;
+    let options = LeptosOptions::builder()
+        .output_name("vigil")
+        .site_root(dir.path().join("site").to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .build();
+    let clock = ManualClock::new(OffsetDateTime::now_utc());
+    let state = build_state(settings, options, Some(Arc::new(clock)))
+        .await
+        .expect("app builds");
+    let app = router(state);
+
+    let (status, headers, body) = get(
+        &app,
+        "/pkg/vigil.js",
+        &[("accept-encoding", "gzip, deflate, br")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[CONTENT_ENCODING], "br");
+    assert_eq!(body, b"brotli bytes");
+    assert_eq!(headers[VARY], "accept-encoding");
+    assert_eq!(headers[CACHE_CONTROL], "no-cache");
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap_or_default()
+        .contains("javascript"));
+
+    let (_, headers, body) =
+        get(&app, "/pkg/vigil.js", &[(ACCEPT_ENCODING.as_str(), "gzip")]).await;
+    assert_eq!(headers[CONTENT_ENCODING], "gzip");
+    assert_eq!(body, b"gzip bytes");
+
+    let (_, headers, body) = get(&app, "/pkg/vigil.js", &[]).await;
+    assert!(!headers.contains_key(CONTENT_ENCODING));
+    assert_eq!(body, b"export const raw = true;");
+
+    // A file without compressed copies is sent as it is, whatever the client accepts.
+    let (status, headers, body) = get(&app, "/pkg/vigil.css", &[("accept-encoding", "br")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!headers.contains_key(CONTENT_ENCODING));
+    assert_eq!(body, b"body{}");
+
+    // Revalidation: unchanged since the copy the browser holds.
+    let modified = headers[LAST_MODIFIED].to_str().expect("date").to_owned();
+    let (status, headers, body) = get(
+        &app,
+        "/pkg/vigil.css",
+        &[(IF_MODIFIED_SINCE.as_str(), &modified)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty());
+    assert_eq!(headers[CACHE_CONTROL], "no-cache");
+
+    let (status, _, _) = get(&app, "/pkg/missing.js", &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
