@@ -2,30 +2,71 @@
 //! build left `.br` / `.gz` beside them (`make release`), with `Vary: Accept-Encoding`, and
 //! revalidated by the browser (`no-cache` with `Last-Modified`: a reload costs a `304`, a new
 //! build is picked up at once). Pages and API answers keep `no-store`.
+//!
+//! A compressed copy older than its file (a debug build after a release build) is never
+//! sent: the file itself goes, uncompressed.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use axum::extract::Request;
-use axum::middleware::{from_fn, Next};
+use axum::extract::{Request, State};
+use axum::middleware::{from_fn_with_state, Next};
 use axum::response::Response;
 use axum::Router;
-use http::header::{CACHE_CONTROL, VARY};
+use http::header::{ACCEPT_ENCODING, CACHE_CONTROL, VARY};
 use http::HeaderValue;
 use tower_http::services::ServeDir;
 
 /// `/pkg/*` from `<site_root>/<pkg_dir>`.
 pub fn routes<S: Clone + Send + Sync + 'static>(site_root: &str, pkg_dir: &str) -> Router<S> {
-    let dir = Path::new(site_root).join(pkg_dir);
-    let files = ServeDir::new(dir)
+    let prefix = format!("/{}", pkg_dir.trim_matches('/'));
+    let dir = Path::new(site_root).join(pkg_dir.trim_matches('/'));
+    let files = ServeDir::new(&dir)
         .precompressed_br()
         .precompressed_gzip()
         .append_index_html_on_directories(false);
+    let site = Arc::new(Site { dir, prefix });
     Router::new()
-        .nest_service(&format!("/{}", pkg_dir.trim_matches('/')), files)
-        .layer(from_fn(caching))
+        .nest_service(&site.prefix.clone(), files)
+        .layer(from_fn_with_state(site, negotiate))
 }
 
-async fn caching(request: Request, next: Next) -> Response {
+struct Site {
+    dir: PathBuf,
+    /// `/pkg`
+    prefix: String,
+}
+
+impl Site {
+    /// Whether every compressed copy of the file at `path` is at least as new as the file.
+    fn copies_are_current(&self, path: &str) -> bool {
+        let Some(relative) = path
+            .strip_prefix(&self.prefix)
+            .map(|p| p.trim_start_matches('/'))
+            .filter(|p| !p.split('/').any(|part| part == ".." || part.is_empty()))
+        else {
+            return true;
+        };
+        let file = self.dir.join(relative);
+        let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let Some(original) = modified(&file) else {
+            return true;
+        };
+        ["br", "gz"].iter().all(|extension| {
+            let mut copy = file.clone().into_os_string();
+            copy.push(".");
+            copy.push(extension);
+            modified(Path::new(&copy)).is_none_or(|copied| copied >= original)
+        })
+    }
+}
+
+async fn negotiate(State(site): State<Arc<Site>>, mut request: Request, next: Next) -> Response {
+    if request.headers().contains_key(ACCEPT_ENCODING)
+        && !site.copies_are_current(request.uri().path())
+    {
+        request.headers_mut().remove(ACCEPT_ENCODING);
+    }
     let mut response = next.run(request).await;
     if response.status().is_success() || response.status() == http::StatusCode::NOT_MODIFIED {
         let headers = response.headers_mut();

@@ -104,3 +104,42 @@ async fn app_files_are_served_precompressed_and_revalidated() {
     let (status, _, _) = get(&app, "/pkg/missing.js", &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_compressed_copy_older_than_its_file_is_never_sent() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pkg = dir.path().join("site").join("pkg");
+    std::fs::create_dir_all(&pkg).expect("pkg dir");
+    // A release build left its copies; a debug build then replaced the file itself.
+    std::fs::write(pkg.join("vigil.wasm.br"), "release brotli").expect("br");
+    std::fs::write(pkg.join("vigil.wasm.gz"), "release gzip").expect("gz");
+    let older = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    for copy in ["vigil.wasm.br", "vigil.wasm.gz"] {
+        std::fs::File::options()
+            .write(true)
+            .open(pkg.join(copy))
+            .and_then(|f| f.set_modified(older))
+            .expect("mtime");
+    }
+    std::fs::write(pkg.join("vigil.wasm"), "debug build").expect("wasm");
+    let settings = test_settings(dir.path(), &[]);
+    create_database(&settings).await;
+    let options = LeptosOptions::builder()
+        .output_name("vigil")
+        .site_root(dir.path().join("site").to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .build();
+    let state = build_state(
+        settings,
+        options,
+        Some(Arc::new(ManualClock::new(OffsetDateTime::now_utc()))),
+    )
+    .await
+    .expect("app builds");
+    let app = router(state);
+    let (status, headers, body) =
+        get(&app, "/pkg/vigil.wasm", &[("accept-encoding", "br, gzip")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!headers.contains_key(CONTENT_ENCODING), "{headers:?}");
+    assert_eq!(body, b"debug build");
+}
