@@ -103,9 +103,11 @@ release: rust-tools node-tools
 	@node end2end/bench/size.mjs target/site/pkg >/dev/null
 
 # Bytes shipped to the browser: raw, gzip -9 and Brotli 11 for each wasm, JS and CSS file of
-# the release build (the server sends the compressed files it finds beside them).
-size: release
+# the release build (the server sends the compressed files it finds beside them), then what
+# Chromium transfers for the first load of /login and of the workspace (cache disabled).
+size: release node-tools chromium
 	node end2end/bench/size.mjs target/site/pkg
+	cd end2end && node bench/transfer.mjs
 
 ## ---- tests ------------------------------------------------------------------
 
