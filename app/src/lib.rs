@@ -14,7 +14,7 @@ pub mod pages;
 pub mod session_context;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -42,6 +42,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name=SESSION_META content=session/>
                 <link rel="icon" href="/favicon.ico" sizes="any"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // The stylesheet's name carries its content hash (cargo-leptos `hash-files`),
+                // so the server can let browsers keep it for good.
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -101,7 +104,6 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| crate::browser::controller::start(session));
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/vigil.css"/>
         <Title text="Vigil"/>
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>

@@ -1,7 +1,9 @@
 //! The app's own files under `/pkg` (wasm, JavaScript, CSS): served precompressed when the
-//! build left `.br` / `.gz` beside them (`make release`), with `Vary: Accept-Encoding`, and
-//! revalidated by the browser (`no-cache` with `Last-Modified`: a reload costs a `304`, a new
-//! build is picked up at once). Pages and API answers keep `no-store`.
+//! build left `.br` / `.gz` beside them (`make release`), with `Vary: Accept-Encoding`. A file
+//! whose name carries its content hash (cargo-leptos `hash-files`: `vigil.<hash>.wasm`) never
+//! changes, so browsers keep it for a year without asking again (`immutable`); any other file
+//! is revalidated (`no-cache` with `Last-Modified`: a `304` when unchanged). Pages and API
+//! answers keep `no-store`.
 //!
 //! A compressed copy older than its file (a debug build after a release build) is never
 //! sent: the file itself goes, uncompressed.
@@ -67,11 +69,48 @@ async fn negotiate(State(site): State<Arc<Site>>, mut request: Request, next: Ne
     {
         request.headers_mut().remove(ACCEPT_ENCODING);
     }
+    let hashed = is_content_hashed(request.uri().path());
     let mut response = next.run(request).await;
     if response.status().is_success() || response.status() == http::StatusCode::NOT_MODIFIED {
         let headers = response.headers_mut();
         headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        headers.insert(
+            CACHE_CONTROL,
+            HeaderValue::from_static(if hashed {
+                "public, max-age=31536000, immutable"
+            } else {
+                "no-cache"
+            }),
+        );
     }
     response
+}
+
+/// `…/vigil.wWj-YqrMy9-metRC6Ixzqg.wasm`: a name, a hash of at least 16 URL-safe base64
+/// characters, an extension.
+fn is_content_hashed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let parts: Vec<&str> = name.split('.').collect();
+    matches!(parts.as_slice(), [stem, hash, extension]
+        if !stem.is_empty()
+            && !extension.is_empty()
+            && hash.len() >= 16
+            && hash.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_content_hashed;
+
+    #[test]
+    fn only_names_with_a_content_hash_are_immutable() {
+        assert!(is_content_hashed("/pkg/vigil.wWj-YqrMy9-metRC6Ixzqg.wasm"));
+        assert!(is_content_hashed("/pkg/vigil.HikM7b31UYIzuKcNZhCVpg.js"));
+        assert!(!is_content_hashed("/pkg/vigil.wasm"));
+        assert!(!is_content_hashed("/pkg/vigil_bg.wasm.d.ts"));
+        assert!(!is_content_hashed(
+            "/pkg/snippets/app-0cd1cead3f0174fd/inline0.js"
+        ));
+        assert!(!is_content_hashed("/pkg/vigil.short.js"));
+    }
 }

@@ -103,6 +103,16 @@ async fn app_files_are_served_precompressed_and_revalidated() {
 
     let (status, _, _) = get(&app, "/pkg/missing.js", &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A name with its content hash never changes: kept for a year, never asked again.
+    std::fs::write(pkg.join("vigil.HikM7b31UYIzuKcNZhCVpg.js"), "hashed").expect("hashed js");
+    let (status, headers, body) = get(&app, "/pkg/vigil.HikM7b31UYIzuKcNZhCVpg.js", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, b"hashed");
+    assert_eq!(
+        headers[CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
 }
 
 #[tokio::test]
