@@ -2,38 +2,10 @@
 // with its cache disabled, every byte on the wire (headers and bodies, as DevTools counts them
 // in `encodedDataLength`) until the network is idle: the sign-in page, then the workspace of a
 // signed-in user.
-import { spawn } from "node:child_process";
-import { setTimeout as sleep } from "node:timers/promises";
 import { chromium } from "playwright-core";
+import { startServer } from "./server.mjs";
 
-const port = 3401;
-const base = `http://127.0.0.1:${port}`;
-const server = spawn("./start-server.sh", {
-  cwd: new URL("..", import.meta.url).pathname,
-  env: {
-    ...process.env,
-    VIGIL_SERVER_BIN: process.env.VIGIL_SERVER_BIN ?? "target/release/server",
-    VIGIL_E2E_PORT: String(port),
-    VIGIL_E2E_DATA: ".transfer-data",
-    LEPTOS_RELOAD_PORT: "3402",
-  },
-  stdio: "ignore",
-  detached: true,
-});
-const stop = () => {
-  try {
-    process.kill(-server.pid, "SIGTERM");
-  } catch {}
-};
-process.on("exit", stop);
-
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${base}/login`)).ok) break;
-  } catch {}
-  if (i > 200) throw new Error("the server did not start");
-  await sleep(100);
-}
+const { base, stop } = await startServer({ port: 3401, data: ".transfer-data" });
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",

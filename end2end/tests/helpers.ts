@@ -89,6 +89,24 @@ export async function sessionInfo(page: Page) {
   return { status: response.status(), body: await response.json() };
 }
 
+/** Seconds the server still gives the session before its idle deadline, read passively. */
+export async function idleSecondsLeft(page: Page): Promise<number> {
+  const { status, body } = await sessionInfo(page);
+  if (status !== 200) return -1;
+  return (Date.parse(body.idle_expires_at) - Date.parse(body.server_now)) / 1000;
+}
+
+/**
+ * After moving time one heartbeat forward in a tab with activity: waits until the server has
+ * taken a heartbeat from the last interval or this one (the deadline is never more than two
+ * intervals behind), so the next step starts from a session the heartbeat kept alive.
+ */
+export async function heartbeatTaken(page: Page) {
+  await expect
+    .poll(() => idleSecondsLeft(page), { timeout: 10_000 })
+    .toBeGreaterThan(POLICY.idleSecs - 2 * POLICY.heartbeatSecs);
+}
+
 /** The drafts and settings in the user's account, read without extending the session. */
 export async function account(page: Page): Promise<{ status: number; drafts: any[]; settings: any }> {
   const response = await page.request.get("/api/drafts");
