@@ -13,9 +13,8 @@ use crate::configuration::Settings;
 use crate::db::{self, Database};
 use crate::identity::users::{UserError, UserRepository, Username};
 use crate::redis_connection::RedisSetupError;
-use crate::session::devices::{masked_address, Device};
-use crate::session::service::end_sessions_of;
-use crate::session::{AuthError, EndReason, SessionState, SharedSessionStore};
+use crate::session::service::{end_sessions_of, live_sessions_of, view_of};
+use crate::session::{AuthError, EndReason, SharedSessionStore};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -167,7 +166,7 @@ pub async fn run_user_command(
             let now = SystemClock.now();
             let store = session_store(settings, &db)?;
             let ended =
-                end_sessions_of(store.as_ref(), user_id, None, EndReason::Revoked, now).await?;
+                end_sessions_of(store.as_ref(), user_id, EndReason::Revoked, now, |_| true).await?;
             AuditLog::new(db.pool().clone())
                 .record(
                     AuditEvent::new(AuditKind::PasswordReset)
@@ -202,14 +201,7 @@ pub async fn run_session_command(
     let now = SystemClock.now();
     match command {
         SessionCommand::List { .. } => {
-            let mut live: Vec<_> = store
-                .for_user(user_id)
-                .await
-                .map_err(AuthError::from)?
-                .into_iter()
-                .filter(|r| r.state_at(now) == SessionState::Alive)
-                .collect();
-            live.sort_by_key(|r| std::cmp::Reverse(r.last_activity_at));
+            let live = live_sessions_of(store.as_ref(), user_id, now).await?;
             let time = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
             let mut out = format!(
                 "{} live session(s) of `{}`\n{:<24}  {:<20}  {:<20}  {:<20}  {:<16}  DEVICE",
@@ -222,20 +214,16 @@ pub async fn run_session_command(
                 "ADDRESS"
             );
             for record in &live {
+                let view = view_of(record, None);
                 out.push_str(&format!(
                     "\n{:<24}  {:<20}  {:<20}  {:<20}  {:<16}  {}{}",
-                    record.id.public_id(),
-                    time(record.created_at),
-                    time(record.last_activity_at),
+                    view.id,
+                    time(view.created_at),
+                    time(view.last_active_at),
                     time(record.idle_expires_at),
-                    record
-                        .client
-                        .ip
-                        .as_deref()
-                        .and_then(masked_address)
-                        .unwrap_or_else(|| "-".into()),
-                    Device::of(record.client.user_agent.as_deref()).summary(),
-                    if record.remember { " (remembered)" } else { "" },
+                    view.address.as_deref().unwrap_or("-"),
+                    view.device,
+                    if view.remembered { " (remembered)" } else { "" },
                 ));
             }
             Ok(out)
@@ -243,7 +231,10 @@ pub async fn run_session_command(
         SessionCommand::Revoke { all, id, .. } => {
             let only = if all { None } else { id.as_deref() };
             let ended =
-                end_sessions_of(store.as_ref(), user_id, only, EndReason::Revoked, now).await?;
+                end_sessions_of(store.as_ref(), user_id, EndReason::Revoked, now, |record| {
+                    only.is_none_or(|id| record.id.public_id() == id)
+                })
+                .await?;
             if let (Some(id), 0) = (only, ended) {
                 return Err(CliError::NoSuchSession(
                     username.as_str().to_owned(),

@@ -27,28 +27,24 @@ async fn main() -> std::process::ExitCode {
                     return std::process::ExitCode::FAILURE;
                 }
             }
-            match run_user_command(&settings, command, &password).await {
-                Ok(message) => {
-                    println!("{message}");
-                    std::process::ExitCode::SUCCESS
-                }
-                Err(err) => {
-                    eprintln!("vigil: {err}");
-                    std::process::ExitCode::FAILURE
-                }
-            }
+            report(run_user_command(&settings, command, &password).await)
         }
-        Command::Session { command } => match run_session_command(&settings, command).await {
-            Ok(message) => {
-                println!("{message}");
-                std::process::ExitCode::SUCCESS
-            }
-            Err(err) => {
-                eprintln!("vigil: {err}");
-                std::process::ExitCode::FAILURE
-            }
-        },
+        Command::Session { command } => report(run_session_command(&settings, command).await),
         Command::Serve => serve(settings).await,
+    }
+}
+
+/// Prints what a command answered (or why it failed) and exits accordingly.
+fn report(outcome: Result<String, impl std::fmt::Display>) -> std::process::ExitCode {
+    match outcome {
+        Ok(message) => {
+            println!("{message}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("vigil: {err}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }
 

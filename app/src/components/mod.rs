@@ -2,6 +2,7 @@ pub mod drafts;
 pub mod frame;
 pub mod modal;
 pub mod notices;
+pub mod reauth_form;
 pub mod settings_panel;
 pub mod sign_out_dialog;
 pub mod step_up_modal;

@@ -3,8 +3,9 @@
 use leptos::prelude::*;
 use vigil::ExpiryReason;
 
-use crate::actions::{self, SignInForm};
+use crate::actions;
 use crate::components::modal::Modal;
+use crate::components::reauth_form::ReauthForm;
 use crate::session_context::{human_duration, use_session, ClientPhase};
 
 #[component]
@@ -25,19 +26,6 @@ pub fn TimeoutModal() -> impl IntoView {
 #[component]
 fn TimeoutDialog(reason: Signal<Option<ExpiryReason>>) -> impl IntoView {
     let ctx = use_session();
-    let form = SignInForm::new();
-    let SignInForm {
-        password,
-        pending,
-        error,
-    } = form;
-    let input = NodeRef::<leptos::html::Input>::new();
-    Effect::new(move |_| {
-        if let Some(el) = input.get() {
-            let _ = el.focus();
-        }
-    });
-
     let why = move || {
         let policy = ctx.policy.get();
         match reason.get() {
@@ -92,27 +80,6 @@ fn TimeoutDialog(reason: Signal<Option<ExpiryReason>>) -> impl IntoView {
             }
         }
     };
-    let who = move || {
-        ctx.user
-            .get()
-            .map(|u| (u.display_name, u.username))
-            .unwrap_or_default()
-    };
-
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        form.submit(
-            actions::sign_in_again(ctx, password.get_untracked()),
-            move |succeeded| {
-                if !succeeded {
-                    if let Some(el) = input.get_untracked() {
-                        let _ = el.focus();
-                    }
-                }
-            },
-        );
-    };
-
     view! {
         <Modal id="timeout-modal" labelled_by="timeout-title" described_by="timeout-description">
             <h2 id="timeout-title">"Your session has ended"</h2>
@@ -120,29 +87,16 @@ fn TimeoutDialog(reason: Signal<Option<ExpiryReason>>) -> impl IntoView {
                 <p>{why}</p>
                 <p class="preserved" id="preserved-summary">{kept}</p>
             </div>
-            <form class="reauth-form" on:submit=submit>
-                <p class="reauth-user">
-                    "Continue as " <strong>{move || who().0}</strong> " (" {move || who().1} ")"
-                </p>
-                <label for="reauth-password">"Password"</label>
-                <input
-                    id="reauth-password"
-                    type="password"
-                    autocomplete="current-password"
-                    node_ref=input
-                    prop:value=move || password.get()
-                    on:input=move |ev| password.set(event_target_value(&ev))
-                />
-                <p class="form-error" role="alert">{move || error.get()}</p>
-                <div class="modal-actions">
-                    <button type="submit" class="button primary" id="sign-in-again" disabled=move || pending.get()>
-                        {move || if pending.get() { "Signing in…" } else { "Sign in again" }}
-                    </button>
-                    <button type="button" class="button" id="modal-sign-out" on:click=move |_| actions::request_sign_out(ctx)>
-                        "Sign out"
-                    </button>
-                </div>
-            </form>
+            <ReauthForm
+                input_id="reauth-password"
+                submit_id="sign-in-again"
+                submit_label="Sign in again"
+                pending_label="Signing in…"
+            >
+                <button type="button" class="button" id="modal-sign-out" on:click=move |_| actions::request_sign_out(ctx)>
+                    "Sign out"
+                </button>
+            </ReauthForm>
         </Modal>
     }
 }

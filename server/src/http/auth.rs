@@ -5,17 +5,18 @@
 //! [`Authenticated`] in its extensions for the handler, and its response carries the
 //! session's deadline headers.
 
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use time::format_description::well_known::Rfc3339;
-use vigil::{Deadlines, Phase};
+use vigil::{Deadlines, ErrorCode, Phase, Problem};
 
-use crate::http::problem::{is_state_changing, problem_response, ProblemContext};
+use crate::http::problem::{is_state_changing, problem_response, ApiProblem, ProblemContext};
 use crate::session::cookies;
-use crate::session::service::{AuthError, CredentialKind, Presented};
+use crate::session::service::{AuthError, Authenticated, CredentialKind, Presented};
 use crate::session::ClientRequest;
 use crate::state::AppState;
 
@@ -163,6 +164,39 @@ pub async fn require_session(
             }
             response
         }
+    }
+}
+
+/// The verified session of the request, as [`require_session`] left it, for handlers.
+pub struct CurrentSession(pub Authenticated);
+
+/// Only the signed-in user's id (no copy of the session).
+pub struct CurrentUser(pub i64);
+
+/// The session the layer verified; refused (never served) if the router lost the layer.
+fn verified(parts: &Parts) -> Result<&Authenticated, ApiProblem> {
+    parts.extensions.get::<Authenticated>().ok_or_else(|| {
+        Problem::new(
+            ErrorCode::Unauthenticated,
+            "This endpoint requires a session.",
+        )
+        .into()
+    })
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentSession {
+    type Rejection = ApiProblem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        verified(parts).map(|auth| Self(auth.clone()))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = ApiProblem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        verified(parts).map(|auth| Self(auth.record.user.id))
     }
 }
 

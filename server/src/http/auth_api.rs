@@ -16,6 +16,7 @@ use crate::audit::{AuditEvent, AuditKind};
 use crate::http::auth::{deadline_headers, fingerprint};
 use crate::identity::throttle::{Refusal, RetryAfter, SignInThrottle};
 use crate::identity::users::{UserError, UserRepository};
+use crate::metrics::Metrics;
 use crate::session::cookies;
 use crate::session::service::{
     store_unavailable, Authenticated, CredentialKind, Presented, SessionService,
@@ -120,25 +121,20 @@ impl VigilBackend {
         let client_request = ClientRequest::of(request);
         let client = client_request.summary();
         let address = client_request.address();
-        let checked = self.throttle.check(&credentials.username, address).await;
-        if let Err(Refusal::Unavailable(err)) = &checked {
-            tracing::error!(error = %err, "the sign-in limits cannot be read");
-            return Err(store_unavailable());
-        }
-        if let Err(Refusal::Wait(RetryAfter(seconds))) = checked {
-            self.sessions.metrics().sign_in_throttled();
-            self.audit(
-                AuditEvent::new(AuditKind::SignInThrottled)
-                    .username(&credentials.username)
-                    .client(&client),
-            )
-            .await;
-            let mut problem = Problem::new(
-                ErrorCode::RateLimited,
+        if let Err(refusal) = self.throttle.check(&credentials.username, address).await {
+            if matches!(refusal, Refusal::Wait(_)) {
+                self.audit(
+                    AuditEvent::new(AuditKind::SignInThrottled)
+                        .username(&credentials.username)
+                        .client(&client),
+                )
+                .await;
+            }
+            return Err(refused(
+                refusal,
+                self.sessions.metrics(),
                 "Too many failed sign-in attempts. Wait before trying again.",
-            );
-            problem.retry_after = Some(seconds);
-            return Err(problem);
+            ));
         }
         let user = match self
             .users
@@ -197,6 +193,24 @@ impl VigilBackend {
         )
         .await;
         Ok((record, token))
+    }
+}
+
+/// The answer to a password check the sign-in limits refused: `429` with `Retry-After` (and
+/// counted), or `503` when the limits cannot be read (fail closed). Sign-ins and the current
+/// password of a password change share the limits, and so this answer.
+pub(crate) fn refused(refusal: Refusal, metrics: &Metrics, detail: &str) -> Problem {
+    match refusal {
+        Refusal::Wait(RetryAfter(seconds)) => {
+            metrics.sign_in_throttled();
+            let mut problem = Problem::new(ErrorCode::RateLimited, detail);
+            problem.retry_after = Some(seconds);
+            problem
+        }
+        Refusal::Unavailable(err) => {
+            tracing::error!(error = %err, "the sign-in limits cannot be read");
+            store_unavailable()
+        }
     }
 }
 

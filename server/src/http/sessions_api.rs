@@ -6,7 +6,7 @@
 //! else `403 reauthentication_required`.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -18,13 +18,12 @@ use vigil::sessions::{
 use vigil::{ErrorCode, Problem};
 
 use crate::audit::{AuditEvent, AuditKind};
-use crate::http::auth_api::user_store_problem;
+use crate::http::auth::CurrentSession;
+use crate::http::auth_api::{refused, user_store_problem};
 use crate::http::problem::ApiProblem;
 use crate::http::work_api::json_problem;
-use crate::identity::throttle::{Refusal, RetryAfter};
 use crate::session::cookies;
-use crate::session::service::store_unavailable;
-use crate::session::{Authenticated, ClientRequest, CredentialKind, EndReason};
+use crate::session::{ClientRequest, CredentialKind, EndReason};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -33,29 +32,6 @@ pub fn routes() -> Router<AppState> {
         .route(REVOKE_OTHERS_PATH, post(revoke_others))
         .route("/api/sessions/{id}", delete(end_one))
         .route(PASSWORD_PATH, post(change_password))
-}
-
-/// The verified session of the request, as the authentication layer left it.
-pub struct CurrentSession(pub Authenticated);
-
-impl<S: Send + Sync> FromRequestParts<S> for CurrentSession {
-    type Rejection = ApiProblem;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Authenticated>()
-            .cloned()
-            .map(Self)
-            .ok_or_else(|| {
-                // Only if the router lost its authentication layer: refuse, never serve.
-                Problem::new(
-                    ErrorCode::Unauthenticated,
-                    "This endpoint requires a session.",
-                )
-                .into()
-            })
-    }
 }
 
 type Answer = Result<Response, ApiProblem>;
@@ -143,21 +119,9 @@ async fn change_password(
     // sign-in limits count it.
     let client = ClientRequest::of(&parts);
     let address = client.address();
-    match state.throttle.check(&user.username, address).await {
-        Ok(()) => {}
-        Err(Refusal::Unavailable(err)) => {
-            tracing::error!(error = %err, "the sign-in limits cannot be read");
-            return Err(store_unavailable().into());
-        }
-        Err(Refusal::Wait(RetryAfter(seconds))) => {
-            state.metrics.sign_in_throttled();
-            let mut problem = Problem::new(
-                ErrorCode::RateLimited,
-                "Too many wrong passwords. Wait before trying again.",
-            );
-            problem.retry_after = Some(seconds);
-            return Err(problem.into());
-        }
+    if let Err(refusal) = state.throttle.check(&user.username, address).await {
+        let detail = "Too many wrong passwords. Wait before trying again.";
+        return Err(refused(refusal, &state.metrics, detail).into());
     }
     match state
         .users

@@ -6,8 +6,7 @@
 //! bodies and moving the idle deadline on success happen in the layers around them.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -19,10 +18,9 @@ use vigil::work::{
 };
 use vigil::{ErrorCode, Problem};
 
+use crate::http::auth::{CurrentSession, CurrentUser};
 use crate::http::problem::ApiProblem;
-use crate::http::sessions_api::CurrentSession;
 use crate::session::service::store_unavailable;
-use crate::session::Authenticated;
 use crate::state::AppState;
 use crate::work::{Applied, Operation, Outcome, Precondition, WorkError};
 
@@ -32,28 +30,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/drafts/{id}", put(put_draft).delete(delete_draft))
         .route("/api/drafts/{id}/submit", post(submit_draft))
         .route(vigil::work::SETTINGS_PATH, put(put_settings))
-}
-
-/// The signed-in user, as the authentication layer verified them.
-pub struct CurrentUser(pub i64);
-
-impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
-    type Rejection = ApiProblem;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Authenticated>()
-            .map(|auth| Self(auth.record.user.id))
-            .ok_or_else(|| {
-                // Only if the router lost its authentication layer: refuse, never serve.
-                Problem::new(
-                    ErrorCode::Unauthenticated,
-                    "This endpoint requires a session.",
-                )
-                .into()
-            })
-    }
 }
 
 type Answer = Result<Response, ApiProblem>;

@@ -244,43 +244,22 @@ impl SessionService {
         reason: EndReason,
     ) -> Result<usize, AuthError> {
         let now = self.clock.now();
-        let mut ended = 0;
-        for record in self.store.for_user(user_id).await? {
-            if Some(&record.id) != keep && record.state_at(now) == SessionState::Alive {
-                self.end(record, reason).await?;
-                ended += 1;
-            }
+        let ended = end_sessions_of(self.store.as_ref(), user_id, reason, now, |record| {
+            Some(&record.id) != keep
+        })
+        .await?;
+        for _ in 0..ended {
+            self.metrics.session_ended(reason);
         }
         Ok(ended)
     }
 
     /// The user's live sessions as they see them, most recently active first.
     pub async fn list(&self, auth: &Authenticated) -> Result<Vec<SessionView>, AuthError> {
-        let now = self.clock.now();
-        let mut live: Vec<SessionRecord> = self
-            .store
-            .for_user(auth.record.user.id)
-            .await?
-            .into_iter()
-            .filter(|r| r.state_at(now) == SessionState::Alive)
-            .collect();
-        live.sort_by_key(|r| std::cmp::Reverse(r.last_activity_at));
+        let live = live_sessions_of(self.store.as_ref(), auth.record.user.id, self.now()).await?;
         Ok(live
             .iter()
-            .map(|record| {
-                let device = Device::of(record.client.user_agent.as_deref());
-                SessionView {
-                    id: record.id.public_id(),
-                    device: device.summary(),
-                    browser: device.browser,
-                    os: device.os,
-                    address: record.client.ip.as_deref().and_then(masked_address),
-                    created_at: record.created_at,
-                    last_active_at: record.last_activity_at,
-                    current: record.id == auth.record.id,
-                    remembered: record.remember,
-                }
-            })
+            .map(|record| view_of(record, Some(&auth.record.id)))
             .collect())
     }
 
@@ -292,13 +271,10 @@ impl SessionService {
         public_id: &str,
         client: ClientRequest<'_>,
     ) -> Result<Option<SessionRecord>, AuthError> {
-        let now = self.clock.now();
-        let found = self
-            .store
-            .for_user(auth.record.user.id)
+        let found = live_sessions_of(self.store.as_ref(), auth.record.user.id, self.now())
             .await?
             .into_iter()
-            .find(|r| r.state_at(now) == SessionState::Alive && r.id.public_id() == public_id);
+            .find(|r| r.id.public_id() == public_id);
         let Some(record) = found else {
             return Ok(None);
         };
@@ -395,16 +371,9 @@ impl SessionService {
         max: u32,
         now: OffsetDateTime,
     ) -> Result<(), AuthError> {
-        let mut live: Vec<SessionRecord> = self
-            .store
-            .for_user(user_id)
-            .await?
-            .into_iter()
-            .filter(|r| r.live_until() > now.unix_timestamp())
-            .collect();
-        live.sort_by_key(|r| r.last_activity_at);
+        let live = live_sessions_of(self.store.as_ref(), user_id, now).await?;
         let excess = (live.len() + 1).saturating_sub(max as usize).max(1);
-        for record in live.into_iter().take(excess) {
+        for record in live.into_iter().rev().take(excess) {
             tracing::info!(session = %record.id.public_id(), "session limit reached; the oldest session ends");
             self.record_event(
                 AuditKind::SessionEnded,
@@ -678,21 +647,51 @@ async fn end_record(
     Err(AuthError::Contended)
 }
 
-/// Ends the live sessions of a user as of `now` (only the one with public id `only`, when
-/// given); returns how many were ended. Used by the command line, which has a store but no
-/// running service.
+/// A session as its owner (or an operator) sees it; `current` is the session asking, if any.
+pub fn view_of(record: &SessionRecord, current: Option<&SessionId>) -> SessionView {
+    let device = Device::of(record.client.user_agent.as_deref());
+    SessionView {
+        id: record.id.public_id(),
+        device: device.summary(),
+        browser: device.browser,
+        os: device.os,
+        address: record.client.ip.as_deref().and_then(masked_address),
+        created_at: record.created_at,
+        last_active_at: record.last_activity_at,
+        current: Some(&record.id) == current,
+        remembered: record.remember,
+    }
+}
+
+/// The user's sessions live at `now`, most recently active first. Also used by the command
+/// line, which has a store but no running service.
+pub async fn live_sessions_of(
+    store: &dyn SessionStore,
+    user_id: i64,
+    now: OffsetDateTime,
+) -> Result<Vec<SessionRecord>, AuthError> {
+    let mut live: Vec<SessionRecord> = store
+        .for_user(user_id)
+        .await?
+        .into_iter()
+        .filter(|r| r.state_at(now) == SessionState::Alive)
+        .collect();
+    live.sort_by_key(|r| std::cmp::Reverse(r.last_activity_at));
+    Ok(live)
+}
+
+/// Ends the user's live sessions that `select` picks, as of `now`; returns how many this
+/// call ended. Also used by the command line.
 pub async fn end_sessions_of(
     store: &dyn SessionStore,
     user_id: i64,
-    only: Option<&str>,
     reason: EndReason,
     now: OffsetDateTime,
+    select: impl Fn(&SessionRecord) -> bool,
 ) -> Result<usize, AuthError> {
     let mut ended = 0;
-    for record in store.for_user(user_id).await? {
-        let chosen = only.is_none_or(|id| record.id.public_id() == id);
-        if chosen && record.state_at(now) == SessionState::Alive {
-            end_record(store, record, reason, now).await?;
+    for record in live_sessions_of(store, user_id, now).await? {
+        if select(&record) && end_record(store, record, reason, now).await? {
             ended += 1;
         }
     }

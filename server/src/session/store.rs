@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use sqlx::AnyPool;
 
 use crate::db::{Backend, Database};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, StoreCall};
 use thiserror::Error;
 use time::OffsetDateTime;
 
@@ -555,7 +555,7 @@ impl SessionStore for MeasuredStore {
     ) -> Result<Created, StoreError> {
         let since = Instant::now();
         let outcome = self.inner.create(record, limit).await;
-        self.metrics.store_call("create", since);
+        self.metrics.store_call(StoreCall::Create, since);
         outcome
     }
 
@@ -566,28 +566,28 @@ impl SessionStore for MeasuredStore {
     ) -> Result<Option<SessionRecord>, StoreError> {
         let since = Instant::now();
         let outcome = self.inner.load(user_id, id).await;
-        self.metrics.store_call("load", since);
+        self.metrics.store_call(StoreCall::Load, since);
         outcome
     }
 
     async fn replace(&self, record: &SessionRecord) -> Result<Replaced, StoreError> {
         let since = Instant::now();
         let outcome = self.inner.replace(record).await;
-        self.metrics.store_call("replace", since);
+        self.metrics.store_call(StoreCall::Replace, since);
         outcome
     }
 
     async fn for_user(&self, user_id: i64) -> Result<Vec<SessionRecord>, StoreError> {
         let since = Instant::now();
         let outcome = self.inner.for_user(user_id).await;
-        self.metrics.store_call("for_user", since);
+        self.metrics.store_call(StoreCall::ForUser, since);
         outcome
     }
 
     async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let since = Instant::now();
         let outcome = self.inner.delete_expired(now).await;
-        self.metrics.store_call("delete_expired", since);
+        self.metrics.store_call(StoreCall::DeleteExpired, since);
         outcome
     }
 

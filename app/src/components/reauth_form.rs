@@ -1,0 +1,76 @@
+//! The in-place sign-in both dialogs use — after a timeout, and to confirm a sensitive
+//! action: "Continue as …", the password (focused at once, and again after a failure), one
+//! attempt at a time, and the dialog's own second button.
+
+use leptos::prelude::*;
+
+use crate::actions::{self, SignInForm};
+use crate::session_context::use_session;
+
+#[component]
+pub fn ReauthForm(
+    /// The password field's id.
+    input_id: &'static str,
+    /// The submit button's id and its labels, at rest and while signing in.
+    submit_id: &'static str,
+    submit_label: &'static str,
+    pending_label: &'static str,
+    /// The dialog's other button.
+    children: Children,
+) -> impl IntoView {
+    let ctx = use_session();
+    let form = SignInForm::new();
+    let SignInForm {
+        password,
+        pending,
+        error,
+    } = form;
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(el) = input.get() {
+            let _ = el.focus();
+        }
+    });
+    let who = move || {
+        ctx.user
+            .get()
+            .map(|u| (u.display_name, u.username))
+            .unwrap_or_default()
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        form.submit(
+            actions::sign_in_again(ctx, password.get_untracked()),
+            move |succeeded| {
+                if !succeeded {
+                    if let Some(el) = input.get_untracked() {
+                        let _ = el.focus();
+                    }
+                }
+            },
+        );
+    };
+    view! {
+        <form class="reauth-form" on:submit=submit>
+            <p class="reauth-user">
+                "Continue as " <strong>{move || who().0}</strong> " (" {move || who().1} ")"
+            </p>
+            <label for=input_id>"Password"</label>
+            <input
+                id=input_id
+                type="password"
+                autocomplete="current-password"
+                node_ref=input
+                prop:value=move || password.get()
+                on:input=move |ev| password.set(event_target_value(&ev))
+            />
+            <p class="form-error" role="alert">{move || error.get()}</p>
+            <div class="modal-actions">
+                <button type="submit" class="button primary" id=submit_id disabled=move || pending.get()>
+                    {move || if pending.get() { pending_label } else { submit_label }}
+                </button>
+                {children()}
+            </div>
+        </form>
+    }
+}
