@@ -585,6 +585,19 @@ mod account {
         })
     }
 
+    /// Opens the sessions page: the list is asked for and answered (empty).
+    fn load_sessions(client: &mut Client) {
+        let load = act(client, T0, AccountAction::LoadSessions);
+        let id = sent(&load, &Request::ListSessions);
+        answer(
+            client,
+            id,
+            Ok(Answer::Sessions(SessionList {
+                sessions: Vec::new(),
+            })),
+        );
+    }
+
     #[test]
     fn a_sensitive_action_waits_for_a_fresh_sign_in_then_goes_once() {
         let mut client = signed_in();
@@ -644,15 +657,7 @@ mod account {
     #[test]
     fn ending_sessions_reports_and_reloads_the_list() {
         let mut client = signed_in();
-        let load = act(&mut client, T0, AccountAction::LoadSessions);
-        let id = sent(&load, &Request::ListSessions);
-        answer(
-            &mut client,
-            id,
-            Ok(Answer::Sessions(SessionList {
-                sessions: Vec::new(),
-            })),
-        );
+        load_sessions(&mut client);
         assert_eq!(client.sessions().map(<[_]>::len), Some(0));
         let asked = act(&mut client, T0, AccountAction::RevokeOthers);
         let id = sent(&asked, &Request::RevokeOthers);
@@ -726,15 +731,7 @@ mod account {
     #[test]
     fn nothing_of_the_account_outlives_a_sign_out() {
         let mut client = signed_in();
-        let load = act(&mut client, T0, AccountAction::LoadSessions);
-        let id = sent(&load, &Request::ListSessions);
-        answer(
-            &mut client,
-            id,
-            Ok(Answer::Sessions(SessionList {
-                sessions: Vec::new(),
-            })),
-        );
+        load_sessions(&mut client);
         let out = client.handle(Event::User {
             now: T0,
             action: UserAction::SignOut,

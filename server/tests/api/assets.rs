@@ -36,27 +36,38 @@ async fn get(
     (status, headers, body.to_vec())
 }
 
-#[tokio::test]
-async fn app_files_are_served_precompressed_and_revalidated() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let pkg = dir.path().join("site").join("pkg");
-    std::fs::create_dir_all(&pkg).expect("pkg dir");
-    std::fs::write(pkg.join("vigil.js"), "export const raw = true;").expect("js");
-    std::fs::write(pkg.join("vigil.js.br"), "brotli bytes").expect("br");
-    std::fs::write(pkg.join("vigil.js.gz"), "gzip bytes").expect("gz");
-    std::fs::write(pkg.join("vigil.css"), "body{}").expect("css");
-    let settings = test_settings(dir.path(), &[]);
+/// The real router serving `<dir>/site/pkg` (create its files first).
+async fn app_serving(dir: &std::path::Path) -> axum::Router {
+    let settings = test_settings(dir, &[]);
     create_database(&settings).await;
     let options = LeptosOptions::builder()
         .output_name("vigil")
-        .site_root(dir.path().join("site").to_string_lossy().to_string())
+        .site_root(dir.join("site").to_string_lossy().to_string())
         .site_pkg_dir("pkg")
         .build();
     let clock = ManualClock::new(OffsetDateTime::now_utc());
     let state = build_state(settings, options, Some(Arc::new(clock)))
         .await
         .expect("app builds");
-    let app = router(state);
+    router(state)
+}
+
+/// `<dir>/site/pkg`, made.
+fn pkg_dir(dir: &std::path::Path) -> std::path::PathBuf {
+    let pkg = dir.join("site").join("pkg");
+    std::fs::create_dir_all(&pkg).expect("pkg dir");
+    pkg
+}
+
+#[tokio::test]
+async fn app_files_are_served_precompressed_and_revalidated() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pkg = pkg_dir(dir.path());
+    std::fs::write(pkg.join("vigil.js"), "export const raw = true;").expect("js");
+    std::fs::write(pkg.join("vigil.js.br"), "brotli bytes").expect("br");
+    std::fs::write(pkg.join("vigil.js.gz"), "gzip bytes").expect("gz");
+    std::fs::write(pkg.join("vigil.css"), "body{}").expect("css");
+    let app = app_serving(dir.path()).await;
 
     let (status, headers, body) = get(
         &app,
@@ -118,8 +129,7 @@ async fn app_files_are_served_precompressed_and_revalidated() {
 #[tokio::test]
 async fn a_compressed_copy_older_than_its_file_is_never_sent() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let pkg = dir.path().join("site").join("pkg");
-    std::fs::create_dir_all(&pkg).expect("pkg dir");
+    let pkg = pkg_dir(dir.path());
     // A release build left its copies; a debug build then replaced the file itself.
     std::fs::write(pkg.join("vigil.wasm.br"), "release brotli").expect("br");
     std::fs::write(pkg.join("vigil.wasm.gz"), "release gzip").expect("gz");
@@ -132,21 +142,7 @@ async fn a_compressed_copy_older_than_its_file_is_never_sent() {
             .expect("mtime");
     }
     std::fs::write(pkg.join("vigil.wasm"), "debug build").expect("wasm");
-    let settings = test_settings(dir.path(), &[]);
-    create_database(&settings).await;
-    let options = LeptosOptions::builder()
-        .output_name("vigil")
-        .site_root(dir.path().join("site").to_string_lossy().to_string())
-        .site_pkg_dir("pkg")
-        .build();
-    let state = build_state(
-        settings,
-        options,
-        Some(Arc::new(ManualClock::new(OffsetDateTime::now_utc()))),
-    )
-    .await
-    .expect("app builds");
-    let app = router(state);
+    let app = app_serving(dir.path()).await;
     let (status, headers, body) =
         get(&app, "/pkg/vigil.wasm", &[("accept-encoding", "br, gzip")]).await;
     assert_eq!(status, StatusCode::OK);

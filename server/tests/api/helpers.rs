@@ -26,6 +26,7 @@ use vigil_server::state::AppState;
 
 pub const USERNAME: &str = "ada";
 pub const PASSWORD: &str = "correct horse battery";
+pub const GRACE_PASSWORD: &str = "another staple battery";
 
 pub struct TestApp {
     pub router: Router,
@@ -75,13 +76,7 @@ impl TestResponse {
 
     /// The session cookie set by this response, as a `Cookie` header value.
     pub fn session_cookie(&self) -> Option<String> {
-        self.headers
-            .get_all(SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("__Host-vigil-session="))
-            .and_then(|v| v.split(';').next())
-            .map(str::to_owned)
+        session_cookie_in(&self.headers)
     }
 
     pub fn time(&self, field: &str) -> OffsetDateTime {
@@ -89,6 +84,17 @@ impl TestResponse {
         OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
             .unwrap_or_else(|e| panic!("{field} is not RFC 3339 ({e}): {}", self.body))
     }
+}
+
+/// The session cookie among a response's `Set-Cookie` headers, as a `Cookie` header value.
+pub fn session_cookie_in(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-vigil-session="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
 }
 
 pub fn test_settings(dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings {
@@ -278,6 +284,24 @@ impl TestApp {
             &[],
         )
         .await
+    }
+
+    /// A second user, Grace (created on first use), signed in as a browser: her cookie.
+    pub async fn sign_in_grace(&self) -> String {
+        let grace = Username::parse("grace").expect("valid");
+        let _ = self
+            .state
+            .users
+            .add(&grace, "Grace Hopper", GRACE_PASSWORD, Default::default())
+            .await;
+        let response = self
+            .post(
+                "/api/auth/login",
+                json!({"username": "grace", "password": GRACE_PASSWORD}),
+                &[],
+            )
+            .await;
+        response.session_cookie().expect("cookie")
     }
 
     /// Signs in as a browser and returns the `Cookie` header value.

@@ -15,7 +15,9 @@ use time::Duration;
 use tower::ServiceExt;
 use vigil_server::configuration::SessionStoreChoice;
 
-use crate::helpers::{instances, post_from, session_id_of, TestApp, PASSWORD, USERNAME};
+use crate::helpers::{
+    instances, post_from, session_cookie_in, session_id_of, TestApp, PASSWORD, USERNAME,
+};
 
 #[tokio::test]
 async fn sign_out_on_one_instance_is_refused_on_every_other_at_once() {
@@ -84,13 +86,8 @@ async fn ten_concurrent_refreshes_spread_over_three_instances_make_one_new_gener
             StatusCode::OK,
             "never a 5xx, never refused"
         );
-        let set = response
-            .headers()
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .expect("every answer carries a usable cookie")
-            .to_owned();
+        let set =
+            session_cookie_in(response.headers()).expect("every answer carries a usable cookie");
         cookies.push(set);
     }
     let record = apps[2]

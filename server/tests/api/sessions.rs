@@ -155,21 +155,7 @@ async fn ending_a_session_from_another_device_refuses_it_at_once() {
 #[tokio::test]
 async fn another_users_session_is_not_found_and_stays_alive() {
     let app = spawn_app().await;
-    let grace = Username::parse("grace").expect("valid");
-    app.state
-        .users
-        .add(&grace, "Grace Hopper", "another staple battery", Role::User)
-        .await
-        .expect("user");
-    let hers = app
-        .post(
-            "/api/auth/login",
-            json!({"username": "grace", "password": "another staple battery"}),
-            &[],
-        )
-        .await
-        .session_cookie()
-        .expect("cookie");
+    let hers = app.sign_in_grace().await;
     let ada = app.browser_session().await;
     let her_id = public_id(&app, &hers).await;
     end_session(&app, &ada, &her_id)
@@ -759,21 +745,7 @@ async fn deleting_all_drafts_needs_a_recent_sign_in_and_keeps_submitted_ones() {
         .await;
     assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
     // Someone else's drafts are never touched.
-    let grace = Username::parse("grace").expect("valid");
-    app.state
-        .users
-        .add(&grace, "Grace", "another staple battery", Role::User)
-        .await
-        .expect("user");
-    let hers = app
-        .post(
-            "/api/auth/login",
-            json!({"username": "grace", "password": "another staple battery"}),
-            &[],
-        )
-        .await
-        .session_cookie()
-        .expect("cookie");
+    let hers = app.sign_in_grace().await;
     let her_draft = create_draft(&app, &hers, "00000000-0000-4000-8000-00000000000a").await;
     assert_eq!(her_draft.status, StatusCode::CREATED);
 

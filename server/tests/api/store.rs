@@ -13,7 +13,7 @@ use vigil_server::configuration::SessionStoreChoice;
 use vigil_server::session::service::{AuthError, CredentialKind, Presented};
 use vigil_server::session::ClientRequest;
 
-use crate::helpers::{session_id_of, spawn_app, spawn_instrumented_app};
+use crate::helpers::{session_cookie_in, session_id_of, spawn_app, spawn_instrumented_app};
 
 #[tokio::test]
 async fn ten_concurrent_refreshes_make_exactly_one_new_generation() {
@@ -40,13 +40,8 @@ async fn ten_concurrent_refreshes_make_exactly_one_new_generation() {
             StatusCode::OK,
             "never a 5xx, never refused"
         );
-        let set = response
-            .headers()
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .expect("every answer carries a usable cookie")
-            .to_owned();
+        let set =
+            session_cookie_in(response.headers()).expect("every answer carries a usable cookie");
         cookies.push(set);
     }
     let record = app

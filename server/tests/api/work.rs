@@ -266,7 +266,7 @@ async fn a_repeated_idempotency_key_gets_the_first_answer_and_applies_once() {
 async fn keys_belong_to_their_user() {
     let app = spawn_app().await;
     let ada = app.browser_session().await;
-    let grace = sign_in_grace(&app).await;
+    let grace = app.sign_in_grace().await;
     let key = [("if-none-match", "*"), ("idempotency-key", "shared-key")];
     let a = put(&app, &ada, DRAFT, json!({"title": "Ada", "body": ""}), &key).await;
     let g = put(
@@ -282,33 +282,11 @@ async fn keys_belong_to_their_user() {
     assert!(!g.headers.contains_key("idempotent-replayed"));
 }
 
-async fn sign_in_grace(app: &TestApp) -> String {
-    let grace = Username::parse("grace").expect("valid");
-    let _ = app
-        .state
-        .users
-        .add(
-            &grace,
-            "Grace Hopper",
-            "another staple battery",
-            Default::default(),
-        )
-        .await;
-    let response = app
-        .post(
-            "/api/auth/login",
-            json!({"username": "grace", "password": "another staple battery"}),
-            &[],
-        )
-        .await;
-    response.session_cookie().expect("cookie")
-}
-
 #[tokio::test]
 async fn another_users_draft_is_not_found_and_never_listed() {
     let app = spawn_app().await;
     let ada = app.browser_session().await;
-    let grace = sign_in_grace(&app).await;
+    let grace = app.sign_in_grace().await;
     put(
         &app,
         &ada,
