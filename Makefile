@@ -20,7 +20,7 @@ DEMO_USER := demo
 DEMO_PASSWORD := vigil-demo-password
 SITE_ADDR := 127.0.0.1:3000
 
-.PHONY: help tools rust-tools wasm-target cargo-leptos wasm-bindgen node-tools chromium wrk \
+.PHONY: help tools rust-tools wasm-target cargo-leptos wasm-bindgen node-tools chromium wrk oha \
         stores build run run-cluster test test-core test-server test-shared test-e2e lint fmt size release \
         bench bench-browser
 
@@ -73,6 +73,12 @@ stores:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends \
 	    redis-server redis-tools postgresql haproxy; }
+
+# A constant-rate load generator (the latency a steady load sees), for `make bench` only.
+OHA_VERSION := 1.16.0
+oha:
+	@oha --version 2>/dev/null | grep -q " $(OHA_VERSION)$$" \
+	  || cargo install oha --version $(OHA_VERSION) --locked
 
 wrk:
 	@command -v wrk >/dev/null 2>&1 || { \
@@ -137,12 +143,14 @@ test-e2e: build node-tools chromium stores
 
 lint:
 	cargo fmt --all --check
+	cargo fmt --check --manifest-path bench/peers/Cargo.toml
 	$(CARGO_ENV) cargo clippy -p vigil -p app -p server --all-targets -- -D warnings
 	$(CARGO_ENV) cargo clippy -p frontend -p app --target wasm32-unknown-unknown \
 	  --target-dir target/front -- -D warnings
 
 fmt:
 	cargo fmt --all
+	cargo fmt --manifest-path bench/peers/Cargo.toml
 
 ## ---- figures ----------------------------------------------------------------
 
@@ -152,9 +160,12 @@ bench-browser: release node-tools chromium
 	cd end2end && node bench/browser.mjs
 
 # Throughput and latency of the release server (wrk on loopback) on SQLite and on Redis +
-# Postgres, then store writes per active session (in-process, manual clock), then session
-# lookup latency with 1,000 and 1,000,000 stored sessions in each store.
-bench: release wrk stores
+# Postgres beside the peers people would otherwise pick (bench/peers, its own workspace in
+# the one target directory), latency at a steady rate (oha and bench/peers' steady), then
+# store writes per active session (in-process, manual clock), then session lookup latency
+# with 1,000 and 1,000,000 stored sessions in each store.
+bench: release wrk oha stores
+	cargo build --release --locked --manifest-path bench/peers/Cargo.toml --target-dir target
 	bench/http.sh
 	LEPTOS_OUTPUT_NAME=vigil cargo bench -q -p server --bench store_writes
 	@trap 'VIGIL_SERVICES_DIR=$(CURDIR)/target/bench-stores deploy/services.sh stop' EXIT; \

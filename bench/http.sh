@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
-# HTTP benchmark of the release server on loopback, in one run, for both setups side by
-# side: the embedded one (everything in SQLite) and the one several instances share
-# (sessions and limits in Redis, the rest in Postgres, both private instances started here,
-# durable as in deploy/cluster.sh). Against each server's own bare JSON route (the public
-# policy endpoint): an authenticated, store-checked session-info, and autosaves
-# (PUT /api/drafts/{id}: session check, draft write, activity). Setups and routes alternate
-# for several rounds (a shared 2-core machine drifts by 20 % between runs); each round
-# prints requests/s, p50/p99 latency and the ratios, and the medians are the result.
+# HTTP benchmark of the release server on loopback, in one run, side by side with what
+# people would otherwise pick (bench/peers: a bare axum JSON route, and the usual
+# tower-sessions + SQLite idle-timeout pattern that reads the user and writes the last
+# activity on every request). Vigil runs in both setups: the embedded one (everything in
+# SQLite) and the one several instances share (sessions and limits in Redis, the rest in
+# Postgres, private instances started here, durable as in deploy/cluster.sh). For each:
+# its own public JSON route (policy), an authenticated, store-checked session-info, and
+# autosaves (PUT /api/drafts/{id}: session check, draft write, activity). Servers and routes
+# alternate for several rounds (a shared 2-core machine drifts by 20 % between runs); each
+# round prints requests/s, p50/p99 and the ratios, and the medians are the result. Then the
+# latency at a fixed 1,000 requests/s (oha), which saturation runs cannot show.
 set -euo pipefail
 # Debian installs haproxy (and other daemons) in sbin, which an ordinary user's PATH lacks.
 export PATH="$PATH:/usr/sbin:/sbin"
 cd "$(dirname "$0")/.."
 
 server="${VIGIL_SERVER_BIN:-target/release/server}"
+peers="${VIGIL_PEERS_DIR:-target/release}"
 port="${VIGIL_BENCH_PORT:-3300}"
 duration="${BENCH_DURATION:-10s}"
 connections="${BENCH_CONNECTIONS:-32}"
 threads="${BENCH_THREADS:-2}"
 rounds="${BENCH_ROUNDS:-3}"
+rate="${BENCH_RATE:-1000}"
+rate_duration="${BENCH_RATE_DURATION:-10s}"
 
 work="$(mktemp -d)"
 stores() {
@@ -59,7 +65,7 @@ with_setup() { # setup, command...
 for setup in "${setups[@]}"; do
   # One account for the reads, and one per round for the autosaves (each round creates its
   # drafts afresh, and an account keeps at most 1000).
-  for user in bench $(seq -f 'writer%g' "$rounds"); do
+  for user in bench steady $(seq -f 'writer%g' "$rounds"); do
     printf '%s' 'bench password' | with_setup "$setup" "$server" user add "$user" --password-stdin >/dev/null
   done
   with_setup "$setup" exec "$server" >"$work/$setup.log" 2>&1 &
@@ -73,10 +79,26 @@ for setup in "${setups[@]}"; do
   done
 done
 
+# The peers, each on its own port and database.
+PEER_ADDR="127.0.0.1:$((port + 5))" "$peers/bare-axum" >"$work/axum.log" 2>&1 &
+pids+=($!)
+PEER_ADDR="127.0.0.1:$((port + 6))" PEER_DATABASE="$work/naive-sessions.db" \
+  "$peers/naive-sessions" >"$work/naive.log" 2>&1 &
+pids+=($!)
+base[axum]="http://127.0.0.1:$((port + 5))"
+base[naive]="http://127.0.0.1:$((port + 6))"
+for peer in axum naive; do
+  for _ in $(seq 100); do
+    curl -s -o /dev/null "${base[$peer]}/" && break
+    sleep 0.1
+  done
+done
+
 sign_in() { # setup, username
-  local cookie
+  local cookie path=/api/auth/login
+  [ "$1" = naive ] && path=/api/login
   curl -s -D "$work/sign-in.head" -o "$work/sign-in.body" -X POST -H 'content-type: application/json' \
-    -d "{\"username\":\"$2\",\"password\":\"bench password\"}" "${base[$1]}/api/auth/login"
+    -d "{\"username\":\"$2\",\"password\":\"bench password\"}" "${base[$1]}$path"
   cookie="$(awk -F'[:;] *' 'tolower($1) == "set-cookie" { print $2; exit }' "$work/sign-in.head")"
   if [ -z "$cookie" ]; then
     echo "sign-in of $2 failed on $1:" >&2
@@ -101,28 +123,68 @@ run() { # setup, name, path, cookie, script
   echo "$rps" >"$work/$1-$2.rps"
 }
 
-ratio() { # setup, name
-  awk -v a="$(cat "$work/$1-$2.rps")" -v b="$(cat "$work/$1-bare.rps")" 'BEGIN { printf "%.2f\n", a / b }' |
-    tee -a "$work/$1-$2.ratios" | sed "s/^/  ratio $1 $2 \/ bare /"
+ratio() { # numerator (setup-name), denominator (setup-name), label
+  local key="${3//[^a-z0-9]/_}"
+  awk -v a="$(cat "$work/$1.rps")" -v b="$(cat "$work/$2.rps")" 'BEGIN { printf "%.2f\n", a / b }' |
+    tee -a "$work/$key.ratios" | sed "s|^|  ratio $3: |"
+}
+
+# The latency a steady load sees: `rate` requests/s leave on schedule whatever the answers
+# take. oha for reads; bench/peers' steady for reads too (the two should agree) and for
+# autosaves, whose If-Match chains no fixed-request tool can follow.
+oha_read() { # setup, path, cookie
+  oha --no-tui --output-format json -z "$rate_duration" -q "$rate" -c "$connections" -m POST \
+    -H 'content-type: application/json' -H "cookie: $3" -d '{}' "${base[$1]}$2" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+bad = sum(n for c, n in r.get("statusCodeDistribution", {}).items() if not c.startswith("2"))
+p = r["latencyPercentiles"]
+print("p50 %6.2f ms   p99 %6.2f ms   (oha; non-2xx %d)" % (p["p50"] * 1e3, p["p99"] * 1e3, bad))
+sys.exit(1 if bad else 0)
+'
+}
+steady() { # setup, cookie, steady arguments...
+  local setup=$1 cookie=$2
+  shift 2
+  "$peers/steady" "${base[$setup]}" "$cookie" "$rate" "${rate_duration%s}" "$@"
 }
 
 declare -A reader
-for setup in "${setups[@]}"; do reader[$setup]="$(sign_in "$setup" bench)"; done
+for setup in "${setups[@]}" naive; do reader[$setup]="$(sign_in "$setup" bench)"; done
 
-echo "Vigil HTTP benchmark: wrk -t$threads -c$connections -d$duration on loopback, $(nproc) cores, $rounds rounds"
-echo "  sqlite: everything in SQLite;  shared: sessions and limits in Redis (append-only), the rest in Postgres"
+echo "HTTP benchmark: wrk -t$threads -c$connections -d$duration on loopback, $(nproc) cores, $rounds rounds"
+echo "  axum: a bare axum JSON route;  naive: tower-sessions + SQLite, user read and activity written per request"
+echo "  sqlite: Vigil, everything in SQLite;  shared: Vigil, sessions and limits in Redis (append-only), the rest in Postgres"
 for round in $(seq "$rounds"); do
   echo "round $round"
+  run axum bare "/api/policy" ""
+  run naive authenticated "/api/session-info" "${reader[naive]}"
   for setup in "${setups[@]}"; do
-    run "$setup" bare "/api/auth/policy" ""
+    run "$setup" policy "/api/auth/policy" ""
     run "$setup" authenticated "/api/auth/session-info" "${reader[$setup]}"
     writer="$(sign_in "$setup" "writer$round")"
     run "$setup" put-draft "/api/drafts" "$writer" bench/put-draft.lua
-    ratio "$setup" authenticated
-    ratio "$setup" put-draft
+  done
+  ratio naive-authenticated axum-bare "naive authenticated / axum"
+  for setup in "${setups[@]}"; do
+    ratio "$setup-authenticated" "$setup-policy" "$setup authenticated / $setup policy"
+    ratio "$setup-authenticated" axum-bare "$setup authenticated / axum"
+    ratio "$setup-put-draft" "$setup-policy" "$setup put-draft / $setup policy"
   done
 done
-median() { sort -n "$1" | awk '{ r[NR] = $1 } END { print r[int((NR + 1) / 2)] }'; }
-echo "medians over $rounds rounds:"
-echo "  SQLite:          authenticated / bare $(median "$work/sqlite-authenticated.ratios")   PUT /api/drafts/{id} / bare $(median "$work/sqlite-put-draft.ratios")"
-echo "  Redis+Postgres:  authenticated / bare $(median "$work/shared-authenticated.ratios")   PUT /api/drafts/{id} / bare $(median "$work/shared-put-draft.ratios")"
+median() { sort -n "$work/${1//[^a-z0-9]/_}.ratios" | awk '{ r[NR] = $1 } END { print r[int((NR + 1) / 2)] }'; }
+echo "medians over $rounds rounds (authenticated = session-info; put-draft = PUT /api/drafts/{id}):"
+echo "  naive authenticated / bare axum        $(median "naive authenticated / axum")"
+for setup in "${setups[@]}"; do
+  name=$([ "$setup" = sqlite ] && echo "SQLite" || echo "Redis+Postgres")
+  printf '  %-15s authenticated / own policy %s   authenticated / bare axum %s   put-draft / own policy %s\n' \
+    "$name" "$(median "$setup authenticated / $setup policy")" \
+    "$(median "$setup authenticated / axum")" "$(median "$setup put-draft / $setup policy")"
+done
+
+echo "latency at a steady $rate requests/s for $rate_duration:"
+for setup in "${setups[@]}"; do
+  printf '  %-7s %-14s %s\n' "$setup" authenticated "$(oha_read "$setup" /api/auth/session-info "${reader[$setup]}")"
+  printf '  %-7s %-14s %s\n' "$setup" authenticated "$(steady "$setup" "${reader[$setup]}" read /api/auth/session-info)"
+  printf '  %-7s %-14s %s\n' "$setup" put-draft "$(steady "$setup" "$(sign_in "$setup" steady)" autosave)"
+done

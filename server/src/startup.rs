@@ -129,7 +129,7 @@ pub async fn build_state_with_store(
         &settings.secret,
         settings.environment == Environment::Production,
     )?;
-    let tokens = TokenService::new(&secret, &settings.issuer, &settings.audience);
+    let tokens = TokenService::new(&secret, &settings.issuer, &settings.audience)?;
     tokens.self_test(clock.now())?;
     let audit = AuditLog::new(db.pool().clone());
     let users = UserRepository::new(db.pool().clone(), settings.hashing);
