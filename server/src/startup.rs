@@ -10,6 +10,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use thiserror::Error;
+use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -203,36 +204,42 @@ pub fn router(state: AppState) -> Router {
         router = router.merge(test_hooks::routes());
     }
     let body_read_timeout = state.settings.body_read_timeout.unsigned_abs();
-    // Layers run outside in: the last added sees the request first.
-    router
+    let routes = router
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(from_fn_with_state(state.clone(), require_session))
-        .layer(from_fn_with_state(state.clone(), reject_cross_site))
-        .layer(from_fn(normalize_api))
+        .with_state(state.clone());
+    // One stack around the whole router, outermost first. (`Router::layer` would wrap every
+    // route in each layer: a boxed clone per layer per request, most of a bare request's
+    // time.)
+    let stack = ServiceBuilder::new()
         .layer(from_fn_with_state(
-            Arc::new(state.settings.trusted_proxies.clone()),
-            resolve_client_address,
+            state.metrics.clone(),
+            metrics::count_unavailable,
         ))
-        .layer(RequestBodyTimeoutLayer::new(body_read_timeout))
-        .layer(from_fn_with_state(state.clone(), protective_headers))
-        .layer(PropagateRequestIdLayer::new(http::HeaderName::from_static(
-            REQUEST_ID_HEADER,
-        )))
+        .layer(from_fn(sanitize_request_id))
+        .layer(SetRequestIdLayer::new(
+            http::HeaderName::from_static(REQUEST_ID_HEADER),
+            MakeRequestUuid,
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
-        .layer(SetRequestIdLayer::new(
-            http::HeaderName::from_static(REQUEST_ID_HEADER),
-            MakeRequestUuid,
-        ))
-        .layer(from_fn(sanitize_request_id))
+        .layer(PropagateRequestIdLayer::new(http::HeaderName::from_static(
+            REQUEST_ID_HEADER,
+        )))
+        .layer(from_fn_with_state(state.clone(), protective_headers))
+        .layer(RequestBodyTimeoutLayer::new(body_read_timeout))
+        .map_request(|request: http::Request<_>| request.map(axum::body::Body::new))
         .layer(from_fn_with_state(
-            state.metrics.clone(),
-            metrics::count_unavailable,
+            Arc::new(state.settings.trusted_proxies.clone()),
+            resolve_client_address,
         ))
-        .with_state(state)
+        .layer(from_fn(normalize_api))
+        .layer(from_fn_with_state(state.clone(), reject_cross_site))
+        .layer(from_fn_with_state(state, require_session))
+        .service(routes);
+    Router::new().fallback_service(stack)
 }
 
 /// `GET /metrics`: the Prometheus exposition, with the live sessions counted at the scrape.
