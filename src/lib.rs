@@ -13,6 +13,7 @@ pub mod preserved;
 pub mod problem;
 pub mod session_info;
 pub mod sessions;
+pub mod timestamp;
 pub mod work;
 
 pub use clock::{Clock, ManualClock, SystemClock};

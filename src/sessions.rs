@@ -27,9 +27,9 @@ pub struct SessionView {
     pub os: Option<String>,
     /// The address it signed in from with its last part hidden (`203.0.113.x`).
     pub address: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub last_active_at: OffsetDateTime,
     /// The session of the request that asked.
     pub current: bool,

@@ -181,10 +181,10 @@ pub struct StoredDraft {
     pub body: String,
     /// Starts at 1; every accepted change adds one. The `ETag` is `"<version>"`.
     pub version: u64,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub updated_at: OffsetDateTime,
     /// Set once the draft is submitted; it is read-only from then on.
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(default, with = "crate::timestamp::rfc3339::option")]
     pub submitted_at: Option<OffsetDateTime>,
 }
 

@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use sqlx::AnyPool;
-use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use crate::session::{ClientSummary, SessionId};
@@ -209,7 +208,7 @@ impl AuditLog {
                  ON CONFLICT (event, ip, bucket) WHERE bucket IS NOT NULL \
                  DO UPDATE SET count = audit_events.count + excluded.count",
             )
-            .bind(entry.first_at.format(&Rfc3339).unwrap_or_default())
+            .bind(vigil::timestamp::format(entry.first_at).unwrap_or_default())
             .bind(key.kind.as_str())
             .bind(&key.ip)
             .bind(&entry.user_agent)
@@ -242,11 +241,12 @@ impl AuditLog {
         retention: Duration,
         now: OffsetDateTime,
     ) -> Result<u64, sqlx::Error> {
-        let cutoff = (now - retention)
-            .replace_nanosecond(0)
-            .unwrap_or(now - retention)
-            .format(&Rfc3339)
-            .unwrap_or_default();
+        let cutoff = vigil::timestamp::format(
+            (now - retention)
+                .replace_nanosecond(0)
+                .unwrap_or(now - retention),
+        )
+        .unwrap_or_default();
         let done = sqlx::query("DELETE FROM audit_events WHERE at < $1")
             .bind(cutoff)
             .execute(&self.pool)
@@ -255,7 +255,7 @@ impl AuditLog {
     }
 
     async fn insert(&self, event: AuditEvent<'_>, now: OffsetDateTime) {
-        let at = now.format(&Rfc3339).unwrap_or_default();
+        let at = vigil::timestamp::format(now).unwrap_or_default();
         let client = event.client.cloned().unwrap_or_default();
         let result = sqlx::query(
             "INSERT INTO audit_events (at, event, user_id, username, session_hash, reason, ip, user_agent) \

@@ -5,7 +5,6 @@
 //! end a user's sessions.
 
 use clap::{Parser, Subcommand};
-use time::format_description::well_known::Rfc3339;
 use vigil::{Clock, Role, SystemClock};
 
 use crate::audit::{AuditEvent, AuditKind, AuditLog};
@@ -202,7 +201,7 @@ pub async fn run_session_command(
     match command {
         SessionCommand::List { .. } => {
             let live = live_sessions_of(store.as_ref(), user_id, now).await?;
-            let time = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+            let time = |t: time::OffsetDateTime| vigil::timestamp::format(t).unwrap_or_default();
             let mut out = format!(
                 "{} live session(s) of `{}`\n{:<24}  {:<20}  {:<20}  {:<20}  {:<16}  DEVICE",
                 live.len(),

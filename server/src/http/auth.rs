@@ -11,7 +11,6 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use time::format_description::well_known::Rfc3339;
 use vigil::{Deadlines, ErrorCode, Phase, Problem};
 
 use crate::http::problem::{is_state_changing, problem_response, ApiProblem, ProblemContext};
@@ -202,10 +201,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
 
 /// Writes the deadline headers for a session with `deadlines` as of `now`.
 pub fn deadline_headers(deadlines: &Deadlines, now: time::OffsetDateTime, headers: &mut HeaderMap) {
-    if let Some(value) = deadlines
-        .idle_expires_at
-        .format(&Rfc3339)
-        .ok()
+    if let Some(value) = vigil::timestamp::format(deadlines.idle_expires_at)
         .and_then(|v| HeaderValue::from_str(&v).ok())
     {
         headers.insert(IDLE_EXPIRES_HEADER, value);

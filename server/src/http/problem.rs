@@ -12,7 +12,6 @@ use http::header::{
     ACCEPT, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use vigil::problem::PROBLEM_CONTENT_TYPE;
 use vigil::{ErrorCode, Problem};
@@ -102,7 +101,7 @@ pub fn problem_response(mut problem: Problem, context: &ProblemContext) -> Respo
             .map(str::to_owned);
     }
     if problem.timestamp.is_none() {
-        problem.timestamp = OffsetDateTime::now_utc().format(&Rfc3339).ok();
+        problem.timestamp = vigil::timestamp::format(OffsetDateTime::now_utc());
     }
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::to_vec(&problem).unwrap_or_default();

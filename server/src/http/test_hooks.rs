@@ -25,7 +25,7 @@ pub struct Advance {
 #[derive(Debug, Serialize)]
 pub struct ClockState {
     pub offset_seconds: i64,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "vigil::timestamp::rfc3339")]
     pub now: time::OffsetDateTime,
 }
 

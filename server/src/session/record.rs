@@ -73,7 +73,7 @@ impl From<ExpiryReason> for EndReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tombstone {
     pub reason: EndReason,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "vigil::timestamp::rfc3339")]
     pub at: OffsetDateTime,
 }
 
@@ -149,16 +149,16 @@ pub struct SessionRecord {
     /// Who signed in, as shown to them; kept with the session so reading it needs no user
     /// lookup.
     pub user: UserSummary,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "vigil::timestamp::rfc3339")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "vigil::timestamp::rfc3339")]
     pub last_activity_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "vigil::timestamp::rfc3339")]
     pub idle_expires_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "vigil::timestamp::rfc3339")]
     pub absolute_expires_at: OffsetDateTime,
     pub generation: u64,
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(default, with = "vigil::timestamp::rfc3339::option")]
     pub rotated_at: Option<OffsetDateTime>,
     pub fingerprint_hash: Option<String>,
     pub client: ClientSummary,

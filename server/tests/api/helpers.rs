@@ -81,8 +81,8 @@ impl TestResponse {
 
     pub fn time(&self, field: &str) -> OffsetDateTime {
         let raw = self.body[field].as_str().unwrap_or_default();
-        OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
-            .unwrap_or_else(|e| panic!("{field} is not RFC 3339 ({e}): {}", self.body))
+        vigil::timestamp::parse(raw)
+            .unwrap_or_else(|| panic!("{field} is not RFC 3339: {}", self.body))
     }
 }
 
