@@ -24,6 +24,7 @@ use crate::db::{self, Database, DbError};
 use crate::http::auth::require_session;
 use crate::http::auth_api::VigilBackend;
 use crate::http::client_address::resolve_client_address;
+use crate::http::completion::run_to_completion;
 use crate::http::csrf::reject_cross_site;
 use crate::http::headers::{protective_headers, sanitize_request_id};
 use crate::http::problem::{normalize_api, REQUEST_ID_HEADER};
@@ -235,6 +236,7 @@ pub fn router(state: AppState) -> Router {
             Arc::new(state.settings.trusted_proxies.clone()),
             resolve_client_address,
         ))
+        .layer(from_fn(run_to_completion))
         .layer(from_fn(normalize_api))
         .layer(from_fn_with_state(state.clone(), reject_cross_site))
         .layer(from_fn_with_state(state, require_session))

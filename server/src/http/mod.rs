@@ -6,6 +6,7 @@ pub mod assets;
 pub mod auth;
 pub mod auth_api;
 pub mod client_address;
+pub mod completion;
 pub mod csrf;
 pub mod headers;
 pub mod health;
