@@ -5,9 +5,9 @@
 //! apart from one that is not genuine (`session_invalid`).
 //!
 //! Tokens are signed by `jsonwebtoken` and checked here: every request presents one, and a
-//! service that only ever accepts its own tokens can check them in a fraction of the
-//! library's time (no header to parse: it must be the very header this service writes; the
-//! key schedule of the MAC done once; the claims parsed once).
+//! service that only accepts HS256 can check them in a fraction of the library's time (the
+//! header this service writes is recognised without parsing it; the key schedule of the MAC
+//! is done once; the claims are parsed once).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
