@@ -21,14 +21,16 @@ DEMO_PASSWORD := vigil-demo-password
 SITE_ADDR := 127.0.0.1:3000
 
 .PHONY: help tools rust-tools wasm-target cargo-leptos wasm-bindgen node-tools chromium wrk oha \
-        stores build run run-cluster test test-core test-server test-shared test-e2e lint fmt size release \
+        stores cargo-fuzz build run run-cluster test test-core test-server test-shared test-fuzz test-e2e \
+        fuzz lint fmt size release \
         bench bench-browser
 
 help:
 	@echo "make run    - install what is missing, build, serve on http://$(SITE_ADDR) (SQLite under data/)"
 	@echo "make run-cluster - the same behind haproxy: three instances on Redis and Postgres"
 	@echo "make test   - install what is missing, then lint and run every test: core, server, end-to-end"
-	@echo "make test-core | test-server | test-shared | test-e2e | lint | size | bench | bench-browser"
+	@echo "make test-core | test-server | test-shared | test-fuzz | test-e2e | lint | size | bench | bench-browser"
+	@echo "make fuzz   - every fuzz target for FUZZ_SECONDS (300) each, then executions and findings"
 
 ## ---- installs ---------------------------------------------------------------
 
@@ -75,6 +77,12 @@ stores:
 	    redis-server redis-tools postgresql haproxy; }
 
 # A constant-rate load generator (the latency a steady load sees), for `make bench` only.
+# Coverage-guided fuzzing of the core's parsers (stable toolchain, no sanitizer).
+CARGO_FUZZ_VERSION := 0.13.2
+cargo-fuzz:
+	@cargo fuzz --version 2>/dev/null | grep -q " $(CARGO_FUZZ_VERSION)$$" \
+	  || cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
+
 OHA_VERSION := 1.16.0
 oha:
 	@oha --version 2>/dev/null | grep -q " $(OHA_VERSION)$$" \
@@ -117,10 +125,10 @@ size: release node-tools chromium
 
 ## ---- tests ------------------------------------------------------------------
 
-test: tools lint test-core test-server test-shared test-e2e
+test: tools lint test-core test-server test-shared test-fuzz test-e2e
 
 test-core:
-	$(CARGO_ENV) cargo test -p vigil
+	$(CARGO_ENV) cargo test -p vigil --features token
 
 test-server:
 	$(CARGO_ENV) cargo test -p server -p app
@@ -135,6 +143,14 @@ test-shared: stores
 	  echo "== Redis Cluster (three nodes) and Postgres" && \
 	  VIGIL_TEST_REDIS="$$VIGIL_TEST_REDIS_CLUSTER" $(CARGO_ENV) cargo test -p server --test api
 
+# Every fuzz target for a short while (FUZZ_SECONDS each, default 15): part of `make test`.
+# `make fuzz` is the long run (default 300 s each), its corpus kept in target/fuzz.
+test-fuzz: cargo-fuzz
+	fuzz/run.sh $${FUZZ_SECONDS:-15}
+
+fuzz: cargo-fuzz
+	fuzz/run.sh $${FUZZ_SECONDS:-300}
+
 # The cluster project starts deploy/cluster.sh; whatever way Playwright ends, it is stopped.
 test-e2e: build node-tools chromium stores
 	@cd end2end && npx playwright test; status=$$?; cd .. && \
@@ -144,13 +160,16 @@ test-e2e: build node-tools chromium stores
 lint:
 	cargo fmt --all --check
 	cargo fmt --check --manifest-path bench/peers/Cargo.toml
+	cargo fmt --check --manifest-path fuzz/Cargo.toml
 	$(CARGO_ENV) cargo clippy -p vigil -p app -p server --all-targets -- -D warnings
 	$(CARGO_ENV) cargo clippy -p frontend -p app --target wasm32-unknown-unknown \
 	  --target-dir target/front -- -D warnings
+	cargo clippy --manifest-path fuzz/Cargo.toml --target-dir target/fuzz --all-targets -- -D warnings
 
 fmt:
 	cargo fmt --all
 	cargo fmt --manifest-path bench/peers/Cargo.toml
+	cargo fmt --manifest-path fuzz/Cargo.toml
 
 ## ---- figures ----------------------------------------------------------------
 

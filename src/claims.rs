@@ -1,5 +1,5 @@
-//! The access token's claims. Verification lives in the server's token service; the type is
-//! shared so tests and tools can read tokens they were given.
+//! The access token's claims, as [`crate::token`] reads them and the server's token service
+//! writes them; shared so tests and tools can read tokens they were given.
 
 use serde::{Deserialize, Serialize};
 

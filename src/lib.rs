@@ -14,6 +14,7 @@ pub mod problem;
 pub mod session_info;
 pub mod sessions;
 pub mod timestamp;
+pub mod token;
 pub mod work;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -337,4 +337,18 @@ mod tests {
         assert_eq!(Entry::from_json(&entry.to_json()), Ok(entry));
         assert!(Entry::from_json(b"nope").is_err());
     }
+
+    /// The fuzz target starts from these: they must stay readable as the types change, or
+    /// the fuzzer would start from nothing.
+    #[test]
+    fn the_fuzz_seeds_are_entries_and_envelopes() {
+        for seed in [
+            include_str!("../fuzz/seeds/local_copy/entry-draft"),
+            include_str!("../fuzz/seeds/local_copy/entry-settings"),
+        ] {
+            assert!(Entry::from_json(seed.as_bytes()).is_ok(), "{seed}");
+        }
+        let envelope = include_str!("../fuzz/seeds/local_copy/envelope");
+        assert!(Envelope::decode(envelope, 1, 1_780_000_000_000).is_ok());
+    }
 }

@@ -6,19 +6,6 @@ use time::{Duration, OffsetDateTime};
 use crate::phase::Deadlines;
 use crate::policy::{PolicyError, TimeoutPolicy};
 
-/// The browser's session cookie: `__Host-` prefixed, Secure, HttpOnly, SameSite=Strict.
-pub const SESSION_COOKIE: &str = "__Host-vigil-session";
-
-/// The non-empty session token in one `Cookie` header value, if there is one.
-pub fn find_session_cookie(cookie_header: &str) -> Option<&str> {
-    cookie_header
-        .split(';')
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.trim())
-        .filter(|value| !value.is_empty())
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserSummary {
     pub id: i64,

@@ -83,7 +83,7 @@ fn page_request_setup(_options: &LeptosOptions) -> &'static str {
                 .get_all(http::header::COOKIE)
                 .iter()
                 .filter_map(|v| v.to_str().ok())
-                .any(|v| vigil::session_info::find_session_cookie(v).is_some())
+                .any(|v| vigil::token::find_session_cookie(v).is_some())
         });
         if has_cookie {
             "cookie"

@@ -111,6 +111,20 @@ pub enum TabMessage {
     SignedOut,
 }
 
+impl TabMessage {
+    pub fn encode(&self) -> String {
+        // Strings, numbers and an enum tag: serialising cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads what another tab sent (any page of this origin can write there); `None` for
+    /// anything else. The storage-event fallback appends a line with a stamp, ignored here.
+    pub fn decode(raw: &str) -> Option<Self> {
+        let json = raw.split('\n').next().unwrap_or(raw);
+        serde_json::from_str(json).ok()
+    }
+}
+
 /// What the user does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserAction {

@@ -792,3 +792,41 @@ mod account {
         assert_eq!(client.drafts().count(), 0);
     }
 }
+
+#[test]
+fn tab_messages_read_back_from_either_channel_and_nothing_else() {
+    let message = TabMessage::Session(Box::new(info(1, T0, T0)));
+    let raw = message.encode();
+    assert_eq!(TabMessage::decode(&raw), Some(message.clone()));
+    // The storage-event fallback stamps a second line so repeats still fire.
+    assert_eq!(
+        TabMessage::decode(&format!("{raw}\n1780000000000")),
+        Some(message)
+    );
+    assert_eq!(
+        TabMessage::decode("\"signed_out\""),
+        Some(TabMessage::SignedOut)
+    );
+    for foreign in [
+        "",
+        "{}",
+        "null",
+        "\"signed_in\"",
+        "{\"session\":1}",
+        "\n\"signed_out\"",
+    ] {
+        assert_eq!(TabMessage::decode(foreign), None, "{foreign}");
+    }
+}
+
+/// The fuzz target starts from these; they must stay readable as the types change.
+#[test]
+fn the_fuzz_seeds_are_tab_messages() {
+    let session = include_str!("../../fuzz/seeds/tab_messages/session");
+    assert!(matches!(
+        TabMessage::decode(session),
+        Some(TabMessage::Session(_))
+    ));
+    let mixed = include_str!("../../fuzz/seeds/tab_messages/mixed");
+    assert_eq!(mixed.split('\0').filter_map(TabMessage::decode).count(), 3);
+}

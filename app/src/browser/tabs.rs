@@ -27,7 +27,11 @@ pub fn install(on_message: impl Fn(TabMessage) + 'static) {
         let handler = on_message.clone();
         let listener =
             Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-                if let Some(message) = event.data().as_string().and_then(|raw| decode(&raw)) {
+                if let Some(message) = event
+                    .data()
+                    .as_string()
+                    .and_then(|raw| TabMessage::decode(&raw))
+                {
                     handler(message);
                 }
             });
@@ -39,7 +43,7 @@ pub fn install(on_message: impl Fn(TabMessage) + 'static) {
     let listener =
         Closure::<dyn Fn(web_sys::StorageEvent)>::new(move |event: web_sys::StorageEvent| {
             if event.key().as_deref() == Some(FALLBACK_KEY) {
-                if let Some(message) = event.new_value().and_then(|raw| decode(&raw)) {
+                if let Some(message) = event.new_value().and_then(|raw| TabMessage::decode(&raw)) {
                     on_message(message);
                 }
             }
@@ -50,9 +54,7 @@ pub fn install(on_message: impl Fn(TabMessage) + 'static) {
 
 /// Tells the other tabs. Never echoed back to this one.
 pub fn broadcast(message: &TabMessage) {
-    let Ok(raw) = serde_json::to_string(message) else {
-        return;
-    };
+    let raw = message.encode();
     let sent = CHANNEL_HANDLE.with(|c| {
         c.borrow()
             .as_ref()
@@ -66,9 +68,4 @@ pub fn broadcast(message: &TabMessage) {
             let _ = storage.set_item(FALLBACK_KEY, &stamped);
         }
     }
-}
-
-fn decode(raw: &str) -> Option<TabMessage> {
-    let json = raw.split('\n').next().unwrap_or(raw);
-    serde_json::from_str(json).ok()
 }

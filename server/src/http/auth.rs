@@ -81,12 +81,12 @@ pub fn access_for(method: &Method, path: &str) -> Access {
 /// ambient cookies.
 pub fn credential(headers: &HeaderMap) -> Result<(String, CredentialKind), AuthError> {
     if let Some(value) = headers.get(AUTHORIZATION) {
-        let value = value.to_str().map_err(|_| AuthError::Invalid)?;
-        let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::Invalid)?;
-        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(AuthError::Invalid);
-        }
-        return Ok((token.trim().to_owned(), CredentialKind::Bearer));
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(vigil::token::bearer_token)
+            .ok_or(AuthError::Invalid)?;
+        return Ok((token.to_owned(), CredentialKind::Bearer));
     }
     cookies::session_cookie(headers)
         .map(|token| (token.to_owned(), CredentialKind::Cookie))

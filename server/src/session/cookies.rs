@@ -5,8 +5,8 @@ use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use time::Duration;
 
-use vigil::session_info::find_session_cookie;
-pub use vigil::session_info::SESSION_COOKIE;
+use vigil::token::find_session_cookie;
+pub use vigil::token::SESSION_COOKIE;
 
 const ATTRIBUTES: &str = "Path=/; Secure; HttpOnly; SameSite=Strict";
 
