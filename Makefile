@@ -21,7 +21,8 @@ DEMO_PASSWORD := vigil-demo-password
 SITE_ADDR := 127.0.0.1:3000
 
 .PHONY: help tools rust-tools wasm-target cargo-leptos wasm-bindgen node-tools chromium wrk oha \
-        stores cargo-fuzz build run run-cluster test test-core test-server test-shared test-fuzz test-e2e \
+        stores cargo-fuzz schemathesis build run run-cluster test test-core test-server test-shared \
+        test-fuzz test-api test-e2e \
         fuzz lint fmt size release \
         bench bench-browser
 
@@ -29,12 +30,12 @@ help:
 	@echo "make run    - install what is missing, build, serve on http://$(SITE_ADDR) (SQLite under data/)"
 	@echo "make run-cluster - the same behind haproxy: three instances on Redis and Postgres"
 	@echo "make test   - install what is missing, then lint and run every test: core, server, end-to-end"
-	@echo "make test-core | test-server | test-shared | test-fuzz | test-e2e | lint | size | bench | bench-browser"
+	@echo "make test-core | test-server | test-shared | test-fuzz | test-api | test-e2e | lint | size | bench | bench-browser"
 	@echo "make fuzz   - every fuzz target for FUZZ_SECONDS (300) each, then executions and findings"
 
 ## ---- installs ---------------------------------------------------------------
 
-tools: rust-tools node-tools chromium stores
+tools: rust-tools node-tools chromium stores cargo-fuzz schemathesis
 
 rust-tools: wasm-target cargo-leptos wasm-bindgen
 
@@ -77,6 +78,14 @@ stores:
 	    redis-server redis-tools postgresql haproxy; }
 
 # A constant-rate load generator (the latency a steady load sees), for `make bench` only.
+# Schemathesis (PyPI) in a project-local virtual environment, pinned with everything it needs.
+schemathesis: .venv/.installed
+
+.venv/.installed: server/tests/schemathesis/requirements.txt
+	python3 -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
 # Coverage-guided fuzzing of the core's parsers (stable toolchain, no sanitizer).
 CARGO_FUZZ_VERSION := 0.13.2
 cargo-fuzz:
@@ -125,7 +134,7 @@ size: release node-tools chromium
 
 ## ---- tests ------------------------------------------------------------------
 
-test: tools lint test-core test-server test-shared test-fuzz test-e2e
+test: tools lint test-core test-server test-shared test-fuzz test-api test-e2e
 
 test-core:
 	$(CARGO_ENV) cargo test -p vigil --features token
@@ -142,6 +151,12 @@ test-shared: stores
 	  echo "== Redis and Postgres" && $(CARGO_ENV) cargo test -p server --test api && \
 	  echo "== Redis Cluster (three nodes) and Postgres" && \
 	  VIGIL_TEST_REDIS="$$VIGIL_TEST_REDIS_CLUSTER" $(CARGO_ENV) cargo test -p server --test api
+
+# Schemathesis against a fresh server from its own OpenAPI document: every phase and check,
+# signed in with a bearer token and again with the session cookie; ST_EXAMPLES per operation
+# and phase (25 in `make test`).
+test-api: build schemathesis
+	server/tests/schemathesis/run.sh $${ST_EXAMPLES:-25}
 
 # Every fuzz target for a short while (FUZZ_SECONDS each, default 15): part of `make test`.
 # `make fuzz` is the long run (default 300 s each), its corpus kept in target/fuzz.

@@ -377,7 +377,30 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
+/// In the OpenAPI document: the codes the server sends (not the browser's own
+/// `network_error`, nor `unknown`, which stands for a code a newer server might add).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let sent = Self::ALL
+            .into_iter()
+            .filter(|code| *code != Self::NetworkError)
+            .map(Self::as_str);
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(sent))
+            .description(Some(
+                "What went wrong; `type` is the URI of a page that explains it and what to do.",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ErrorCode {}
+
 /// An RFC 9457 problem details object with Vigil's extension members.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{error_code}: {detail}")]
 pub struct Problem {

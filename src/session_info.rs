@@ -6,6 +6,7 @@ use time::{Duration, OffsetDateTime};
 use crate::phase::Deadlines;
 use crate::policy::{PolicyError, TimeoutPolicy};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserSummary {
     pub id: i64,
@@ -17,6 +18,7 @@ pub struct UserSummary {
 }
 
 /// What a user may do, and which idle policy their sessions get (SPEC §8).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -43,6 +45,7 @@ impl Role {
 }
 
 /// The policy as the browser learns it; the browser has no timing constants of its own.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyInfo {
     pub idle_timeout_secs: i64,
@@ -82,6 +85,7 @@ impl TryFrom<PolicyInfo> for TimeoutPolicy {
 
 /// The key a user's local copies are encrypted under (AES-256-GCM), derived by the server
 /// and handed over only in authenticated answers. The browser holds it in memory only.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocalKey {
     /// Which derivation made it; stored beside each entry it encrypts.
@@ -98,21 +102,28 @@ impl std::fmt::Debug for LocalKey {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
     pub user: UserSummary,
     /// A public identifier of the session (not the secret session id).
     pub session_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::timestamp::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::timestamp::rfc3339")]
     pub last_activity_at: OffsetDateTime,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::timestamp::rfc3339")]
     pub idle_expires_at: OffsetDateTime,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::timestamp::rfc3339")]
     pub absolute_expires_at: OffsetDateTime,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::timestamp::rfc3339")]
     pub warn_at: OffsetDateTime,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::timestamp::rfc3339")]
     pub server_now: OffsetDateTime,
     pub policy: PolicyInfo,
@@ -140,6 +151,7 @@ impl SessionInfo {
 }
 
 /// The answer to an API client's sign-in or refresh.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
@@ -150,6 +162,7 @@ pub struct TokenResponse {
 
 /// The answer to `refresh`: the new session state, and a new token only for bearer clients
 /// (browsers get theirs in the cookie).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshResponse {
     #[serde(flatten)]

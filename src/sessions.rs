@@ -17,6 +17,7 @@ pub fn session_path(public_id: &str) -> String {
 }
 
 /// One live session as its owner sees it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionView {
     /// The public id (never the secret one): what `DELETE /api/sessions/{id}` takes.
@@ -27,8 +28,10 @@ pub struct SessionView {
     pub os: Option<String>,
     /// The address it signed in from with its last part hidden (`203.0.113.x`).
     pub address: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::timestamp::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::timestamp::rfc3339")]
     pub last_active_at: OffsetDateTime,
     /// The session of the request that asked.
@@ -38,21 +41,27 @@ pub struct SessionView {
 }
 
 /// The answer of `GET /api/sessions`: most recently active first, this one included.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionList {
     pub sessions: Vec<SessionView>,
 }
 
 /// The answer of `DELETE /api/sessions/{id}` and `POST /api/sessions/revoke-others`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionsEnded {
     pub ended: u32,
 }
 
 /// The body of `POST /api/account/password`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordChange {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub current_password: String,
+    /// 8 to 1024 characters, neither the username nor the current password.
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 1024))]
     pub new_password: String,
 }
 
@@ -63,6 +72,7 @@ impl std::fmt::Debug for PasswordChange {
 }
 
 /// The answer of a password change: how many other sessions it ended.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordChanged {
     pub sessions_ended: u32,

@@ -32,6 +32,7 @@ pub const MAX_DRAFTS: usize = 1000;
 /// An `Idempotency-Key` is 1 to this many visible ASCII characters.
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Theme {
@@ -61,6 +62,7 @@ impl Theme {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TextSize {
@@ -88,6 +90,7 @@ impl TextSize {
 }
 
 /// The user's settings; they travel with the drafts.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Settings {
     #[serde(default)]
@@ -97,9 +100,13 @@ pub struct Settings {
 }
 
 /// What the client sends for a draft.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DraftInput {
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub title: String,
+    /// At most 256 KiB of UTF-8 (a limit in bytes, which JSON Schema cannot state: a longer
+    /// body is `413 payload_too_large`).
     pub body: String,
 }
 
@@ -174,6 +181,7 @@ impl WorkOp {
 }
 
 /// A draft as stored in the account.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredDraft {
     pub id: String,
@@ -181,9 +189,11 @@ pub struct StoredDraft {
     pub body: String,
     /// Starts at 1; every accepted change adds one. The `ETag` is `"<version>"`.
     pub version: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::timestamp::rfc3339")]
     pub updated_at: OffsetDateTime,
     /// Set once the draft is submitted; it is read-only from then on.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     #[serde(default, with = "crate::timestamp::rfc3339::option")]
     pub submitted_at: Option<OffsetDateTime>,
 }
@@ -200,17 +210,27 @@ impl StoredDraft {
 
 /// The answer to `DELETE /api/drafts` (delete all, step-up): how many drafts went.
 /// Submitted drafts are records and stay.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DraftsDeleted {
     pub deleted: u32,
 }
 
 /// The answer to `GET /api/drafts`: everything in the account.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct WorkSnapshot {
     pub drafts: Vec<StoredDraft>,
     pub settings: Settings,
 }
+
+/// [`is_draft_id`] as a regular expression, for the OpenAPI document.
+pub const DRAFT_ID_PATTERN: &str = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+/// What [`parse_etag`] reads, as a regular expression: a version of 1 to 19 digits (any
+/// version a draft can reach), weak or strong.
+pub const ETAG_PATTERN: &str = "^(W/)?\"[1-9][0-9]{0,18}\"$";
+/// What [`is_idempotency_key`] accepts, as a regular expression.
+pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]{1,255}$";
 
 /// A draft id: a UUID the client made (so a create can be retried safely), in its
 /// canonical lower-case hyphenated form.
@@ -227,16 +247,15 @@ pub fn etag(version: u64) -> String {
     format!("\"{version}\"")
 }
 
-/// The version named by an `ETag` or `If-Match` value (`"3"` or `W/"3"`).
+/// The version named by an `ETag` or `If-Match` value (`"3"` or `W/"3"`): exactly
+/// [`ETAG_PATTERN`], so the document and the server agree on every input.
 pub fn parse_etag(value: &str) -> Option<u64> {
-    let value = value.trim();
     let value = value.strip_prefix("W/").unwrap_or(value);
-    value
-        .strip_prefix('"')?
-        .strip_suffix('"')?
-        .parse()
-        .ok()
-        .filter(|v| *v > 0)
+    let digits = value.strip_prefix('"')?.strip_suffix('"')?;
+    let canonical = (1..=19).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    canonical.then(|| digits.parse().ok()).flatten()
 }
 
 /// Whether an `Idempotency-Key` has an acceptable form.
@@ -265,6 +284,17 @@ mod tests {
         assert_eq!(parse_etag("12"), None);
         assert_eq!(parse_etag("\"0\""), None);
         assert_eq!(parse_etag("*"), None);
+        // Exactly the documented grammar: no padding, sign, leading zero or 20th digit.
+        for refused in [
+            " \"3\"",
+            "\"03\"",
+            "\"+3\"",
+            "\"3 \"",
+            "w/\"3\"",
+            "\"18446744073709551615\"",
+        ] {
+            assert_eq!(parse_etag(refused), None, "{refused}");
+        }
     }
 
     #[test]
@@ -295,8 +325,20 @@ mod tests {
     }
 
     proptest! {
+        /// The patterns the OpenAPI document states describe what the validators accept.
         #[test]
-        fn any_version_round_trips_through_its_etag(version in 1u64..) {
+        fn what_the_documented_patterns_describe_is_accepted(
+            id in proptest::string::string_regex(DRAFT_ID_PATTERN.trim_matches(['^', '$'])).unwrap_or_else(|e| panic!("{e}")),
+            tag in proptest::string::string_regex(ETAG_PATTERN.trim_matches(['^', '$'])).unwrap_or_else(|e| panic!("{e}")),
+            key in proptest::string::string_regex(IDEMPOTENCY_KEY_PATTERN.trim_matches(['^', '$'])).unwrap_or_else(|e| panic!("{e}")),
+        ) {
+            prop_assert!(is_draft_id(&id), "{}", id);
+            prop_assert!(parse_etag(&tag).is_some(), "{}", tag);
+            prop_assert!(is_idempotency_key(&key), "{}", key);
+        }
+
+        #[test]
+        fn any_version_round_trips_through_its_etag(version in 1u64..=9_999_999_999_999_999_999) {
             prop_assert_eq!(parse_etag(&etag(version)), Some(version));
         }
     }

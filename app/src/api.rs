@@ -75,9 +75,35 @@ fn validation_problem(detail: &str) -> Problem {
     problem
 }
 
+/// In the OpenAPI document: the body of the endpoints that take no arguments, an empty
+/// object (or no body at all).
+#[cfg(feature = "ssr")]
+#[derive(utoipa::ToSchema)]
+pub struct Empty {}
+
+/// In the OpenAPI document: the answer of an endpoint with nothing to say, JSON `null`.
+#[cfg(feature = "ssr")]
+pub struct Nothing;
+
+#[cfg(feature = "ssr")]
+impl utoipa::PartialSchema for Nothing {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Null)
+            .into()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl utoipa::ToSchema for Nothing {}
+
 #[derive(Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Credentials {
+    /// Not blank.
+    #[cfg_attr(feature = "ssr", schema(pattern = "\\S"))]
     pub username: String,
+    #[cfg_attr(feature = "ssr", schema(min_length = 1))]
     pub password: String,
     /// "Remember me": a longer lifetime and a cookie that outlives the browser.
     #[serde(default)]
@@ -112,6 +138,9 @@ mod tests {
 }
 
 /// Browser sign-in: sets the session cookie and returns the session.
+#[cfg_attr(feature = "ssr", utoipa::path(post, path = "/api/auth/login", tag = "auth",
+    request_body(content = Credentials, content_type = "application/json"),
+    responses((status = 200, description = "Signed in: the session, and its token in the `__Host-vigil-session` cookie (Set-Cookie)", body = vigil::SessionInfo))))]
 #[server(prefix = "/api", endpoint = "auth/login", input = Json, output = Json)]
 pub async fn login(
     username: String,
@@ -127,6 +156,9 @@ pub async fn login(
 }
 
 /// API-client sign-in: returns a bearer token and sets no cookie.
+#[cfg_attr(feature = "ssr", utoipa::path(post, path = "/api/auth/token", tag = "auth",
+    request_body(content = Credentials, content_type = "application/json"),
+    responses((status = 200, description = "Signed in: a bearer token and the session (no cookie; `remember` is ignored)", body = TokenResponse))))]
 #[server(prefix = "/api", endpoint = "auth/token", input = Json, output = Json)]
 pub async fn token(username: String, password: String) -> Result<TokenResponse, ApiError> {
     let credentials = Credentials {
@@ -138,30 +170,45 @@ pub async fn token(username: String, password: String) -> Result<TokenResponse, 
 }
 
 /// Extends the session (moves the idle deadline) and rotates the token.
+#[cfg_attr(feature = "ssr", utoipa::path(post, path = "/api/auth/refresh", tag = "auth",
+    request_body(content = Option<Empty>, content_type = "application/json"),
+    responses((status = 200, description = "Extended: the session, and a new token (bearer clients in `access_token`, browsers in the cookie)", body = RefreshResponse))))]
 #[server(prefix = "/api", endpoint = "auth/refresh", input = Json, output = Json)]
 pub async fn refresh() -> Result<RefreshResponse, ApiError> {
     backend::call(|b, parts| b.refresh(parts)).await
 }
 
 /// Ends the session and clears the cookie.
+#[cfg_attr(feature = "ssr", utoipa::path(post, path = "/api/auth/logout", tag = "auth",
+    request_body(content = Option<Empty>, content_type = "application/json"),
+    responses((status = 200, description = "Signed out: the cookie is cleared (with Clear-Site-Data: \"cookies\")", body = inline(Nothing)))))]
 #[server(prefix = "/api", endpoint = "auth/logout", input = Json, output = Json)]
 pub async fn logout() -> Result<(), ApiError> {
     backend::call(|b, parts| b.logout(parts)).await
 }
 
 /// Reads the session state. Passive: never moves the idle deadline.
+#[cfg_attr(feature = "ssr", utoipa::path(post, path = "/api/auth/session-info", tag = "auth",
+    request_body(content = Option<Empty>, content_type = "application/json"),
+    responses((status = 200, description = "The session and its deadlines (never extends them)", body = vigil::SessionInfo))))]
 #[server(prefix = "/api", endpoint = "auth/session-info", input = Json, output = Json)]
 pub async fn session_info() -> Result<vigil::SessionInfo, ApiError> {
     backend::call(|b, parts| b.session_info(parts)).await
 }
 
 /// The signed-in user. Passive.
+#[cfg_attr(feature = "ssr", utoipa::path(post, path = "/api/auth/me", tag = "auth",
+    request_body(content = Option<Empty>, content_type = "application/json"),
+    responses((status = 200, description = "The signed-in user (never extends the session)", body = UserSummary))))]
 #[server(prefix = "/api", endpoint = "auth/me", input = Json, output = Json)]
 pub async fn me() -> Result<UserSummary, ApiError> {
     backend::call(|b, parts| b.me(parts)).await
 }
 
 /// The timeout policy, public, so the sign-in page can state it before anyone signs in.
+#[cfg_attr(feature = "ssr", utoipa::path(post, path = "/api/auth/policy", tag = "auth",
+    request_body(content = Option<Empty>, content_type = "application/json"),
+    responses((status = 200, description = "The timeout policy", body = PolicyInfo))))]
 #[server(prefix = "/api", endpoint = "auth/policy", input = Json, output = Json)]
 pub async fn policy() -> Result<PolicyInfo, ApiError> {
     backend::call(|b, _parts| Box::pin(async move { Ok(Reply::new(b.policy())) })).await

@@ -28,7 +28,7 @@ use crate::http::completion::run_to_completion;
 use crate::http::csrf::reject_cross_site;
 use crate::http::headers::{protective_headers, sanitize_request_id};
 use crate::http::problem::{normalize_api, REQUEST_ID_HEADER};
-use crate::http::{assets, health, serve, sessions_api, test_hooks, work_api};
+use crate::http::{api, assets, health, serve, test_hooks};
 use crate::identity::throttle::SignInThrottle;
 use crate::identity::users::UserRepository;
 use crate::maintenance::{self, Sweeper};
@@ -178,11 +178,13 @@ pub async fn build_state_with_store(
     }))
 }
 
-pub fn router(state: AppState) -> Router {
+/// The routes alone: pages and server functions (Leptos), files, the API, the test hooks.
+/// The OpenAPI coverage test reads the paths of this router.
+pub fn routes(state: &AppState) -> Router {
     let routes = generate_route_list(App);
     let backend = state.backend.clone();
     let mut router = Router::new().leptos_routes_with_context(
-        &state,
+        state,
         routes,
         move || provide_context(backend.clone()),
         {
@@ -195,19 +197,19 @@ pub fn router(state: AppState) -> Router {
             &state.leptos_options.site_root,
             &state.leptos_options.site_pkg_dir,
         ))
-        .merge(work_api::routes())
-        .merge(sessions_api::routes())
-        .merge(health::routes());
-    if state.settings.metrics_addr.is_none() {
-        router = router.merge(metrics_routes());
-    }
+        .merge(api(&state.settings).split_for_parts().0);
     if state.test_clock.is_some() {
         router = router.merge(test_hooks::routes());
     }
-    let body_read_timeout = state.settings.body_read_timeout.unsigned_abs();
-    let routes = router
+    router
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .with_state(state.clone());
+        .with_state(state.clone())
+}
+
+/// The one `Router` production and the tests use: [`routes`] inside the middleware stack.
+pub fn router(state: AppState) -> Router {
+    let routes = routes(&state);
+    let body_read_timeout = state.settings.body_read_timeout.unsigned_abs();
     // One stack around the whole router, outermost first. (`Router::layer` would wrap every
     // route in each layer: a boxed clone per layer per request, most of a bare request's
     // time.)
@@ -244,29 +246,6 @@ pub fn router(state: AppState) -> Router {
     Router::new().fallback_service(stack)
 }
 
-/// `GET /metrics`: the Prometheus exposition, with the live sessions counted at the scrape.
-fn metrics_routes() -> Router<AppState> {
-    Router::new().route(
-        "/metrics",
-        axum::routing::get(
-            |axum::extract::State(state): axum::extract::State<AppState>| async move {
-                metrics::exposition(scrape(&state).await)
-            },
-        ),
-    )
-}
-
-async fn scrape(state: &AppState) -> String {
-    let active = match state.sessions.store().count_live(state.clock.now()).await {
-        Ok(active) => active,
-        Err(err) => {
-            tracing::warn!(error = %err, "could not count the live sessions for the metrics");
-            None
-        }
-    };
-    state.metrics.render(active)
-}
-
 /// Serves `/metrics` alone on `addr` (`VIGIL_METRICS_ADDR`), away from the public address.
 async fn serve_metrics(state: AppState, addr: std::net::SocketAddr) {
     let listener = match tokio::net::TcpListener::bind(addr).await {
@@ -277,7 +256,8 @@ async fn serve_metrics(state: AppState, addr: std::net::SocketAddr) {
         }
     };
     tracing::info!(%addr, "metrics on http://{addr}/metrics");
-    let router = metrics_routes().with_state(state);
+    let (router, _) = health::metrics_routes().split_for_parts();
+    let router = router.with_state(state);
     if let Err(err) = axum::serve(listener, router).await {
         tracing::error!(error = %err, "the metrics listener stopped");
     }

@@ -13,6 +13,7 @@ use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use vigil::{Deadlines, ErrorCode, Phase, Problem};
 
+use crate::http::openapi::DOCUMENT_PATH;
 use crate::http::problem::{is_state_changing, problem_response, ApiProblem, ProblemContext};
 use crate::session::cookies;
 use crate::session::service::{AuthError, Authenticated, CredentialKind, Presented};
@@ -54,7 +55,9 @@ pub enum Activity {
 /// every other API request is user-driven exactly when it changes state.
 pub fn access_for(method: &Method, path: &str) -> Access {
     match path {
-        "/api/auth/login" | "/api/auth/token" | "/api/auth/policy" => Access::Public,
+        "/api/auth/login" | "/api/auth/token" | "/api/auth/policy" | DOCUMENT_PATH => {
+            Access::Public
+        }
         // Refresh exchanges a token past its own `exp`; sign-out ends the session with one
         // (nobody should have to refresh in order to sign out).
         "/api/auth/refresh" | LOGOUT_PATH => Access::Session {

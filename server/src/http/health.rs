@@ -1,4 +1,5 @@
-//! `/health/live` and `/health/ready` for load balancers and orchestrators (SPEC §3).
+//! `/health/live` and `/health/ready` for load balancers and orchestrators, and `/metrics`
+//! for Prometheus (SPEC §3).
 //!
 //! Live answers as long as the process serves HTTP: restarting it would not help when only
 //! a store is down. Ready asks the database and the session store, each within the store
@@ -7,34 +8,84 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use http::{HeaderMap, Uri};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::problem::{problem_response, ProblemContext, REQUEST_ID_HEADER};
 use crate::session::service::store_unavailable;
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/health/live", get(live))
-        .route("/health/ready", get(ready))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(live))
+        .routes(routes!(ready))
 }
 
+/// `GET /metrics` alone: on the main address, or on `VIGIL_METRICS_ADDR` when set.
+pub fn metrics_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(metrics))
+}
+
+/// The Prometheus exposition, with the live sessions counted at the scrape.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus metrics (OpenMetrics text)",
+        content_type = "application/openmetrics-text", body = String)))]
+async fn metrics(State(state): State<AppState>) -> Response {
+    let active = match state.sessions.store().count_live(state.clock.now()).await {
+        Ok(active) => active,
+        Err(err) => {
+            tracing::warn!(error = %err, "could not count the live sessions for the metrics");
+            None
+        }
+    };
+    crate::metrics::exposition(state.metrics.render(active))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct Live {
+    /// Always `live`.
+    status: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct Ready {
+    /// Always `ready`.
+    status: &'static str,
+    checks: Checks,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct Checks {
+    /// `up`
+    database: &'static str,
+    /// `up`
+    session_store: &'static str,
+}
+
+#[utoipa::path(get, path = "/health/live", tag = "operations",
+    responses((status = 200, description = "The process serves HTTP", body = Live)))]
 async fn live() -> Response {
-    Json(json!({ "status": "live" })).into_response()
+    Json(Live { status: "live" }).into_response()
 }
 
+#[utoipa::path(get, path = "/health/ready", tag = "operations",
+    responses((status = 200, description = "The database and the session store answer", body = Ready)))]
 async fn ready(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
     let (database, sessions) = tokio::join!(state.db.check(), state.sessions.store().check());
-    let word = |ok: bool| if ok { "up" } else { "down" };
-    let checks = json!({
-        "database": word(database.is_ok()),
-        "session_store": word(sessions.is_ok()),
-    });
     if database.is_ok() && sessions.is_ok() {
-        return Json(json!({ "status": "ready", "checks": checks })).into_response();
+        let checks = Checks {
+            database: "up",
+            session_store: "up",
+        };
+        return Json(Ready {
+            status: "ready",
+            checks,
+        })
+        .into_response();
     }
     if let Err(err) = &database {
         tracing::warn!(error = %err, "not ready: the database does not answer");

@@ -10,8 +10,30 @@ pub mod completion;
 pub mod csrf;
 pub mod headers;
 pub mod health;
+pub mod openapi;
 pub mod problem;
 pub mod serve;
 pub mod sessions_api;
 pub mod test_hooks;
 pub mod work_api;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::configuration::Settings;
+use crate::state::AppState;
+
+/// Every API endpoint that is an axum route, each documented where it is declared (the auth
+/// server functions are routed by Leptos). The one list both the router and the OpenAPI
+/// document are made from.
+pub fn api(settings: &Settings) -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
+        .merge(work_api::routes())
+        .merge(sessions_api::routes())
+        .merge(health::routes())
+        .routes(routes!(openapi::serve_document));
+    match settings.metrics_addr {
+        None => api.merge(health::metrics_routes()),
+        Some(_) => api,
+    }
+}

@@ -9,12 +9,10 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
-use vigil::sessions::{
-    PasswordChange, PasswordChanged, PasswordRule, SessionList, SessionsEnded, PASSWORD_PATH,
-    REVOKE_OTHERS_PATH, SESSIONS_PATH,
-};
+use axum::Json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use vigil::sessions::{PasswordChange, PasswordChanged, PasswordRule, SessionList, SessionsEnded};
 use vigil::{ErrorCode, Problem};
 
 use crate::audit::{AuditEvent, AuditKind};
@@ -26,21 +24,30 @@ use crate::session::cookies;
 use crate::session::{ClientRequest, CredentialKind, EndReason};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(SESSIONS_PATH, get(list))
-        .route(REVOKE_OTHERS_PATH, post(revoke_others))
-        .route("/api/sessions/{id}", delete(end_one))
-        .route(PASSWORD_PATH, post(change_password))
+/// The routes, each documented where it is declared.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(revoke_others))
+        .routes(routes!(end_one))
+        .routes(routes!(change_password))
 }
 
 type Answer = Result<Response, ApiProblem>;
 
+#[utoipa::path(get, path = "/api/sessions", tag = "sessions", responses(
+    (status = 200, body = SessionList,
+        description = "Every live session of the user, most recently active first, this one \
+            marked `current`")))]
 async fn list(State(state): State<AppState>, CurrentSession(auth): CurrentSession) -> Answer {
     let sessions = state.sessions.list(&auth).await?;
     Ok(Json(SessionList { sessions }).into_response())
 }
 
+#[utoipa::path(delete, path = "/api/sessions/{id}", tag = "sessions",
+    params(("id" = String, Path, description = "The public id of one of the user's sessions")),
+    responses((status = 200, body = SessionsEnded,
+        description = "Ended; ending this very session signs out of it")))]
 async fn end_one(
     State(state): State<AppState>,
     CurrentSession(auth): CurrentSession,
@@ -64,6 +71,9 @@ async fn end_one(
     Ok(response)
 }
 
+#[utoipa::path(post, path = "/api/sessions/revoke-others", tag = "sessions", responses(
+    (status = 200, body = SessionsEnded,
+        description = "Every other session of the user ended (needs a recent sign-in)")))]
 async fn revoke_others(
     State(state): State<AppState>,
     CurrentSession(auth): CurrentSession,
@@ -94,6 +104,10 @@ async fn revoke_others(
     .into_response())
 }
 
+#[utoipa::path(post, path = "/api/account/password", tag = "sessions",
+    request_body(content = PasswordChange, content_type = "application/json"),
+    responses((status = 200, body = PasswordChanged,
+        description = "Changed (needs a recent sign-in); every other session of the user ended")))]
 async fn change_password(
     State(state): State<AppState>,
     CurrentSession(auth): CurrentSession,

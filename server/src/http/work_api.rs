@@ -8,10 +8,11 @@
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use http::header::{ETAG, IF_MATCH, IF_NONE_MATCH};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vigil::work::{
     etag, is_draft_id, is_idempotency_key, parse_etag, DraftInput, DraftLimit, DraftsDeleted,
     Settings, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAY_HEADER,
@@ -19,27 +20,35 @@ use vigil::work::{
 use vigil::{ErrorCode, Problem};
 
 use crate::http::auth::{CurrentSession, CurrentUser};
+use crate::http::openapi::{CreateOnly, DraftId, EntityTag, IdempotencyKey};
 use crate::http::problem::ApiProblem;
 use crate::session::service::store_unavailable;
 use crate::state::AppState;
 use crate::work::{Applied, Operation, Outcome, Precondition, WorkError};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(vigil::work::DRAFTS_PATH, get(list).delete(delete_all))
-        .route("/api/drafts/{id}", put(put_draft).delete(delete_draft))
-        .route("/api/drafts/{id}/submit", post(submit_draft))
-        .route(vigil::work::SETTINGS_PATH, put(put_settings))
+/// The routes, each documented where it is declared.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, delete_all))
+        .routes(routes!(put_draft, delete_draft))
+        .routes(routes!(submit_draft))
+        .routes(routes!(put_settings))
 }
 
 type Answer = Result<Response, ApiProblem>;
 
+#[utoipa::path(get, path = "/api/drafts", tag = "work", responses(
+    (status = 200, body = vigil::work::WorkSnapshot,
+        description = "The user's drafts (submitted ones included) and settings")))]
 async fn list(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Answer {
     let snapshot = state.work.snapshot(user).await.map_err(work_problem)?;
     Ok(Json(snapshot).into_response())
 }
 
 /// Deletes every draft not submitted: sensitive, so it needs a recent sign-in (step-up).
+#[utoipa::path(delete, path = "/api/drafts", tag = "work", responses(
+    (status = 200, body = DraftsDeleted,
+        description = "How many drafts were deleted (submitted ones stay)")))]
 async fn delete_all(State(state): State<AppState>, CurrentSession(auth): CurrentSession) -> Answer {
     state.sessions.require_recent_sign_in(&auth)?;
     let deleted = state
@@ -53,6 +62,17 @@ async fn delete_all(State(state): State<AppState>, CurrentSession(auth): Current
     .into_response())
 }
 
+#[utoipa::path(put, path = "/api/drafts/{id}", tag = "work",
+    params(
+        ("id" = DraftId, Path),
+        ("If-Match" = Option<EntityTag>, Header,
+            description = "The version the change is based on; required unless creating"),
+        ("If-None-Match" = Option<CreateOnly>, Header),
+        ("Idempotency-Key" = Option<IdempotencyKey>, Header)),
+    request_body(content = DraftInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Saved", body = vigil::work::StoredDraft),
+        (status = 201, description = "Created", body = vigil::work::StoredDraft)))]
 async fn put_draft(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -86,13 +106,23 @@ async fn put_draft(
             return Err(problem.into());
         }
     }
-    let precondition = if headers
-        .get(IF_NONE_MATCH)
-        .is_some_and(|v| v.as_bytes() == b"*")
-    {
-        Precondition::Absent
-    } else {
-        Precondition::Version(if_match(&headers)?)
+    let precondition = match (headers.get(IF_NONE_MATCH), headers.contains_key(IF_MATCH)) {
+        (Some(value), false) if value.as_bytes() == b"*" => Precondition::Absent,
+        (Some(_), true) => {
+            return Err(Problem::invalid_field(
+                "If-None-Match",
+                "Send If-None-Match: * to create or If-Match to update, not both.",
+            )
+            .into())
+        }
+        (Some(_), false) => {
+            return Err(Problem::invalid_field(
+                "If-None-Match",
+                "If-None-Match: * creates a draft; no other value is understood here.",
+            )
+            .into())
+        }
+        (None, _) => Precondition::Version(if_match(&headers)?),
     };
     let operation = Operation::PutDraft {
         id,
@@ -102,6 +132,12 @@ async fn put_draft(
     apply(&state, user, operation, &headers).await
 }
 
+#[utoipa::path(delete, path = "/api/drafts/{id}", tag = "work",
+    params(
+        ("id" = DraftId, Path),
+        ("If-Match" = EntityTag, Header, description = "The version the change is based on"),
+        ("Idempotency-Key" = Option<IdempotencyKey>, Header)),
+    responses((status = 204, description = "Deleted")))]
 async fn delete_draft(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -115,6 +151,13 @@ async fn delete_draft(
     apply(&state, user, operation, &headers).await
 }
 
+#[utoipa::path(post, path = "/api/drafts/{id}/submit", tag = "work",
+    params(
+        ("id" = DraftId, Path),
+        ("If-Match" = EntityTag, Header, description = "The version the change is based on"),
+        ("Idempotency-Key" = Option<IdempotencyKey>, Header)),
+    responses((status = 200, body = vigil::work::StoredDraft,
+        description = "Submitted: the draft is read-only from now on")))]
 async fn submit_draft(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -128,6 +171,10 @@ async fn submit_draft(
     apply(&state, user, operation, &headers).await
 }
 
+#[utoipa::path(put, path = "/api/settings", tag = "work",
+    params(("Idempotency-Key" = Option<IdempotencyKey>, Header)),
+    request_body(content = Settings, content_type = "application/json"),
+    responses((status = 200, description = "Saved", body = Settings)))]
 async fn put_settings(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

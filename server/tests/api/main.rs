@@ -8,6 +8,7 @@ mod errors;
 mod hardening;
 mod helpers;
 mod instances;
+mod openapi;
 mod problem_pages;
 mod session_lifecycle;
 mod sessions;

@@ -146,6 +146,33 @@ async fn a_stale_version_is_a_conflict_carrying_the_current_draft_and_overwrites
     .assert_problem(412, "edit_conflict");
 }
 
+/// Exactly the preconditions the OpenAPI document states: one of If-None-Match: * and
+/// If-Match, a version without padding or leading zeros; anything else is refused, never
+/// taken for something else.
+#[tokio::test]
+async fn preconditions_are_read_exactly_as_documented() {
+    let app = spawn_app().await;
+    let cookie = app.browser_session().await;
+    let body = json!({"title": "T", "body": "b"});
+    for (headers, field) in [
+        (
+            vec![("if-none-match", "*"), ("if-match", "\"1\"")],
+            "If-None-Match",
+        ),
+        (vec![("if-none-match", "\"1\"")], "If-None-Match"),
+        (vec![("if-match", "\"01\"")], "If-Match"),
+        (vec![("if-match", "\"18446744073709551615\"")], "If-Match"),
+    ] {
+        let problem = put(&app, &cookie, DRAFT, body.clone(), &headers)
+            .await
+            .assert_problem(422, "validation_failed");
+        assert_eq!(problem.field.as_deref(), Some(field), "{headers:?}");
+    }
+    // Nothing was created by any of them.
+    let created = put(&app, &cookie, DRAFT, body, &[("if-none-match", "*")]).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+}
+
 #[tokio::test]
 async fn a_change_must_say_which_version_it_is_based_on() {
     let app = spawn_app().await;
