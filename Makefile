@@ -23,7 +23,7 @@ SITE_ADDR := 127.0.0.1:3000
 .PHONY: help tools rust-tools wasm-target cargo-leptos wasm-bindgen node-tools chromium wrk oha \
         stores cargo-fuzz schemathesis build run run-cluster test test-core test-server test-shared \
         test-fuzz test-api test-e2e \
-        fuzz lint fmt size release \
+        fuzz soak lint fmt size release \
         bench bench-browser
 
 help:
@@ -32,6 +32,7 @@ help:
 	@echo "make test   - install what is missing, then lint and run every test: core, server, end-to-end"
 	@echo "make test-core | test-server | test-shared | test-fuzz | test-api | test-e2e | lint | size | bench | bench-browser"
 	@echo "make fuzz   - every fuzz target for FUZZ_SECONDS (300) each, then executions and findings"
+	@echo "make soak   - SOAK_USERS people for SOAK_SECONDS against three instances while faults are injected"
 
 ## ---- installs ---------------------------------------------------------------
 
@@ -198,6 +199,12 @@ bench-browser: release node-tools chromium
 # the one target directory), latency at a steady rate (oha and bench/peers' steady), then
 # store writes per active session (in-process, manual clock), then session lookup latency
 # with 1,000 and 1,000,000 stored sessions in each store.
+# The soak with faults: SOAK_USERS (1000) people for SOAK_SECONDS (600) against three release
+# instances behind haproxy while an instance, Redis and Postgres are restarted (bench/soak.sh).
+soak: release stores
+	cargo build --release --locked --manifest-path bench/peers/Cargo.toml --target-dir target
+	bench/soak.sh
+
 bench: release wrk oha stores
 	cargo build --release --locked --manifest-path bench/peers/Cargo.toml --target-dir target
 	bench/http.sh

@@ -2,12 +2,15 @@
 # Several Vigil instances on one machine, as operators run them behind a load balancer:
 # Redis (append-only) for sessions and sign-in limits, Postgres for everything else, three
 # server instances, and haproxy in front (round robin, no stickiness, health-checked on
-# /health/ready).
+# /health/live).
 #
 #   deploy/cluster.sh run        # start, print the URL, stop everything on Ctrl-C (make run-cluster)
 #   deploy/cluster.sh start      # start in the background
 #   deploy/cluster.sh stop
 #   deploy/cluster.sh kill N     # SIGKILL instance N (1-3), as a crash would
+#   deploy/cluster.sh restart N  # start instance N again and wait until it is ready
+#   deploy/cluster.sh stop-redis | start-redis | stop-postgres | start-postgres
+#                                # one engine down and back on its data
 #
 # VIGIL_CLUSTER_DIR (target/cluster) holds data, logs and pid files; VIGIL_CLUSTER_PORT
 # (3000) is haproxy's port and instances listen on the next three ports after
@@ -24,6 +27,8 @@ SERVER=${VIGIL_SERVER_BIN:-target/debug/server}
 INSTANCES=3
 PG_PORT=$((PORT + 2400))
 REDIS_PORT=$((PORT + 3400))
+
+ERRORFILE=$(pwd)/deploy/haproxy/unavailable.http
 
 instance_port() { echo $((PORT + 10 + $1)); }
 
@@ -83,10 +88,17 @@ defaults
   timeout connect 2s
   timeout client 60s
   timeout server 60s
-  # A request refused by an instance that is gone is sent to another one.
+  # A request refused by an instance that is gone is sent to another one; so is one whose
+  # instance died before answering, when repeating it cannot apply anything twice (below).
   retries 2
   option redispatch
   option forwardfor
+  retry-on conn-failure empty-response
+  # What haproxy itself answers (no instance up, one died mid-answer) is the API's own
+  # problem, 503 store_unavailable with Retry-After, never an HTML page.
+  errorfile 502 $ERRORFILE
+  errorfile 503 $ERRORFILE
+  errorfile 504 $ERRORFILE
 
 frontend vigil
   bind 127.0.0.1:$PORT
@@ -94,7 +106,16 @@ frontend vigil
 
 backend instances
   balance roundrobin
-  option httpchk GET /health/ready
+  # Safe to repeat elsewhere: reads, changes that carry an Idempotency-Key (the second
+  # answer is the first one again), and refresh (the token it presents stays honoured for the
+  # grace window). Never sign-in, sign-out, a password change or ending sessions.
+  acl replayable method GET HEAD
+  acl replayable req.hdr(idempotency-key) -m found
+  acl replayable path /api/auth/session-info /api/auth/me /api/auth/policy /api/auth/refresh
+  http-request disable-l7-retry unless replayable
+  # Live, not ready: when a store every instance shares is down, taking them all out would
+  # refuse even what needs no store; they answer 503 store_unavailable themselves instead.
+  option httpchk GET /health/live
   http-check expect status 200
   default-server inter 1s fall 2 rise 1
 CFG
@@ -151,6 +172,13 @@ case "${1:-}" in
     kill -9 "$(cat "$DIR/instance-$n.pid")"
     rm -f "$DIR/instance-$n.pid"
     ;;
+  restart)
+    n=${2:?which instance}
+    export_settings
+    start_instance "$n"
+    wait_until_answers "$(instance_port "$n")" /health/ready
+    ;;
+  stop-redis | start-redis | stop-postgres | start-postgres) services "$1" ;;
   user) shift; server_command user "$@" ;;
   run)
     trap stop EXIT
@@ -169,5 +197,5 @@ case "${1:-}" in
     echo
     while sleep 3600; do :; done
     ;;
-  *) echo "usage: $0 run|start|stop|kill N|user …" >&2; exit 2 ;;
+  *) echo "usage: $0 run|start|stop|kill N|restart N|stop-redis|start-redis|stop-postgres|start-postgres|user …" >&2; exit 2 ;;
 esac

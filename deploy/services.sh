@@ -4,6 +4,8 @@
 #
 #   deploy/services.sh start   # prints the environment the tests read
 #   deploy/services.sh stop
+#   deploy/services.sh stop-redis | start-redis | stop-postgres | start-postgres
+#                              # one engine down and back on its data (fault injection)
 #
 # VIGIL_SERVICES_DIR (target/services), VIGIL_SERVICES_PG_PORT (54329) and
 # VIGIL_SERVICES_REDIS_PORT (63799) choose where; VIGIL_SERVICES_DURABLE=1 keeps Redis'
@@ -80,16 +82,49 @@ wait_for_redis() {
   redis-cli -p "$1" ping | grep -q PONG
 }
 
-stop() {
-  stop_cluster
+stop_postgres() {
   if [ -f "$PGDIR/postmaster.pid" ]; then
     as_postgres "$PG_BIN/pg_ctl" -D "$PGDIR" -m fast -w stop >/dev/null 2>&1 || true
   fi
+}
+
+# Durable: SHUTDOWN writes the append-only file out first; otherwise nothing is kept.
+stop_redis() {
+  local how=nosave
+  [ "$DURABLE" = 1 ] && how=""
   if [ -f "$DIR/redis.pid" ]; then
-    redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 \
+    redis-cli -p "$REDIS_PORT" shutdown $how >/dev/null 2>&1 \
       || kill "$(cat "$DIR/redis.pid")" 2>/dev/null || true
+    for _ in $(seq 100); do
+      redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 || break
+      sleep 0.05
+    done
     rm -f "$DIR/redis.pid"
   fi
+}
+
+stop() {
+  stop_cluster
+  stop_postgres
+  stop_redis
+}
+
+start_redis() {
+  local durability=(--save '' --appendonly no)
+  if [ "$DURABLE" = 1 ]; then
+    durability=(--save '' --appendonly yes --appendfsync everysec)
+  fi
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 "${durability[@]}" \
+    --daemonize yes --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log" --dir "$DIR"
+  wait_for_redis "$REDIS_PORT"
+}
+
+start_postgres() {
+  local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "$DURABLE" = 1 ] && durability=""
+  as_postgres "$PG_BIN/pg_ctl" -D "$PGDIR" -l "$PGDIR/server.log" -w -o \
+    "-p $PG_PORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=400 \
+     $durability" start >/dev/null
 }
 
 start() {
@@ -100,20 +135,10 @@ start() {
   mkdir -p "$DIR"
   rm -rf "$PGDIR"
   mkdir -p "$PGDIR"
-  local redis_durability=(--save '' --appendonly no)
-  local pg_durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-  if [ "$DURABLE" = 1 ]; then
-    redis_durability=(--save '' --appendonly yes --appendfsync everysec)
-    pg_durability=""
-  fi
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 "${redis_durability[@]}" \
-    --daemonize yes --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log" --dir "$DIR"
+  start_redis
   if [ "$(id -u)" = 0 ]; then chown postgres "$PGDIR"; fi
   as_postgres "$PG_BIN/initdb" -D "$PGDIR" -U vigil -A trust --no-sync >"$DIR/initdb.log"
-  as_postgres "$PG_BIN/pg_ctl" -D "$PGDIR" -l "$PGDIR/server.log" -w -o \
-    "-p $PG_PORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=400 \
-     $pg_durability" start >/dev/null
-  wait_for_redis "$REDIS_PORT"
+  start_postgres
   echo "VIGIL_TEST_POSTGRES=postgres://vigil@127.0.0.1:$PG_PORT"
   echo "VIGIL_TEST_REDIS=redis://127.0.0.1:$REDIS_PORT"
   if [ "$CLUSTER" = 1 ]; then
@@ -127,5 +152,9 @@ start() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  stop-redis) stop_redis ;;
+  start-redis) start_redis ;;
+  stop-postgres) stop_postgres ;;
+  start-postgres) start_postgres ;;
+  *) echo "usage: $0 start|stop|stop-redis|start-redis|stop-postgres|start-postgres" >&2; exit 2 ;;
 esac
