@@ -535,7 +535,13 @@ async fn probe(world: Arc<World>, person: Arc<Person>, writes: bool) {
     let mut dice = Dice(7);
     world.sign_in(&person, &mut dice).await;
     let mut change = 0u64;
+    let mut extended = Instant::now();
     while world.running() {
+        // Reading alone lets a session time out; the reading probe stays signed in.
+        if !writes && extended.elapsed() > Duration::from_secs(10) {
+            world.refresh(&person, &mut dice).await;
+            extended = Instant::now();
+        }
         let answer = if writes {
             change += 1;
             let theme = if change.is_multiple_of(2) {
