@@ -976,7 +976,7 @@ async fn main() {
     }
     println!("results (targets in brackets):");
     print_list(
-        "5xx other than 503 store_unavailable [0]",
+        "5xx other than 503 store_unavailable or overloaded (the sign-in hashing bound) [0]",
         &findings.server_errors,
     );
     println!(
