@@ -10,7 +10,8 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 
 # Project-local tools (wasm-opt from npm's binaryen) come first on PATH; Debian's sbin
 # (haproxy) last, as an ordinary user's PATH lacks it.
-export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH):/usr/sbin:/sbin
+# Tools `cargo install` puts in CARGO_HOME (~/.cargo by default) are found there.
+export PATH := $(CURDIR)/node_modules/.bin:$(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH):/usr/sbin:/sbin
 
 # Plain cargo commands use the same flags and compile-time variables as cargo-leptos's
 # debug build, so tests reuse its artifacts instead of rebuilding the dependency tree.
