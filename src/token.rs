@@ -93,6 +93,13 @@ mod verify {
         /// The claims of a genuine, current token at `now` (Unix seconds).
         pub fn verify(&self, token: &str, now: i64) -> Result<Claims, Rejected> {
             let claims = self.signed_claims(token).ok_or(Rejected::Invalid)?;
+            self.admits(&claims, now)?;
+            Ok(claims)
+        }
+
+        /// Whether the claims of a genuine token (one [`verify`](Self::verify) accepted
+        /// before) admit it at `now`: meant for this service, and inside its time window.
+        pub fn admits(&self, claims: &Claims, now: i64) -> Result<(), Rejected> {
             if claims.typ != ACCESS_TOKEN_TYPE
                 || claims.iss != self.issuer
                 || claims.aud != self.audience
@@ -104,9 +111,9 @@ mod verify {
                 return Err(Rejected::Invalid);
             }
             if now >= claims.exp.saturating_add(LEEWAY_SECS) {
-                return Err(Rejected::Expired(Box::new(claims)));
+                return Err(Rejected::Expired(Box::new(claims.clone())));
             }
-            Ok(claims)
+            Ok(())
         }
 
         /// The claims of a token signed under this key, whatever they say; `None` for

@@ -5,6 +5,8 @@
 //! [`Authenticated`] in its extensions for the handler, and its response carries the
 //! session's deadline headers.
 
+use std::sync::Arc;
+
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
@@ -138,7 +140,8 @@ pub async fn require_session(
         Ok(auth) => {
             let mut record = (activity == Activity::UserDriven).then(|| auth.record.clone());
             let mut deadlines = auth.record.deadlines(sessions.policy_of(&auth.record));
-            request.extensions_mut().insert(auth);
+            // Shared, not copied: the server-function layer clones the request parts twice.
+            request.extensions_mut().insert(Arc::new(auth));
             let mut response = next.run(request).await;
             if let Some(record) = record.take().filter(|_| response.status().is_success()) {
                 match sessions.record_activity(record).await {
@@ -169,15 +172,20 @@ pub async fn require_session(
     }
 }
 
+/// The session [`require_session`] verified for this request, if it did.
+pub fn authenticated(parts: &Parts) -> Option<&Arc<Authenticated>> {
+    parts.extensions.get::<Arc<Authenticated>>()
+}
+
 /// The verified session of the request, as [`require_session`] left it, for handlers.
-pub struct CurrentSession(pub Authenticated);
+pub struct CurrentSession(pub Arc<Authenticated>);
 
 /// Only the signed-in user's id (no copy of the session).
 pub struct CurrentUser(pub i64);
 
 /// The session the layer verified; refused (never served) if the router lost the layer.
-fn verified(parts: &Parts) -> Result<&Authenticated, ApiProblem> {
-    parts.extensions.get::<Authenticated>().ok_or_else(|| {
+fn verified(parts: &Parts) -> Result<&Arc<Authenticated>, ApiProblem> {
+    authenticated(parts).ok_or_else(|| {
         Problem::new(
             ErrorCode::Unauthenticated,
             "This endpoint requires a session.",
@@ -190,7 +198,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentSession {
     type Rejection = ApiProblem;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        verified(parts).map(|auth| Self(auth.clone()))
+        verified(parts).map(|auth| Self(Arc::clone(auth)))
     }
 }
 

@@ -54,7 +54,7 @@ impl VigilBackend {
     }
 
     fn authenticated(request: &Parts) -> Option<&Authenticated> {
-        request.extensions.get::<Authenticated>()
+        crate::http::auth::authenticated(request).map(AsRef::as_ref)
     }
 
     fn info(&self, record: &SessionRecord) -> SessionInfo {

@@ -36,7 +36,7 @@ pub enum CredentialKind {
 #[derive(Debug, Clone)]
 pub struct Authenticated {
     pub record: SessionRecord,
-    pub claims: Claims,
+    pub claims: Arc<Claims>,
     pub credential: CredentialKind,
 }
 
@@ -149,7 +149,7 @@ fn expired(reason: ExpiryReason, policy: &TimeoutPolicy) -> AuthError {
 pub struct SessionService {
     store: SharedSessionStore,
     tokens: Arc<TokenService>,
-    local_keys: LocalKeys,
+    local_keys: Arc<LocalKeys>,
     clock: Arc<dyn Clock>,
     rules: SessionRules,
     audit: AuditLog,
@@ -178,7 +178,7 @@ impl SessionService {
         Self {
             store,
             tokens: Arc::new(tokens),
-            local_keys,
+            local_keys: Arc::new(local_keys),
             clock,
             rules,
             audit,
@@ -400,7 +400,7 @@ impl SessionService {
         let client = presented.client;
         let (claims, token_expired) = match self.tokens.verify(presented.token, now) {
             Ok(claims) => (claims, false),
-            Err(TokenError::Expired(claims)) => (*claims, true),
+            Err(TokenError::Expired(claims)) => (Arc::new(*claims), true),
             Err(_) => return Err(AuthError::Invalid),
         };
         let id = SessionId::parse(&claims.sid).ok_or(AuthError::Invalid)?;

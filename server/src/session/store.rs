@@ -142,14 +142,20 @@ impl DatabaseSessionStore {
 }
 
 /// A small file beside the database whose contents change (to a fresh random value) after
-/// every write that ends a session. Reading it is one `pread` of eight bytes from a file the
-/// operating system keeps in memory, coherent between processes on one machine: cheap
-/// enough to check on every request. Whatever cannot be read counts as "changed".
+/// every write that ends a session. Every process that shares the database maps it; reading
+/// it is one atomic load from memory the operating system keeps coherent between processes
+/// on one machine (no system call): cheap enough to check on every request. Whatever cannot
+/// be read counts as "changed".
 #[derive(Debug)]
 pub struct EndMark {
     path: PathBuf,
     file: Option<std::fs::File>,
+    /// The file's eight bytes, shared with every other process that maps them.
+    map: Option<memmap2::MmapRaw>,
 }
+
+/// The mark's size: one `u64`, at the start of a page-aligned mapping.
+const MARK_LEN: usize = std::mem::size_of::<u64>();
 
 impl EndMark {
     fn beside(database: &std::path::Path) -> Self {
@@ -166,25 +172,64 @@ impl EndMark {
                 tracing::warn!(path = %path.display(), error = %err, "no session end mark: records are not cached");
             })
             .ok();
-        let mark = Self { path, file };
-        if mark.read().is_none() {
+        let mut mark = Self {
+            path,
+            file,
+            map: None,
+        };
+        if mark.file_len() < MARK_LEN as u64 {
             let _ = mark.touch();
         }
+        mark.map = mark.file.as_ref().and_then(|file| {
+            (mark.file_len() >= MARK_LEN as u64)
+                .then(|| memmap2::MmapOptions::new().len(MARK_LEN).map_raw(file))
+                .and_then(|mapped| {
+                    mapped
+                        .map_err(|err| {
+                            tracing::warn!(path = %mark.path.display(), error = %err, "the session end mark cannot be mapped: records are not cached");
+                        })
+                        .ok()
+                })
+        });
         mark
+    }
+
+    fn file_len(&self) -> u64 {
+        self.file
+            .as_ref()
+            .and_then(|file| file.metadata().ok())
+            .map_or(0, |meta| meta.len())
+    }
+
+    fn shared(&self) -> Option<&std::sync::atomic::AtomicU64> {
+        let map = self.map.as_ref()?;
+        let at = map.as_ptr();
+        if map.len() < MARK_LEN || !at.cast::<u64>().is_aligned() {
+            return None;
+        }
+        // SAFETY: the mapping is at least eight bytes long and aligned (checked above), it
+        // lives as long as `self`, and it is only ever accessed atomically here; other
+        // processes write it with aligned eight-byte stores (this code, or `pwrite`), which
+        // the page cache makes visible to every mapping. The file is never truncated by
+        // Vigil (an outsider truncating it would end the process with SIGBUS, as it would
+        // any program that maps files).
+        Some(unsafe { std::sync::atomic::AtomicU64::from_ptr(at.cast::<u64>().cast_mut()) })
     }
 
     /// The current mark; `None` when it cannot be read (then nothing cached is trusted).
     pub fn read(&self) -> Option<u64> {
-        use std::os::unix::fs::FileExt;
-        let mut bytes = [0u8; 8];
-        self.file.as_ref()?.read_exact_at(&mut bytes, 0).ok()?;
-        Some(u64::from_le_bytes(bytes))
+        self.shared()
+            .map(|mark| u64::from_le(mark.load(std::sync::atomic::Ordering::Acquire)))
     }
 
     /// Says "a session ended": a value no reader has seen, written in place.
     pub fn touch(&self) -> Result<(), StoreError> {
         use std::os::unix::fs::FileExt;
         let value: u64 = rand::random();
+        if let Some(mark) = self.shared() {
+            mark.store(value.to_le(), std::sync::atomic::Ordering::Release);
+            return Ok(());
+        }
         match &self.file {
             Some(file) => file.write_all_at(&value.to_le_bytes(), 0).map_err(|err| {
                 tracing::error!(path = %self.path.display(), error = %err, "could not write the session end mark");
@@ -597,5 +642,43 @@ impl SessionStore for MeasuredStore {
 
     async fn count_live(&self, now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
         self.inner.count_live(now).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ending_marked_by_one_process_is_seen_by_every_other() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let database = dir.path().join("vigil.db");
+        // Two marks on one file: what two processes sharing the database each map.
+        let (one, other) = (EndMark::beside(&database), EndMark::beside(&database));
+        let before = one.read().expect("a fresh mark is readable");
+        assert_eq!(other.read(), Some(before));
+        one.touch().expect("touch");
+        let after = other.read().expect("readable");
+        assert_ne!(after, before, "the other mapping sees the change at once");
+        assert_eq!(one.read(), Some(after));
+        // A write through the file (a process that could not map it) is seen as well.
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.path().join("vigil.db.session-ends"))
+            .expect("open");
+        file.write_all_at(&7u64.to_le_bytes(), 0).expect("write");
+        assert_eq!(one.read(), Some(7));
+    }
+
+    #[test]
+    fn a_mark_that_cannot_be_kept_trusts_nothing() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mark = EndMark::beside(&dir.path().join("missing").join("vigil.db"));
+        assert_eq!(mark.read(), None);
+        assert!(
+            mark.touch().is_ok(),
+            "nothing cached, nothing to invalidate"
+        );
     }
 }

@@ -6,6 +6,9 @@
 //! a session gets it at all: it travels only in authenticated answers, and the page keeps it
 //! in memory.
 
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
+
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
 use hkdf::Hkdf;
@@ -17,9 +20,14 @@ use crate::session::secret::JwtSecret;
 /// Bumped if the derivation ever changes; stored beside every entry it encrypts.
 pub const KEY_VERSION: u32 = 1;
 
-#[derive(Clone)]
+/// Above this many users the remembered keys start over (this bounds the memory).
+const REMEMBERED_USERS: usize = 100_000;
+
 pub struct LocalKeys {
     hkdf: Hkdf<Sha256>,
+    /// Keys already derived: every session answer carries one, and deriving it is two
+    /// HMACs, a formatted label and a base64 encoding.
+    derived: RwLock<HashMap<i64, LocalKey>>,
 }
 
 impl std::fmt::Debug for LocalKeys {
@@ -32,10 +40,26 @@ impl LocalKeys {
     pub fn new(secret: &JwtSecret) -> Self {
         Self {
             hkdf: Hkdf::<Sha256>::new(Some(b"vigil local copies"), secret.as_bytes()),
+            derived: RwLock::default(),
         }
     }
 
     pub fn for_user(&self, user_id: i64) -> LocalKey {
+        let derived = self.derived.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(key) = derived.get(&user_id) {
+            return key.clone();
+        }
+        drop(derived);
+        let key = self.derive(user_id);
+        let mut derived = self.derived.write().unwrap_or_else(PoisonError::into_inner);
+        if derived.len() >= REMEMBERED_USERS {
+            derived.clear();
+        }
+        derived.insert(user_id, key.clone());
+        key
+    }
+
+    fn derive(&self, user_id: i64) -> LocalKey {
         let mut key = [0u8; 32];
         let info = format!("vigil/local-copy/v{KEY_VERSION}/user/{user_id}");
         // 32 bytes is far below HKDF-SHA256's limit of 8160: this cannot fail.
@@ -55,6 +79,8 @@ mod tests {
     fn one_user_gets_the_same_key_and_others_never_it() {
         let keys = LocalKeys::new(&JwtSecret::generate());
         assert_eq!(keys.for_user(1), keys.for_user(1));
+        // Remembered or derived afresh, the same key.
+        assert_eq!(keys.for_user(1), keys.derive(1));
         assert_ne!(keys.for_user(1).key, keys.for_user(2).key);
         let decoded = STANDARD_NO_PAD
             .decode(keys.for_user(1).key)
