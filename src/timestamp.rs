@@ -9,55 +9,95 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 /// The timestamp as RFC 3339; `None` for what RFC 3339 cannot express (a year outside
 /// 0000–9999, an offset with seconds).
 pub fn format(at: OffsetDateTime) -> Option<String> {
-    let year = u32::try_from(at.year()).ok().filter(|y| *y <= 9999)?;
-    let offset = at.offset();
-    if offset.seconds_past_minute() != 0 {
-        return None;
-    }
-    let mut out = String::with_capacity(35);
-    push_digits(&mut out, year, 4);
-    out.push('-');
-    push_digits(&mut out, u32::from(u8::from(at.month())), 2);
-    out.push('-');
-    push_digits(&mut out, u32::from(at.day()), 2);
-    out.push('T');
-    push_digits(&mut out, u32::from(at.hour()), 2);
-    out.push(':');
-    push_digits(&mut out, u32::from(at.minute()), 2);
-    out.push(':');
-    push_digits(&mut out, u32::from(at.second()), 2);
-    let mut nanos = at.nanosecond();
-    if nanos != 0 {
-        let mut digits = 9;
-        while nanos.is_multiple_of(10) {
-            nanos /= 10;
-            digits -= 1;
-        }
-        out.push('.');
-        push_digits(&mut out, nanos, digits);
-    }
-    if offset.is_utc() {
-        out.push('Z');
-    } else {
-        out.push(if offset.is_negative() { '-' } else { '+' });
-        push_digits(&mut out, u32::from(offset.whole_hours().unsigned_abs()), 2);
-        out.push(':');
-        push_digits(
-            &mut out,
-            u32::from(offset.minutes_past_hour().unsigned_abs()),
-            2,
-        );
-    }
-    Some(out)
+    Formatted::new(at).map(|text| text.as_str().to_owned())
 }
 
-/// `value` in exactly `width` decimal digits (it always fits: the callers bound it).
-fn push_digits(out: &mut String, value: u32, width: u32) {
-    let mut divisor = 10u32.pow(width.saturating_sub(1));
-    while divisor > 0 {
-        let digit = (value / divisor) % 10;
-        out.push(char::from(b'0' + digit as u8));
-        divisor /= 10;
+/// An RFC 3339 timestamp written on the stack: the session answer writes several per
+/// request, and the serializer only needs to borrow each.
+pub struct Formatted {
+    bytes: [u8; Self::MAX],
+    len: usize,
+}
+
+impl Formatted {
+    /// `9999-12-31T23:59:59.999999999+23:59`
+    const MAX: usize = 35;
+
+    /// `None` for what RFC 3339 cannot express (a year outside 0000–9999, an offset with
+    /// seconds).
+    pub fn new(at: OffsetDateTime) -> Option<Self> {
+        // One conversion each for the date and the time (each accessor converts again).
+        let (year, month, day) = at.to_calendar_date();
+        let year = u32::try_from(year).ok().filter(|y| *y <= 9999)?;
+        let offset = at.offset();
+        if offset.seconds_past_minute() != 0 {
+            return None;
+        }
+        let mut out = Self {
+            bytes: [0; Self::MAX],
+            len: 0,
+        };
+        let (hour, minute, second, mut nanos) = at.to_hms_nano();
+        out.digits(year, 4);
+        out.push(b'-');
+        out.digits(u32::from(u8::from(month)), 2);
+        out.push(b'-');
+        out.digits(u32::from(day), 2);
+        out.push(b'T');
+        out.digits(u32::from(hour), 2);
+        out.push(b':');
+        out.digits(u32::from(minute), 2);
+        out.push(b':');
+        out.digits(u32::from(second), 2);
+        if nanos != 0 {
+            let mut width = 9;
+            while nanos.is_multiple_of(10) {
+                nanos /= 10;
+                width -= 1;
+            }
+            out.push(b'.');
+            out.digits(nanos, width);
+        }
+        if offset.is_utc() {
+            out.push(b'Z');
+        } else {
+            out.push(if offset.is_negative() { b'-' } else { b'+' });
+            out.digits(u32::from(offset.whole_hours().unsigned_abs()), 2);
+            out.push(b':');
+            out.digits(u32::from(offset.minutes_past_hour().unsigned_abs()), 2);
+        }
+        Some(out)
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and separators are ever written.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+
+    fn push(&mut self, byte: u8) {
+        self.bytes[self.len] = byte;
+        self.len += 1;
+    }
+
+    /// `value` in exactly `width` decimal digits (it always fits: the callers bound it),
+    /// two at a time.
+    fn digits(&mut self, mut value: u32, width: usize) {
+        const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+            2021222324252627282930313233343536373839404142434445464748495051525354555657585960\
+            6162636465666768697071727374757677787980818283848586878889909192939495969798\
+            99";
+        let start = self.len;
+        let mut end = start + width;
+        self.len = end;
+        while end - start >= 2 {
+            let pair = (value % 100) as usize * 2;
+            self.bytes[end - 2..end].copy_from_slice(&PAIRS[pair..pair + 2]);
+            value /= 100;
+            end -= 2;
+        }
+        if end > start {
+            self.bytes[start] = b'0' + (value % 10) as u8;
+        }
     }
 }
 
@@ -130,8 +170,8 @@ pub mod rfc3339 {
     use time::OffsetDateTime;
 
     pub fn serialize<S: Serializer>(at: &OffsetDateTime, serializer: S) -> Result<S::Ok, S::Error> {
-        match super::format(*at) {
-            Some(text) => serializer.serialize_str(&text),
+        match super::Formatted::new(*at) {
+            Some(text) => serializer.serialize_str(text.as_str()),
             None => Err(serde::ser::Error::custom(
                 "the timestamp cannot be written as RFC 3339",
             )),

@@ -27,7 +27,7 @@ pub const IDLE_EXPIRES_HEADER: HeaderName = HeaderName::from_static("vigil-idle-
 /// Present once the deadline is within the warning period: seconds left.
 pub const WARNING_HEADER: HeaderName = HeaderName::from_static("vigil-session-warning");
 /// The optional client fingerprint a session can be bound to at sign-in.
-pub const FINGERPRINT_HEADER: &str = "x-client-fingerprint";
+pub const FINGERPRINT_HEADER: HeaderName = HeaderName::from_static("x-client-fingerprint");
 
 const LOGOUT_PATH: &str = "/api/auth/logout";
 
@@ -84,17 +84,17 @@ pub fn access_for(method: &Method, path: &str) -> Access {
 
 /// The presented token: a bearer header wins over the cookie, as API clients never rely on
 /// ambient cookies.
-pub fn credential(headers: &HeaderMap) -> Result<(String, CredentialKind), AuthError> {
+pub fn credential(headers: &HeaderMap) -> Result<(&str, CredentialKind), AuthError> {
     if let Some(value) = headers.get(AUTHORIZATION) {
         let token = value
             .to_str()
             .ok()
             .and_then(vigil::token::bearer_token)
             .ok_or(AuthError::Invalid)?;
-        return Ok((token.to_owned(), CredentialKind::Bearer));
+        return Ok((token, CredentialKind::Bearer));
     }
     cookies::session_cookie(headers)
-        .map(|token| (token.to_owned(), CredentialKind::Cookie))
+        .map(|token| (token, CredentialKind::Cookie))
         .ok_or(AuthError::Unauthenticated)
 }
 
@@ -122,7 +122,7 @@ pub async fn require_session(
     let verdict = match credential(request.headers()) {
         Ok((token, kind)) => {
             let presented = Presented {
-                token: &token,
+                token,
                 credential: kind,
                 fingerprint: fingerprint(request.headers()),
                 client: ClientRequest {

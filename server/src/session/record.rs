@@ -1,5 +1,7 @@
 //! The session record: the server's authority on whether a session is alive.
 
+use std::sync::OnceLock;
+
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -22,31 +24,60 @@ const ID_BYTES: usize = 16;
 /// The secret key of a session record (the token's `sid`). Only ever created here from the
 /// operating system's randomness or parsed from a verified token, never adopted from a
 /// client.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SessionId(String);
+#[derive(Debug, Clone)]
+pub struct SessionId {
+    secret: String,
+    /// Derived on first use and kept with the id, so a cached record's copies do not hash
+    /// it again on every session answer.
+    public: OnceLock<String>,
+}
 
 impl SessionId {
     pub fn generate() -> Self {
         let mut bytes = [0u8; ID_BYTES];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
-        Self(hex::encode(bytes))
+        Self::new(hex::encode(bytes))
     }
 
     /// Exactly the form [`generate`](Self::generate) makes: 32 lower-case hex digits.
     pub fn parse(text: &str) -> Option<Self> {
         let well_formed = text.len() == ID_BYTES * 2
             && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        well_formed.then(|| Self(text.to_owned()))
+        well_formed.then(|| Self::new(text.to_owned()))
+    }
+
+    fn new(secret: String) -> Self {
+        Self {
+            secret,
+            public: OnceLock::new(),
+        }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.secret
     }
 
     /// A non-secret identifier for logs, audit rows and `SessionInfo::session_id`.
-    pub fn public_id(&self) -> String {
-        let digest = Sha256::digest(self.0.as_bytes());
-        hex::encode(&digest[..12])
+    pub fn public_id(&self) -> &str {
+        self.public.get_or_init(|| {
+            let digest = Sha256::digest(self.secret.as_bytes());
+            hex::encode(&digest[..12])
+        })
+    }
+}
+
+/// One id whether or not its public form has been derived yet.
+impl PartialEq for SessionId {
+    fn eq(&self, other: &Self) -> bool {
+        self.secret == other.secret
+    }
+}
+
+impl Eq for SessionId {}
+
+impl std::hash::Hash for SessionId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.secret.hash(state);
     }
 }
 

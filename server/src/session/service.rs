@@ -223,7 +223,7 @@ impl SessionService {
         let deadlines = record.deadlines(policy);
         SessionInfo {
             user: record.user.clone(),
-            session_id: record.id.public_id(),
+            session_id: record.id.public_id().to_owned(),
             created_at: record.created_at,
             last_activity_at: record.last_activity_at,
             idle_expires_at: record.idle_expires_at,
@@ -651,7 +651,7 @@ async fn end_record(
 pub fn view_of(record: &SessionRecord, current: Option<&SessionId>) -> SessionView {
     let device = Device::of(record.client.user_agent.as_deref());
     SessionView {
-        id: record.id.public_id(),
+        id: record.id.public_id().to_owned(),
         device: device.summary(),
         browser: device.browser,
         os: device.os,

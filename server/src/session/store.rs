@@ -12,7 +12,6 @@
 //! command line) changes an invalidation mark that every process checks before trusting its
 //! copies.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -456,7 +455,7 @@ pub struct CachedSessionStore<S> {
 struct Cached {
     /// The mark the copies were taken under.
     mark: Option<u64>,
-    records: HashMap<SessionId, SessionRecord>,
+    records: foldhash::HashMap<SessionId, SessionRecord>,
 }
 
 impl<S> CachedSessionStore<S> {
@@ -487,6 +486,8 @@ impl<S> CachedSessionStore<S> {
         if mark.is_none() {
             return;
         }
+        // Derived before it is copied, so that every copy handed out carries it.
+        record.id.public_id();
         match cached.records.get(&record.id) {
             Some(copy) if copy.version >= record.version => {}
             _ => {

@@ -12,7 +12,6 @@
 //! session presents the same one until it rotates) is recognised by its exact text and only
 //! its time window is checked again.
 
-use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -84,7 +83,7 @@ const REMEMBERED_TOKENS: usize = 50_000;
 /// text of their choosing; what a token admits at `now` is still checked on every request.
 #[derive(Default)]
 struct Verified {
-    tokens: RwLock<HashMap<Box<str>, Arc<Claims>>>,
+    tokens: RwLock<foldhash::HashMap<Box<str>, Arc<Claims>>>,
 }
 
 impl Verified {
