@@ -16,11 +16,14 @@
 //! The conditional write is one Lua script (sent by hash, loaded again when the server
 //! answers NOSCRIPT), never WATCH/MULTI, which would need a connection of its own per
 //! writer. Nothing is cached in the process: every verdict reads the store, so a sign-out
-//! on one instance is refused on every other at the next request. Every call is bounded by
+//! on one instance is refused on every other at the next request. (What is kept is only the
+//! decoding of the text last read for each record, used when the same text comes back.) Every call is bounded by
 //! the configured timeout; whatever does not answer in time is "unavailable", which the
 //! service answers with `503 store_unavailable`.
 //!
 //! Retention is Redis' own expiry, on Redis' clock: sweeping deletes nothing here.
+
+use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
 use redis::Script;
@@ -110,6 +113,47 @@ pub struct RedisSessionStore {
     keys: Keys,
     create: Script,
     replace: Script,
+    /// Shared by the clones of one store.
+    decoded: Arc<Decoded>,
+}
+
+/// Above this many remembered decodings the memory starts over.
+const DECODED_CAPACITY: usize = 100_000;
+
+/// The record last decoded from each session's stored text, with that text and version:
+/// decoding the record's JSON (five timestamps, a handful of strings) was a large part of
+/// reading a session, and most reads find exactly the text of the read before. Only a
+/// byte-for-byte equal text at the same version is answered from here, so this can never
+/// differ from decoding what Redis just returned.
+#[derive(Default)]
+struct Decoded {
+    records: RwLock<foldhash::HashMap<SessionId, Remembered>>,
+}
+
+/// The version and the text a record was decoded from, and the record.
+type Remembered = (i64, Box<str>, SessionRecord);
+
+impl Decoded {
+    fn get(&self, id: &SessionId, version: i64, json: &str) -> Option<SessionRecord> {
+        let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
+        match records.get(id) {
+            Some((v, text, record)) if *v == version && **text == *json => Some(record.clone()),
+            _ => None,
+        }
+    }
+
+    fn remember(&self, version: i64, json: String, record: &SessionRecord) {
+        let mut records = self.records.write().unwrap_or_else(PoisonError::into_inner);
+        if records.len() >= DECODED_CAPACITY {
+            records.clear();
+        }
+        // Derived before it is copied, so that every copy handed out carries it.
+        record.id.public_id();
+        records.insert(
+            record.id.clone(),
+            (version, json.into_boxed_str(), record.clone()),
+        );
+    }
 }
 
 impl std::fmt::Debug for RedisSessionStore {
@@ -129,6 +173,7 @@ impl RedisSessionStore {
             keys: Keys::new(prefix),
             create: Script::new(CREATE),
             replace: Script::new(REPLACE),
+            decoded: Arc::default(),
         }
     }
 
@@ -237,7 +282,14 @@ impl SessionStore for RedisSessionStore {
             })
             .await?;
         match (version, json) {
-            (Some(version), Some(json)) => Ok(Some(decode(id.as_str(), version, &json)?)),
+            (Some(version), Some(json)) => {
+                if let Some(record) = self.decoded.get(id, version, &json) {
+                    return Ok(Some(record));
+                }
+                let record = decode(id.as_str(), version, &json)?;
+                self.decoded.remember(version, json, &record);
+                Ok(Some(record))
+            }
             (None, None) => Ok(None),
             _ => Err(StoreError::Corrupt(format!(
                 "the record of session {} is incomplete",
@@ -419,5 +471,38 @@ mod tests {
             assert_eq!(slot(&keys.index(7)), slot("u:7"), "{prefix}");
             assert_eq!(slot(&keys.record(7, "ab")), slot("u:7"), "{prefix}");
         }
+    }
+
+    #[test]
+    fn a_remembered_decoding_answers_only_the_same_text_at_the_same_version() {
+        let user = vigil::UserSummary {
+            id: 1,
+            username: "ada".into(),
+            display_name: "Ada".into(),
+            role: Default::default(),
+        };
+        let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+        let record = SessionRecord::start(
+            &user,
+            now,
+            &vigil::TimeoutPolicy::default(),
+            None,
+            Default::default(),
+            false,
+        );
+        let text = encode(&record).unwrap();
+        let decoded = Decoded::default();
+        assert!(decoded.get(&record.id, 3, &text).is_none());
+        decoded.remember(3, text.clone(), &record);
+        assert_eq!(
+            decoded.get(&record.id, 3, &text).map(|r| r.id),
+            Some(record.id.clone())
+        );
+        // Another version, or any other byte, is decoded again.
+        assert!(decoded.get(&record.id, 4, &text).is_none());
+        let touched = text.replacen("\"generation\":1", "\"generation\":2", 1);
+        assert_ne!(touched, text);
+        assert!(decoded.get(&record.id, 3, &touched).is_none());
+        assert!(decoded.get(&SessionId::generate(), 3, &text).is_none());
     }
 }
