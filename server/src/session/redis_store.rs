@@ -16,10 +16,10 @@
 //! The conditional write is one Lua script (sent by hash, loaded again when the server
 //! answers NOSCRIPT), never WATCH/MULTI, which would need a connection of its own per
 //! writer. Nothing is cached in the process: every verdict reads the store, so a sign-out
-//! on one instance is refused on every other at the next request. (What is kept is only the
-//! decoding of the text last read for each record, used when the same text comes back.) Every call is bounded by
-//! the configured timeout; whatever does not answer in time is "unavailable", which the
-//! service answers with `503 store_unavailable`.
+//! on one instance is refused on every other at the next request (what is kept is only the
+//! decoding of the text last read for each record, used when the same text comes back).
+//! Every call is bounded by the configured timeout; whatever does not answer in time is
+//! "unavailable", which the service answers with `503 store_unavailable`.
 //!
 //! Retention is Redis' own expiry, on Redis' clock: sweeping deletes nothing here.
 
