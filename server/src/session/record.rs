@@ -226,6 +226,13 @@ pub enum GenerationCheck {
 }
 
 impl SessionRecord {
+    /// A copy for an in-process memory that hands out copies of it: its public id is derived
+    /// first, so that none of those copies hashes the id again.
+    pub fn copy_to_keep(&self) -> Self {
+        self.id.public_id();
+        self.clone()
+    }
+
     pub fn start(
         user: &UserSummary,
         now: OffsetDateTime,

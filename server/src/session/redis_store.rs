@@ -147,11 +147,9 @@ impl Decoded {
         if records.len() >= DECODED_CAPACITY {
             records.clear();
         }
-        // Derived before it is copied, so that every copy handed out carries it.
-        record.id.public_id();
         records.insert(
             record.id.clone(),
-            (version, json.into_boxed_str(), record.clone()),
+            (version, json.into_boxed_str(), record.copy_to_keep()),
         );
     }
 }

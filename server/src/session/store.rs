@@ -486,12 +486,12 @@ impl<S> CachedSessionStore<S> {
         if mark.is_none() {
             return;
         }
-        // Derived before it is copied, so that every copy handed out carries it.
-        record.id.public_id();
         match cached.records.get(&record.id) {
             Some(copy) if copy.version >= record.version => {}
             _ => {
-                cached.records.insert(record.id.clone(), record.clone());
+                cached
+                    .records
+                    .insert(record.id.clone(), record.copy_to_keep());
             }
         }
     }
