@@ -78,7 +78,7 @@ async fn fill_database(db: &Database, records: &[SessionRecord]) {
                 .bind(record.retain_until().unix_timestamp())
                 .bind(serde_json::to_string(record).expect("json"));
         }
-        query.execute(db.pool()).await.expect("bulk insert");
+        query.execute(db.writer()).await.expect("bulk insert");
     }
 }
 

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use sqlx::AnyPool;
 use time::{Duration, OffsetDateTime};
 
+use crate::db::Database;
 use crate::session::{ClientSummary, SessionId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -153,13 +154,15 @@ pub struct AuditRow {
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     pool: AnyPool,
+    writer: AnyPool,
     pending: Arc<Mutex<HashMap<PendingKey, Pending>>>,
 }
 
 impl AuditLog {
-    pub fn new(pool: AnyPool) -> Self {
+    pub fn new(db: &Database) -> Self {
         Self {
-            pool,
+            pool: db.pool().clone(),
+            writer: db.writer().clone(),
             pending: Arc::default(),
         }
     }
@@ -215,7 +218,7 @@ impl AuditLog {
             .bind(&entry.reason)
             .bind(entry.count)
             .bind(&key.bucket)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await;
             if let Err(err) = written {
                 unwritten.push((key, entry));
@@ -249,7 +252,7 @@ impl AuditLog {
         .unwrap_or_default();
         let done = sqlx::query("DELETE FROM audit_events WHERE at < $1")
             .bind(cutoff)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
     }
@@ -269,7 +272,7 @@ impl AuditLog {
         .bind(event.reason)
         .bind(client.ip)
         .bind(client.user_agent)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await;
         match result {
             Ok(_) => tracing::info!(event = event.kind.as_str(), reason = event.reason, "audit"),

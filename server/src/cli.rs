@@ -117,7 +117,7 @@ async fn open(settings: &Settings) -> Result<(Database, UserRepository), CliErro
         settings.store_timeout.unsigned_abs(),
     )
     .await?;
-    let users = UserRepository::new(db.pool().clone(), settings.hashing);
+    let users = UserRepository::new(&db, settings.hashing);
     Ok((db, users))
 }
 
@@ -166,7 +166,7 @@ pub async fn run_user_command(
             let store = session_store(settings, &db)?;
             let ended =
                 end_sessions_of(store.as_ref(), user_id, EndReason::Revoked, now, |_| true).await?;
-            AuditLog::new(db.pool().clone())
+            AuditLog::new(&db)
                 .record(
                     AuditEvent::new(AuditKind::PasswordReset)
                         .user(user_id)
@@ -240,7 +240,7 @@ pub async fn run_session_command(
                     id.to_owned(),
                 ));
             }
-            AuditLog::new(db.pool().clone())
+            AuditLog::new(&db)
                 .record(
                     AuditEvent::new(AuditKind::SessionEnded)
                         .user(user_id)

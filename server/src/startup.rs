@@ -133,8 +133,8 @@ pub async fn build_state_with_store(
     )?;
     let tokens = TokenService::new(&secret, &settings.issuer, &settings.audience)?;
     tokens.self_test(clock.now())?;
-    let audit = AuditLog::new(db.pool().clone());
-    let users = UserRepository::new(db.pool().clone(), settings.hashing);
+    let audit = AuditLog::new(&db);
+    let users = UserRepository::new(&db, settings.hashing);
     let work = WorkStore::new(db.clone());
     let local_keys = LocalKeys::new(&secret);
     let metrics = Arc::new(Metrics::new());

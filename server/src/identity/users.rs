@@ -13,6 +13,8 @@ use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 use vigil::{Role, UserSummary};
 
+use crate::db::Database;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: i64,
@@ -149,6 +151,7 @@ impl HashingGate {
 #[derive(Debug, Clone)]
 pub struct UserRepository {
     pool: AnyPool,
+    writer: AnyPool,
     hashing: Arc<HashingGate>,
 }
 
@@ -178,9 +181,10 @@ fn verify_hash(hash: &str, password: &str) -> bool {
 }
 
 impl UserRepository {
-    pub fn new(pool: AnyPool, hashing: HashingLimits) -> Self {
+    pub fn new(db: &Database, hashing: HashingLimits) -> Self {
         Self {
-            pool,
+            pool: db.pool().clone(),
+            writer: db.writer().clone(),
             hashing: Arc::new(HashingGate::new(hashing)),
         }
     }
@@ -226,7 +230,7 @@ impl UserRepository {
         .bind(&hash)
         .bind(OffsetDateTime::now_utc().unix_timestamp())
         .bind(role.as_str())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await;
         match result {
             Ok(id) => Ok(User {
@@ -253,7 +257,7 @@ impl UserRepository {
         let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2")
             .bind(&hash)
             .bind(username.as_str())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -266,7 +270,7 @@ impl UserRepository {
         let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(&hash)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -276,7 +280,7 @@ impl UserRepository {
         let done = sqlx::query("UPDATE users SET role = $1 WHERE username = $2")
             .bind(role.as_str())
             .bind(username.as_str())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -118,6 +118,7 @@ pub(super) fn decode(id: &str, version: i64, json: &str) -> Result<SessionRecord
 #[derive(Debug, Clone)]
 pub struct DatabaseSessionStore {
     pool: AnyPool,
+    writer: AnyPool,
     backend: Backend,
     /// Changed whenever a session ends, so caches of other processes let go of their copies.
     ends: Option<Arc<EndMark>>,
@@ -129,6 +130,7 @@ impl DatabaseSessionStore {
     pub fn new(db: &Database, database: Option<PathBuf>) -> Self {
         Self {
             pool: db.pool().clone(),
+            writer: db.writer().clone(),
             backend: db.backend(),
             ends: database.map(|path| Arc::new(EndMark::beside(&path))),
         }
@@ -261,7 +263,7 @@ impl SessionStore for DatabaseSessionStore {
                 "INSERT INTO session_records (id, user_id, version, retain_until, live_until, \
                  record) VALUES ($1, $2, 0, $3, $4, $5)",
             )
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
             return Ok(Created::Stored);
         };
@@ -274,7 +276,7 @@ impl SessionStore for DatabaseSessionStore {
         )
         .bind(record.created_at.unix_timestamp())
         .bind(i64::from(limit));
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.writer.begin().await?;
         if self.backend == Backend::Postgres {
             // The function returns `void`, which the `Any` driver cannot decode.
             sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
@@ -325,7 +327,7 @@ impl SessionStore for DatabaseSessionStore {
         .bind(record.id.as_str())
         .bind(version)
         .bind(record.live_until())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if done.rows_affected() != 1 {
             return Ok(Replaced::Conflict);
@@ -350,7 +352,7 @@ impl SessionStore for DatabaseSessionStore {
     async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM session_records WHERE retain_until <= $1")
             .bind(now.unix_timestamp())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
     }

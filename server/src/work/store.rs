@@ -215,14 +215,14 @@ impl WorkStore {
     pub async fn delete_unsubmitted(&self, user_id: i64) -> Result<u64, WorkError> {
         let done = sqlx::query("DELETE FROM drafts WHERE user_id = $1 AND submitted_at IS NULL")
             .bind(user_id)
-            .execute(self.db.pool())
+            .execute(self.db.writer())
             .await?;
         Ok(done.rows_affected())
     }
 
     /// Empties every account's work (the end-to-end suite's reset between tests).
     pub async fn forget_everything(&self) -> Result<(), WorkError> {
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.writer().begin().await?;
         for table in ["drafts", "user_settings", "idempotency_keys"] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *tx)
@@ -236,7 +236,7 @@ impl WorkStore {
     pub async fn delete_expired_keys(&self, now: OffsetDateTime) -> Result<u64, WorkError> {
         let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
             .bind(millis(now - IDEMPOTENCY_RETENTION))
-            .execute(self.db.pool())
+            .execute(self.db.writer())
             .await?;
         Ok(done.rows_affected())
     }
