@@ -6,7 +6,7 @@
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use server_fn::codec::{Json, JsonEncoding};
+use server_fn::codec::{Json, JsonEncoding, Post};
 use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use vigil::session_info::RefreshResponse;
 use vigil::{ErrorCode, PolicyInfo, Problem, TokenResponse, UserSummary};
@@ -75,6 +75,41 @@ fn validation_problem(detail: &str) -> Problem {
     problem
 }
 
+/// Answers that are a session, as JSON: written by [`vigil::SessionInfo::to_json`] (the
+/// body of every session poll, without the serializer's escaping scan), read with serde.
+pub struct SessionEncoding;
+
+impl server_fn::ContentType for SessionEncoding {
+    const CONTENT_TYPE: &'static str = JsonEncoding::CONTENT_TYPE;
+}
+
+impl server_fn::FormatType for SessionEncoding {
+    const FORMAT_TYPE: server_fn::Format = server_fn::Format::Text;
+}
+
+impl server_fn::Encodes<vigil::SessionInfo> for SessionEncoding {
+    type Error = serde_json::Error;
+
+    fn encode(output: &vigil::SessionInfo) -> Result<server_fn::Bytes, Self::Error> {
+        match output.to_json() {
+            Some(json) => Ok(json.into()),
+            // The same refusal serde gives (a timestamp RFC 3339 cannot express).
+            None => serde_json::to_vec(output).map(Into::into),
+        }
+    }
+}
+
+impl server_fn::Decodes<vigil::SessionInfo> for SessionEncoding {
+    type Error = serde_json::Error;
+
+    fn decode(bytes: server_fn::Bytes) -> Result<vigil::SessionInfo, Self::Error> {
+        serde_json::from_slice(&bytes)
+    }
+}
+
+/// A session answer in a POST body.
+pub type SessionJson = Post<SessionEncoding>;
+
 /// In the OpenAPI document: the body of the endpoints that take no arguments, an empty
 /// object (or no body at all).
 #[cfg(feature = "ssr")]
@@ -141,7 +176,7 @@ mod tests {
 #[cfg_attr(feature = "ssr", utoipa::path(post, path = "/api/auth/login", tag = "auth",
     request_body(content = Credentials, content_type = "application/json"),
     responses((status = 200, description = "Signed in: the session, and its token in the `__Host-vigil-session` cookie (Set-Cookie)", body = vigil::SessionInfo))))]
-#[server(prefix = "/api", endpoint = "auth/login", input = Json, output = Json)]
+#[server(prefix = "/api", endpoint = "auth/login", input = Json, output = SessionJson)]
 pub async fn login(
     username: String,
     password: String,
@@ -191,7 +226,7 @@ pub async fn logout() -> Result<(), ApiError> {
 #[cfg_attr(feature = "ssr", utoipa::path(post, path = "/api/auth/session-info", tag = "auth",
     request_body(content = Option<Empty>, content_type = "application/json"),
     responses((status = 200, description = "The session and its deadlines (never extends them)", body = vigil::SessionInfo))))]
-#[server(prefix = "/api", endpoint = "auth/session-info", input = Json, output = Json)]
+#[server(prefix = "/api", endpoint = "auth/session-info", input = Json, output = SessionJson)]
 pub async fn session_info() -> Result<vigil::SessionInfo, ApiError> {
     backend::call(|b, parts| b.session_info(parts)).await
 }

@@ -144,13 +144,15 @@ pub async fn require_session(
             request.extensions_mut().insert(Arc::new(auth));
             let mut response = next.run(request).await;
             if let Some(record) = record.take().filter(|_| response.status().is_success()) {
-                match sessions.record_activity(record).await {
+                // Boxed: only changes write, and its future would enlarge every request's.
+                match Box::pin(sessions.record_activity(record)).await {
                     Ok(touched) => deadlines = touched.deadlines(sessions.policy_of(&touched)),
                     // The change itself succeeded; the deadline lags until the next one.
                     Err(err) => tracing::warn!(error = %err, "could not record activity"),
                 }
             }
             if !response.headers().contains_key(IDLE_EXPIRES_HEADER) {
+                // As of the answer, not the verdict: the handler may have waited on a store.
                 deadline_headers(&deadlines, sessions.now(), response.headers_mut());
             }
             response

@@ -309,7 +309,8 @@ impl AuthBackend for VigilBackend {
 
     async fn session_info(&self, request: &Parts) -> Result<SessionInfo> {
         let auth = Self::authenticated(request).ok_or_else(no_session)?;
-        Ok(Reply::new(self.info(&auth.record)))
+        // Nothing waits between the verdict and this answer: its instant is the answer's.
+        Ok(Reply::new(self.sessions.info_at(&auth.record, auth.at)))
     }
 
     async fn me(&self, request: &Parts) -> Result<UserSummary> {

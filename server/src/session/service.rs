@@ -38,6 +38,8 @@ pub struct Authenticated {
     pub record: SessionRecord,
     pub claims: Arc<Claims>,
     pub credential: CredentialKind,
+    /// The instant of the verdict: what the request is answered as of (one clock read).
+    pub at: OffsetDateTime,
 }
 
 /// What a request presented.
@@ -219,6 +221,11 @@ impl SessionService {
 
     /// The session as its holder sees it (`SessionInfo` of SPEC §3), as of now.
     pub fn info(&self, record: &SessionRecord) -> SessionInfo {
+        self.info_at(record, self.clock.now())
+    }
+
+    /// The session as of `now`.
+    pub fn info_at(&self, record: &SessionRecord, now: OffsetDateTime) -> SessionInfo {
         let policy = self.policy_of(record);
         let deadlines = record.deadlines(policy);
         SessionInfo {
@@ -229,7 +236,7 @@ impl SessionService {
             idle_expires_at: record.idle_expires_at,
             absolute_expires_at: record.absolute_expires_at,
             warn_at: deadlines.warn_at(),
-            server_now: self.clock.now(),
+            server_now: now,
             policy: (*policy).into(),
             local_key: Some(self.local_keys.for_user(record.user.id)),
         }
@@ -437,14 +444,14 @@ impl SessionService {
                 .map(fingerprint_hash)
                 .unwrap_or_default();
             if !bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
-                self.record_event(AuditKind::FingerprintMismatch, &record, None, client)
+                Box::pin(self.record_event(AuditKind::FingerprintMismatch, &record, None, client))
                     .await;
                 return Err(AuthError::Invalid);
             }
         }
         let record = self.check_alive(record, now, client).await?;
         if record.check_generation(claims.gen, now) == GenerationCheck::Reused {
-            self.revoke_for_reuse(record, client).await?;
+            Box::pin(self.revoke_for_reuse(record, client)).await?;
             return Err(AuthError::Revoked);
         }
         if token_expired && !allow_expired_token {
@@ -454,6 +461,7 @@ impl SessionService {
             record,
             claims,
             credential: presented.credential,
+            at: now,
         })
     }
 
@@ -500,12 +508,17 @@ impl SessionService {
             SessionState::Ended(tombstone) => {
                 Err(ended_error(tombstone.reason, self.policy_of(&record)))
             }
+            // Boxed: the rare path's writes would otherwise make every verdict's future (moved
+            // on each request) several times larger.
             SessionState::Expired(reason) => {
-                self.record_event(AuditKind::Expired, &record, Some(reason.as_str()), client)
-                    .await;
-                let error = expired(reason, self.policy_of(&record));
-                self.end(record, reason.into()).await?;
-                Err(error)
+                Box::pin(async move {
+                    self.record_event(AuditKind::Expired, &record, Some(reason.as_str()), client)
+                        .await;
+                    let error = expired(reason, self.policy_of(&record));
+                    self.end(record, reason.into()).await?;
+                    Err(error)
+                })
+                .await
             }
         }
     }
