@@ -153,7 +153,7 @@ impl SessionInfo {
 impl SessionInfo {
     /// This answer as JSON, byte for byte what `serde_json` writes for it (the tests hold
     /// the two to that), written directly: it is the body of every session poll, and the
-    /// serializer's escaping scan over its 25 keys and seven timestamps, none of which can
+    /// serializer's escaping scan over its 20 keys and six timestamps, none of which can
     /// need escaping, was a quarter of that request's cost in the process. `None` where
     /// `serde_json` would fail: a timestamp RFC 3339 cannot express.
     pub fn to_json(&self) -> Option<Vec<u8>> {

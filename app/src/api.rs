@@ -84,7 +84,7 @@ impl server_fn::ContentType for SessionEncoding {
 }
 
 impl server_fn::FormatType for SessionEncoding {
-    const FORMAT_TYPE: server_fn::Format = server_fn::Format::Text;
+    const FORMAT_TYPE: server_fn::Format = JsonEncoding::FORMAT_TYPE;
 }
 
 impl server_fn::Encodes<vigil::SessionInfo> for SessionEncoding {
@@ -94,7 +94,7 @@ impl server_fn::Encodes<vigil::SessionInfo> for SessionEncoding {
         match output.to_json() {
             Some(json) => Ok(json.into()),
             // The same refusal serde gives (a timestamp RFC 3339 cannot express).
-            None => serde_json::to_vec(output).map(Into::into),
+            None => <JsonEncoding as server_fn::Encodes<_>>::encode(output),
         }
     }
 }
@@ -103,7 +103,7 @@ impl server_fn::Decodes<vigil::SessionInfo> for SessionEncoding {
     type Error = serde_json::Error;
 
     fn decode(bytes: server_fn::Bytes) -> Result<vigil::SessionInfo, Self::Error> {
-        serde_json::from_slice(&bytes)
+        <JsonEncoding as server_fn::Decodes<_>>::decode(bytes)
     }
 }
 

@@ -12,7 +12,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use sqlx::AnyPool;
 use time::{Duration, OffsetDateTime};
 
 use crate::db::Database;
@@ -153,16 +152,14 @@ pub struct AuditRow {
 
 #[derive(Debug, Clone)]
 pub struct AuditLog {
-    pool: AnyPool,
-    writer: AnyPool,
+    db: Database,
     pending: Arc<Mutex<HashMap<PendingKey, Pending>>>,
 }
 
 impl AuditLog {
     pub fn new(db: &Database) -> Self {
         Self {
-            pool: db.pool().clone(),
-            writer: db.writer().clone(),
+            db: db.clone(),
             pending: Arc::default(),
         }
     }
@@ -218,7 +215,7 @@ impl AuditLog {
             .bind(&entry.reason)
             .bind(entry.count)
             .bind(&key.bucket)
-            .execute(&self.writer)
+            .execute(self.db.writer())
             .await;
             if let Err(err) = written {
                 unwritten.push((key, entry));
@@ -252,7 +249,7 @@ impl AuditLog {
         .unwrap_or_default();
         let done = sqlx::query("DELETE FROM audit_events WHERE at < $1")
             .bind(cutoff)
-            .execute(&self.writer)
+            .execute(self.db.writer())
             .await?;
         Ok(done.rows_affected())
     }
@@ -272,7 +269,7 @@ impl AuditLog {
         .bind(event.reason)
         .bind(client.ip)
         .bind(client.user_agent)
-        .execute(&self.writer)
+        .execute(self.db.writer())
         .await;
         match result {
             Ok(_) => tracing::info!(event = event.kind.as_str(), reason = event.reason, "audit"),
@@ -289,7 +286,7 @@ impl AuditLog {
              FROM audit_events ORDER BY id DESC LIMIT $1",
         )
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(self.db.pool())
         .await
     }
 }

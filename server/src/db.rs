@@ -51,8 +51,8 @@ pub struct Database {
     /// Where every write goes. On a SQLite file, one connection of its own: SQLite admits
     /// one writer at a time, and writers queued for this connection take their turn in
     /// order as soon as it is free, where SQLite's busy handler would poll the lock with
-    /// sleeps of 1, 2, 5 … ms (most of an autosave's p99 under a steady load). Otherwise the
-    /// same pool as reads.
+    /// sleeps of 1, 2, 5 … ms (the long tail of autosaves under load). Otherwise the same
+    /// pool as reads.
     writer: AnyPool,
     backend: Backend,
 }
@@ -72,9 +72,10 @@ impl Database {
         self.backend
     }
 
-    /// A transaction that reads and then writes. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so concurrent writers queue behind the busy timeout instead of
-    /// failing when they upgrade; on Postgres the writes themselves are conditional.
+    /// A transaction that reads and then writes, on the writer. On SQLite it takes the write
+    /// lock at once (`BEGIN IMMEDIATE`), so a writer in another process (the command line)
+    /// waits behind the busy timeout instead of failing when it upgrades; on Postgres the
+    /// writes themselves are conditional.
     pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,

@@ -7,7 +7,6 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
-use sqlx::AnyPool;
 use thiserror::Error;
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
@@ -150,8 +149,7 @@ impl HashingGate {
 
 #[derive(Debug, Clone)]
 pub struct UserRepository {
-    pool: AnyPool,
-    writer: AnyPool,
+    db: Database,
     hashing: Arc<HashingGate>,
 }
 
@@ -183,8 +181,7 @@ fn verify_hash(hash: &str, password: &str) -> bool {
 impl UserRepository {
     pub fn new(db: &Database, hashing: HashingLimits) -> Self {
         Self {
-            pool: db.pool().clone(),
-            writer: db.writer().clone(),
+            db: db.clone(),
             hashing: Arc::new(HashingGate::new(hashing)),
         }
     }
@@ -194,7 +191,7 @@ impl UserRepository {
         Ok(
             sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
                 .bind(username.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.db.pool())
                 .await?,
         )
     }
@@ -202,7 +199,7 @@ impl UserRepository {
     /// Every account's id (the end-to-end suite's reset).
     pub async fn ids(&self) -> Result<Vec<i64>, UserError> {
         Ok(sqlx::query_scalar("SELECT id FROM users ORDER BY id")
-            .fetch_all(&self.pool)
+            .fetch_all(self.db.pool())
             .await?)
     }
 
@@ -230,7 +227,7 @@ impl UserRepository {
         .bind(&hash)
         .bind(OffsetDateTime::now_utc().unix_timestamp())
         .bind(role.as_str())
-        .fetch_one(&self.writer)
+        .fetch_one(self.db.writer())
         .await;
         match result {
             Ok(id) => Ok(User {
@@ -257,7 +254,7 @@ impl UserRepository {
         let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2")
             .bind(&hash)
             .bind(username.as_str())
-            .execute(&self.writer)
+            .execute(self.db.writer())
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -270,7 +267,7 @@ impl UserRepository {
         let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(&hash)
             .bind(user_id)
-            .execute(&self.writer)
+            .execute(self.db.writer())
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -280,7 +277,7 @@ impl UserRepository {
         let done = sqlx::query("UPDATE users SET role = $1 WHERE username = $2")
             .bind(role.as_str())
             .bind(username.as_str())
-            .execute(&self.writer)
+            .execute(self.db.writer())
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -294,7 +291,7 @@ impl UserRepository {
                  WHERE username = $1",
                 )
                 .bind(name.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.db.pool())
                 .await?
             }
             Err(_) => None,

@@ -18,7 +18,6 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
 use async_trait::async_trait;
-use sqlx::AnyPool;
 
 use crate::db::{Backend, Database};
 use crate::metrics::{Metrics, StoreCall};
@@ -117,9 +116,7 @@ pub(super) fn decode(id: &str, version: i64, json: &str) -> Result<SessionRecord
 /// statements. Several processes may share it: every read sees the last commit.
 #[derive(Debug, Clone)]
 pub struct DatabaseSessionStore {
-    pool: AnyPool,
-    writer: AnyPool,
-    backend: Backend,
+    db: Database,
     /// Changed whenever a session ends, so caches of other processes let go of their copies.
     ends: Option<Arc<EndMark>>,
 }
@@ -129,9 +126,7 @@ impl DatabaseSessionStore {
     /// database file (`database` is its path; none for an in-memory database).
     pub fn new(db: &Database, database: Option<PathBuf>) -> Self {
         Self {
-            pool: db.pool().clone(),
-            writer: db.writer().clone(),
-            backend: db.backend(),
+            db: db.clone(),
             ends: database.map(|path| Arc::new(EndMark::beside(&path))),
         }
     }
@@ -263,7 +258,7 @@ impl SessionStore for DatabaseSessionStore {
                 "INSERT INTO session_records (id, user_id, version, retain_until, live_until, \
                  record) VALUES ($1, $2, 0, $3, $4, $5)",
             )
-            .execute(&self.writer)
+            .execute(self.db.writer())
             .await?;
             return Ok(Created::Stored);
         };
@@ -276,8 +271,8 @@ impl SessionStore for DatabaseSessionStore {
         )
         .bind(record.created_at.unix_timestamp())
         .bind(i64::from(limit));
-        let mut transaction = self.writer.begin().await?;
-        if self.backend == Backend::Postgres {
+        let mut transaction = self.db.writer().begin().await?;
+        if self.db.backend() == Backend::Postgres {
             // The function returns `void`, which the `Any` driver cannot decode.
             sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
                 .bind(record.user.id)
@@ -303,7 +298,7 @@ impl SessionStore for DatabaseSessionStore {
         )
         .bind(id.as_str())
         .bind(user_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.db.pool())
         .await?;
         row.map(|(version, json)| decode(id.as_str(), version, &json))
             .transpose()
@@ -327,7 +322,7 @@ impl SessionStore for DatabaseSessionStore {
         .bind(record.id.as_str())
         .bind(version)
         .bind(record.live_until())
-        .execute(&self.writer)
+        .execute(self.db.writer())
         .await?;
         if done.rows_affected() != 1 {
             return Ok(Replaced::Conflict);
@@ -342,7 +337,7 @@ impl SessionStore for DatabaseSessionStore {
         let rows: Vec<(String, i64, String)> =
             sqlx::query_as("SELECT id, version, record FROM session_records WHERE user_id = $1")
                 .bind(user_id)
-                .fetch_all(&self.pool)
+                .fetch_all(self.db.pool())
                 .await?;
         rows.iter()
             .map(|(id, version, json)| decode(id, *version, json))
@@ -352,13 +347,13 @@ impl SessionStore for DatabaseSessionStore {
     async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM session_records WHERE retain_until <= $1")
             .bind(now.unix_timestamp())
-            .execute(&self.writer)
+            .execute(self.db.writer())
             .await?;
         Ok(done.rows_affected())
     }
 
     async fn check(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(self.db.pool()).await?;
         Ok(())
     }
 
@@ -366,7 +361,7 @@ impl SessionStore for DatabaseSessionStore {
         let count: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM session_records WHERE live_until > $1")
                 .bind(now.unix_timestamp())
-                .fetch_one(&self.pool)
+                .fetch_one(self.db.pool())
                 .await?;
         Ok(Some(u64::try_from(count).unwrap_or_default()))
     }
