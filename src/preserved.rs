@@ -207,13 +207,13 @@ impl Envelope {
         struct Version {
             schema_version: u32,
         }
-        let version: Version =
-            serde_json::from_str(raw).map_err(|e| PreservedError::Corrupt(e.to_string()))?;
+        let version: Version = serde_json::from_slice(raw.as_bytes())
+            .map_err(|e| PreservedError::Corrupt(e.to_string()))?;
         if version.schema_version != SCHEMA_VERSION {
             return Err(PreservedError::UnsupportedVersion(version.schema_version));
         }
-        let envelope: Envelope =
-            serde_json::from_str(raw).map_err(|e| PreservedError::Corrupt(e.to_string()))?;
+        let envelope: Envelope = serde_json::from_slice(raw.as_bytes())
+            .map_err(|e| PreservedError::Corrupt(e.to_string()))?;
         if envelope.user_id != user_id {
             return Err(PreservedError::ForeignUser);
         }
@@ -239,7 +239,7 @@ impl Envelope {
         struct Expiry {
             expires_at: i64,
         }
-        serde_json::from_str::<Expiry>(raw).is_ok_and(|e| now_ms >= e.expires_at)
+        serde_json::from_slice::<Expiry>(raw.as_bytes()).is_ok_and(|e| now_ms >= e.expires_at)
     }
 }
 

@@ -75,8 +75,10 @@ fn validation_problem(detail: &str) -> Problem {
     problem
 }
 
-/// Answers that are a session, as JSON: written by [`vigil::SessionInfo::to_json`] (the
-/// body of every session poll, without the serializer's escaping scan), read with serde.
+/// Answers that are a session, as JSON: a session is written by
+/// [`vigil::SessionInfo::to_json`] (the body of every session poll, without the serializer's
+/// escaping scan) and read with serde; a refresh answer (the session and, for bearer clients,
+/// a token) is read by [`RefreshResponse::from_json`].
 pub struct SessionEncoding;
 
 impl server_fn::ContentType for SessionEncoding {
@@ -104,6 +106,23 @@ impl server_fn::Decodes<vigil::SessionInfo> for SessionEncoding {
 
     fn decode(bytes: server_fn::Bytes) -> Result<vigil::SessionInfo, Self::Error> {
         <JsonEncoding as server_fn::Decodes<_>>::decode(bytes)
+    }
+}
+
+impl server_fn::Encodes<RefreshResponse> for SessionEncoding {
+    type Error = serde_json::Error;
+
+    fn encode(output: &RefreshResponse) -> Result<server_fn::Bytes, Self::Error> {
+        <JsonEncoding as server_fn::Encodes<_>>::encode(output)
+    }
+}
+
+impl server_fn::Decodes<RefreshResponse> for SessionEncoding {
+    type Error = serde_json::Error;
+
+    /// Without serde's flattening (see [`RefreshResponse::from_json`]).
+    fn decode(bytes: server_fn::Bytes) -> Result<RefreshResponse, Self::Error> {
+        RefreshResponse::from_json(&bytes)
     }
 }
 
@@ -208,7 +227,7 @@ pub async fn token(username: String, password: String) -> Result<TokenResponse, 
 #[cfg_attr(feature = "ssr", utoipa::path(post, path = "/api/auth/refresh", tag = "auth",
     request_body(content = Option<Empty>, content_type = "application/json"),
     responses((status = 200, description = "Extended: the session, and a new token (bearer clients in `access_token`, browsers in the cookie)", body = RefreshResponse))))]
-#[server(prefix = "/api", endpoint = "auth/refresh", input = Json, output = Json)]
+#[server(prefix = "/api", endpoint = "auth/refresh", input = Json, output = SessionJson)]
 pub async fn refresh() -> Result<RefreshResponse, ApiError> {
     backend::call(|b, parts| b.refresh(parts)).await
 }

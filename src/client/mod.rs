@@ -121,7 +121,7 @@ impl TabMessage {
     /// anything else. The storage-event fallback appends a line with a stamp, ignored here.
     pub fn decode(raw: &str) -> Option<Self> {
         let json = raw.split('\n').next().unwrap_or(raw);
-        serde_json::from_str(json).ok()
+        serde_json::from_slice(json.as_bytes()).ok()
     }
 }
 

@@ -110,7 +110,7 @@ async fn work(key: &str, op: WorkOp) -> Result<Answer, Box<Problem>> {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Box<Problem>> {
-    serde_json::from_str(text).map_err(|e| {
+    serde_json::from_slice(text.as_bytes()).map_err(|e| {
         Box::new(Problem::new(
             ErrorCode::InternalError,
             format!("unreadable answer: {e}"),
@@ -161,7 +161,7 @@ async fn fetch(
         return Ok(text);
     }
     Err(Box::new(
-        serde_json::from_str::<Problem>(&text).unwrap_or_else(|_| {
+        serde_json::from_slice::<Problem>(text.as_bytes()).unwrap_or_else(|_| {
             let mut problem = Problem::new(
                 ErrorCode::Unknown,
                 format!("The server answered {}.", response.status()),

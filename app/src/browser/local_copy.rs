@@ -102,7 +102,7 @@ fn migrate_legacy(storage: &web_sys::Storage, user: i64, now: i64) -> Vec<Entry>
         return Vec::new();
     };
     let _ = storage.remove_item(&name);
-    let Ok(old) = serde_json::from_str::<serde_json::Value>(&raw) else {
+    let Ok(old) = serde_json::from_slice::<serde_json::Value>(raw.as_bytes()) else {
         return Vec::new();
     };
     if old["user_id"].as_i64() != Some(user) {
@@ -229,7 +229,7 @@ pub fn remember_user(user: &UserSummary) {
 
 pub fn last_user() -> Option<UserSummary> {
     let raw = storage()?.get_item(LAST_USER_KEY).ok()??;
-    serde_json::from_str(&raw).ok()
+    serde_json::from_slice(raw.as_bytes()).ok()
 }
 
 pub fn forget_user() {
