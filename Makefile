@@ -111,8 +111,10 @@ wrk:
 
 ## ---- build and run ----------------------------------------------------------
 
+# --split: each lazy route's page is its own wasm chunk (app/src/lib.rs), in every build, so
+# the tests run what ships.
 build: rust-tools node-tools
-	cargo leptos build
+	cargo leptos build --split
 
 run: build
 	@printf '%s' '$(DEMO_PASSWORD)' | target/debug/server user add $(DEMO_USER) \
@@ -122,14 +124,14 @@ run: build
 	@echo "  Sign in as:  username $(DEMO_USER)   password $(DEMO_PASSWORD)"
 	@echo "  (idle timeout $${VIGIL_IDLE_TIMEOUT:-30m}, warning $${VIGIL_WARNING_BEFORE:-5m} before; Ctrl-C stops)"
 	@echo
-	cargo leptos serve
+	cargo leptos serve --split
 
 # Three instances behind haproxy on Redis and Postgres (README: Running several instances).
 run-cluster: build stores
 	deploy/cluster.sh run
 
 release: rust-tools node-tools
-	cargo leptos build --release
+	cargo leptos build --release --split
 	@node end2end/bench/size.mjs target/site/pkg >/dev/null
 
 # Bytes shipped to the browser: raw, gzip -9 and Brotli 11 for each wasm, JS and CSS file of

@@ -16,7 +16,7 @@ pub mod session_context;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
 use crate::pages::account::AccountPage;
 use crate::pages::login::LoginPage;
@@ -107,11 +107,11 @@ pub fn App() -> impl IntoView {
         <Title text="Vigil"/>
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
-                <Route path=path!("") view=WorkspacePage/>
+                <Route path=path!("") view={Lazy::<WorkspaceRoute>::new()}/>
                 <Route path=path!("login") view=LoginPage/>
-                <Route path=path!("sessions") view=SessionsPage/>
-                <Route path=path!("account") view=AccountPage/>
-                <Route path=path!("problems/:code") view=ProblemPage/>
+                <Route path=path!("sessions") view={Lazy::<SessionsRoute>::new()}/>
+                <Route path=path!("account") view={Lazy::<AccountRoute>::new()}/>
+                <Route path=path!("problems/:code") view={Lazy::<ProblemRoute>::new()}/>
             </Routes>
         </Router>
     }
@@ -131,4 +131,32 @@ fn NotFound() -> impl IntoView {
             </article>
         </div>
     }
+}
+
+/// Declares a route whose page code is compiled into its own wasm chunk (`cargo leptos
+/// --split`): the browser fetches it only when it shows that page, so the sign-in page, the
+/// one every first visit lands on, loads without the workspace, sessions, account and problem
+/// pages. The server renders all pages as before; hydration waits for the chunk.
+macro_rules! lazy_page {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_page! {
+    WorkspaceRoute => WorkspacePage,
+    SessionsRoute => SessionsPage,
+    AccountRoute => AccountPage,
+    ProblemRoute => ProblemPage,
 }

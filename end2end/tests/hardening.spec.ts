@@ -1,4 +1,4 @@
-import { expect, type ConsoleMessage, type Page } from "@playwright/test";
+import { expect, type ConsoleMessage, type Page, type Request, type Response } from "@playwright/test";
 import { ADA, advance, hydrated, sessionInfo, signIn, test } from "./helpers";
 
 /** Everything the browser reports as a problem while `journey` runs. */
@@ -7,13 +7,23 @@ async function problemsDuring(page: Page, journey: () => Promise<void>) {
   const onConsole = (message: ConsoleMessage) => {
     if (message.type() === "error" || message.type() === "warning") problems.push(`${message.type()}: ${message.text()}`);
   };
-  page.on("console", onConsole);
-  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-  page.on("response", (response) => {
+  const onPageError = (error: Error) => problems.push(`page error: ${error.message}`);
+  const onResponse = (response: Response) => {
     if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`);
-  });
-  page.on("requestfailed", (request) => problems.push(`failed: ${request.url()} ${request.failure()?.errorText}`));
-  await journey();
+  };
+  const onRequestFailed = (request: Request) => problems.push(`failed: ${request.url()} ${request.failure()?.errorText}`);
+  page.on("console", onConsole);
+  page.on("pageerror", onPageError);
+  page.on("response", onResponse);
+  page.on("requestfailed", onRequestFailed);
+  try {
+    await journey();
+  } finally {
+    page.off("console", onConsole);
+    page.off("pageerror", onPageError);
+    page.off("response", onResponse);
+    page.off("requestfailed", onRequestFailed);
+  }
   return problems;
 }
 
@@ -36,6 +46,26 @@ test.describe("a quiet, locked-down page", () => {
     });
     // No 401 from a session probe, no CSP violation, no missing favicon.
     expect(problems).toEqual([]);
+  });
+
+  test("every page loaded directly fetches its own code and hydrates with a clean console", async ({ page }) => {
+    await signIn(page);
+    // Each page but sign-in is a lazy route: its code is a wasm chunk of its own, fetched
+    // when the page shows and hydrated once it has arrived.
+    for (const [path, chunk, live] of [
+      ["/", /split___workspace_route_view/, page.getByText(`Signed in as ${ADA.name}`)],
+      ["/sessions", /split___sessions_route_view/, page.getByRole("heading", { name: "Where you are signed in" })],
+      ["/account", /split___account_route_view/, page.getByRole("heading", { name: "Your account" })],
+      ["/problems/session-expired", /split___problem_route_view/, page.getByRole("heading", { name: "Session expired" })],
+    ] as const) {
+      const problems = await problemsDuring(page, async () => {
+        const fetched = page.waitForResponse((response) => chunk.test(response.url()));
+        await page.goto(path);
+        expect((await fetched).status(), path).toBe(200);
+        await expect(live).toBeVisible();
+      });
+      expect(problems, path).toEqual([]);
+    }
   });
 
   test("the site has a favicon", async ({ page }) => {

@@ -9,5 +9,7 @@ pub fn hydrate() {
     // leave the hook (and the formatting it pulls in) out of the wasm.
     #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Lazy routes (app/src/lib.rs) hydrate once their wasm chunk has arrived, so hydration
+    // runs as a task rather than in one synchronous pass.
+    leptos::mount::hydrate_lazy(app::App);
 }
