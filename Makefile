@@ -111,10 +111,12 @@ wrk:
 
 ## ---- build and run ----------------------------------------------------------
 
-# --split: each lazy route's page is its own wasm chunk (app/src/lib.rs), in every build, so
-# the tests run what ships.
+# Every build splits the wasm: each page but sign-in is a lazy route, its own wasm chunk
+# (app/src/lib.rs, feature `split`), so the tests run what ships.
+SPLIT = --split --features split
+
 build: rust-tools node-tools
-	cargo leptos build --split
+	cargo leptos build $(SPLIT)
 
 run: build
 	@printf '%s' '$(DEMO_PASSWORD)' | target/debug/server user add $(DEMO_USER) \
@@ -124,14 +126,14 @@ run: build
 	@echo "  Sign in as:  username $(DEMO_USER)   password $(DEMO_PASSWORD)"
 	@echo "  (idle timeout $${VIGIL_IDLE_TIMEOUT:-30m}, warning $${VIGIL_WARNING_BEFORE:-5m} before; Ctrl-C stops)"
 	@echo
-	cargo leptos serve --split
+	cargo leptos serve $(SPLIT)
 
 # Three instances behind haproxy on Redis and Postgres (README: Running several instances).
 run-cluster: build stores
 	deploy/cluster.sh run
 
 release: rust-tools node-tools
-	cargo leptos build --release --split
+	cargo leptos build --release $(SPLIT)
 	@node end2end/bench/size.mjs target/site/pkg >/dev/null
 
 # Bytes shipped to the browser: raw, gzip -9 and Brotli 11 for each wasm, JS and CSS file of
@@ -188,6 +190,9 @@ lint:
 	$(CARGO_ENV) cargo clippy -p vigil -p app -p server --all-targets -- -D warnings
 	$(CARGO_ENV) cargo clippy -p frontend -p app --target wasm32-unknown-unknown \
 	  --target-dir target/front -- -D warnings
+	$(CARGO_ENV) cargo clippy -p frontend --features split --target wasm32-unknown-unknown \
+	  --target-dir target/front -- -D warnings
+	$(CARGO_ENV) cargo clippy -p server --features split -- -D warnings
 	cargo clippy --manifest-path fuzz/Cargo.toml --target-dir target/fuzz --all-targets -- -D warnings
 
 fmt:

@@ -16,7 +16,9 @@ pub mod session_context;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{lazy_route, path, Lazy, LazyRoute};
+use leptos_router::path;
+#[cfg(feature = "split")]
+use leptos_router::{lazy_route, Lazy, LazyRoute};
 
 use crate::pages::account::AccountPage;
 use crate::pages::login::LoginPage;
@@ -95,6 +97,21 @@ fn page_request_setup(_options: &LeptosOptions) -> &'static str {
     "cookie"
 }
 
+/// A page's view for its route: lazy (its own wasm chunk, declared by `lazy_page!`) in a split
+/// build, the page component itself otherwise.
+#[cfg(feature = "split")]
+macro_rules! page {
+    ($route:ident, $page:ident) => {
+        Lazy::<$route>::new()
+    };
+}
+#[cfg(not(feature = "split"))]
+macro_rules! page {
+    ($route:ident, $page:ident) => {
+        $page
+    };
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -107,11 +124,11 @@ pub fn App() -> impl IntoView {
         <Title text="Vigil"/>
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
-                <Route path=path!("") view={Lazy::<WorkspaceRoute>::new()}/>
+                <Route path=path!("") view={page!(WorkspaceRoute, WorkspacePage)}/>
                 <Route path=path!("login") view=LoginPage/>
-                <Route path=path!("sessions") view={Lazy::<SessionsRoute>::new()}/>
-                <Route path=path!("account") view={Lazy::<AccountRoute>::new()}/>
-                <Route path=path!("problems/:code") view={Lazy::<ProblemRoute>::new()}/>
+                <Route path=path!("sessions") view={page!(SessionsRoute, SessionsPage)}/>
+                <Route path=path!("account") view={page!(AccountRoute, AccountPage)}/>
+                <Route path=path!("problems/:code") view={page!(ProblemRoute, ProblemPage)}/>
             </Routes>
         </Router>
     }
@@ -137,6 +154,7 @@ fn NotFound() -> impl IntoView {
 /// --split`): the browser fetches it only when it shows that page, so the sign-in page, the
 /// one every first visit lands on, loads without the workspace, sessions, account and problem
 /// pages. The server renders all pages as before; hydration waits for the chunk.
+#[cfg(feature = "split")]
 macro_rules! lazy_page {
     ($($route:ident => $page:ident),* $(,)?) => {$(
         struct $route;
@@ -154,6 +172,7 @@ macro_rules! lazy_page {
     )*};
 }
 
+#[cfg(feature = "split")]
 lazy_page! {
     WorkspaceRoute => WorkspacePage,
     SessionsRoute => SessionsPage,
