@@ -189,7 +189,8 @@ pub enum Event {
         now: Millis,
         motion: Millis,
     },
-    /// This tab holds the heartbeat lock; `last_report` is when any tab last reported.
+    /// This tab holds the heartbeat lock (until it sends [`Command::ReleaseHeartbeatLock`]);
+    /// `last_report` is when any tab last reported.
     HeartbeatLock {
         now: Millis,
         last_report: Millis,
@@ -240,9 +241,13 @@ pub enum Command {
         id: RequestId,
         request: Request,
     },
-    /// Ask for the cross-tab heartbeat lock; answered by [`Event::HeartbeatLock`] if this
-    /// tab gets it.
+    /// Ask for the cross-tab heartbeat lock, waiting while another tab holds it; answered
+    /// by [`Event::HeartbeatLock`] once this tab has it.
     TryHeartbeatLock,
+    /// Let go of the heartbeat lock: the report made under it has been answered (or none
+    /// was due). Holding it that long keeps every other tab from deciding on a shared
+    /// report time that may not have reached it yet.
+    ReleaseHeartbeatLock,
     /// Tell the other tabs when activity was last reported.
     RecordReport {
         at: Millis,

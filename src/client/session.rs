@@ -85,6 +85,7 @@ pub(crate) struct Session {
     /// Activity up to here is covered by a report (this tab's or another's).
     reported: Millis,
     pending: Vec<(RequestId, Purpose)>,
+    heartbeat_lock: LockState,
     retry_backoff_ms: u32,
     retry: Option<Retry>,
     sign_out_backoff_ms: u32,
@@ -95,6 +96,16 @@ pub(crate) struct Session {
     pub withheld: bool,
     last_user: Option<UserSummary>,
     has_key: bool,
+}
+
+/// This tab's part in the cross-tab heartbeat lock: at most one request for it at a time.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum LockState {
+    #[default]
+    Idle,
+    Requested,
+    /// Held until the answer to this report arrives.
+    Reporting(RequestId),
 }
 
 impl Session {
@@ -108,9 +119,10 @@ impl Session {
             .any(|(_, p)| matches!(p, Purpose::Refresh { .. }))
     }
 
-    fn send(&mut self, purpose: Purpose, request: Request, out: &mut Out) {
+    fn send(&mut self, purpose: Purpose, request: Request, out: &mut Out) -> RequestId {
         let id = out.send(request);
         self.pending.push((id, purpose));
+        id
     }
 }
 
@@ -149,6 +161,10 @@ pub(crate) fn handle(s: &mut Session, w: &mut Work, a: &mut Account, event: Even
             if let Some(index) = s.pending.iter().position(|(pending, _)| *pending == id) {
                 let (_, purpose) = s.pending.remove(index);
                 answered(s, w, purpose, answer, now, out);
+                if s.heartbeat_lock == LockState::Reporting(id) {
+                    s.heartbeat_lock = LockState::Idle;
+                    out.push(Command::ReleaseHeartbeatLock);
+                }
             } else if a.owns(id) {
                 let followup = a.answered(answer, now, out);
                 if let Some(problem) = followup.problem {
@@ -185,9 +201,17 @@ pub(crate) fn handle(s: &mut Session, w: &mut Work, a: &mut Account, event: Even
         },
         Event::Heartbeat { now, motion } => heartbeat_tick(s, w, now, motion, out),
         Event::HeartbeatLock { now, last_report } => {
-            if heartbeat_due(s, now, last_report) {
+            let report = if heartbeat_due(s, now, last_report) {
                 out.push(Command::RecordReport { at: now });
-                refresh(s, false, now, out);
+                send_refresh(s, false, now, out)
+            } else {
+                None
+            };
+            if let Some(id) = report {
+                s.heartbeat_lock = LockState::Reporting(id);
+            } else {
+                s.heartbeat_lock = LockState::Idle;
+                out.push(Command::ReleaseHeartbeatLock);
             }
         }
         Event::Activity { now } => {
@@ -407,7 +431,11 @@ fn heartbeat_tick(s: &mut Session, w: &mut Work, now: Millis, motion: Millis, ou
         out.timer(Timer::Heartbeat, now + s.heartbeat_ms);
     }
     // However many tabs are open: one report per interval in total, decided under a lock.
-    if s.phase == ClientPhase::Active && heartbeat_due(s, now, 0) {
+    if s.phase == ClientPhase::Active
+        && s.heartbeat_lock == LockState::Idle
+        && heartbeat_due(s, now, 0)
+    {
+        s.heartbeat_lock = LockState::Requested;
         out.push(Command::TryHeartbeatLock);
     }
 }
@@ -421,14 +449,20 @@ fn heartbeat_due(s: &Session, now: Millis, last_report: Millis) -> bool {
     s.phase == ClientPhase::Active && heartbeat::due(&clock, now as f64, s.heartbeat_ms as f64)
 }
 
-/// Asks the server to extend the session. `exchange` also runs outside a signed-in phase:
-/// a check answered `token_expired` exchanges the token and thereby repeats the check.
+/// Asks the server to extend the session, unless a refresh is already on its way.
+/// `exchange` also runs outside a signed-in phase: a check answered `token_expired`
+/// exchanges the token and thereby repeats the check.
 fn refresh(s: &mut Session, exchange: bool, now: Millis, out: &mut Out) {
+    send_refresh(s, exchange, now, out);
+}
+
+/// [`refresh`], saying which request carries it.
+fn send_refresh(s: &mut Session, exchange: bool, now: Millis, out: &mut Out) -> Option<RequestId> {
     if s.refreshing() || !(exchange || s.phase.is_signed_in()) {
-        return;
+        return None;
     }
     s.reported = now;
-    s.send(Purpose::Refresh { exchange }, Request::Refresh, out);
+    Some(s.send(Purpose::Refresh { exchange }, Request::Refresh, out))
 }
 
 fn answered(
@@ -543,11 +577,20 @@ fn signed_out(s: &mut Session, w: &mut Work, _now: Millis, out: &mut Out) {
         out.push(Command::CancelTimer(timer));
     }
     out.push(Command::UseKey(None));
-    // Answers to requests already sent are ignored from now on.
+    // Answers to requests already sent are ignored from now on, so a report's answer will
+    // not let go of the lock: let go now. A lock still asked for is let go when granted.
+    let heartbeat_lock = match s.heartbeat_lock {
+        LockState::Reporting(_) => {
+            out.push(Command::ReleaseHeartbeatLock);
+            LockState::Idle
+        }
+        other => other,
+    };
     *s = Session {
         phase: ClientPhase::SignedOut,
         last_user: s.last_user.take(),
         offline: s.offline,
+        heartbeat_lock,
         ..Session::default()
     };
     w.signed_out(out);

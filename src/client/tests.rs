@@ -245,20 +245,72 @@ fn the_heartbeat_reports_activity_once_per_interval_under_the_lock() {
         motion: T0 + 15_000,
     });
     assert!(busy.contains(&Command::TryHeartbeatLock));
-    // Another tab reported a moment ago: nothing to do.
+    // Another tab reported a moment ago: nothing to do, and the lock is let go at once.
     let covered = client.handle(Event::HeartbeatLock {
         now: T0 + 2 * HEARTBEAT_MS,
         last_report: T0 + 2 * HEARTBEAT_MS - 100,
     });
     assert!(sends(&covered).is_empty());
+    assert!(covered.contains(&Command::ReleaseHeartbeatLock));
+
+    let busy = client.handle(Event::Heartbeat {
+        now: T0 + 3 * HEARTBEAT_MS,
+        motion: T0 + 25_000,
+    });
+    assert!(busy.contains(&Command::TryHeartbeatLock));
     let reported = client.handle(Event::HeartbeatLock {
-        now: T0 + 2 * HEARTBEAT_MS,
+        now: T0 + 3 * HEARTBEAT_MS,
         last_report: T0,
     });
-    sent(&reported, &Request::Refresh);
+    let refresh = sent(&reported, &Request::Refresh);
     assert!(reported.contains(&Command::RecordReport {
-        at: T0 + 2 * HEARTBEAT_MS
+        at: T0 + 3 * HEARTBEAT_MS
     }));
+    assert!(
+        !reported.contains(&Command::ReleaseHeartbeatLock),
+        "the lock is held while the report is on its way"
+    );
+    // While it is held this tab does not queue for it a second time.
+    let waiting = client.handle(Event::Heartbeat {
+        now: T0 + 4 * HEARTBEAT_MS,
+        motion: T0 + 35_000,
+    });
+    assert!(!waiting.contains(&Command::TryHeartbeatLock));
+    let answered = client.handle(Event::Answered {
+        now: T0 + 4 * HEARTBEAT_MS + 10,
+        id: refresh,
+        answer: Ok(Answer::Session(info(
+            1,
+            T0 + 3 * HEARTBEAT_MS,
+            T0 + 3 * HEARTBEAT_MS,
+        ))),
+    });
+    assert!(answered.contains(&Command::ReleaseHeartbeatLock));
+    let next = client.handle(Event::Heartbeat {
+        now: T0 + 5 * HEARTBEAT_MS,
+        motion: T0 + 45_000,
+    });
+    assert!(next.contains(&Command::TryHeartbeatLock));
+}
+
+#[test]
+fn a_report_that_fails_still_lets_go_of_the_lock() {
+    let mut client = signed_in();
+    client.handle(Event::Heartbeat {
+        now: T0 + HEARTBEAT_MS,
+        motion: T0 + 5_000,
+    });
+    let reported = client.handle(Event::HeartbeatLock {
+        now: T0 + HEARTBEAT_MS,
+        last_report: 0,
+    });
+    let refresh = sent(&reported, &Request::Refresh);
+    let failed = client.handle(Event::Answered {
+        now: T0 + HEARTBEAT_MS + 10,
+        id: refresh,
+        answer: Err(problem(ErrorCode::NetworkError)),
+    });
+    assert!(failed.contains(&Command::ReleaseHeartbeatLock));
 }
 
 #[test]

@@ -154,12 +154,13 @@ fn execute(command: Command) {
                 answer,
             });
         }),
-        Command::TryHeartbeatLock => refresh_lock::with_lock(|| async {
+        Command::TryHeartbeatLock => refresh_lock::acquire(|| {
             dispatch(Event::HeartbeatLock {
                 now: now(),
                 last_report: refresh_lock::last_report_ms() as i64,
             });
         }),
+        Command::ReleaseHeartbeatLock => refresh_lock::release(),
         Command::RecordReport { at } => refresh_lock::set_last_report_ms(at as f64),
         Command::ArmMotion => activity::arm(),
         Command::Broadcast(message) => tabs::broadcast(&message),

@@ -1,12 +1,14 @@
 //! One heartbeat stream for all tabs: a refresh for activity runs only in the tab holding
 //! the Web Lock, and only if no tab reported activity within the heartbeat interval.
 //!
-//! The last report time is shared through localStorage. Where Web Locks are missing the
-//! shared time alone decides (a race can then cost one extra refresh, never a missed one).
+//! The last report time is shared through localStorage, whose writes reach other tabs'
+//! processes a little later; the lock is held until the report is answered, so the next
+//! tab decides long after the time was written. Where Web Locks are missing the shared
+//! time alone decides (a race can then cost one extra refresh, never a missed one).
 
-use std::future::Future;
+use std::cell::RefCell;
 
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -31,11 +33,17 @@ pub fn set_last_report_ms(ms: f64) {
     }
 }
 
-/// Runs `report` under the heartbeat lock, unless another tab holds it right now.
-pub fn with_lock<F, Fut>(report: F)
+thread_local! {
+    /// Resolves the promise the held lock waits on; set while this tab holds it.
+    static RELEASE: RefCell<Option<Function>> = const { RefCell::new(None) };
+}
+
+/// Asks for the heartbeat lock, waiting while another tab holds it, and runs `granted`
+/// once it is this tab's. The lock stays held until [`release`]: the browser grants it to
+/// one tab at a time, so no tab decides while another's report is still on its way.
+pub fn acquire<F>(granted: F)
 where
-    F: FnOnce() -> Fut + 'static,
-    Fut: Future<Output = ()> + 'static,
+    F: FnOnce() + 'static,
 {
     let locks = web_sys::window()
         .map(|w| JsValue::from(w.navigator()))
@@ -46,20 +54,22 @@ where
         .and_then(|l| Reflect::get(l, &"request".into()).ok())
         .and_then(|f| f.dyn_into::<Function>().ok());
     let (Some(locks), Some(request)) = (locks, request) else {
-        wasm_bindgen_futures::spawn_local(report());
+        granted();
         return;
     };
-    let options = Object::new();
-    let _ = Reflect::set(&options, &"ifAvailable".into(), &JsValue::TRUE);
-    let callback = Closure::once_into_js(move |lock: JsValue| -> Promise {
-        if lock.is_null() {
-            // Another tab is reporting at this moment.
-            return Promise::resolve(&JsValue::UNDEFINED);
-        }
-        wasm_bindgen_futures::future_to_promise(async move {
-            report().await;
-            Ok(JsValue::UNDEFINED)
-        })
+    let callback = Closure::once_into_js(move |_lock: JsValue| -> Promise {
+        let held = Promise::new(&mut |resolve, _reject| {
+            RELEASE.with(|r| *r.borrow_mut() = Some(resolve));
+        });
+        granted();
+        held
     });
-    let _ = request.call3(&locks, &LOCK_NAME.into(), &options, &callback);
+    let _ = request.call2(&locks, &LOCK_NAME.into(), &callback);
+}
+
+/// Lets go of the heartbeat lock if this tab holds it.
+pub fn release() {
+    if let Some(resolve) = RELEASE.with(|r| r.borrow_mut().take()) {
+        let _ = resolve.call0(&JsValue::UNDEFINED);
+    }
 }

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use proptest::prelude::*;
 
 use super::super::*;
-use super::{info, IDLE_MS, T0, WARNING_MS};
+use super::{info, HEARTBEAT_MS, IDLE_MS, T0, WARNING_MS};
 use crate::preserved::{draft_key, settings_key, user_prefix, Entry};
 use crate::work::{Precondition, StoredDraft, WorkOp, WorkSnapshot};
 use crate::{ErrorCode, ExpiryReason, Phase, Problem};
@@ -294,6 +294,9 @@ struct World {
     storage: BTreeMap<String, Vec<u8>>,
     last_user: Option<crate::UserSummary>,
     last_report: Millis,
+    /// The heartbeat Web Lock: which tab holds it, and the tabs waiting for it in order.
+    lock: Option<usize>,
+    lock_queue: VecDeque<usize>,
     violations: Vec<String>,
     counter: u32,
 }
@@ -386,6 +389,8 @@ impl World {
             storage: BTreeMap::new(),
             last_user: None,
             last_report: 0,
+            lock: None,
+            lock_queue: VecDeque::new(),
             violations: Vec::new(),
             counter: 0,
         };
@@ -448,14 +453,32 @@ impl World {
                 let cookie = self.server.cookie();
                 self.tabs[tab].requests.push_back((id, request, cookie));
             }
-            Command::TryHeartbeatLock => queue.push_back((
-                tab,
-                Event::HeartbeatLock {
-                    now,
-                    last_report: self.last_report,
-                },
-            )),
-            Command::RecordReport { at } => self.last_report = at,
+            Command::TryHeartbeatLock => {
+                if self.lock.is_none() {
+                    self.grant_lock(tab, queue);
+                } else {
+                    self.lock_queue.push_back(tab);
+                }
+            }
+            Command::ReleaseHeartbeatLock => {
+                if self.lock != Some(tab) {
+                    self.violations.push(format!(
+                        "tab {tab} let go of a lock held by {:?}",
+                        self.lock
+                    ));
+                }
+                self.release_lock(tab, queue);
+            }
+            Command::RecordReport { at } => {
+                // One report per interval across the tabs (a tenth early at most).
+                if self.last_report > 0 && (at - self.last_report) * 10 < HEARTBEAT_MS * 9 {
+                    self.violations.push(format!(
+                        "tab {tab} reported at {at}, {} ms after the last report",
+                        at - self.last_report
+                    ));
+                }
+                self.last_report = at;
+            }
             Command::ArmMotion
             | Command::UseKey(_)
             | Command::CaptureFocus
@@ -513,6 +536,28 @@ impl World {
             }
             Command::RememberUser(user) => self.last_user = Some(user),
             Command::ForgetUser => self.last_user = None,
+        }
+    }
+
+    fn grant_lock(&mut self, tab: usize, queue: &mut VecDeque<(usize, Event)>) {
+        self.lock = Some(tab);
+        queue.push_back((
+            tab,
+            Event::HeartbeatLock {
+                now: self.now,
+                last_report: self.last_report,
+            },
+        ));
+    }
+
+    /// The browser lets go of a tab's lock when the tab asks, or when its page goes away.
+    fn release_lock(&mut self, tab: usize, queue: &mut VecDeque<(usize, Event)>) {
+        self.lock_queue.retain(|waiting| *waiting != tab);
+        if self.lock == Some(tab) {
+            self.lock = None;
+            if let Some(next) = self.lock_queue.pop_front() {
+                self.grant_lock(next, queue);
+            }
         }
     }
 
@@ -621,6 +666,9 @@ impl World {
         if read_only || self.tabs[tab].submitted.contains(&id) {
             return;
         }
+        // Each key press is deliberate activity, which the heartbeat reports.
+        self.feed(tab, Event::Activity { now: self.now });
+        let client = &self.tabs[tab].client;
         if !client.drafts().any(|d| d.id == id) {
             if self.tabs[tab].typed.contains_key(&id) {
                 // Deleted elsewhere and not re-created: nothing to type in.
@@ -731,11 +779,16 @@ impl World {
             }
             Action::Reload { tab } => {
                 self.feed(tab, Event::Leaving { now: self.now });
+                let mut granted = VecDeque::new();
+                self.release_lock(tab, &mut granted);
                 let t = &mut self.tabs[tab];
                 t.client = Client::new();
                 t.timers.clear();
                 t.requests.clear();
                 self.start(tab);
+                for (other, event) in granted {
+                    self.feed(other, event);
+                }
             }
             Action::SignInAgain { tab } => {
                 let phase = self.tabs[tab].client.phase().clone();
@@ -933,6 +986,12 @@ impl World {
     }
 
     fn check(&mut self) {
+        // Every report lets go of the heartbeat lock once it is answered.
+        if let Some(tab) = self.lock {
+            self.violations.push(format!(
+                "tab {tab} still holds the heartbeat lock after settling"
+            ));
+        }
         // (b) once.
         for (key, count) in &self.server.applied {
             if *count > 1 {
