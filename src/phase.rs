@@ -59,23 +59,22 @@ impl Deadlines {
     }
 
     pub fn warn_at(&self) -> OffsetDateTime {
-        self.effective().0 - self.warning_before
+        self.effective().0.saturating_sub(self.warning_before)
     }
 
     pub fn phase_at(&self, now: OffsetDateTime) -> Phase {
         let (deadline, reason) = self.effective();
+        let warn_at = self.warn_at();
         if now >= deadline {
             Phase::Expired { reason }
-        } else if now >= deadline - self.warning_before {
+        } else if now >= warn_at {
             Phase::Warning {
                 remaining: deadline - now,
                 deadline,
                 reason,
             }
         } else {
-            Phase::Active {
-                warn_at: deadline - self.warning_before,
-            }
+            Phase::Active { warn_at }
         }
     }
 
@@ -91,11 +90,13 @@ impl Deadlines {
 
     /// Re-expresses server deadlines on a local clock that reads `local_now` while the
     /// server's read `server_now`, so a browser with a wrong clock still warns on time.
+    /// Saturating: a skew of centuries (a broken clock, or a forged message from another
+    /// tab) pins a deadline to the last representable instant instead of overflowing.
     pub fn shifted_for_skew(&self, server_now: OffsetDateTime, local_now: OffsetDateTime) -> Self {
         let skew = local_now - server_now;
         Self {
-            idle_expires_at: self.idle_expires_at + skew,
-            absolute_expires_at: self.absolute_expires_at + skew,
+            idle_expires_at: self.idle_expires_at.saturating_add(skew),
+            absolute_expires_at: self.absolute_expires_at.saturating_add(skew),
             warning_before: self.warning_before,
         }
     }
@@ -224,6 +225,27 @@ mod tests {
             remaining(d.phase_at(T0 + Duration::minutes(26))),
             four_minutes
         );
+    }
+
+    #[test]
+    fn absurd_deadlines_and_skews_saturate_instead_of_overflowing() {
+        // A fuzzed tab message: the server's clock in year 226, the absolute deadline in 9818.
+        let far = OffsetDateTime::from_unix_timestamp(247_650_000_000).expect("year 9818");
+        let ancient = OffsetDateTime::from_unix_timestamp(-55_000_000_000).expect("year 226");
+        let d = Deadlines {
+            idle_expires_at: T0,
+            absolute_expires_at: far,
+            warning_before: Duration::seconds(i64::MAX),
+        };
+        let local = d.shifted_for_skew(ancient, T0);
+        assert!(local.absolute_expires_at >= far);
+        assert!(matches!(local.phase_at(T0), Phase::Warning { .. }));
+        let earlier = d.shifted_for_skew(T0, ancient);
+        assert!(earlier.idle_expires_at < T0);
+        assert!(matches!(
+            d.phase_at(T0 - Duration::days(1)),
+            Phase::Warning { .. }
+        ));
     }
 
     #[test]
