@@ -66,7 +66,8 @@ test.describe("a quiet, locked-down page", () => {
         const fetched = split ? page.waitForResponse((response) => chunk.test(response.url())) : null;
         await page.goto(path);
         if (fetched) expect((await fetched).status(), path).toBe(200);
-        await expect(live).toBeVisible();
+        // As long as `hydrated` allows: the debug chunks compile before the page is live.
+        await expect(live).toBeVisible({ timeout: 20_000 });
       });
       expect(problems, path).toEqual([]);
     }

@@ -179,7 +179,8 @@ test.describe("the work lives in the account", () => {
     await release();
     await page.unrouteAll({ behavior: "ignoreErrors" });
     await page.reload();
-    await expect(modal(page)).toBeVisible();
+    // The reloaded page shows the modal once its chunk has compiled and hydrated.
+    await expect(modal(page)).toBeVisible({ timeout: 20_000 });
     const html = await page.content();
     expect(html).not.toContain("Not before signing in");
     await signInAgain(page);
