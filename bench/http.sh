@@ -44,6 +44,17 @@ export VIGIL_SIGNIN_LIMIT_PER_IP=100000
 export VIGIL_SIGNIN_LIMIT_PER_ACCOUNT_HOURLY=100000
 export LEPTOS_OUTPUT_NAME=vigil LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg RUST_LOG="${RUST_LOG:-error}"
 
+# CPU time the host took from this machine (steal) while the benchmark ran: on a shared
+# host it can cost more than any change measured here, so every run says how much it was.
+cpu_times() { awk '$1 == "cpu" { print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+read -r steal_start total_start <<<"$(cpu_times)"
+report_steal() {
+  local steal_end total_end
+  read -r steal_end total_end <<<"$(cpu_times)"
+  awk -v s=$((steal_end - steal_start)) -v t=$((total_end - total_start)) -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "host steal during this run: %.1f s of CPU time (%.1f %% of all CPU time)\n", s / hz, t ? 100 * s / t : 0 }'
+}
+
 eval "$(stores start | sed 's/^/export /')"
 setups=(sqlite shared)
 declare -A base
@@ -188,3 +199,4 @@ for setup in "${setups[@]}"; do
   printf '  %-7s %-14s %s\n' "$setup" authenticated "$(steady "$setup" "${reader[$setup]}" read /api/auth/session-info)"
   printf '  %-7s %-14s %s\n' "$setup" put-draft "$(steady "$setup" "$(sign_in "$setup" steady)" autosave)"
 done
+report_steal
