@@ -194,6 +194,9 @@ lint:
 	  --target-dir target/front -- -D warnings
 	$(CARGO_ENV) cargo clippy -p server --features split -- -D warnings
 	cargo clippy --manifest-path fuzz/Cargo.toml --target-dir target/fuzz --all-targets -- -D warnings
+	# make bench and make soak build the peers with --locked: a dependency added to the core
+	# without their lock file following would stop both, and no test builds them.
+	cargo fetch --locked --manifest-path bench/peers/Cargo.toml
 
 fmt:
 	cargo fmt --all
