@@ -1,5 +1,5 @@
 import { expect, type ConsoleMessage, type Page, type Request, type Response } from "@playwright/test";
-import { ADA, advance, hydrated, sessionInfo, signIn, test } from "./helpers";
+import { ADA, advance, hydrated, HYDRATION_TIMEOUT, sessionInfo, signIn, test } from "./helpers";
 
 /** Everything the browser reports as a problem while `journey` runs. */
 async function problemsDuring(page: Page, journey: () => Promise<void>) {
@@ -66,8 +66,7 @@ test.describe("a quiet, locked-down page", () => {
         const fetched = split ? page.waitForResponse((response) => chunk.test(response.url())) : null;
         await page.goto(path);
         if (fetched) expect((await fetched).status(), path).toBe(200);
-        // As long as `hydrated` allows: the debug chunks compile before the page is live.
-        await expect(live).toBeVisible({ timeout: 20_000 });
+        await expect(live).toBeVisible({ timeout: HYDRATION_TIMEOUT });
       });
       expect(problems, path).toEqual([]);
     }

@@ -52,9 +52,15 @@ function clockHooks(): string[] {
   return instancePorts.map((port) => `http://127.0.0.1:${port}/__test__/clock/advance`);
 }
 
+/**
+ * How long a page may take to go live after a load: the debug wasm (and, in a split build, the
+ * page's chunk) compiles and hydrates first, which on a slow 2-core machine exceeds 7 s.
+ */
+export const HYDRATION_TIMEOUT = 20_000;
+
 /** Waits until the app has hydrated: the sign-in button is enabled only then. */
 export async function hydrated(page: Page) {
-  await expect(page.getByRole("button", { name: "Sign in" })).toBeEnabled({ timeout: 20_000 });
+  await expect(page.getByRole("button", { name: "Sign in" })).toBeEnabled({ timeout: HYDRATION_TIMEOUT });
 }
 
 /**

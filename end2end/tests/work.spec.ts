@@ -5,6 +5,7 @@ import {
   ADA,
   advance,
   holdSaves,
+  HYDRATION_TIMEOUT,
   localEntries,
   localStorageText,
   modal,
@@ -180,7 +181,7 @@ test.describe("the work lives in the account", () => {
     await page.unrouteAll({ behavior: "ignoreErrors" });
     await page.reload();
     // The reloaded page shows the modal once its chunk has compiled and hydrated.
-    await expect(modal(page)).toBeVisible({ timeout: 20_000 });
+    await expect(modal(page)).toBeVisible({ timeout: HYDRATION_TIMEOUT });
     const html = await page.content();
     expect(html).not.toContain("Not before signing in");
     await signInAgain(page);
