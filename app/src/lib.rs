@@ -117,8 +117,10 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let session = SessionContext::new();
     provide_context(session);
+    // The controller's first answer changes what the page shows, so it starts once the whole
+    // page (lazy routes included) has hydrated.
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| crate::browser::controller::start(session));
+    crate::browser::hydration::after_hydration(move || crate::browser::controller::start(session));
 
     view! {
         <Title text="Vigil"/>

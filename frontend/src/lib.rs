@@ -10,6 +10,6 @@ pub fn hydrate() {
     #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     // Lazy routes (app/src/lib.rs) hydrate once their wasm chunk has arrived, so hydration
-    // runs as a task rather than in one synchronous pass.
-    leptos::mount::hydrate_lazy(app::App);
+    // runs as a task rather than in one synchronous pass, and the session starts after it.
+    app::browser::hydration::hydrate(app::App);
 }

@@ -5,6 +5,7 @@ pub mod activity;
 pub mod controller;
 pub mod crypto;
 pub mod http;
+pub mod hydration;
 pub mod local_copy;
 pub mod refresh_lock;
 pub mod tabs;
