@@ -95,17 +95,21 @@ pub fn flush() {
     act(UserAction::Flush);
 }
 
-/// Signs in from the sign-in page. Resolves to an error message for the form.
-pub async fn sign_in(username: String, password: String, remember: bool) -> Result<(), String> {
-    let result = crate::api::login(username, password, remember).await;
-    match result {
-        Ok(_info) => {
-            #[cfg(feature = "hydrate")]
-            crate::browser::controller::signed_in(_info);
-            Ok(())
-        }
-        Err(err) => Err(crate::messages::sign_in_error(&err.0)),
-    }
+/// Signs in from the sign-in page. Resolves to an error message for the form, or once the
+/// session machine has the new session.
+pub async fn sign_in(
+    ctx: SessionContext,
+    username: String,
+    password: String,
+    remember: bool,
+) -> Result<(), String> {
+    let attempt = SignIn {
+        username,
+        password,
+        remember,
+        same_user: None,
+    };
+    hand_to_machine(ctx, attempt).await
 }
 
 /// Signs in again inside the timeout modal, as the same user.
@@ -113,16 +117,42 @@ pub async fn sign_in_again(ctx: SessionContext, password: String) -> Result<(), 
     let Some(user) = ctx.user.get_untracked() else {
         return Err("Sign in from the sign-in page.".into());
     };
-    match crate::api::login(user.username.clone(), password, false).await {
-        Ok(info) if info.user.id == user.id => {
-            #[cfg(feature = "hydrate")]
-            crate::browser::controller::signed_in(info);
-            #[cfg(not(feature = "hydrate"))]
-            let _ = info;
-            Ok(())
+    let attempt = SignIn {
+        username: user.username,
+        password,
+        remember: false,
+        same_user: Some(user.id),
+    };
+    hand_to_machine(ctx, attempt).await
+}
+
+/// The session machine sends the sign-in and takes in its session (`browser::loader`: its
+/// code may still have to arrive). Never called during server rendering.
+async fn hand_to_machine(_ctx: SessionContext, _attempt: SignIn) -> Result<(), String> {
+    #[cfg(feature = "hydrate")]
+    return crate::browser::loader::sign_in(_ctx, _attempt).await;
+    #[cfg(not(feature = "hydrate"))]
+    Err("Sign in from the browser.".into())
+}
+
+/// One sign-in attempt.
+#[derive(Debug)]
+pub struct SignIn {
+    pub username: String,
+    pub password: String,
+    pub remember: bool,
+    /// Signing in again inside the modal: the account must be this one.
+    pub same_user: Option<i64>,
+}
+
+impl SignIn {
+    /// Asks the server: the session it answers, or the message for the form.
+    pub async fn send(self) -> Result<vigil::SessionInfo, String> {
+        match crate::api::login(self.username, self.password, self.remember).await {
+            Ok(info) if self.same_user.is_none_or(|id| id == info.user.id) => Ok(info),
+            Ok(_) => Err("That is a different account.".into()),
+            Err(err) => Err(crate::messages::sign_in_error(&err.0)),
         }
-        Ok(_) => Err("That is a different account.".into()),
-        Err(err) => Err(crate::messages::sign_in_error(&err.0)),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Vigil's user interface: pages, components and browser services.
 
-// Leptos view types nest deeply; release builds (without erase_components) need headroom.
+// Leptos view types nest deeply; builds without erase_components (a plain `cargo build`)
+// need headroom.
 #![recursion_limit = "256"]
 
 pub mod actions;
@@ -10,6 +11,7 @@ pub mod browser;
 pub mod components;
 pub mod content_security;
 pub mod messages;
+pub mod page_meta;
 pub mod pages;
 pub mod session_context;
 
@@ -20,6 +22,7 @@ use leptos_router::path;
 #[cfg(feature = "split")]
 use leptos_router::{lazy_route, Lazy, LazyRoute};
 
+use crate::page_meta::{POLICY_META, SESSION_META};
 use crate::pages::account::AccountPage;
 use crate::pages::login::LoginPage;
 use crate::pages::problem_page::ProblemPage;
@@ -27,13 +30,9 @@ use crate::pages::sessions::SessionsPage;
 use crate::pages::workspace::WorkspacePage;
 use crate::session_context::SessionContext;
 
-/// Whether the page request carried a session cookie: `"cookie"` or `"none"`. The browser
-/// reads it from `<meta name="vigil-session">` and, without a cookie, knows it is signed out
-/// without asking the server (a request that could only answer 401).
-pub const SESSION_META: &str = "vigil-session";
-
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let session = page_request_setup(&options);
+    let policy = page_meta::page_policy().map(|policy| page_meta::encode_policy(&policy));
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -42,7 +41,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <meta name=SESSION_META content=session/>
-                <link rel="icon" href="/favicon.ico" sizes="any"/>
+                <meta name=POLICY_META content=policy/>
+                // The SVG is the icon browsers use; declaring the ICO by its sizes (not "any") keeps
+                // Chromium from fetching both.
+                <link rel="icon" href="/favicon.ico" sizes="48x48"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 // The stylesheet's name carries its content hash (cargo-leptos `hash-files`),
                 // so the server can let browsers keep it for good.
@@ -115,12 +117,9 @@ macro_rules! page {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let session = SessionContext::new();
-    provide_context(session);
-    // The controller's first answer changes what the page shows, so it starts once the whole
-    // page (lazy routes included) has hydrated.
-    #[cfg(feature = "hydrate")]
-    crate::browser::hydration::after_hydration(move || crate::browser::controller::start(session));
+    // The session machine starts when a page that shows the session asks for it
+    // (`browser::loader`).
+    provide_context(SessionContext::new());
 
     view! {
         <Title text="Vigil"/>

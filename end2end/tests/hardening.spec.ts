@@ -183,3 +183,78 @@ test.describe("signing out when the server cannot be reached", () => {
     expect((await sessionInfo(page)).status).toBe(401);
   });
 });
+
+test.describe("the sign-in page loads what signing in needs, and no more", () => {
+  /** Whether the page came from a split build (every `make` build): its code is in chunks. */
+  const isSplit = (page: Page) =>
+    page.evaluate(() => performance.getEntriesByType("resource").some((entry) => entry.name.includes("/__wasm_split.")));
+  const fetched = (page: Page, pattern: RegExp) =>
+    page.evaluate(
+      (source) => performance.getEntriesByType("resource").some((entry) => new RegExp(source).test(entry.name)),
+      pattern.source,
+    );
+  const MACHINE = /split_vigil_session_machine/;
+
+  test("the session's code is fetched once someone uses the form, and signing in works", async ({ page }) => {
+    await page.goto("/login");
+    await hydrated(page);
+    await page.waitForLoadState("networkidle");
+    const split = await isSplit(page);
+    if (split) {
+      // Signed out, nothing of the session machine or of the signed-in pages is downloaded.
+      expect(await fetched(page, MACHINE)).toBe(false);
+      expect(await fetched(page, /split___workspace_route_view/)).toBe(false);
+      // Filling in the form fetches the machine while the password is typed.
+      const machine = page.waitForResponse((response) => MACHINE.test(response.url()));
+      await page.getByLabel("Username").focus();
+      expect((await machine).status()).toBe(200);
+    }
+    await page.getByLabel("Username").fill(ADA.username);
+    await page.getByLabel("Password").fill(ADA.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByText(`Signed in as ${ADA.name}`)).toBeVisible({ timeout: HYDRATION_TIMEOUT });
+    expect((await sessionInfo(page)).status).toBe(200);
+  });
+
+  test("a sign-in page in another tab follows a sign-in there", async ({ page }) => {
+    await page.goto("/login");
+    await hydrated(page);
+    const other = await page.context().newPage();
+    await other.goto("/login");
+    await hydrated(other);
+    await other.getByLabel("Username").fill(ADA.username);
+    await other.getByLabel("Password").fill(ADA.password);
+    await other.getByRole("button", { name: "Sign in" }).click();
+    await expect(other.getByText(`Signed in as ${ADA.name}`)).toBeVisible({ timeout: HYDRATION_TIMEOUT });
+    // The first tab never loaded the session's code; the other tab's message brings it.
+    await expect(page).not.toHaveURL(/\/login$/, { timeout: HYDRATION_TIMEOUT });
+    await expect(page.getByText(`Signed in as ${ADA.name}`)).toBeVisible({ timeout: HYDRATION_TIMEOUT });
+  });
+
+  test("when the session's code cannot be fetched, signing in says so and finishes once it can", async ({ page }) => {
+    await page.goto("/login");
+    await hydrated(page);
+    await page.waitForLoadState("networkidle");
+    // An unsplit build has no code to fetch: there, signing in simply works.
+    const split = await isSplit(page);
+    let refused = 0;
+    if (split) {
+      await page.route(MACHINE, (route) => {
+        refused += 1;
+        return route.abort("internetdisconnected");
+      });
+    }
+    await page.getByLabel("Username").fill(ADA.username);
+    await page.getByLabel("Password").fill(ADA.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    if (split) {
+      await expect(page.getByRole("status").filter({ hasText: "cannot reach the server" })).toBeVisible();
+      await expect(page.getByRole("button", { name: "Signing in…" })).toBeDisabled();
+      expect(refused).toBeGreaterThan(0);
+      // Nothing was sent yet: the sign-in goes once the code is here.
+      expect((await sessionInfo(page)).status).toBe(401);
+      await page.unroute(MACHINE);
+    }
+    await expect(page.getByText(`Signed in as ${ADA.name}`)).toBeVisible({ timeout: HYDRATION_TIMEOUT });
+  });
+});

@@ -10,7 +10,6 @@ use gloo_timers::callback::Timeout;
 use leptos::task::spawn_local;
 use vigil::client::{Client, Command, Event, Notice as MachineNotice, Timer, UserAction};
 use vigil::session_info::LocalKey;
-use vigil::SessionInfo;
 use wasm_bindgen::JsCast;
 
 use super::crypto::{self, Key};
@@ -46,7 +45,7 @@ fn now() -> i64 {
     now_ms() as i64
 }
 
-/// Starts the machine once, after hydration.
+/// Starts the machine once (`loader` decides when).
 pub fn start(ctx: SessionContext) {
     let first = with(|s| s.ctx.replace(ctx).is_none());
     if !first {
@@ -61,16 +60,10 @@ pub fn start(ctx: SessionContext) {
         );
     }
     activity::install(|| dispatch(Event::Activity { now: now() }));
-    tabs::install(|message| {
-        dispatch(Event::Tab {
-            now: now(),
-            message,
-        })
-    });
     install_lifecycle_listeners();
     dispatch(Event::Started {
         now: now(),
-        cookie: page_had_session_cookie(),
+        cookie: crate::page_meta::page_had_session_cookie(),
         tab: crypto::random_uuid(),
         last_user: local_copy::last_user(),
     });
@@ -81,9 +74,22 @@ pub fn user(action: UserAction) {
     dispatch(Event::User { now: now(), action });
 }
 
-/// Signed in through a form (the sign-in page, or the modal as the same user).
-pub fn signed_in(info: SessionInfo) {
+/// What another tab said (anything else written to the channel is ignored).
+pub fn tab_message(raw: &str) {
+    if let Some(message) = tabs::TabMessage::decode(raw) {
+        dispatch(Event::Tab {
+            now: now(),
+            message,
+        });
+    }
+}
+
+/// Signs in through a form (the sign-in page, or the modal as the same user) and takes the
+/// session in; the message for the form if the server refused.
+pub async fn sign_in(attempt: crate::actions::SignIn) -> Result<(), String> {
+    let info = attempt.send().await?;
     dispatch(Event::SignedIn { now: now(), info });
+    Ok(())
 }
 
 /// Feeds one event, then carries out what it asked for and shows the result. Events that
@@ -337,16 +343,6 @@ fn notice_text(notice: MachineNotice) -> &'static str {
         // Reported with its reason when the local copy was read.
         MachineNotice::LocalUnreadable => "Some work saved in this browser could not be used.",
     }
-}
-
-/// What the server saw when it rendered the page (`<meta name="vigil-session">`).
-fn page_had_session_cookie() -> bool {
-    let selector = format!("meta[name=\"{}\"]", crate::SESSION_META);
-    web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.query_selector(&selector).ok().flatten())
-        .and_then(|meta| meta.get_attribute("content"))
-        .is_none_or(|content| content != "none")
 }
 
 /// Coming back to the tab is not activity: the machine re-evaluates first, so a return

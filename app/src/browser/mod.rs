@@ -6,6 +6,7 @@ pub mod controller;
 pub mod crypto;
 pub mod http;
 pub mod hydration;
+pub mod loader;
 pub mod local_copy;
 pub mod refresh_lock;
 pub mod tabs;

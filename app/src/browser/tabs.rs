@@ -17,8 +17,9 @@ thread_local! {
     static CHANNEL_HANDLE: RefCell<Option<web_sys::BroadcastChannel>> = const { RefCell::new(None) };
 }
 
-/// Listens for messages from other tabs of this origin.
-pub fn install(on_message: impl Fn(TabMessage) + 'static) {
+/// Listens for messages from other tabs of this origin, handed on as they arrived: the
+/// machine reads them (`TabMessage::decode`), so this listener carries none of its code.
+pub fn install(on_message: impl Fn(String) + 'static) {
     let Some(window) = web_sys::window() else {
         return;
     };
@@ -27,12 +28,8 @@ pub fn install(on_message: impl Fn(TabMessage) + 'static) {
         let handler = on_message.clone();
         let listener =
             Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-                if let Some(message) = event
-                    .data()
-                    .as_string()
-                    .and_then(|raw| TabMessage::decode(&raw))
-                {
-                    handler(message);
+                if let Some(raw) = event.data().as_string() {
+                    handler(raw);
                 }
             });
         channel.set_onmessage(Some(listener.as_ref().unchecked_ref()));
@@ -43,8 +40,8 @@ pub fn install(on_message: impl Fn(TabMessage) + 'static) {
     let listener =
         Closure::<dyn Fn(web_sys::StorageEvent)>::new(move |event: web_sys::StorageEvent| {
             if event.key().as_deref() == Some(FALLBACK_KEY) {
-                if let Some(message) = event.new_value().and_then(|raw| TabMessage::decode(&raw)) {
-                    on_message(message);
+                if let Some(raw) = event.new_value() {
+                    on_message(raw);
                 }
             }
         });

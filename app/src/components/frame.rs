@@ -16,6 +16,8 @@ use crate::session_context::{use_session, ClientPhase};
 #[component]
 pub fn SignedInFrame(children: ChildrenFn) -> impl IntoView {
     let ctx = use_session();
+    #[cfg(feature = "hydrate")]
+    crate::browser::loader::start_after_hydration(ctx);
     let navigate = use_navigate();
     Effect::new(move |_| {
         if ctx.phase.get() == ClientPhase::SignedOut {

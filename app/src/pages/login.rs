@@ -6,13 +6,15 @@ use leptos_router::hooks::use_navigate;
 use vigil::preserved::RETENTION;
 
 use crate::actions::{self, SignInForm};
-use crate::api;
+use crate::page_meta::page_policy;
 use crate::session_context::{human_duration, use_session, ClientPhase};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let ctx = use_session();
-    let policy = OnceResource::new(api::policy());
+    // Rendered by the server and read back from the page by the browser (`page_meta`), so
+    // stating it costs no request and hydrates as rendered.
+    let policy = page_policy();
     // The fields are read when the form is submitted, not bound to signals: what someone
     // typed before the app finished loading is kept, never overwritten by hydration.
     let username = NodeRef::<leptos::html::Input>::new();
@@ -24,6 +26,8 @@ pub fn LoginPage() -> impl IntoView {
     // so a press can never fall back to a plain form submission.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
+    #[cfg(feature = "hydrate")]
+    crate::browser::loader::start_if_session_after_hydration(ctx);
     let navigate = use_navigate();
 
     // Someone already signed in (or with a session to resume) belongs in the workspace.
@@ -47,7 +51,7 @@ pub fn LoginPage() -> impl IntoView {
                 .unwrap_or_default()
         };
         let remembered = remember.get_untracked().is_some_and(|el| el.checked());
-        let attempt = actions::sign_in(value(username), value(password), remembered);
+        let attempt = actions::sign_in(ctx, value(username), value(password), remembered);
         form.submit(attempt, move |succeeded| {
             if succeeded {
                 if let Some(el) = password.get_untracked() {
@@ -58,51 +62,59 @@ pub fn LoginPage() -> impl IntoView {
         });
     };
 
+    // The machine found the server unreachable, or its code could not be fetched.
+    let unreachable = move || {
+        let signed_out = matches!(ctx.phase.get(), ClientPhase::SignedOut);
+        ctx.notices.with(|n| {
+            n.iter()
+                .any(|n| (signed_out && n.key == "network") || n.key == "loading")
+        })
+    };
+    let preload = move |_| {
+        #[cfg(feature = "hydrate")]
+        crate::browser::loader::preload();
+    };
+
     let retention = human_duration(RETENTION.whole_seconds());
     view! {
         <div class="login-page">
             <section class="login-card" aria-labelledby="login-heading">
                 <p class="brand" aria-hidden="true">"Vigil"</p>
                 <h1 id="login-heading">"Sign in"</h1>
-                <Suspense fallback=|| view! { <p class="disclosure">"Loading the session policy…"</p> }>
-                    {move || {
-                        let retention = retention.clone();
-                        Suspend::new(async move {
-                        match policy.await {
-                            Ok(p) => view! {
-                                <p class="disclosure" id="timeout-disclosure">
-                                    "For your security you are signed out after "
-                                    <strong>{human_duration(p.idle_timeout_secs)}</strong>
-                                    " without activity, and after "
-                                    {human_duration(p.absolute_timeout_secs)}
-                                    " in any case. You will be warned "
-                                    {human_duration(p.warning_secs)}
-                                    " before and can stay signed in with one click. "
-                                    "Your drafts and settings are saved to your account, and kept encrypted in this browser for "
-                                    {retention.clone()}
-                                    " in case your session ends before they reach it."
-                                </p>
-                                {p.remember_absolute_secs.map(|secs| view! {
-                                    <p class="disclosure" id="remember-disclosure">
-                                        "With “Remember me”, this browser stays signed in for up to "
-                                        {human_duration(secs)}
-                                        ", even after it is closed; you are still signed out after "
-                                        {human_duration(p.idle_timeout_secs)}
-                                        " without activity. Without it, closing the browser signs you out."
-                                    </p>
-                                })}
-                            }.into_any(),
-                            Err(_) => view! {
-                                <p class="disclosure" id="timeout-disclosure">
-                                    "You are signed out after a period without activity. Your drafts are kept in this browser for "
-                                    {retention.clone()}
-                                    "."
-                                </p>
-                            }.into_any(),
-                        }
-                    })}}
-                </Suspense>
-                <form class="login-form" method="post" on:submit=submit novalidate>
+                {match policy {
+                    Some(p) => view! {
+                        <p class="disclosure" id="timeout-disclosure">
+                            "For your security you are signed out after "
+                            <strong>{human_duration(p.idle_timeout_secs)}</strong>
+                            " without activity, and after "
+                            {human_duration(p.absolute_timeout_secs)}
+                            " in any case. You will be warned "
+                            {human_duration(p.warning_secs)}
+                            " before and can stay signed in with one click. "
+                            "Your drafts and settings are saved to your account, and kept encrypted in this browser for "
+                            {retention.clone()}
+                            " in case your session ends before they reach it."
+                        </p>
+                        {p.remember_absolute_secs.map(|secs| view! {
+                            <p class="disclosure" id="remember-disclosure">
+                                "With “Remember me”, this browser stays signed in for up to "
+                                {human_duration(secs)}
+                                ", even after it is closed; you are still signed out after "
+                                {human_duration(p.idle_timeout_secs)}
+                                " without activity. Without it, closing the browser signs you out."
+                            </p>
+                        })}
+                    }.into_any(),
+                    None => view! {
+                        <p class="disclosure" id="timeout-disclosure">
+                            "You are signed out after a period without activity. Your drafts are kept in this browser for "
+                            {retention}
+                            "."
+                        </p>
+                    }.into_any(),
+                }}
+                // Someone filling in the form will need the session's code: fetch it meanwhile.
+                <form class="login-form" method="post" on:submit=submit on:focusin=preload novalidate>
                     <label for="username">"Username"</label>
                     <input
                         id="username"
@@ -138,7 +150,7 @@ pub fn LoginPage() -> impl IntoView {
                         {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                     </button>
                 </form>
-                <Show when=move || matches!(ctx.phase.get(), ClientPhase::SignedOut) && ctx.notices.with(|n| n.iter().any(|n| n.key == "network"))>
+                <Show when=unreachable>
                     <p class="notice warning" role="status">"Vigil cannot reach the server right now."</p>
                 </Show>
             </section>

@@ -5,7 +5,8 @@
 //! - a `Content-Security-Policy` with `frame-ancestors 'none'`: pages set their own, with the
 //!   nonce of their inline hydration script (`app::content_security`); everything else gets
 //!   one that allows nothing at all;
-//! - `Cache-Control: no-store` on pages, which may show who is signed in.
+//! - `Cache-Control: no-store` on pages, which may show who is signed in; pages are also
+//!   compressed here (`page_compression`).
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -17,6 +18,7 @@ use http::header::{
 use http::HeaderValue;
 
 use crate::configuration::Environment;
+use crate::http::page_compression;
 use crate::http::problem::REQUEST_ID_HEADER;
 use crate::state::AppState;
 use app::content_security::LOCKED_DOWN;
@@ -26,6 +28,7 @@ pub async fn protective_headers(
     request: Request,
     next: Next,
 ) -> Response {
+    let gzip = page_compression::accepts_gzip(request.headers());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -45,10 +48,13 @@ pub async fn protective_headers(
     let is_page = headers
         .get(CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-    if is_page && !headers.contains_key(CACHE_CONTROL) {
+    if !is_page {
+        return response;
+    }
+    if !headers.contains_key(CACHE_CONTROL) {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    response
+    page_compression::compress_page(response, gzip).await
 }
 
 /// The longest client-chosen request id that is kept.

@@ -11,6 +11,7 @@ pub mod csrf;
 pub mod headers;
 pub mod health;
 pub mod openapi;
+pub mod page_compression;
 pub mod problem;
 pub mod serve;
 pub mod sessions_api;

@@ -214,6 +214,82 @@ async fn every_response_carries_the_protective_headers() {
 }
 
 #[tokio::test]
+async fn pages_go_compressed_to_browsers_that_accept_it_and_state_the_policy() {
+    use std::io::Read;
+    use tower::ServiceExt;
+
+    let app = spawn_app().await;
+    let page = |encoding: Option<&'static str>| {
+        let router = app.router.clone();
+        async move {
+            let mut request = Request::get("/login");
+            if let Some(encoding) = encoding {
+                request = request.header("accept-encoding", encoding);
+            }
+            let response = router
+                .oneshot(request.body(Body::empty()).expect("request"))
+                .await
+                .expect("the router never fails");
+            let headers = response.headers().clone();
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .expect("body");
+            (headers, bytes)
+        }
+    };
+    let header = |headers: &http::HeaderMap, name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+
+    let (headers, compressed) = page(Some("gzip, deflate, br, zstd")).await;
+    assert_eq!(header(&headers, "content-encoding"), "gzip");
+    assert!(header(&headers, "vary").contains("accept-encoding"));
+    let mut html = String::new();
+    flate2::read::GzDecoder::new(&compressed[..])
+        .read_to_string(&mut html)
+        .expect("a gzip stream");
+    assert!(
+        compressed.len() * 2 < html.len(),
+        "{} of {}",
+        compressed.len(),
+        html.len()
+    );
+
+    // The policy the server enforces is in the page for the browser to read back, and stated
+    // in the sign-in page's own words.
+    let policy = app::page_meta::encode_policy(&app.state.backend.policy());
+    assert!(
+        html.contains(&format!("<meta name=\"vigil-policy\" content=\"{policy}\"")),
+        "{policy}"
+    );
+    assert!(html.contains("id=\"timeout-disclosure\""));
+    assert!(html.contains("For your security you are signed out after"));
+
+    // Without gzip in Accept-Encoding (or refused with q=0), the page goes as it is.
+    for encoding in [None, Some("br"), Some("gzip;q=0, identity")] {
+        let (headers, plain) = page(encoding).await;
+        assert!(!headers.contains_key("content-encoding"), "{encoding:?}");
+        assert!(header(&headers, "vary").contains("accept-encoding"));
+        assert!(String::from_utf8_lossy(&plain).contains("id=\"timeout-disclosure\""));
+    }
+
+    // API answers are never compressed.
+    let api = app
+        .post(
+            "/api/auth/policy",
+            json!({}),
+            &[("accept-encoding", "gzip")],
+        )
+        .await;
+    assert_eq!(api.status, 200);
+    assert!(!api.headers.contains_key("content-encoding"));
+}
+
+#[tokio::test]
 async fn production_adds_strict_transport_security() {
     let secret = "4f1c2a9e7b3d5f60c8e1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7";
     let app = spawn_app_with(&[("VIGIL_ENV", "production"), ("VIGIL_JWT_SECRET", secret)]).await;

@@ -1,0 +1,154 @@
+//! The session machine's code arrives when a page first needs it.
+//!
+//! The sign-in page is where every first visit lands, and someone signed out needs none of
+//! the machine there: its timers, the outbox, the local copy, the decoders of every answer.
+//! In a split build (`cargo leptos --split`) that code is a wasm chunk of its own, fetched
+//! when the machine starts: after hydration on the pages that show a session (and on the
+//! sign-in page when the page came with a session cookie), when someone signs in, or when
+//! another tab tells this one about the session. Until then nothing of it is downloaded.
+//!
+//! Everything the page asks of the machine from here goes through one queue that the chunk
+//! drains in order, so a message that arrives while the chunk is on its way is neither lost
+//! nor overtaken. A chunk that cannot be fetched (offline) is asked for again with a
+//! growing pause, and the page says the server cannot be reached meanwhile.
+
+use std::cell::RefCell;
+
+use futures_channel::oneshot;
+use leptos::task::spawn_local;
+
+use super::{controller, hydration, tabs};
+use crate::actions::SignIn;
+use crate::page_meta::page_had_session_cookie;
+use crate::session_context::{SessionContext, Tone};
+
+/// What the page asks of the machine.
+enum Call {
+    /// Sign in (the sign-in page, or again in the modal), then answer how it went.
+    SignIn(SignIn, oneshot::Sender<Result<(), String>>),
+    /// A message from another tab, as it arrived.
+    Tab(String),
+}
+
+thread_local! {
+    static CALLS: RefCell<Vec<Call>> = const { RefCell::new(Vec::new()) };
+    static LISTENING: RefCell<bool> = const { RefCell::new(false) };
+}
+
+/// On a page that shows the session: once it has hydrated, listens to the other tabs and
+/// starts the machine.
+pub fn start_after_hydration(ctx: SessionContext) {
+    hydration::after_hydration(move || {
+        prepare(ctx);
+        spawn_local(run(ctx));
+    });
+}
+
+/// On the sign-in page: the machine starts at once only when the page came with a session
+/// cookie (someone signed in belongs in the workspace); otherwise it waits for a sign-in or
+/// another tab.
+pub fn start_if_session_after_hydration(ctx: SessionContext) {
+    hydration::after_hydration(move || {
+        prepare(ctx);
+        if page_had_session_cookie() {
+            spawn_local(run(ctx));
+        }
+    });
+}
+
+/// Has the machine sign in (the sign-in page, or again in the modal as the same user).
+/// Resolves to the message for the form, or once the machine has the new session, so the
+/// page it leads to finds it.
+pub async fn sign_in(ctx: SessionContext, attempt: SignIn) -> Result<(), String> {
+    let (reply, answer) = oneshot::channel();
+    CALLS.with(|calls| calls.borrow_mut().push(Call::SignIn(attempt, reply)));
+    run(ctx).await;
+    answer
+        .await
+        .unwrap_or_else(|_| Err("Signing in was interrupted. Please try again.".into()))
+}
+
+/// Fetches the machine's code ahead of a sign-in (someone is filling in the form), so the
+/// sign-in does not wait for it.
+pub fn preload() {
+    #[cfg(feature = "split")]
+    spawn_local(async {
+        let _ = __preload_session_machine().await;
+    });
+}
+
+/// Once per page: the tab listener, which hands messages on without reading them (reading
+/// them takes the machine's code).
+fn prepare(ctx: SessionContext) {
+    let first = LISTENING.with(|listening| !listening.replace(true));
+    if !first {
+        return;
+    }
+    tabs::install(move |raw| {
+        CALLS.with(|calls| calls.borrow_mut().push(Call::Tab(raw)));
+        spawn_local(run(ctx));
+    });
+}
+
+/// Starts the machine (once) and hands it every queued call, fetching its code first if
+/// need be; retried with a growing pause while the code cannot be fetched.
+async fn run(ctx: SessionContext) {
+    let mut pause_ms = 1_000;
+    loop {
+        #[cfg(feature = "split")]
+        let result = session_machine(ctx).await;
+        #[cfg(not(feature = "split"))]
+        let result = session_machine(ctx);
+        match result {
+            Ok(()) => {
+                ctx.clear_notice("loading");
+                return;
+            }
+            Err(_) => {
+                ctx.notify(
+                    "loading",
+                    Tone::Warning,
+                    "Vigil cannot reach the server right now. It will keep trying.",
+                );
+                gloo_timers::future::TimeoutFuture::new(pause_ms).await;
+                pause_ms = (pause_ms * 2).min(30_000);
+            }
+        }
+    }
+}
+
+/// The code fetch failed; it is tried again. (An unsplit build has nothing to fetch.)
+#[derive(Debug)]
+#[cfg_attr(not(feature = "split"), allow(dead_code))]
+struct Unavailable;
+
+#[cfg(feature = "split")]
+impl From<leptos::wasm_split::SplitLoaderError> for Unavailable {
+    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
+        Self
+    }
+}
+
+/// The one entry into the machine's chunk.
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(
+        vigil_session_machine,
+        wasm_split_path = ::leptos::wasm_split,
+        preload(#[doc(hidden)] __preload_session_machine),
+        fallible
+    )
+)]
+fn session_machine(ctx: SessionContext) -> Result<(), Unavailable> {
+    controller::start(ctx);
+    let calls = CALLS.with(|calls| std::mem::take(&mut *calls.borrow_mut()));
+    for call in calls {
+        match call {
+            Call::SignIn(attempt, reply) => spawn_local(async move {
+                let _ = reply.send(controller::sign_in(attempt).await);
+            }),
+            Call::Tab(raw) => controller::tab_message(&raw),
+        }
+    }
+    Ok(())
+}
