@@ -16,7 +16,7 @@ pub mod pages;
 pub mod session_context;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
+use leptos_meta::HashedStylesheet;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 #[cfg(feature = "split")]
@@ -31,7 +31,8 @@ use crate::pages::workspace::WorkspacePage;
 use crate::session_context::SessionContext;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let session = page_request_setup(&options);
+    let (session, path) = page_request_setup(&options);
+    let title = page_title(&path);
     let policy = page_meta::page_policy().map(|policy| page_meta::encode_policy(&policy));
     view! {
         <!DOCTYPE html>
@@ -51,7 +52,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                <MetaTags/>
+                <title>{title}</title>
             </head>
             <body>
                 <App/>
@@ -61,8 +62,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// On the server: sets the page's Content-Security-Policy (with the nonce of its inline
-/// scripts) and tells whether a session cookie came with the request.
-fn page_request_setup(_options: &LeptosOptions) -> &'static str {
+/// scripts) and tells whether a session cookie came with the request, and the page's path.
+fn page_request_setup(_options: &LeptosOptions) -> (&'static str, String) {
     #[cfg(feature = "ssr")]
     {
         let parts = use_context::<http::request::Parts>();
@@ -81,7 +82,7 @@ fn page_request_setup(_options: &LeptosOptions) -> &'static str {
                 response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
             }
         }
-        let has_cookie = parts.is_some_and(|parts| {
+        let has_cookie = parts.as_ref().is_some_and(|parts| {
             parts
                 .headers
                 .get_all(http::header::COOKIE)
@@ -89,14 +90,42 @@ fn page_request_setup(_options: &LeptosOptions) -> &'static str {
                 .filter_map(|v| v.to_str().ok())
                 .any(|v| vigil::token::find_session_cookie(v).is_some())
         });
-        if has_cookie {
-            "cookie"
-        } else {
-            "none"
-        }
+        let path = parts
+            .map(|parts| parts.uri.path().to_owned())
+            .unwrap_or_default();
+        (if has_cookie { "cookie" } else { "none" }, path)
     }
     #[cfg(not(feature = "ssr"))]
-    "cookie"
+    ("cookie", String::new())
+}
+
+/// Each page's title (WCAG 2.4.2), from its path, as the server writes it into the page.
+pub fn page_title(path: &str) -> String {
+    let page = routed_page_name(path).unwrap_or_else(|| {
+        match path
+            .strip_prefix("/problems/")
+            .map(vigil::ErrorCode::from_slug)
+        {
+            Some(Some(code)) => code.title(),
+            Some(None) => "Unknown problem type",
+            None => "Page not found",
+        }
+    });
+    format!("{page} · Vigil")
+}
+
+/// The names of the pages the router moves between; the browser sets the title again on
+/// every navigation (`PageTitle`). Problem pages are not among them: nothing in the app links
+/// to one (they are the `type` of API problems, opened directly), so their title is always
+/// the one the server wrote.
+fn routed_page_name(path: &str) -> Option<&'static str> {
+    match path.trim_end_matches('/') {
+        "" => Some("Drafts"),
+        "/login" => Some("Sign in"),
+        "/sessions" => Some("Where you are signed in"),
+        "/account" => Some("Your account"),
+        _ => None,
+    }
 }
 
 /// A page's view for its route: lazy (its own wasm chunk, declared by `lazy_page!`) in a split
@@ -116,14 +145,13 @@ macro_rules! page {
 
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     // The session machine starts when a page that shows the session asks for it
     // (`browser::loader`).
     provide_context(SessionContext::new());
 
     view! {
-        <Title text="Vigil"/>
         <Router>
+            <PageTitle/>
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("") view={page!(WorkspaceRoute, WorkspacePage)}/>
                 <Route path=path!("login") view=LoginPage/>
@@ -132,6 +160,26 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("problems/:code") view={page!(ProblemRoute, ProblemPage)}/>
             </Routes>
         </Router>
+    }
+}
+
+/// Keeps the document's title that of the page shown, as the router moves between pages.
+#[component]
+fn PageTitle() -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    {
+        let location = leptos_router::hooks::use_location();
+        Effect::new(move |_| {
+            let Some(page) = routed_page_name(&location.pathname.get()) else {
+                return;
+            };
+            let title = format!("{page} · Vigil");
+            if let Some(document) = web_sys::window().and_then(|window| window.document()) {
+                if document.title() != title {
+                    document.set_title(&title);
+                }
+            }
+        });
     }
 }
 
@@ -179,4 +227,26 @@ lazy_page! {
     SessionsRoute => SessionsPage,
     AccountRoute => AccountPage,
     ProblemRoute => ProblemPage,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_title;
+
+    #[test]
+    fn every_page_has_a_title_of_its_own() {
+        assert_eq!(page_title("/login"), "Sign in · Vigil");
+        assert_eq!(page_title("/"), "Drafts · Vigil");
+        assert_eq!(page_title("/sessions/"), "Where you are signed in · Vigil");
+        assert_eq!(page_title("/account"), "Your account · Vigil");
+        assert_eq!(
+            page_title("/problems/session-expired"),
+            "Session expired · Vigil"
+        );
+        assert_eq!(
+            page_title("/problems/no-such-thing"),
+            "Unknown problem type · Vigil"
+        );
+        assert_eq!(page_title("/nowhere"), "Page not found · Vigil");
+    }
 }

@@ -198,6 +198,7 @@ test.describe("the sign-in page loads what signing in needs, and no more", () =>
   test("the session's code is fetched once someone uses the form, and signing in works", async ({ page }) => {
     await page.goto("/login");
     await hydrated(page);
+    await expect(page).toHaveTitle("Sign in · Vigil");
     await page.waitForLoadState("networkidle");
     const split = await isSplit(page);
     if (split) {
@@ -214,6 +215,10 @@ test.describe("the sign-in page loads what signing in needs, and no more", () =>
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect(page.getByText(`Signed in as ${ADA.name}`)).toBeVisible({ timeout: HYDRATION_TIMEOUT });
     expect((await sessionInfo(page)).status).toBe(200);
+    // Each page says which it is, in the browser's title too (WCAG 2.4.2).
+    await expect(page).toHaveTitle("Drafts · Vigil");
+    await page.getByRole("link", { name: "Sessions" }).click();
+    await expect(page).toHaveTitle("Where you are signed in · Vigil");
   });
 
   test("a sign-in page in another tab follows a sign-in there", async ({ page }) => {

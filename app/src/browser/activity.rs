@@ -1,10 +1,9 @@
 //! The activity tracker: passive listeners that cost a timestamp write per raw event.
 //!
-//! Pointer motion, scrolling and the wheel only record the time, in a listener that never
-//! enters wasm: it stores `Date.now()` in a global that the heartbeat reads once per
-//! interval. These listeners fire once and are re-armed by [`arm`] at each heartbeat: the
-//! heartbeat only needs to know that there was activity since its last report, so every
-//! further motion in the interval costs nothing at all. Deliberate interaction (keys,
+//! Pointer motion, scrolling and the wheel only record the time. These listeners fire once
+//! and are re-armed by [`arm`] at each heartbeat: the heartbeat only needs to know that
+//! there was activity since its last report, so the first motion of an interval costs one
+//! timestamp and every further motion costs nothing at all (no listener is left to run). Deliberate interaction (keys,
 //! clicks, touches) also records the time and calls the controller's hook, which extends the
 //! session only while the warning is showing.
 
@@ -14,22 +13,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::AddEventListenerOptions;
 
-/// The global the passive listener writes (see `motion_recorder`).
-const ACTIVITY_GLOBAL: &str = "__vigilLastActivity";
-
-// A plain JavaScript listener, shipped as a module file beside the wasm: recording motion
-// never enters wasm, and nothing is evaluated from a string (the Content-Security-Policy
-// allows no `eval`).
-#[wasm_bindgen(inline_js = "export function motion_recorder() { \
-    return function () { globalThis.__vigilLastActivity = Date.now(); }; }")]
-extern "C" {
-    fn motion_recorder() -> js_sys::Function;
-}
-
 thread_local! {
     static ON_DELIBERATE: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
     static INSTALLED: Cell<bool> = const { Cell::new(false) };
-    static RECORD_MOTION: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
+    static RECORD_MOTION: RefCell<Option<Closure<dyn Fn()>>> = const { RefCell::new(None) };
+    /// When the armed motion listener last fired (ms since the epoch).
+    static LAST_MOTION: Cell<f64> = const { Cell::new(0.0) };
 }
 
 /// Events that only show presence (`pointermove` covers mouse, pen and touch motion).
@@ -40,10 +29,7 @@ const DELIBERATE_EVENTS: [&str; 3] = ["keydown", "pointerdown", "touchstart"];
 /// The last pointer motion, scroll or wheel (the deliberate kind reaches the machine as
 /// events of its own).
 pub fn last_motion_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| js_sys::Reflect::get(&w, &ACTIVITY_GLOBAL.into()).ok())
-        .and_then(|v| v.as_f64())
-        .unwrap_or(0.0)
+    LAST_MOTION.get()
 }
 
 /// (Re-)arms the one-shot motion listeners. Adding a listener that is still armed is a no-op.
@@ -59,7 +45,9 @@ pub fn arm() {
         if let Some(record) = record.borrow().as_ref() {
             for event in PASSIVE_EVENTS {
                 let _ = window.add_event_listener_with_callback_and_add_event_listener_options(
-                    event, record, &options,
+                    event,
+                    record.as_ref().unchecked_ref(),
+                    &options,
                 );
             }
         }
@@ -80,7 +68,8 @@ pub fn install(on_deliberate: impl Fn() + 'static) {
     // Scroll does not bubble; capture sees scrolling in any element.
     options.set_capture(true);
 
-    RECORD_MOTION.with(|r| *r.borrow_mut() = Some(motion_recorder()));
+    let record = Closure::<dyn Fn()>::new(|| LAST_MOTION.set(js_sys::Date::now()));
+    RECORD_MOTION.with(|r| *r.borrow_mut() = Some(record));
     arm();
 
     let deliberate = Closure::<dyn Fn()>::new(|| {

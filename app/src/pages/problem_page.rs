@@ -1,7 +1,6 @@
 //! `/problems/{code}`: the page every problem `type` URI points at.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use vigil::ErrorCode;
 
@@ -15,7 +14,6 @@ pub fn ProblemPage() -> impl IntoView {
                 Some(code) => {
                     let (for_people, for_clients) = code.resolution();
                     view! {
-                        <Title text=format!("{} · Vigil", code.title())/>
                         <article class="problem-card">
                             <p class="brand" aria-hidden="true">"Vigil"</p>
                             <h1>{code.title()}</h1>

@@ -18,7 +18,7 @@ use http::header::{
 use http::HeaderValue;
 
 use crate::configuration::Environment;
-use crate::http::page_compression;
+use crate::http::page_compression::{self, PageEncoding};
 use crate::http::problem::REQUEST_ID_HEADER;
 use crate::state::AppState;
 use app::content_security::LOCKED_DOWN;
@@ -28,7 +28,7 @@ pub async fn protective_headers(
     request: Request,
     next: Next,
 ) -> Response {
-    let gzip = page_compression::accepts_gzip(request.headers());
+    let encoding = PageEncoding::for_request(request.headers());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -54,7 +54,7 @@ pub async fn protective_headers(
     if !headers.contains_key(CACHE_CONTROL) {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    page_compression::compress_page(response, gzip).await
+    page_compression::compress_page(response, encoding).await
 }
 
 /// The longest client-chosen request id that is kept.
