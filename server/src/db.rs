@@ -54,6 +54,9 @@ pub struct Database {
     /// sleeps of 1, 2, 5 … ms (the long tail of autosaves under load). Otherwise the same
     /// pool as reads.
     writer: AnyPool,
+    /// On a SQLite file, the connection that moves the write-ahead log into the database in
+    /// the background ([`Database::checkpoint`]); the writer never does it itself.
+    checkpointer: Option<AnyPool>,
     backend: Backend,
 }
 
@@ -83,6 +86,25 @@ impl Database {
         }
     }
 
+    /// Moves what the write-ahead log holds into the SQLite file, without waiting for or
+    /// holding up anyone (`PASSIVE`). SQLite would otherwise do it inside the commit that
+    /// takes the log past 1,000 pages, copying and syncing megabytes while that request (and
+    /// every writer queued behind it) waits: under a steady stream of autosaves, most of their
+    /// slowest answers. `None` where there is nothing to do (Postgres, an in-memory database).
+    pub async fn checkpoint(&self) -> Result<Option<Checkpoint>, sqlx::Error> {
+        let Some(checkpointer) = &self.checkpointer else {
+            return Ok(None);
+        };
+        let (busy, log, moved): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(checkpointer)
+            .await?;
+        Ok(Some(Checkpoint {
+            busy: busy != 0,
+            log_pages: log,
+            moved_pages: moved,
+        }))
+    }
+
     /// Answers whether the database answers (for `/health/ready`).
     pub async fn check(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1")
@@ -93,8 +115,29 @@ impl Database {
 
     pub async fn close(&self) {
         self.writer.close().await;
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.close().await;
+        }
         self.pool.close().await;
     }
+}
+
+/// What one background checkpoint found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Another checkpoint was running (this one did nothing).
+    pub busy: bool,
+    /// Pages in the write-ahead log.
+    pub log_pages: i64,
+    /// Of them, pages now in the database file.
+    pub moved_pages: i64,
+}
+
+/// Which connections a pool holds: the writer leaves checkpoints to the background.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Reads,
+    Writer,
 }
 
 /// The database file a SQLite URL names; `None` for Postgres or an in-memory database.
@@ -123,20 +166,25 @@ pub async fn connect(database_url: &str, timeout: Duration) -> Result<Database, 
         Backend::Sqlite => 8,
         Backend::Postgres => 16,
     };
-    let pool = open_pool(backend, &options, connections, timeout).await?;
+    let pool = open_pool(backend, &options, connections, timeout, Role::Reads).await?;
     match backend {
         Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
         Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
     }
     // An in-memory database exists once per connection: it cannot have a writer apart.
-    let writer = if backend == Backend::Sqlite && database_file(database_url).is_some() {
-        open_pool(backend, &options, 1, timeout).await?
-    } else {
-        pool.clone()
-    };
+    let (writer, checkpointer) =
+        if backend == Backend::Sqlite && database_file(database_url).is_some() {
+            (
+                open_pool(backend, &options, 1, timeout, Role::Writer).await?,
+                Some(open_pool(backend, &options, 1, timeout, Role::Reads).await?),
+            )
+        } else {
+            (pool.clone(), None)
+        };
     Ok(Database {
         pool,
         writer,
+        checkpointer,
         backend,
     })
 }
@@ -146,6 +194,7 @@ async fn open_pool(
     options: &AnyConnectOptions,
     connections: u32,
     timeout: Duration,
+    role: Role,
 ) -> Result<AnyPool, DbError> {
     AnyPoolOptions::new()
         .max_connections(connections)
@@ -159,6 +208,15 @@ async fn open_pool(
                              PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
                         )
                         .await?;
+                        if role == Role::Writer {
+                            // Checkpoints run in the background (`Database::checkpoint`); a
+                            // log that grew large under load shrinks back once moved.
+                            conn.execute(
+                                "PRAGMA wal_autocheckpoint = 0; \
+                                 PRAGMA journal_size_limit = 67108864;",
+                            )
+                            .await?;
+                        }
                     }
                     Backend::Postgres => {
                         let ms = timeout.as_millis().max(1);
@@ -189,4 +247,51 @@ fn sqlite_url(database_url: &str) -> Result<String, DbError> {
     } else {
         format!("{database_url}?mode=rwc")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes `rows` rows of about a page each through the writer, one commit each.
+    async fn write_pages(db: &Database, rows: usize) {
+        sqlx::query("CREATE TABLE IF NOT EXISTS filler (body TEXT NOT NULL)")
+            .execute(db.writer())
+            .await
+            .expect("table");
+        let body = "x".repeat(4000);
+        for _ in 0..rows {
+            sqlx::query("INSERT INTO filler (body) VALUES ($1)")
+                .bind(&body)
+                .execute(db.writer())
+                .await
+                .expect("insert");
+        }
+    }
+
+    #[tokio::test]
+    async fn sqlite_commits_leave_the_log_to_the_background_checkpoint() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("vigil.db").display());
+        let db = connect(&url, Duration::from_secs(5)).await.expect("database");
+        // Past the 1,000 pages at which a commit would have checkpointed by itself.
+        write_pages(&db, 1_200).await;
+        let first = db.checkpoint().await.expect("checkpoint").expect("a SQLite file");
+        assert!(!first.busy);
+        assert!(first.log_pages > 1_000, "{first:?}");
+        assert_eq!(first.moved_pages, first.log_pages, "{first:?}");
+        // Moved once, the log starts over with the next commit.
+        write_pages(&db, 10).await;
+        let second = db.checkpoint().await.expect("checkpoint").expect("a SQLite file");
+        assert!(second.log_pages < 100, "{second:?}");
+        assert_eq!(second.moved_pages, second.log_pages);
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_database_has_nothing_to_checkpoint() {
+        let db = connect("sqlite::memory:", Duration::from_secs(5))
+            .await
+            .expect("database");
+        assert_eq!(db.checkpoint().await.expect("checkpoint"), None);
+    }
 }

@@ -1,10 +1,12 @@
 //! Housekeeping that runs beside the server: sweeping session records, audit rows and
-//! idempotency keys whose retention has passed, and writing the coalesced audit counts. Each step keeps going
-//! through transient errors; a failure is logged and retried on the next tick.
+//! idempotency keys whose retention has passed, writing the coalesced audit counts, and
+//! moving SQLite's write-ahead log into the database file. Each step keeps going through
+//! transient errors; a failure is logged and retried on the next tick.
 
 use std::time::Duration;
 
 use crate::audit::AuditLog;
+use crate::db::Database;
 use crate::session::SessionService;
 use crate::work::WorkStore;
 
@@ -12,6 +14,9 @@ use crate::work::WorkStore;
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// How often the coalesced refusal counts are written.
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(5);
+/// How often SQLite's write-ahead log is moved into the database file: often enough that
+/// the log stays a few megabytes under a full load of autosaves.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Removes what has outlived its retention, on the service's clock.
 #[derive(Debug, Clone)]
@@ -81,6 +86,23 @@ pub fn spawn_audit_flusher(audit: AuditLog, every: Duration) -> tokio::task::Joi
             ticks.tick().await;
             if let Err(err) = audit.flush().await {
                 tracing::warn!(error = %err, "writing audit counts failed; will retry");
+            }
+        }
+    })
+}
+
+/// Checkpoints SQLite's write-ahead log every `every` until aborted (nothing to do on
+/// Postgres or an in-memory database: the task ends at once).
+pub fn spawn_checkpointer(db: Database, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match db.checkpoint().await {
+                Ok(None) => return,
+                Ok(Some(_)) => {}
+                Err(err) => tracing::warn!(error = %err, "checkpoint failed; will retry"),
             }
         }
     })

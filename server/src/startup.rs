@@ -323,6 +323,10 @@ impl Application {
             maintenance::SWEEP_INTERVAL,
         );
         let flusher = maintenance::spawn_audit_flusher(audit.clone(), maintenance::FLUSH_INTERVAL);
+        let checkpointer = maintenance::spawn_checkpointer(
+            self.state.db.clone(),
+            maintenance::CHECKPOINT_INTERVAL,
+        );
         let metrics = self
             .state
             .settings
@@ -332,6 +336,7 @@ impl Application {
         serve::serve(self.listener, self.router, header_read_timeout, shutdown).await;
         sweeper.abort();
         flusher.abort();
+        checkpointer.abort();
         if let Some(metrics) = metrics {
             metrics.abort();
         }
