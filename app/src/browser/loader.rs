@@ -12,7 +12,7 @@
 //! nor overtaken. A chunk that cannot be fetched (offline) is asked for again with a
 //! growing pause, and the page says the server cannot be reached meanwhile.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use futures_channel::oneshot;
 use leptos::task::spawn_local;
@@ -32,7 +32,10 @@ enum Call {
 
 thread_local! {
     static CALLS: RefCell<Vec<Call>> = const { RefCell::new(Vec::new()) };
-    static LISTENING: RefCell<bool> = const { RefCell::new(false) };
+    static LISTENING: Cell<bool> = const { Cell::new(false) };
+    /// A run is fetching the code (or waiting to try again): it drains the queue when it
+    /// gets through, so no second one is started meanwhile.
+    static RUNNING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// On a page that shows the session: once it has hydrated, listens to the other tabs and
@@ -80,7 +83,7 @@ pub fn preload() {
 /// Once per page: the tab listener, which hands messages on without reading them (reading
 /// them takes the machine's code).
 fn prepare(ctx: SessionContext) {
-    let first = LISTENING.with(|listening| !listening.replace(true));
+    let first = !LISTENING.replace(true);
     if !first {
         return;
     }
@@ -91,8 +94,12 @@ fn prepare(ctx: SessionContext) {
 }
 
 /// Starts the machine (once) and hands it every queued call, fetching its code first if
-/// need be; retried with a growing pause while the code cannot be fetched.
+/// need be; retried with a growing pause while the code cannot be fetched. Returns at once
+/// when another run is under way: that one hands over what was queued.
 async fn run(ctx: SessionContext) {
+    if RUNNING.replace(true) {
+        return;
+    }
     let mut pause_ms = 1_000;
     loop {
         #[cfg(feature = "split")]
@@ -101,6 +108,7 @@ async fn run(ctx: SessionContext) {
         let result = session_machine(ctx);
         match result {
             Ok(()) => {
+                RUNNING.set(false);
                 ctx.clear_notice("loading");
                 return;
             }
