@@ -2,11 +2,8 @@
 //! kept per application (tests run many side by side) and served as text at `/metrics`, or
 //! on `VIGIL_METRICS_ADDR` when that is set. The README lists each metric.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, StatusCode};
@@ -220,12 +217,7 @@ impl Metrics {
 }
 
 /// Counts every 503 on its way out.
-pub async fn count_unavailable(
-    State(metrics): State<Arc<Metrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let response = next.run(request).await;
+pub fn count_unavailable<B>(metrics: &Metrics, response: http::Response<B>) -> http::Response<B> {
     if response.status() == StatusCode::SERVICE_UNAVAILABLE {
         metrics.unavailable.inc();
     }

@@ -27,7 +27,7 @@ use crate::http::client_address::resolve_client_address;
 use crate::http::completion::run_to_completion;
 use crate::http::csrf::reject_cross_site;
 use crate::http::headers::{protective_headers, sanitize_request_id};
-use crate::http::problem::{normalize_api, REQUEST_ID_HEADER};
+use crate::http::problem::{normalize_api, REQUEST_ID};
 use crate::http::{api, assets, health, serve, test_hooks};
 use crate::identity::throttle::SignInThrottle;
 use crate::identity::users::UserRepository;
@@ -214,30 +214,25 @@ pub fn router(state: AppState) -> Router {
     // route in each layer: a boxed clone per layer per request, most of a bare request's
     // time.)
     let stack = ServiceBuilder::new()
-        .layer(from_fn_with_state(
-            state.metrics.clone(),
-            metrics::count_unavailable,
-        ))
-        .layer(from_fn(sanitize_request_id))
-        .layer(SetRequestIdLayer::new(
-            http::HeaderName::from_static(REQUEST_ID_HEADER),
-            MakeRequestUuid,
-        ))
+        .map_response({
+            let metrics = state.metrics.clone();
+            move |response| metrics::count_unavailable(&metrics, response)
+        })
+        .map_request(sanitize_request_id)
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
-        .layer(PropagateRequestIdLayer::new(http::HeaderName::from_static(
-            REQUEST_ID_HEADER,
-        )))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(from_fn_with_state(state.clone(), protective_headers))
         .layer(RequestBodyTimeoutLayer::new(body_read_timeout))
         .map_request(|request: http::Request<_>| request.map(axum::body::Body::new))
-        .layer(from_fn_with_state(
-            Arc::new(state.settings.trusted_proxies.clone()),
-            resolve_client_address,
-        ))
+        .map_request({
+            let settings = state.settings.clone();
+            move |request| resolve_client_address(&settings.trusted_proxies, request)
+        })
         .layer(from_fn(run_to_completion))
         .layer(from_fn(normalize_api))
         .layer(from_fn_with_state(state.clone(), reject_cross_site))
@@ -267,7 +262,7 @@ async fn serve_metrics(state: AppState, addr: std::net::SocketAddr) {
 fn request_span<B>(request: &http::Request<B>) -> tracing::Span {
     let request_id = request
         .headers()
-        .get(REQUEST_ID_HEADER)
+        .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
     tracing::info_span!(

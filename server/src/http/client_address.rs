@@ -4,16 +4,14 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
-use http::HeaderMap;
+use axum::extract::ConnectInfo;
+use http::{HeaderMap, HeaderName};
 use ipnet::IpNet;
 use thiserror::Error;
 
 pub use crate::session::ClientAddress;
 
-const FORWARDED_FOR: &str = "x-forwarded-for";
+const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 #[derive(Debug, Error)]
 #[error("`{0}` is not an IP address or a CIDR block like 10.0.0.0/8 or fd00::/8")]
@@ -86,12 +84,12 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
         .map(|s| s.ip().to_canonical())
 }
 
-/// Puts the [`ClientAddress`] of every request into its extensions.
-pub async fn resolve_client_address(
-    State(proxies): State<std::sync::Arc<TrustedProxies>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+/// Puts the [`ClientAddress`] of every request into its extensions (a map of the request in
+/// the stack, not a `from_fn` middleware, which would box the rest of the stack per request).
+pub fn resolve_client_address<B>(
+    proxies: &TrustedProxies,
+    mut request: http::Request<B>,
+) -> http::Request<B> {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -100,7 +98,7 @@ pub async fn resolve_client_address(
         let address = proxies.client_address(peer, request.headers());
         request.extensions_mut().insert(ClientAddress(address));
     }
-    next.run(request).await
+    request
 }
 
 #[cfg(test)]

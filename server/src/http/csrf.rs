@@ -9,7 +9,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::header::{HOST, ORIGIN};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use vigil::{ErrorCode, Problem};
 
 use crate::audit::{AuditEvent, AuditKind};
@@ -17,7 +17,7 @@ use crate::http::problem::{is_state_changing, problem_response, ProblemContext};
 use crate::session::ClientRequest;
 use crate::state::AppState;
 
-const SEC_FETCH_SITE: &str = "sec-fetch-site";
+const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// Why a request counts as cross-site, for the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,10 +113,7 @@ mod tests {
         );
         assert_eq!(cross_site(&headers(&[("sec-fetch-site", "none")])), None);
         for site in ["cross-site", "same-site", "garbage"] {
-            let h = HeaderMap::from_iter([(
-                http::HeaderName::from_static(SEC_FETCH_SITE),
-                HeaderValue::from_static(site),
-            )]);
+            let h = HeaderMap::from_iter([(SEC_FETCH_SITE, HeaderValue::from_static(site))]);
             assert_eq!(cross_site(&h), Some(CrossSite::FetchMetadata), "{site}");
         }
     }

@@ -19,7 +19,7 @@ use http::HeaderValue;
 
 use crate::configuration::Environment;
 use crate::http::page_compression::{self, PageEncoding};
-use crate::http::problem::REQUEST_ID_HEADER;
+use crate::http::problem::REQUEST_ID;
 use crate::state::AppState;
 use app::content_security::LOCKED_DOWN;
 
@@ -72,18 +72,19 @@ pub fn is_acceptable_request_id(value: &HeaderValue) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
-/// Runs before the request id is assigned: removes an unacceptable client-sent one.
-pub async fn sanitize_request_id(mut request: Request, next: Next) -> Response {
+/// Runs before the request id is assigned: removes an unacceptable client-sent one. (A plain
+/// map of the request, not a `from_fn` middleware: those box the rest of the stack per request.)
+pub fn sanitize_request_id<B>(mut request: http::Request<B>) -> http::Request<B> {
     let unacceptable = request
         .headers()
-        .get_all(REQUEST_ID_HEADER)
+        .get_all(REQUEST_ID)
         .iter()
         .enumerate()
         .any(|(i, v)| i > 0 || !is_acceptable_request_id(v));
     if unacceptable {
-        request.headers_mut().remove(REQUEST_ID_HEADER);
+        request.headers_mut().remove(REQUEST_ID);
     }
-    next.run(request).await
+    request
 }
 
 #[cfg(test)]

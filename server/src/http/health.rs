@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::http::problem::{problem_response, ProblemContext, REQUEST_ID_HEADER};
+use crate::http::problem::{problem_response, ProblemContext, REQUEST_ID};
 use crate::session::service::store_unavailable;
 use crate::state::AppState;
 
@@ -102,7 +102,7 @@ async fn ready(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> R
     .to_owned();
     let context = ProblemContext {
         uri,
-        request_id: headers.get(REQUEST_ID_HEADER).cloned(),
+        request_id: headers.get(REQUEST_ID).cloned(),
     };
     problem_response(problem, &context)
 }

@@ -11,15 +11,17 @@ use axum::response::{IntoResponse, Response};
 use http::header::{
     ACCEPT, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
 };
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use time::OffsetDateTime;
 use vigil::problem::PROBLEM_CONTENT_TYPE;
 use vigil::{ErrorCode, Problem};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// The same name parsed once: looking a header up by text parses the name on every call.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
 
 /// Marks a response whose body is a server function's encoded error.
-const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
+const SERVER_FN_ERROR_HEADER: HeaderName = HeaderName::from_static("serverfnerror");
 
 /// The largest API request body accepted, by endpoint: drafts carry up to 256 KiB of text,
 /// which JSON escaping can grow several times; everything else is small.
@@ -83,7 +85,7 @@ impl ProblemContext {
     pub fn of(request: &Request) -> Self {
         Self {
             uri: request.uri().clone(),
-            request_id: request.headers().get(REQUEST_ID_HEADER).cloned(),
+            request_id: request.headers().get(REQUEST_ID).cloned(),
         }
     }
 }
@@ -316,7 +318,7 @@ fn keep_headers(from: &HeaderMap, to: &mut HeaderMap) {
     for (name, value) in from {
         let replaced = name == CONTENT_TYPE
             || name == CONTENT_LENGTH
-            || name.as_str() == SERVER_FN_ERROR_HEADER
+            || name == SERVER_FN_ERROR_HEADER
             || already_set.contains(name);
         if !replaced {
             to.append(name.clone(), value.clone());

@@ -157,6 +157,13 @@ async fn a_failing_store_answers_503_and_recovers_by_itself() {
         StatusCode::OK
     );
     assert_eq!(app.login().await.status, StatusCode::OK);
+    // Operators see each refusal counted.
+    let scraped = app.send(http::Method::GET, "/metrics", None, &[]).await;
+    let text = scraped.body.as_str().expect("the exposition is text");
+    assert!(
+        text.contains("vigil_unavailable_responses_total 4"),
+        "the four refusals are not counted in\n{text}"
+    );
 }
 
 #[tokio::test]
