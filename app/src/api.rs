@@ -338,7 +338,10 @@ mod backend {
         };
         let backend = use_context::<Arc<dyn AuthBackend>>()
             .ok_or_else(|| missing("authentication service"))?;
-        let parts = use_context::<Parts>().ok_or_else(|| missing("request context"))?;
+        // Shared by the server's dispatcher; a copy where a function is called another way.
+        let parts = use_context::<Arc<Parts>>()
+            .or_else(|| use_context::<Parts>().map(Arc::new))
+            .ok_or_else(|| missing("request context"))?;
         let reply = f(backend.as_ref(), &parts).await.map_err(ApiError)?;
         if !reply.headers.is_empty() {
             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {

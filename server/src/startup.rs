@@ -8,7 +8,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
 use thiserror::Error;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -28,7 +28,7 @@ use crate::http::completion::run_to_completion;
 use crate::http::csrf::reject_cross_site;
 use crate::http::headers::{protective_headers, sanitize_request_id};
 use crate::http::problem::{normalize_api, REQUEST_ID};
-use crate::http::{api, assets, health, serve, test_hooks};
+use crate::http::{api, assets, health, serve, server_fns, test_hooks};
 use crate::identity::throttle::SignInThrottle;
 use crate::identity::users::UserRepository;
 use crate::maintenance::{self, Sweeper};
@@ -181,7 +181,8 @@ pub async fn build_state_with_store(
 /// The routes alone: pages and server functions (Leptos), files, the API, the test hooks.
 /// The OpenAPI coverage test reads the paths of this router.
 pub fn routes(state: &AppState) -> Router {
-    let routes = generate_route_list(App);
+    // Server functions are served by `server_fns`, pages by Leptos.
+    let routes = generate_route_list_with_exclusions(App, Some(server_fns::paths()));
     let backend = state.backend.clone();
     let mut router = Router::new().leptos_routes_with_context(
         state,
@@ -193,6 +194,7 @@ pub fn routes(state: &AppState) -> Router {
         },
     );
     router = router
+        .merge(server_fns::routes(state.backend.clone()))
         .merge(assets::routes(
             &state.leptos_options.site_root,
             &state.leptos_options.site_pkg_dir,

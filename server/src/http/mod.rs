@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod page_compression;
 pub mod problem;
 pub mod serve;
+pub mod server_fns;
 pub mod sessions_api;
 pub mod test_hooks;
 pub mod work_api;
