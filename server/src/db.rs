@@ -269,6 +269,13 @@ mod tests {
         }
     }
 
+    async fn checkpoint_file(db: &Database) -> Checkpoint {
+        db.checkpoint()
+            .await
+            .expect("checkpoint")
+            .expect("a SQLite file")
+    }
+
     #[tokio::test]
     async fn sqlite_commits_leave_the_log_to_the_background_checkpoint() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -278,21 +285,13 @@ mod tests {
             .expect("database");
         // Past the 1,000 pages at which a commit would have checkpointed by itself.
         write_pages(&db, 1_200).await;
-        let first = db
-            .checkpoint()
-            .await
-            .expect("checkpoint")
-            .expect("a SQLite file");
+        let first = checkpoint_file(&db).await;
         assert!(!first.busy);
         assert!(first.log_pages > 1_000, "{first:?}");
         assert_eq!(first.moved_pages, first.log_pages, "{first:?}");
         // Moved once, the log starts over with the next commit.
         write_pages(&db, 10).await;
-        let second = db
-            .checkpoint()
-            .await
-            .expect("checkpoint")
-            .expect("a SQLite file");
+        let second = checkpoint_file(&db).await;
         assert!(second.log_pages < 100, "{second:?}");
         assert_eq!(second.moved_pages, second.log_pages);
     }

@@ -63,11 +63,18 @@ impl Sweeper {
 #[error("sweeping failed: {0}")]
 pub struct SweepError(String);
 
+/// A tick every `every` for a housekeeping loop; a tick missed while the work ran is
+/// delayed, not made up in a burst.
+fn ticks(every: Duration) -> tokio::time::Interval {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks
+}
+
 /// Sweeps every `every` until aborted.
 pub fn spawn_sweeper(sweeper: Sweeper, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks = ticks(every);
         loop {
             ticks.tick().await;
             if let Err(err) = sweeper.sweep().await {
@@ -80,8 +87,7 @@ pub fn spawn_sweeper(sweeper: Sweeper, every: Duration) -> tokio::task::JoinHand
 /// Writes the coalesced audit counts every `every` until aborted.
 pub fn spawn_audit_flusher(audit: AuditLog, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks = ticks(every);
         loop {
             ticks.tick().await;
             if let Err(err) = audit.flush().await {
@@ -95,8 +101,7 @@ pub fn spawn_audit_flusher(audit: AuditLog, every: Duration) -> tokio::task::Joi
 /// Postgres or an in-memory database: the task ends at once).
 pub fn spawn_checkpointer(db: Database, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks = ticks(every);
         loop {
             ticks.tick().await;
             match db.checkpoint().await {
