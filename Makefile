@@ -23,7 +23,7 @@ SITE_ADDR := 127.0.0.1:3000
 
 .PHONY: help tools rust-tools wasm-target cargo-leptos wasm-bindgen node-tools chromium wrk oha \
         stores cargo-fuzz schemathesis build run run-cluster test test-core test-server test-shared \
-        test-fuzz test-api test-e2e \
+        test-fuzz test-api test-e2e check-model \
         fuzz soak lint fmt size release \
         bench bench-browser
 
@@ -33,6 +33,7 @@ help:
 	@echo "make test   - install what is missing, then lint and run every test: core, server, end-to-end"
 	@echo "make test-core | test-server | test-shared | test-fuzz | test-api | test-e2e | lint | size | bench | bench-browser"
 	@echo "make fuzz   - every fuzz target for FUZZ_SECONDS (300) each, then executions and findings"
+	@echo "make check-model - MODEL_HISTORIES random histories per topology checked against the session model"
 	@echo "make soak   - SOAK_USERS people for SOAK_SECONDS against three instances while faults are injected"
 
 ## ---- installs ---------------------------------------------------------------
@@ -163,6 +164,11 @@ test-shared: stores
 	  echo "== Redis and Postgres" && $(CARGO_ENV) cargo test -p server --test api && \
 	  echo "== Redis Cluster (three nodes) and Postgres" && \
 	  VIGIL_TEST_REDIS="$$VIGIL_TEST_REDIS_CLUSTER" $(CARGO_ENV) cargo test -p server --test api
+
+# The session authority's model checker, long: MODEL_HISTORIES (default 1000) random
+# histories per topology against real servers (make test runs 40 in each pass).
+check-model:
+	MODEL_HISTORIES=$${MODEL_HISTORIES:-1000} $(CARGO_ENV) cargo test -p server --test api histories
 
 # Schemathesis against a fresh server from its own OpenAPI document: every phase and check,
 # signed in with a bearer token and again with the session cookie; ST_EXAMPLES per operation

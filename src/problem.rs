@@ -34,6 +34,8 @@ pub enum ErrorCode {
     Overloaded,
     /// `If-Match` names a version of a draft that is no longer current.
     EditConflict,
+    /// A change to a draft that was submitted (submitted drafts are read-only).
+    DraftSubmitted,
     /// A sensitive action needs a sign-in within `VIGIL_REAUTH_WITHIN`.
     ReauthenticationRequired,
     /// Sign-in refused: the user already has as many sessions as allowed.
@@ -52,7 +54,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 22] = [
         Self::Unauthenticated,
         Self::InvalidCredentials,
         Self::SessionInvalid,
@@ -68,6 +70,7 @@ impl ErrorCode {
         Self::UnsupportedMediaType,
         Self::Overloaded,
         Self::EditConflict,
+        Self::DraftSubmitted,
         Self::ReauthenticationRequired,
         Self::SessionLimitReached,
         Self::NotFound,
@@ -93,6 +96,7 @@ impl ErrorCode {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Overloaded => "overloaded",
             Self::EditConflict => "edit_conflict",
+            Self::DraftSubmitted => "draft_submitted",
             Self::ReauthenticationRequired => "reauthentication_required",
             Self::SessionLimitReached => "session_limit_reached",
             Self::NotFound => "not_found",
@@ -144,7 +148,7 @@ impl ErrorCode {
             | Self::SessionRevoked
             | Self::SessionNotFound => 401,
             Self::CsrfRejected | Self::ReauthenticationRequired => 403,
-            Self::SessionLimitReached => 409,
+            Self::SessionLimitReached | Self::DraftSubmitted => 409,
             Self::RateLimited => 429,
             Self::ValidationFailed => 400,
             Self::StoreUnavailable | Self::Overloaded => 503,
@@ -175,6 +179,7 @@ impl ErrorCode {
             Self::UnsupportedMediaType => "JSON required",
             Self::Overloaded => "Server busy",
             Self::EditConflict => "Changed elsewhere",
+            Self::DraftSubmitted => "Draft already submitted",
             Self::ReauthenticationRequired => "Confirm it is you",
             Self::SessionLimitReached => "Too many sessions",
             Self::NotFound => "Not found",
@@ -246,8 +251,13 @@ impl ErrorCode {
             }
             Self::EditConflict => {
                 "The draft was changed since the version this change was based on: on another \
-                 device, in another tab, or it was submitted. Nothing was overwritten; the \
-                 answer carries the current draft in `current`."
+                 device or in another tab. Nothing was overwritten; the answer carries the \
+                 current draft in `current`."
+            }
+            Self::DraftSubmitted => {
+                "The draft was submitted, here or on another device, and a submitted draft can \
+                 no longer change. Nothing was overwritten; the answer carries the submitted \
+                 draft in `current`."
             }
             Self::ReauthenticationRequired => {
                 "This action can change who has access to the account (changing the password, \
@@ -339,6 +349,12 @@ impl ErrorCode {
                 "Choose which version to keep, or keep both; nothing is lost.",
                 "Fetch the current version (it is in `current`), merge, and send again with \
                  If-Match naming its version.",
+            ),
+            Self::DraftSubmitted => (
+                "Start a new draft if you want to change what you submitted; the submitted one \
+                 stays as it was.",
+                "Do not resend the change: read the submitted draft in `current`, and create a \
+                 new draft (PUT with If-None-Match: *) for further changes.",
             ),
             Self::ReauthenticationRequired => (
                 "Enter your password when asked; the action then goes ahead.",
@@ -479,6 +495,14 @@ impl Problem {
         Self {
             current: Some(Box::new(current)),
             ..Self::new(ErrorCode::EditConflict, detail)
+        }
+    }
+
+    /// A change refused because the draft was submitted; `current` is the submitted draft.
+    pub fn draft_submitted(detail: impl Into<String>, current: StoredDraft) -> Self {
+        Self {
+            current: Some(Box::new(current)),
+            ..Self::new(ErrorCode::DraftSubmitted, detail)
         }
     }
 

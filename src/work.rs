@@ -115,6 +115,14 @@ pub struct DraftInput {
 pub enum DraftLimit {
     TitleTooLong,
     BodyTooLarge,
+    /// Text no store can hold (a NUL character: Postgres refuses it in text), named by
+    /// its field, so it is refused before it reaches a store.
+    Unstorable(&'static str),
+}
+
+/// Whether every store can hold this text as it is (Postgres refuses the NUL character).
+pub fn is_storable(text: &str) -> bool {
+    !text.contains('\0')
 }
 
 impl DraftInput {
@@ -123,6 +131,10 @@ impl DraftInput {
             Err(DraftLimit::TitleTooLong)
         } else if self.body.len() > MAX_BODY_BYTES {
             Err(DraftLimit::BodyTooLarge)
+        } else if !is_storable(&self.title) {
+            Err(DraftLimit::Unstorable("title"))
+        } else if !is_storable(&self.body) {
+            Err(DraftLimit::Unstorable("body"))
         } else {
             Ok(())
         }

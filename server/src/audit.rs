@@ -31,6 +31,8 @@ pub enum AuditKind {
     PasswordReset,
     /// The user changed their password; their other sessions ended.
     PasswordChanged,
+    /// A password change was refused: the current password given was wrong.
+    PasswordChangeFailed,
     /// A session was ended by its owner from another one, by an operator, or by the
     /// session limit (the reason says which).
     SessionEnded,
@@ -49,6 +51,7 @@ impl AuditKind {
             Self::CsrfRejected => "csrf_rejected",
             Self::PasswordReset => "password_reset",
             Self::PasswordChanged => "password_changed",
+            Self::PasswordChangeFailed => "password_change_failed",
             Self::SessionEnded => "session_ended",
         }
     }

@@ -92,7 +92,7 @@ pub fn redis(settings: &Settings) -> Result<Option<RedisConnection>, RedisSetupE
 }
 
 /// The session store the settings choose. Records are cached in process only in front of
-/// the embedded SQLite store, whose end mark reaches every process that shares the file.
+/// the embedded SQLite store, whose write marks reach every process that shares the file.
 pub fn session_store(
     settings: &Settings,
     db: &Database,
@@ -105,7 +105,7 @@ pub fn session_store(
         )),
         None => {
             let sessions = DatabaseSessionStore::new(db, db::database_file(&settings.database_url));
-            match sessions.end_mark() {
+            match sessions.write_marks() {
                 Some(mark) => Arc::new(CachedSessionStore::new(sessions, mark)),
                 None => Arc::new(sessions),
             }

@@ -252,9 +252,9 @@ pub(crate) fn handle(s: &mut Session, w: &mut Work, a: &mut Account, event: Even
             TabMessage::Session(info) => {
                 // Another tab's report covers activity here too.
                 s.reported = s.reported.max(now);
-                let needs_key = !s.has_key && info.local_key.is_none();
                 adopt(s, w, *info, now, true, out);
-                if needs_key && !s.in_flight(Purpose::Check) {
+                // Tab messages carry no key: this user's comes from the server.
+                if !s.has_key && !s.in_flight(Purpose::Check) {
                     check(s, out);
                 }
             }
@@ -313,6 +313,14 @@ fn adopt(
     out: &mut Out,
 ) {
     let was_ended = s.phase.is_ended();
+    if s.user.as_ref().is_some_and(|user| user.id != info.user.id) {
+        // Another user signed in (in another tab): nothing of the previous user stays, not
+        // their key (the new user's work would be encrypted under it) nor their work.
+        s.has_key = false;
+        s.withheld = true;
+        out.push(Command::UseKey(None));
+        w.signed_out(out);
+    }
     if s.user.as_ref() != Some(&info.user) {
         out.push(Command::RememberUser(info.user.clone()));
         s.user = Some(info.user.clone());

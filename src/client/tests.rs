@@ -882,3 +882,41 @@ fn the_fuzz_seeds_are_tab_messages() {
     let mixed = include_str!("../../fuzz/seeds/tab_messages/mixed");
     assert_eq!(mixed.split('\0').filter_map(TabMessage::decode).count(), 3);
 }
+
+/// Another tab reports that a *different* user signed in: nothing of the previous user
+/// (key, work) stays, and the new user's work waits for the new user's key.
+#[test]
+fn a_tab_message_for_another_user_drops_the_previous_users_key_and_work() {
+    let mut client = signed_in();
+    let mut grace = info(2, T0 + 1_000, T0 + 1_000);
+    // Tab messages carry no key: another tab never hands one over.
+    grace.local_key = None;
+    let adopted = client.handle(Event::Tab {
+        now: T0 + 1_000,
+        message: TabMessage::Session(Box::new(grace)),
+    });
+    assert!(
+        adopted.contains(&Command::UseKey(None)),
+        "Ada's key is dropped: {adopted:?}"
+    );
+    assert!(
+        !adopted.contains(&Command::LoadLocal { user: 2 }),
+        "nothing is read or written under the old key: {adopted:?}"
+    );
+    assert!(!client.work_ready());
+    let check = sent(&adopted, &Request::CheckSession);
+    let keyed = client.handle(Event::Answered {
+        now: T0 + 1_100,
+        id: check,
+        answer: Ok(Answer::Session(info(2, T0 + 1_100, T0 + 1_000))),
+    });
+    let key_at = keyed
+        .iter()
+        .position(|c| matches!(c, Command::UseKey(Some(k)) if k.key == "key-of-2"))
+        .unwrap_or_else(|| panic!("Grace's key is taken: {keyed:?}"));
+    let load_at = keyed
+        .iter()
+        .position(|c| *c == Command::LoadLocal { user: 2 })
+        .unwrap_or_else(|| panic!("Grace's copy is read: {keyed:?}"));
+    assert!(key_at < load_at, "the key before the copy: {keyed:?}");
+}

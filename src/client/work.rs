@@ -726,7 +726,7 @@ impl Work {
                 if !is_final_refusal(problem.error_code)
                     && !matches!(
                         problem.error_code,
-                        ErrorCode::EditConflict | ErrorCode::NotFound
+                        ErrorCode::EditConflict | ErrorCode::DraftSubmitted | ErrorCode::NotFound
                     ) =>
             {
                 // Not applied, or not known to be: the same change goes again, same key.
@@ -803,7 +803,7 @@ impl Work {
             }
             Ok(_) => {}
             Err(problem) => match (problem.error_code, problem.current, op) {
-                (ErrorCode::EditConflict, Some(current), op) => {
+                (ErrorCode::EditConflict | ErrorCode::DraftSubmitted, Some(current), op) => {
                     let current = *current;
                     let already = match &op {
                         Some(WorkOp::PutDraft { input, .. }) => content(&current) == *input,

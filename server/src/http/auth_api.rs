@@ -13,13 +13,13 @@ use vigil::session_info::RefreshResponse;
 use vigil::{ErrorCode, PolicyInfo, Problem, SessionInfo, TokenResponse, UserSummary};
 
 use crate::audit::{AuditEvent, AuditKind};
-use crate::http::auth::{deadline_headers, fingerprint};
+use crate::http::auth::{credential, deadline_headers, fingerprint};
 use crate::identity::throttle::{Refusal, RetryAfter, SignInThrottle};
 use crate::identity::users::{UserError, UserRepository};
 use crate::metrics::Metrics;
 use crate::session::cookies;
 use crate::session::service::{
-    store_unavailable, Authenticated, CredentialKind, Presented, SessionService,
+    store_unavailable, Authenticated, CredentialKind, Presented, Refreshed, SessionService,
 };
 use crate::session::token::IssuedToken;
 use crate::session::{ClientRequest, SessionRecord};
@@ -81,42 +81,40 @@ impl VigilBackend {
 
     /// Signing in again (after a timeout, or to confirm a sensitive action) from a browser
     /// whose cookie still names a live session of the same user replaces that session: one
-    /// device, one session.
-    async fn end_replaced(&self, request: &Parts, user_id: i64) {
-        let Some(token) = cookies::session_cookie(&request.headers) else {
-            return;
-        };
+    /// device, one session. This is that session, if there is one.
+    async fn replaceable(&self, request: &Parts, user_id: i64) -> Option<SessionRecord> {
+        let token = cookies::session_cookie(&request.headers)?;
         let presented = Presented {
             token,
             credential: CredentialKind::Cookie,
             fingerprint: fingerprint(&request.headers),
             client: ClientRequest::of(request),
         };
-        if let Ok(previous) = self.sessions.authenticate(presented, true).await {
-            if previous.record.user.id == user_id {
-                if let Err(err) = self
-                    .sessions
-                    .logout(&previous, ClientRequest::of(request))
-                    .await
-                {
-                    tracing::warn!(error = %err, "the replaced session could not be ended");
-                }
-            }
-        }
+        let previous = self.sessions.authenticate(presented, true).await.ok()?;
+        (previous.record.user.id == user_id).then_some(previous.record)
     }
 
     /// Validates the form of the credentials, then checks them; one answer for unknown users
-    /// and wrong passwords.
+    /// and wrong passwords. A browser's sign-in (`replace`) replaces the session its cookie
+    /// names, if it is the same user's.
     async fn sign_in(
         &self,
         request: &Parts,
         credentials: Credentials,
+        replace: bool,
     ) -> std::result::Result<(SessionRecord, IssuedToken), Problem> {
         if credentials.username.trim().is_empty() {
             return Err(Problem::invalid_field("username", "Enter your username."));
         }
         if credentials.password.is_empty() {
             return Err(Problem::invalid_field("password", "Enter your password."));
+        }
+        if !vigil::work::is_storable(&credentials.username) {
+            // No account has such a name, and no store could record the attempt.
+            return Err(Problem::invalid_field(
+                "username",
+                "A username cannot hold a NUL character (U+0000).",
+            ));
         }
         let client_request = ClientRequest::of(request);
         let client = client_request.summary();
@@ -174,6 +172,10 @@ impl VigilBackend {
             // filled, which empties by itself.
             tracing::warn!(error = %err, "a successful sign-in could not clear its failures");
         }
+        let replacing = match replace {
+            true => self.replaceable(request, user.id).await,
+            false => None,
+        };
         let (record, token) = self
             .sessions
             .start(
@@ -181,9 +183,20 @@ impl VigilBackend {
                 fingerprint(&request.headers),
                 client.clone(),
                 credentials.remember,
+                replacing.clone(),
             )
             .await
             .map_err(|e| e.to_problem())?;
+        if let Some(replaced) = &replacing {
+            self.audit(
+                AuditEvent::new(AuditKind::SignOut)
+                    .user(user.id)
+                    .session(&replaced.id)
+                    .client(&client)
+                    .reason("replaced by a new sign-in"),
+            )
+            .await;
+        }
         self.audit(
             AuditEvent::new(AuditKind::SignIn)
                 .user(user.id)
@@ -247,8 +260,7 @@ pub(crate) fn user_store_problem(err: UserError) -> Problem {
 #[async_trait]
 impl AuthBackend for VigilBackend {
     async fn login(&self, request: &Parts, credentials: Credentials) -> Result<SessionInfo> {
-        let (record, token) = self.sign_in(request, credentials).await?;
-        self.end_replaced(request, record.user.id).await;
+        let (record, token) = self.sign_in(request, credentials, true).await?;
         Ok(Reply::with_headers(
             self.info(&record),
             self.cookie_headers(&record, &token),
@@ -256,7 +268,7 @@ impl AuthBackend for VigilBackend {
     }
 
     async fn token(&self, request: &Parts, credentials: Credentials) -> Result<TokenResponse> {
-        let (record, token) = self.sign_in(request, credentials).await?;
+        let (record, token) = self.sign_in(request, credentials, false).await?;
         let body = TokenResponse {
             expires_in: expires_in(&token, self.sessions.now()),
             access_token: token.token,
@@ -268,13 +280,14 @@ impl AuthBackend for VigilBackend {
 
     async fn refresh(&self, request: &Parts) -> Result<RefreshResponse> {
         let auth = Self::authenticated(request).ok_or_else(no_session)?;
-        let (record, token) = self
+        let Refreshed { record, token } = self
             .sessions
             .refresh(auth, ClientRequest::of(request))
             .await
             .map_err(|e| e.to_problem())?;
         let session = self.info(&record);
         Ok(match auth.credential {
+            // Without a new token the cookie the browser holds stays current.
             CredentialKind::Cookie => Reply::with_headers(
                 RefreshResponse {
                     session,
@@ -282,17 +295,33 @@ impl AuthBackend for VigilBackend {
                     token_type: None,
                     expires_in: None,
                 },
-                self.cookie_headers(&record, &token),
-            ),
-            CredentialKind::Bearer => Reply::with_headers(
-                RefreshResponse {
-                    session,
-                    expires_in: Some(expires_in(&token, self.sessions.now())),
-                    access_token: Some(token.token),
-                    token_type: Some("Bearer".into()),
+                match &token {
+                    Some(token) => self.cookie_headers(&record, token),
+                    None => self.headers_for(&record),
                 },
-                self.headers_for(&record),
             ),
+            CredentialKind::Bearer => {
+                let now = self.sessions.now();
+                let (access_token, expires_in) = match token {
+                    Some(token) => (token.token.clone(), expires_in(&token, now)),
+                    // The presented token is still the current one: handed back as it is.
+                    None => {
+                        let (presented, _) =
+                            credential(&request.headers).map_err(|e| e.to_problem())?;
+                        let left = auth.claims.exp - now.unix_timestamp();
+                        (presented.to_owned(), left.max(0))
+                    }
+                };
+                Reply::with_headers(
+                    RefreshResponse {
+                        session,
+                        expires_in: Some(expires_in),
+                        access_token: Some(access_token),
+                        token_type: Some("Bearer".into()),
+                    },
+                    self.headers_for(&record),
+                )
+            }
         })
     }
 

@@ -34,8 +34,13 @@ pub fn api(settings: &Settings) -> OpenApiRouter<AppState> {
         .merge(sessions_api::routes())
         .merge(health::routes())
         .routes(routes!(openapi::serve_document));
-    match settings.metrics_addr {
-        None => api.merge(health::metrics_routes()),
-        Some(_) => api,
+    // In production the metrics are never on the public address: only on
+    // `VIGIL_METRICS_ADDR` (they tell how many people are signed in, and what fails).
+    let public_metrics = settings.metrics_addr.is_none()
+        && settings.environment != crate::configuration::Environment::Production;
+    if public_metrics {
+        api.merge(health::metrics_routes())
+    } else {
+        api
     }
 }

@@ -387,6 +387,7 @@ fn own_problems(method: &Method, path: &str) -> &'static [(u16, ErrorCode)] {
     // A change to one draft: it may not exist, have moved on, or lack If-Match (428).
     const DRAFT_CHANGE: &[(u16, ErrorCode)] = &[
         (404, NotFound),
+        (409, DraftSubmitted),
         (412, EditConflict),
         (428, ValidationFailed),
     ];
@@ -398,7 +399,7 @@ fn own_problems(method: &Method, path: &str) -> &'static [(u16, ErrorCode)] {
         ("DELETE", "/api/drafts") | ("POST", "/api/sessions/revoke-others") => {
             &[(403, ReauthenticationRequired)]
         }
-        ("DELETE", "/api/sessions/{id}") => &[(404, NotFound)],
+        ("DELETE", "/api/sessions/{id}") => &[(403, ReauthenticationRequired), (404, NotFound)],
         ("POST", "/api/account/password") => &[
             (403, ReauthenticationRequired),
             (429, RateLimited),

@@ -137,10 +137,10 @@ fn www_authenticate(code: ErrorCode) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static(r#"Bearer realm="vigil""#))
 }
 
-/// Middleware for `/api/*`: refuses state-changing bodies that are not JSON, gives
-/// argument-less endpoints an empty JSON object when the body is empty, bounds the body
-/// size, marks every answer `no-store`, and turns every error into a complete problem
-/// response. API answers are never redirects: the framework's fallback for plain HTML form
+/// Middleware for `/api/*`: refuses state-changing bodies that are not JSON (or JSON that
+/// is not an object), gives argument-less endpoints an empty JSON object when the body is
+/// empty, bounds the body size, marks every answer `no-store`, and turns every error into a
+/// complete problem response. API answers are never redirects: the framework's fallback for plain HTML form
 /// posts (a redirect to the `Referer`) is switched off by asking for JSON.
 pub async fn normalize_api(mut request: Request, next: Next) -> Response {
     if !request.uri().path().starts_with("/api/") {
@@ -218,9 +218,9 @@ fn truncate(text: &str, max: usize) -> String {
     text.chars().filter(|c| !c.is_control()).take(max).collect()
 }
 
-/// Refuses a body over the endpoint's limit and gives a body-less POST the empty JSON
-/// object. A body whose length is declared passes untouched; only one of unknown length is
-/// read here.
+/// Refuses a body over the endpoint's limit or one that is JSON but not an object, and
+/// gives a body-less POST the empty JSON object. The body is read here (bounded); the
+/// endpoint then reads it from memory.
 async fn bounded_body(request: Request) -> Result<Request, Problem> {
     if !is_state_changing(request.method()) {
         return Ok(request);
@@ -241,17 +241,33 @@ async fn bounded_body(request: Request) -> Result<Request, Problem> {
     let (mut parts, body) = request.into_parts();
     let bytes = match declared {
         Some(len) if len > limit => return Err(too_large()),
-        Some(len) if len > 0 || !is_post => return Ok(Request::from_parts(parts, body)),
-        Some(_) => bytes::Bytes::new(),
-        None => to_bytes(body, limit).await.map_err(|_| too_large())?,
+        Some(0) if !is_post => return Ok(Request::from_parts(parts, body)),
+        Some(0) => bytes::Bytes::new(),
+        _ => to_bytes(body, limit).await.map_err(|_| too_large())?,
     };
     let bytes = if is_post && bytes.iter().all(u8::is_ascii_whitespace) {
         parts.headers.remove(CONTENT_LENGTH);
         bytes::Bytes::from_static(b"{}")
+    } else if let Some(problem) = not_an_object(&bytes) {
+        return Err(problem);
     } else {
         bytes
     };
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// Every endpoint's body is a JSON object: well-formed JSON of another kind (`[]`, `"x"`,
+/// `1`) is refused here, also by endpoints that read no arguments. A body that is not JSON
+/// at all is left to the endpoint, which answers `400`.
+fn not_an_object(body: &[u8]) -> Option<Problem> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
+    if *first == b'{' || serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+        return None;
+    }
+    Some(Problem::invalid_field(
+        "body",
+        "The request body must be a JSON object, like {}.",
+    ))
 }
 
 async fn finish(response: Response, context: &ProblemContext) -> Response {

@@ -147,6 +147,18 @@ async fn change_password(
             if let Err(err) = state.throttle.record_failure(&user.username, address).await {
                 tracing::error!(error = %err, "a wrong current password could not be counted");
             }
+            state
+                .sessions
+                .audit()
+                .record(
+                    AuditEvent::new(AuditKind::PasswordChangeFailed)
+                        .user(user.id)
+                        .username(&user.username)
+                        .session(&auth.record.id)
+                        .client(&client.summary()),
+                    state.clock.now(),
+                )
+                .await;
             return Err(Problem::invalid_field(
                 "current_password",
                 "The current password is not correct.",

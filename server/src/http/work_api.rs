@@ -105,6 +105,14 @@ async fn put_draft(
             problem.field = Some("body".into());
             return Err(problem.into());
         }
+        Err(DraftLimit::Unstorable(field)) => {
+            return Err(Problem::invalid_field(
+                field,
+                "The text holds a NUL character (U+0000), which cannot be stored. Remove it \
+                 and try again.",
+            )
+            .into())
+        }
     }
     let precondition = match (headers.get(IF_NONE_MATCH), headers.contains_key(IF_MATCH)) {
         (Some(value), false) if value.as_bytes() == b"*" => Precondition::Absent,
@@ -282,7 +290,7 @@ fn answer(Applied { outcome, replayed }: Applied) -> Answer {
             .into())
         }
         Outcome::ReadOnly { current } => {
-            return Err(Problem::edit_conflict(
+            return Err(Problem::draft_submitted(
                 "The draft was submitted and can no longer change. Nothing was overwritten.",
                 current,
             )

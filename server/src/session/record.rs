@@ -92,6 +92,13 @@ pub enum EndReason {
     Reuse,
 }
 
+impl EndReason {
+    /// A deadline ran out (rather than someone ending the session).
+    pub fn is_expiry(self) -> bool {
+        matches!(self, Self::Idle | Self::Absolute)
+    }
+}
+
 impl From<ExpiryReason> for EndReason {
     fn from(reason: ExpiryReason) -> Self {
         match reason {

@@ -35,21 +35,36 @@ use crate::redis_connection::{Ready, RedisConnection};
 
 /// Stores the record as version 0, unless a record with this id exists (0) or, with a
 /// limit above 0, the user has that many sessions live at `now` (-1). The records are read
-/// through the index; they share its hash tag, so they live on the same node.
+/// through the index; they share its hash tag, so they live on the same node. With a third
+/// key, the session this sign-in replaces is ended in the same step, only if it is still at
+/// the version it was read at (else -2, nothing written), and it does not count.
 const CREATE: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local replacing = #KEYS >= 3
+if replacing then
+  local stored = redis.call('HGET', KEYS[3], 'v')
+  if not stored or stored ~= ARGV[7] then return -2 end
+end
 local limit = tonumber(ARGV[5])
 if limit > 0 then
   local now = tonumber(ARGV[6])
   local prefix = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[3])
   local live = 0
   for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-    local fields = redis.call('HMGET', prefix .. id, 'v', 'l')
-    if fields[1] and ((not fields[2]) or tonumber(fields[2]) > now) then
-      live = live + 1
+    if not (replacing and id == ARGV[10]) then
+      local fields = redis.call('HMGET', prefix .. id, 'v', 'l')
+      if fields[1] and ((not fields[2]) or tonumber(fields[2]) > now) then
+        live = live + 1
+      end
     end
   end
   if live >= limit then return -1 end
+end
+if replacing then
+  local next = tonumber(ARGV[7]) + 1
+  redis.call('HSET', KEYS[3], 'v', next, 'r', ARGV[8], 'l', 0)
+  redis.call('EXPIREAT', KEYS[3], ARGV[9])
+  redis.call('ZADD', KEYS[2], ARGV[9], ARGV[10])
 end
 redis.call('HSET', KEYS[1], 'v', 0, 'r', ARGV[1], 'l', ARGV[4])
 redis.call('EXPIREAT', KEYS[1], ARGV[2])
@@ -233,32 +248,55 @@ impl SessionStore for RedisSessionStore {
         &self,
         record: &SessionRecord,
         limit: Option<u32>,
+        replacing: Option<&SessionRecord>,
     ) -> Result<Created, StoreError> {
         let json = &encode(record)?;
         let record_key = &self.record_key(record.user.id, record.id.as_str());
         let index_key = &self.index_key(record.user.id);
         let retain = record.retain_until().unix_timestamp();
+        let replaced = &replacing
+            .map(|old| {
+                Ok::<_, StoreError>((
+                    self.record_key(old.user.id, old.id.as_str()),
+                    version_arg(old),
+                    encode(old)?,
+                    old.retain_until().unix_timestamp(),
+                    old.id.as_str(),
+                ))
+            })
+            .transpose()?;
         let created: i64 = self
             .call("create", |mut c| async move {
-                self.create
-                    .key(record_key)
+                let mut invocation = self.create.key(record_key);
+                invocation
                     .key(index_key)
                     .arg(json)
                     .arg(retain)
                     .arg(record.id.as_str())
                     .arg(record.live_until())
                     .arg(limit.unwrap_or(0))
-                    .arg(record.created_at.unix_timestamp())
-                    .invoke_async(&mut c)
-                    .await
+                    .arg(record.created_at.unix_timestamp());
+                if let Some((key, version, old_json, old_retain, old_id)) = replaced {
+                    invocation
+                        .key(key)
+                        .arg(version)
+                        .arg(old_json)
+                        .arg(*old_retain)
+                        .arg(*old_id);
+                }
+                invocation.invoke_async(&mut c).await
             })
             .await?;
         match created {
             1 => {
                 self.track_live(record).await;
+                if let Some(old) = replacing {
+                    self.track_live(old).await;
+                }
                 Ok(Created::Stored)
             }
             -1 => Ok(Created::LimitReached),
+            -2 => Ok(Created::Conflict),
             _ => Err(StoreError::Corrupt("a session with this id exists".into())),
         }
     }

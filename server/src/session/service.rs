@@ -19,7 +19,7 @@ use crate::session::store::{Created, Replaced, SessionStore, SharedSessionStore,
 use crate::session::token::{IssuedToken, TokenError, TokenService, TokenSubject};
 use crate::session::{
     ClientRequest, ClientSummary, EndReason, GenerationCheck, SessionId, SessionRecord,
-    SessionState,
+    SessionState, Tombstone,
 };
 use crate::work::local_key::LocalKeys;
 
@@ -40,6 +40,15 @@ pub struct Authenticated {
     pub credential: CredentialKind,
     /// The instant of the verdict: what the request is answered as of (one clock read).
     pub at: OffsetDateTime,
+}
+
+/// The answer to a refresh.
+#[derive(Debug, Clone)]
+pub struct Refreshed {
+    pub record: SessionRecord,
+    /// A token of the record's current generation; `None` when the presented token is
+    /// still the current one (nothing was written).
+    pub token: Option<IssuedToken>,
 }
 
 /// What a request presented.
@@ -288,6 +297,8 @@ impl SessionService {
         let reason = if record.id == auth.record.id {
             EndReason::Logout
         } else {
+            // Ending someone else's session is as sensitive as ending them all.
+            self.require_recent_sign_in(auth)?;
             EndReason::Revoked
         };
         self.end(record.clone(), reason).await?;
@@ -334,12 +345,17 @@ impl SessionService {
     /// Starts a new session (always under a fresh id) for a user who just proved who they
     /// are, within the per-user limit: beyond it the least recently active session ends, or
     /// the sign-in is refused, as configured.
+    ///
+    /// `replacing` is this browser's live session of the same user (signing in again in
+    /// place, or to confirm a sensitive action): it ends in the same atomic step, so it never
+    /// counts toward the limit and no other device is evicted or refused because of it.
     pub async fn start(
         &self,
         user: &UserSummary,
         fingerprint: Option<&str>,
         client: ClientSummary,
         remember: bool,
+        mut replacing: Option<SessionRecord>,
     ) -> Result<(SessionRecord, IssuedToken), AuthError> {
         let now = self.clock.now();
         let record = SessionRecord::start(
@@ -352,11 +368,34 @@ impl SessionService {
         );
         let limit = self.rules.limit;
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            match self.store.create(&record, limit.map(|l| l.max)).await? {
+            let ended = replacing
+                .as_ref()
+                .filter(|old| old.user.id == user.id && old.state_at(now) == SessionState::Alive)
+                .map(|old| {
+                    let mut old = old.clone();
+                    old.end(EndReason::Logout, now);
+                    old
+                });
+            match self
+                .store
+                .create(&record, limit.map(|l| l.max), ended.as_ref())
+                .await?
+            {
                 Created::Stored => {
                     self.metrics.session_started();
+                    if ended.is_some() {
+                        self.metrics.session_ended(EndReason::Logout);
+                    }
                     let token = self.issue(&record, now)?;
                     return Ok((record, token));
+                }
+                Created::Conflict => {
+                    // The replaced session moved on (another tab refreshed it): end the
+                    // newest version of it instead.
+                    replacing = match replacing {
+                        Some(old) => self.store.load_fresh(old.user.id, &old.id).await?,
+                        None => None,
+                    };
                 }
                 Created::LimitReached => match limit.map(|l| l.policy) {
                     Some(LimitPolicy::EvictOldest) => {
@@ -431,7 +470,7 @@ impl SessionService {
             // behind the token after that is taken as current, never as reuse.
             record = self
                 .store
-                .load(user_id, &id)
+                .load_fresh(user_id, &id)
                 .await?
                 .ok_or(AuthError::NotFound)?;
         }
@@ -510,22 +549,50 @@ impl SessionService {
             }
             // Boxed: the rare path's writes would otherwise make every verdict's future (moved
             // on each request) several times larger.
-            SessionState::Expired(reason) => {
-                Box::pin(async move {
-                    self.record_event(AuditKind::Expired, &record, Some(reason.as_str()), client)
-                        .await;
-                    let error = expired(reason, self.policy_of(&record));
-                    self.end(record, reason.into()).await?;
-                    Err(error)
-                })
-                .await
+            SessionState::Expired(_) => Box::pin(self.end_if_expired(record, now, client)).await,
+        }
+    }
+
+    /// An expiry is written down only if the record, read again from the store itself,
+    /// still shows it: the copy that looked expired may be older than activity elsewhere.
+    async fn end_if_expired(
+        &self,
+        record: SessionRecord,
+        now: OffsetDateTime,
+        client: ClientRequest<'_>,
+    ) -> Result<SessionRecord, AuthError> {
+        let fresh = self
+            .store
+            .load_fresh(record.user.id, &record.id)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        let reason = match fresh.state_at(now) {
+            SessionState::Alive => return Ok(fresh),
+            SessionState::Ended(tombstone) => {
+                return Err(ended_error(tombstone.reason, self.policy_of(&fresh)))
             }
+            SessionState::Expired(reason) => reason,
+        };
+        let error = expired(reason, self.policy_of(&fresh));
+        match end_record(self.store.as_ref(), fresh, reason.into(), now).await? {
+            Ending::Wrote(ended) => {
+                self.metrics.session_ended(reason.into());
+                self.record_event(AuditKind::Expired, &ended, Some(reason.as_str()), client)
+                    .await;
+                Err(error)
+            }
+            Ending::AlreadyEnded(tombstone, ended) => {
+                Err(ended_error(tombstone.reason, self.policy_of(&ended)))
+            }
+            Ending::StillAlive(alive) => Ok(alive),
         }
     }
 
     /// Writes a tombstone, retrying on conflict; the first reason written stands.
     async fn end(&self, record: SessionRecord, reason: EndReason) -> Result<(), AuthError> {
-        if end_record(self.store.as_ref(), record, reason, self.clock.now()).await? {
+        if let Ending::Wrote(_) =
+            end_record(self.store.as_ref(), record, reason, self.clock.now()).await?
+        {
             self.metrics.session_ended(reason);
         }
         Ok(())
@@ -533,21 +600,26 @@ impl SessionService {
 
     /// Extends the session (user activity) and rotates its token, with one conditional write.
     ///
-    /// Writes are coalesced: within one heartbeat interval of the last recorded activity the
-    /// record is left as it is (the idle deadline lags by at most that interval) and a token
-    /// for the current generation is handed out. Concurrent refreshes of one token therefore
-    /// produce exactly one new generation, and every one of them answers with a valid token.
+    /// Writes of activity are coalesced, never rotations (SPEC §9.1): within one heartbeat
+    /// interval of the last recorded activity a refresh with the current, unexpired token
+    /// writes nothing and hands out no token ([`Refreshed::token`] is `None`: the presented
+    /// one stays current); otherwise it writes a new generation. A refresh with the token
+    /// that was current until a moment ago (inside the grace window: another tab, a
+    /// concurrent request won) gets a token of the generation the winner wrote. Concurrent
+    /// refreshes of one token therefore produce exactly one new generation, and every one of
+    /// them answers with a valid token.
     pub async fn refresh(
         &self,
         auth: &Authenticated,
         client: ClientRequest<'_>,
-    ) -> Result<(SessionRecord, IssuedToken), AuthError> {
+    ) -> Result<Refreshed, AuthError> {
         let mut record = auth.record.clone();
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let now = self.clock.now();
             record = self.check_alive(record, now, client).await?;
             let policy = *self.policy_of(&record);
             let recent = now - record.last_activity_at < policy.heartbeat_interval();
+            let token_live = auth.claims.exp > now.unix_timestamp();
             match record.check_generation(auth.claims.gen, now) {
                 GenerationCheck::Reused => {
                     self.revoke_for_reuse(record, client).await?;
@@ -555,7 +627,12 @@ impl SessionService {
                 }
                 // Someone rotated a moment ago (another tab, a concurrent request).
                 GenerationCheck::InGrace => return self.current_token(record, now),
-                GenerationCheck::Current if recent => return self.current_token(record, now),
+                GenerationCheck::Current if recent && token_live => {
+                    return Ok(Refreshed {
+                        record,
+                        token: None,
+                    })
+                }
                 GenerationCheck::Current | GenerationCheck::Ahead => {}
             }
             let mut next = record.clone();
@@ -566,12 +643,15 @@ impl SessionService {
                     next.version = version;
                     self.metrics.refreshed();
                     let token = self.issue(&next, now)?;
-                    return Ok((next, token));
+                    return Ok(Refreshed {
+                        record: next,
+                        token: Some(token),
+                    });
                 }
                 Replaced::Conflict => {
                     record = self
                         .store
-                        .load(record.user.id, &record.id)
+                        .load_fresh(record.user.id, &record.id)
                         .await?
                         .ok_or(AuthError::NotFound)?;
                 }
@@ -602,22 +682,29 @@ impl SessionService {
                     self.metrics.extended();
                     return Ok(next);
                 }
-                Replaced::Conflict => match self.store.load(record.user.id, &record.id).await? {
-                    Some(fresh) => record = fresh,
-                    None => return Ok(record),
-                },
+                Replaced::Conflict => {
+                    match self.store.load_fresh(record.user.id, &record.id).await? {
+                        Some(fresh) => record = fresh,
+                        None => return Ok(record),
+                    }
+                }
             }
         }
         Err(AuthError::Contended)
     }
 
+    /// A token of the record's current generation, for a client whose token was
+    /// superseded a moment ago.
     fn current_token(
         &self,
         record: SessionRecord,
         now: OffsetDateTime,
-    ) -> Result<(SessionRecord, IssuedToken), AuthError> {
+    ) -> Result<Refreshed, AuthError> {
         let token = self.issue(&record, now)?;
-        Ok((record, token))
+        Ok(Refreshed {
+            record,
+            token: Some(token),
+        })
     }
 
     /// Ends the session; its tombstone refuses the token from now on, on every instance.
@@ -636,24 +723,45 @@ impl SessionService {
 /// How often a write is retried after losing a race before giving up.
 const MAX_WRITE_ATTEMPTS: usize = 8;
 
-/// Writes a tombstone with one conditional write, re-reading on conflict; the first reason
-/// written stands. Answers whether this call wrote it.
+/// What became of an attempt to end a session.
+#[derive(Debug)]
+enum Ending {
+    /// This call wrote the tombstone.
+    Wrote(SessionRecord),
+    /// Someone else ended it first (or it is gone); the first reason stands.
+    AlreadyEnded(Tombstone, SessionRecord),
+    /// An expiry that a fresher record no longer shows (activity elsewhere): not ended.
+    StillAlive(SessionRecord),
+}
+
+/// Writes a tombstone with one conditional write, re-reading the store itself on conflict;
+/// the first reason written stands, and an expiry is written only while the freshest record
+/// still shows it.
 async fn end_record(
     store: &dyn SessionStore,
     mut record: SessionRecord,
     reason: EndReason,
     now: OffsetDateTime,
-) -> Result<bool, AuthError> {
+) -> Result<Ending, AuthError> {
     for _ in 0..MAX_WRITE_ATTEMPTS {
-        if record.ended.is_some() {
-            return Ok(false);
+        match record.state_at(now) {
+            SessionState::Ended(tombstone) => return Ok(Ending::AlreadyEnded(tombstone, record)),
+            SessionState::Alive if reason.is_expiry() => return Ok(Ending::StillAlive(record)),
+            SessionState::Alive | SessionState::Expired(_) => {}
         }
-        record.end(reason, now);
-        match store.replace(&record).await? {
-            Replaced::Written(_) => return Ok(true),
-            Replaced::Conflict => match store.load(record.user.id, &record.id).await? {
+        let mut ended = record.clone();
+        ended.end(reason, now);
+        match store.replace(&ended).await? {
+            Replaced::Written(version) => {
+                ended.version = version;
+                return Ok(Ending::Wrote(ended));
+            }
+            Replaced::Conflict => match store.load_fresh(record.user.id, &record.id).await? {
                 Some(fresh) => record = fresh,
-                None => return Ok(false),
+                None => {
+                    let gone = Tombstone { reason, at: now };
+                    return Ok(Ending::AlreadyEnded(gone, record));
+                }
             },
         }
     }
@@ -704,8 +812,10 @@ pub async fn end_sessions_of(
 ) -> Result<usize, AuthError> {
     let mut ended = 0;
     for record in live_sessions_of(store, user_id, now).await? {
-        if select(&record) && end_record(store, record, reason, now).await? {
-            ended += 1;
+        if select(&record) {
+            if let Ending::Wrote(_) = end_record(store, record, reason, now).await? {
+                ended += 1;
+            }
         }
     }
     Ok(ended)

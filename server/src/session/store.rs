@@ -8,9 +8,9 @@
 //!
 //! A copy of a record kept in process memory can only serve a verdict while the store can
 //! invalidate it: [`CachedSessionStore`] in front of the embedded SQLite store, whose every
-//! ending of a session (by this process, another server process on the same file, or the
-//! command line) changes an invalidation mark that every process checks before trusting its
-//! copies.
+//! write of a session (by this process, another server process on the same file, or the
+//! command line) changes that session's [`WriteMarks`] mark, which every process checks
+//! before trusting its copy.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,6 +54,8 @@ pub enum Created {
     Stored,
     /// The user already had `limit` live sessions; nothing was stored.
     LimitReached,
+    /// The session to replace changed since it was read; nothing was stored.
+    Conflict,
 }
 
 /// The outcome of a conditional write.
@@ -70,15 +72,31 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// Stores a new record under its fresh id, at version 0. With a `limit`, only while the
     /// user has fewer live sessions than that at the record's creation: counting and
     /// storing are one atomic step, so concurrent sign-ins never exceed it.
+    ///
+    /// `replacing` is a session of the same user that this sign-in replaces (the browser
+    /// signs in again in place), already marked ended: it is written with a conditional
+    /// write in the same atomic step, so it never counts toward the limit and is never left
+    /// alive beside its replacement. If it changed since it was read nothing is stored
+    /// ([`Created::Conflict`]).
     async fn create(
         &self,
         record: &SessionRecord,
         limit: Option<u32>,
+        replacing: Option<&SessionRecord>,
     ) -> Result<Created, StoreError>;
     /// The record of session `id` of user `user_id` (a store may keep one user's records
-    /// together).
+    /// together). May answer from a copy the store can prove current.
     async fn load(&self, user_id: i64, id: &SessionId)
         -> Result<Option<SessionRecord>, StoreError>;
+    /// As [`load`](Self::load), read from the store itself past any copy: for a token
+    /// ahead of the record read, and before writing an expiry down.
+    async fn load_fresh(
+        &self,
+        user_id: i64,
+        id: &SessionId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        self.load(user_id, id).await
+    }
     /// One conditional write: stores `record` with its version advanced by one, only if the
     /// stored copy still has `record.version`.
     async fn replace(&self, record: &SessionRecord) -> Result<Replaced, StoreError>;
@@ -117,46 +135,84 @@ pub(super) fn decode(id: &str, version: i64, json: &str) -> Result<SessionRecord
 #[derive(Debug, Clone)]
 pub struct DatabaseSessionStore {
     db: Database,
-    /// Changed whenever a session ends, so caches of other processes let go of their copies.
-    ends: Option<Arc<EndMark>>,
+    /// Changed around every write of a session, so caches of other processes let go of
+    /// their copies of it.
+    marks: Option<Arc<WriteMarks>>,
 }
 
 impl DatabaseSessionStore {
-    /// The store on a migrated database (see `db::connect`), with the end mark beside the
-    /// database file (`database` is its path; none for an in-memory database).
+    /// The store on a migrated database (see `db::connect`), with the write marks beside
+    /// the database file (`database` is its path; none for an in-memory database).
     pub fn new(db: &Database, database: Option<PathBuf>) -> Self {
         Self {
             db: db.clone(),
-            ends: database.map(|path| Arc::new(EndMark::beside(&path))),
+            marks: database.map(|path| Arc::new(WriteMarks::beside(&path))),
         }
     }
 
-    /// The mark its caches watch.
-    pub fn end_mark(&self) -> Option<Arc<EndMark>> {
-        self.ends.clone()
+    /// The marks its caches watch.
+    pub fn write_marks(&self) -> Option<Arc<WriteMarks>> {
+        self.marks.clone()
+    }
+
+    /// Says "session `id` is being written" (before the write, so a copy read meanwhile is
+    /// not trusted, and after it, so one read just before is not either). A mark that
+    /// cannot change fails the write: fail closed.
+    fn mark(&self, id: &SessionId) -> Result<(), StoreError> {
+        self.marks.as_ref().map_or(Ok(()), |marks| marks.touch(id))
     }
 }
 
-/// A small file beside the database whose contents change (to a fresh random value) after
-/// every write that ends a session. Every process that shares the database maps it; reading
-/// it is one atomic load from memory the operating system keeps coherent between processes
-/// on one machine (no system call): cheap enough to check on every request. Whatever cannot
+/// The conditional write of one record: its version advanced by one, only from the version
+/// it was read at.
+fn update_statement<'q>(
+    record: &'q SessionRecord,
+    json: &'q str,
+    version: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(
+        "UPDATE session_records SET version = version + 1, retain_until = $1, \
+         live_until = $5, record = $2 WHERE id = $3 AND version = $4",
+    )
+    .bind(record.retain_until().unix_timestamp())
+    .bind(json)
+    .bind(record.id.as_str())
+    .bind(version)
+    .bind(record.live_until())
+}
+
+fn stored_version(record: &SessionRecord) -> Result<i64, StoreError> {
+    i64::try_from(record.version).map_err(|_| StoreError::Corrupt("version out of range".into()))
+}
+
+/// A small file beside the database holding one mark per slot of session ids (the slot is
+/// a prefix of the id, which is random): every write of a session changes its slot's mark
+/// to a fresh random value, before and after the write. Every process that shares the
+/// database maps the file; reading a mark is one atomic load from memory the operating
+/// system keeps coherent between processes on one machine (no system call), cheap enough to
+/// check on every request. A copy of a record taken under a mark is trusted only while the
+/// mark is unchanged, so a rotation, an extension or an ending by any process (or the
+/// command line) reaches every other process's next read of that session. Whatever cannot
 /// be read counts as "changed".
 #[derive(Debug)]
-pub struct EndMark {
+pub struct WriteMarks {
     path: PathBuf,
     file: Option<std::fs::File>,
-    /// The file's eight bytes, shared with every other process that maps them.
+    /// The file's marks, shared with every other process that maps them.
     map: Option<memmap2::MmapRaw>,
 }
 
-/// The mark's size: one `u64`, at the start of a page-aligned mapping.
-const MARK_LEN: usize = std::mem::size_of::<u64>();
+/// Slots of session ids: a write invalidates the copies of about one in this many sessions.
+const MARK_SLOTS: usize = 4096;
+/// The hex digits of a session id that choose its slot (16^3 = `MARK_SLOTS`).
+const SLOT_DIGITS: usize = 3;
+/// The marks' size: one `u64` a slot, at the start of a page-aligned mapping.
+const MARKS_LEN: usize = MARK_SLOTS * std::mem::size_of::<u64>();
 
-impl EndMark {
+impl WriteMarks {
     fn beside(database: &std::path::Path) -> Self {
         let mut name = database.file_name().unwrap_or_default().to_os_string();
-        name.push(".session-ends");
+        name.push(".session-writes");
         let path = database.with_file_name(name);
         let file = std::fs::OpenOptions::new()
             .read(true)
@@ -165,29 +221,34 @@ impl EndMark {
             .truncate(false)
             .open(&path)
             .map_err(|err| {
-                tracing::warn!(path = %path.display(), error = %err, "no session end mark: records are not cached");
+                tracing::warn!(path = %path.display(), error = %err, "no session write marks: records are not cached");
             })
             .ok();
-        let mut mark = Self {
+        let mut marks = Self {
             path,
             file,
             map: None,
         };
-        if mark.file_len() < MARK_LEN as u64 {
-            let _ = mark.touch();
+        if marks.file_len() < MARKS_LEN as u64 {
+            // Only ever grown, never truncated (another process may have it mapped).
+            if let Some(file) = &marks.file {
+                if let Err(err) = file.set_len(MARKS_LEN as u64) {
+                    tracing::warn!(path = %marks.path.display(), error = %err, "the session write marks cannot be sized: records are not cached");
+                }
+            }
         }
-        mark.map = mark.file.as_ref().and_then(|file| {
-            (mark.file_len() >= MARK_LEN as u64)
-                .then(|| memmap2::MmapOptions::new().len(MARK_LEN).map_raw(file))
+        marks.map = marks.file.as_ref().and_then(|file| {
+            (marks.file_len() >= MARKS_LEN as u64)
+                .then(|| memmap2::MmapOptions::new().len(MARKS_LEN).map_raw(file))
                 .and_then(|mapped| {
                     mapped
                         .map_err(|err| {
-                            tracing::warn!(path = %mark.path.display(), error = %err, "the session end mark cannot be mapped: records are not cached");
+                            tracing::warn!(path = %marks.path.display(), error = %err, "the session write marks cannot be mapped: records are not cached");
                         })
                         .ok()
                 })
         });
-        mark
+        marks
     }
 
     fn file_len(&self) -> u64 {
@@ -197,41 +258,58 @@ impl EndMark {
             .map_or(0, |meta| meta.len())
     }
 
-    fn shared(&self) -> Option<&std::sync::atomic::AtomicU64> {
+    fn slot(id: &SessionId) -> usize {
+        id.as_str()
+            .get(..SLOT_DIGITS)
+            .and_then(|digits| usize::from_str_radix(digits, 16).ok())
+            .unwrap_or(0)
+            % MARK_SLOTS
+    }
+
+    fn shared(&self, slot: usize) -> Option<&std::sync::atomic::AtomicU64> {
         let map = self.map.as_ref()?;
-        let at = map.as_ptr();
-        if map.len() < MARK_LEN || !at.cast::<u64>().is_aligned() {
+        if map.len() < MARKS_LEN || slot >= MARK_SLOTS {
             return None;
         }
-        // SAFETY: the mapping is at least eight bytes long and aligned (checked above), it
-        // lives as long as `self`, and it is only ever accessed atomically here; other
-        // processes write it with aligned eight-byte stores (this code, or `pwrite`), which
-        // the page cache makes visible to every mapping. The file is never truncated by
-        // Vigil (an outsider truncating it would end the process with SIGBUS, as it would
-        // any program that maps files).
+        // In bounds: checked above.
+        let at = map.as_ptr().wrapping_add(slot * std::mem::size_of::<u64>());
+        if !at.cast::<u64>().is_aligned() {
+            return None;
+        }
+        // SAFETY: the mapping is `MARKS_LEN` bytes long and the slot's eight bytes lie inside
+        // it, aligned (checked above); it lives as long as `self`, and it is only ever
+        // accessed atomically here; other processes write it with aligned eight-byte stores
+        // (this code, or `pwrite`), which the page cache makes visible to every mapping. The
+        // file is never truncated by Vigil (an outsider truncating it would end the process
+        // with SIGBUS, as it would any program that maps files).
         Some(unsafe { std::sync::atomic::AtomicU64::from_ptr(at.cast::<u64>().cast_mut()) })
     }
 
-    /// The current mark; `None` when it cannot be read (then nothing cached is trusted).
-    pub fn read(&self) -> Option<u64> {
-        self.shared()
+    /// The current mark of `id`'s slot; `None` when it cannot be read (then no copy of the
+    /// session is trusted).
+    pub fn read(&self, id: &SessionId) -> Option<u64> {
+        self.shared(Self::slot(id))
             .map(|mark| u64::from_le(mark.load(std::sync::atomic::Ordering::Acquire)))
     }
 
-    /// Says "a session ended": a value no reader has seen, written in place.
-    pub fn touch(&self) -> Result<(), StoreError> {
+    /// Says "session `id` is being written": a value no reader has seen, in its slot.
+    pub fn touch(&self, id: &SessionId) -> Result<(), StoreError> {
         use std::os::unix::fs::FileExt;
         let value: u64 = rand::random();
-        if let Some(mark) = self.shared() {
+        let slot = Self::slot(id);
+        if let Some(mark) = self.shared(slot) {
             mark.store(value.to_le(), std::sync::atomic::Ordering::Release);
             return Ok(());
         }
+        let offset = (slot * std::mem::size_of::<u64>()) as u64;
         match &self.file {
-            Some(file) => file.write_all_at(&value.to_le_bytes(), 0).map_err(|err| {
-                tracing::error!(path = %self.path.display(), error = %err, "could not write the session end mark");
-                StoreError::Unavailable(format!("the session end mark cannot be written: {err}"))
-            }),
-            // Without a mark nothing is cached, so there is nothing to invalidate.
+            Some(file) => file
+                .write_all_at(&value.to_le_bytes(), offset)
+                .map_err(|err| {
+                    tracing::error!(path = %self.path.display(), error = %err, "could not write a session write mark");
+                    StoreError::Unavailable(format!("the session write marks cannot be written: {err}"))
+                }),
+            // Without marks nothing is cached, so there is nothing to invalidate.
             None => Ok(()),
         }
     }
@@ -243,6 +321,7 @@ impl SessionStore for DatabaseSessionStore {
         &self,
         record: &SessionRecord,
         limit: Option<u32>,
+        replacing: Option<&SessionRecord>,
     ) -> Result<Created, StoreError> {
         let json = encode(record)?;
         let insert = |sql| {
@@ -253,7 +332,7 @@ impl SessionStore for DatabaseSessionStore {
                 .bind(record.live_until())
                 .bind(json.as_str())
         };
-        let Some(limit) = limit else {
+        if limit.is_none() && replacing.is_none() {
             insert(
                 "INSERT INTO session_records (id, user_id, version, retain_until, live_until, \
                  record) VALUES ($1, $2, 0, $3, $4, $5)",
@@ -261,16 +340,16 @@ impl SessionStore for DatabaseSessionStore {
             .execute(self.db.writer())
             .await?;
             return Ok(Created::Stored);
-        };
-        // One statement counts and inserts. SQLite runs it under its single write lock;
-        // Postgres runs it after taking the user's advisory lock, held to the commit.
-        let limited = insert(
-            "INSERT INTO session_records (id, user_id, version, retain_until, live_until, \
-             record) SELECT $1, $2, 0, $3, $4, $5 WHERE (SELECT COUNT(*) FROM \
-             session_records WHERE user_id = $2 AND live_until > $6) < $7",
-        )
-        .bind(record.created_at.unix_timestamp())
-        .bind(i64::from(limit));
+        }
+        let replaced = replacing
+            .map(|old| Ok::<_, StoreError>((old, encode(old)?, stored_version(old)?)))
+            .transpose()?;
+        if let Some((old, _, _)) = &replaced {
+            self.mark(&old.id)?;
+        }
+        // One transaction ends the replaced session, then counts and inserts. SQLite runs
+        // it under its single write lock; Postgres after taking the user's advisory lock,
+        // held to the commit.
         let mut transaction = self.db.writer().begin().await?;
         if self.db.backend() == Backend::Postgres {
             // The function returns `void`, which the `Any` driver cannot decode.
@@ -279,13 +358,46 @@ impl SessionStore for DatabaseSessionStore {
                 .execute(&mut *transaction)
                 .await?;
         }
-        let done = limited.execute(&mut *transaction).await?;
+        if let Some((old, old_json, version)) = &replaced {
+            let done = update_statement(old, old_json, *version)
+                .execute(&mut *transaction)
+                .await?;
+            if done.rows_affected() != 1 {
+                transaction.rollback().await?;
+                return Ok(Created::Conflict);
+            }
+        }
+        // The replaced session counts no more: it was ended above.
+        let done = match limit {
+            Some(limit) => {
+                insert(
+                    "INSERT INTO session_records (id, user_id, version, retain_until, \
+                     live_until, record) SELECT $1, $2, 0, $3, $4, $5 WHERE (SELECT COUNT(*) \
+                     FROM session_records WHERE user_id = $2 AND live_until > $6) < $7",
+                )
+                .bind(record.created_at.unix_timestamp())
+                .bind(i64::from(limit))
+                .execute(&mut *transaction)
+                .await?
+            }
+            None => {
+                insert(
+                    "INSERT INTO session_records (id, user_id, version, retain_until, \
+                     live_until, record) VALUES ($1, $2, 0, $3, $4, $5)",
+                )
+                .execute(&mut *transaction)
+                .await?
+            }
+        };
+        if done.rows_affected() != 1 {
+            transaction.rollback().await?;
+            return Ok(Created::LimitReached);
+        }
         transaction.commit().await?;
-        Ok(if done.rows_affected() == 1 {
-            Created::Stored
-        } else {
-            Created::LimitReached
-        })
+        if let Some((old, _, _)) = &replaced {
+            self.mark(&old.id)?;
+        }
+        Ok(Created::Stored)
     }
 
     async fn load(
@@ -305,30 +417,15 @@ impl SessionStore for DatabaseSessionStore {
     }
 
     async fn replace(&self, record: &SessionRecord) -> Result<Replaced, StoreError> {
-        let version = i64::try_from(record.version)
-            .map_err(|_| StoreError::Corrupt("version out of range".into()))?;
-        // An ending is announced before it is written (if the mark cannot change, the
-        // session is not ended: fail closed) and again after (copies taken in between go).
-        let ends = self.ends.as_ref().filter(|_| record.ended.is_some());
-        if let Some(ends) = ends {
-            ends.touch()?;
-        }
-        let done = sqlx::query(
-            "UPDATE session_records SET version = version + 1, retain_until = $1, \
-             live_until = $5, record = $2 WHERE id = $3 AND version = $4",
-        )
-        .bind(record.retain_until().unix_timestamp())
-        .bind(encode(record)?)
-        .bind(record.id.as_str())
-        .bind(version)
-        .bind(record.live_until())
-        .execute(self.db.writer())
-        .await?;
+        let version = stored_version(record)?;
+        let json = encode(record)?;
+        self.mark(&record.id)?;
+        let done = update_statement(record, &json, version)
+            .execute(self.db.writer())
+            .await?;
+        self.mark(&record.id)?;
         if done.rows_affected() != 1 {
             return Ok(Replaced::Conflict);
-        }
-        if let Some(ends) = ends {
-            ends.touch()?;
         }
         Ok(Replaced::Written(record.version + 1))
     }
@@ -398,9 +495,10 @@ impl<S: SessionStore> SessionStore for CountingStore<S> {
         &self,
         record: &SessionRecord,
         limit: Option<u32>,
+        replacing: Option<&SessionRecord>,
     ) -> Result<Created, StoreError> {
         self.count();
-        self.inner.create(record, limit).await
+        self.inner.create(record, limit, replacing).await
     }
 
     async fn load(
@@ -409,6 +507,14 @@ impl<S: SessionStore> SessionStore for CountingStore<S> {
         id: &SessionId,
     ) -> Result<Option<SessionRecord>, StoreError> {
         self.inner.load(user_id, id).await
+    }
+
+    async fn load_fresh(
+        &self,
+        user_id: i64,
+        id: &SessionId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        self.inner.load_fresh(user_id, id).await
     }
 
     async fn replace(&self, record: &SessionRecord) -> Result<Replaced, StoreError> {
@@ -436,69 +542,72 @@ impl<S: SessionStore> SessionStore for CountingStore<S> {
 /// Above this many cached records the cache starts over (records are small; this bounds it).
 const CACHE_CAPACITY: usize = 100_000;
 
-/// Copies of records in process memory, in front of a store that can invalidate them: every
-/// read first checks the store's [`EndMark`]; when it changed since the copies were taken
-/// (a session ended anywhere) they are all dropped. A copy that is merely older than the
-/// store (a rotation or an extension elsewhere) can never decide wrongly: a newer token
-/// generation makes the service read again, and every write is conditional on the version.
+/// Copies of records in process memory, in front of a store that can invalidate them: each
+/// copy is kept with the [`WriteMarks`] mark of its session as it was before the copy was
+/// read, and is answered only while that mark is unchanged. Every write of a session, by any
+/// process, changes the mark, so a copy never decides on a record that was rotated, extended
+/// or ended since: the next read goes to the store. This process's own writes are not kept
+/// (their mark changes as they land); the next read takes a copy again.
 #[derive(Debug)]
 pub struct CachedSessionStore<S> {
     inner: S,
-    mark: Arc<EndMark>,
-    records: RwLock<Cached>,
-}
-
-#[derive(Debug, Default)]
-struct Cached {
-    /// The mark the copies were taken under.
-    mark: Option<u64>,
-    records: foldhash::HashMap<SessionId, SessionRecord>,
+    marks: Arc<WriteMarks>,
+    records: RwLock<foldhash::HashMap<SessionId, (u64, SessionRecord)>>,
 }
 
 impl<S> CachedSessionStore<S> {
-    pub fn new(inner: S, mark: Arc<EndMark>) -> Self {
+    pub fn new(inner: S, marks: Arc<WriteMarks>) -> Self {
         Self {
             inner,
-            mark,
+            marks,
             records: RwLock::default(),
         }
     }
 
     fn cached(&self, id: &SessionId) -> Option<SessionRecord> {
-        let current = self.mark.read();
-        let cached = self.records.read().unwrap_or_else(PoisonError::into_inner);
-        match current {
-            Some(mark) if cached.mark == Some(mark) => cached.records.get(id).cloned(),
+        let mark = self.marks.read(id)?;
+        let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
+        match records.get(id) {
+            Some((taken, record)) if *taken == mark => Some(record.clone()),
             _ => None,
         }
     }
 
-    /// Keeps `record` (read or written under `mark`) unless a newer version is cached.
+    /// Keeps `record`, read after its mark was `mark`.
     fn remember(&self, record: &SessionRecord, mark: Option<u64>) {
-        let mut cached = self.records.write().unwrap_or_else(PoisonError::into_inner);
-        if cached.mark != mark || cached.records.len() >= CACHE_CAPACITY {
-            cached.records.clear();
-            cached.mark = mark;
-        }
-        if mark.is_none() {
+        let Some(mark) = mark else {
             return;
+        };
+        let mut records = self.records.write().unwrap_or_else(PoisonError::into_inner);
+        if records.len() >= CACHE_CAPACITY {
+            records.clear();
         }
-        match cached.records.get(&record.id) {
-            Some(copy) if copy.version >= record.version => {}
-            _ => {
-                cached
-                    .records
-                    .insert(record.id.clone(), record.copy_to_keep());
-            }
-        }
+        records.insert(record.id.clone(), (mark, record.copy_to_keep()));
     }
 
     fn forget(&self, id: &SessionId) {
         self.records
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .records
             .remove(id);
+    }
+}
+
+impl<S: SessionStore> CachedSessionStore<S> {
+    /// Reads the store and keeps the copy. The mark is read before the record: a write
+    /// landing in between changes it again, so the copy is never trusted past that write.
+    async fn read_through(
+        &self,
+        user_id: i64,
+        id: &SessionId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let mark = self.marks.read(id);
+        let loaded = self.inner.load(user_id, id).await?;
+        match &loaded {
+            Some(record) => self.remember(record, mark),
+            None => self.forget(id),
+        }
+        Ok(loaded)
     }
 }
 
@@ -508,13 +617,13 @@ impl<S: SessionStore> SessionStore for CachedSessionStore<S> {
         &self,
         record: &SessionRecord,
         limit: Option<u32>,
+        replacing: Option<&SessionRecord>,
     ) -> Result<Created, StoreError> {
-        let mark = self.mark.read();
-        let created = self.inner.create(record, limit).await?;
-        if created == Created::Stored {
-            self.remember(record, mark);
+        let created = self.inner.create(record, limit, replacing).await;
+        if let Some(old) = replacing {
+            self.forget(&old.id);
         }
-        Ok(created)
+        created
     }
 
     async fn load(
@@ -526,32 +635,21 @@ impl<S: SessionStore> SessionStore for CachedSessionStore<S> {
             // Looked up under its user, like every store does.
             return Ok(Some(record).filter(|r| r.user.id == user_id));
         }
-        // Read the mark before the record: a session ending in between changes the mark
-        // again, so the copy is never trusted past it.
-        let mark = self.mark.read();
-        let loaded = self.inner.load(user_id, id).await?;
-        if let Some(record) = &loaded {
-            self.remember(record, mark);
-        }
-        Ok(loaded)
+        self.read_through(user_id, id).await
+    }
+
+    async fn load_fresh(
+        &self,
+        user_id: i64,
+        id: &SessionId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        self.read_through(user_id, id).await
     }
 
     async fn replace(&self, record: &SessionRecord) -> Result<Replaced, StoreError> {
-        let mark = self.mark.read();
-        match self.inner.replace(record).await {
-            Ok(Replaced::Written(version)) if record.ended.is_none() => {
-                let mut written = record.clone();
-                written.version = version;
-                self.remember(&written, mark);
-                Ok(Replaced::Written(version))
-            }
-            outcome => {
-                // An ending (the mark changed anyway), a lost race or a failure: the next
-                // read goes to the store.
-                self.forget(&record.id);
-                outcome
-            }
-        }
+        let outcome = self.inner.replace(record).await;
+        self.forget(&record.id);
+        outcome
     }
 
     async fn for_user(&self, user_id: i64) -> Result<Vec<SessionRecord>, StoreError> {
@@ -562,8 +660,7 @@ impl<S: SessionStore> SessionStore for CachedSessionStore<S> {
         self.records
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .records
-            .retain(|_, record| record.retain_until() > now);
+            .retain(|_, (_, record)| record.retain_until() > now);
         self.inner.delete_expired(now).await
     }
 
@@ -595,9 +692,10 @@ impl SessionStore for MeasuredStore {
         &self,
         record: &SessionRecord,
         limit: Option<u32>,
+        replacing: Option<&SessionRecord>,
     ) -> Result<Created, StoreError> {
         let since = Instant::now();
-        let outcome = self.inner.create(record, limit).await;
+        let outcome = self.inner.create(record, limit, replacing).await;
         self.metrics.store_call(StoreCall::Create, since);
         outcome
     }
@@ -609,6 +707,17 @@ impl SessionStore for MeasuredStore {
     ) -> Result<Option<SessionRecord>, StoreError> {
         let since = Instant::now();
         let outcome = self.inner.load(user_id, id).await;
+        self.metrics.store_call(StoreCall::Load, since);
+        outcome
+    }
+
+    async fn load_fresh(
+        &self,
+        user_id: i64,
+        id: &SessionId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let since = Instant::now();
+        let outcome = self.inner.load_fresh(user_id, id).await;
         self.metrics.store_call(StoreCall::Load, since);
         outcome
     }
@@ -647,35 +756,48 @@ impl SessionStore for MeasuredStore {
 mod tests {
     use super::*;
 
+    fn id(hex: &str) -> SessionId {
+        SessionId::parse(hex).expect("a session id")
+    }
+
     #[test]
-    fn an_ending_marked_by_one_process_is_seen_by_every_other() {
+    fn a_write_marked_by_one_process_is_seen_by_every_other() {
         let dir = tempfile::tempdir().expect("temporary directory");
         let database = dir.path().join("vigil.db");
-        // Two marks on one file: what two processes sharing the database each map.
-        let (one, other) = (EndMark::beside(&database), EndMark::beside(&database));
-        let before = one.read().expect("a fresh mark is readable");
-        assert_eq!(other.read(), Some(before));
-        one.touch().expect("touch");
-        let after = other.read().expect("readable");
+        // Two sets of marks on one file: what two processes sharing the database each map.
+        let (one, other) = (WriteMarks::beside(&database), WriteMarks::beside(&database));
+        let session = id("abc00000000000000000000000000001");
+        let neighbour = id("abc00000000000000000000000000002");
+        let elsewhere = id("00100000000000000000000000000003");
+        let before = one.read(&session).expect("a fresh mark is readable");
+        let far = other.read(&elsewhere).expect("readable");
+        assert_eq!(other.read(&session), Some(before));
+        one.touch(&session).expect("touch");
+        let after = other.read(&session).expect("readable");
         assert_ne!(after, before, "the other mapping sees the change at once");
-        assert_eq!(one.read(), Some(after));
+        assert_eq!(one.read(&session), Some(after));
+        assert_eq!(other.read(&neighbour), Some(after), "one slot, one mark");
+        assert_eq!(other.read(&elsewhere), Some(far), "other slots keep theirs");
         // A write through the file (a process that could not map it) is seen as well.
         use std::os::unix::fs::FileExt;
         let file = std::fs::OpenOptions::new()
             .write(true)
-            .open(dir.path().join("vigil.db.session-ends"))
+            .open(dir.path().join("vigil.db.session-writes"))
             .expect("open");
-        file.write_all_at(&7u64.to_le_bytes(), 0).expect("write");
-        assert_eq!(one.read(), Some(7));
+        let offset = (WriteMarks::slot(&session) * 8) as u64;
+        file.write_all_at(&7u64.to_le_bytes(), offset)
+            .expect("write");
+        assert_eq!(one.read(&session), Some(7));
     }
 
     #[test]
-    fn a_mark_that_cannot_be_kept_trusts_nothing() {
+    fn marks_that_cannot_be_kept_trust_nothing() {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let mark = EndMark::beside(&dir.path().join("missing").join("vigil.db"));
-        assert_eq!(mark.read(), None);
+        let marks = WriteMarks::beside(&dir.path().join("missing").join("vigil.db"));
+        let session = id("abc00000000000000000000000000001");
+        assert_eq!(marks.read(&session), None);
         assert!(
-            mark.touch().is_ok(),
+            marks.touch(&session).is_ok(),
             "nothing cached, nothing to invalidate"
         );
     }

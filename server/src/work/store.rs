@@ -22,6 +22,10 @@ use crate::db::Database;
 /// How long the answer to an `Idempotency-Key` is kept (SPEC §3 asks for at least 24 h).
 pub const IDEMPOTENCY_RETENTION: Duration = Duration::hours(48);
 
+/// How many answers one user's keys keep at most; beyond it the oldest is dropped first
+/// (SPEC §9.1): a client inventing keys cannot grow the table without bound.
+pub const MAX_KEYS_PER_USER: i64 = 1_000;
+
 /// One change to a user's work (the core's [`WorkOp`], shared with the browser's outbox).
 pub use vigil::work::WorkOp as Operation;
 
@@ -55,6 +59,54 @@ pub enum Outcome {
     },
     NotFound,
     TooManyDrafts,
+}
+
+/// What is kept of an outcome for its key: the answer's kind and the draft's id and version,
+/// never its text (up to 256 KiB). A replay reads the draft again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Kept {
+    Saved {
+        id: String,
+        version: u64,
+        created: bool,
+    },
+    Deleted,
+    Settings {
+        settings: Settings,
+    },
+    Conflict {
+        id: String,
+    },
+    ReadOnly {
+        id: String,
+    },
+    NotFound,
+    TooManyDrafts,
+}
+
+impl Kept {
+    fn of(outcome: &Outcome) -> Self {
+        match outcome {
+            Outcome::Saved { draft, created } => Self::Saved {
+                id: draft.id.clone(),
+                version: draft.version,
+                created: *created,
+            },
+            Outcome::Deleted => Self::Deleted,
+            Outcome::Settings { settings } => Self::Settings {
+                settings: *settings,
+            },
+            Outcome::Conflict { current } => Self::Conflict {
+                id: current.id.clone(),
+            },
+            Outcome::ReadOnly { current } => Self::ReadOnly {
+                id: current.id.clone(),
+            },
+            Outcome::NotFound => Self::NotFound,
+            Outcome::TooManyDrafts => Self::TooManyDrafts,
+        }
+    }
 }
 
 /// An outcome, and whether it was replayed for a repeated key.
@@ -161,7 +213,10 @@ impl WorkStore {
             .bind(user_id)
             .bind(key)
             .bind(&fingerprint)
-            .bind(serde_json::to_string(&outcome).map_err(|e| WorkError::Corrupt(e.to_string()))?)
+            .bind(
+                serde_json::to_string(&Kept::of(&outcome))
+                    .map_err(|e| WorkError::Corrupt(e.to_string()))?,
+            )
             .bind(millis(now))
             .execute(&mut *tx)
             .await?;
@@ -174,6 +229,19 @@ impl WorkStore {
                     .await?
                     .ok_or_else(|| WorkError::Corrupt("an idempotency key vanished".into()));
             }
+        }
+        if key.is_some() {
+            // Drops the user's oldest answers beyond the bound (an indexed range, at most
+            // one row past it on each write).
+            sqlx::query(
+                "DELETE FROM idempotency_keys WHERE user_id = $1 AND (created_at, key) < \
+                 (SELECT created_at, key FROM idempotency_keys WHERE user_id = $1 \
+                 ORDER BY created_at DESC, key DESC LIMIT 1 OFFSET $2)",
+            )
+            .bind(user_id)
+            .bind(MAX_KEYS_PER_USER - 1)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(Applied {
@@ -202,8 +270,30 @@ impl WorkStore {
         if earlier_fingerprint != fingerprint {
             return Err(WorkError::KeyReused);
         }
-        let outcome =
-            serde_json::from_str(&outcome).map_err(|e| WorkError::Corrupt(e.to_string()))?;
+        let kept = match serde_json::from_str::<Kept>(&outcome) {
+            Ok(kept) => kept,
+            // Kept whole by an earlier build (within the retention): what it held.
+            Err(err) => serde_json::from_str::<Outcome>(&outcome)
+                .map(|whole| Kept::of(&whole))
+                .map_err(|_| WorkError::Corrupt(err.to_string()))?,
+        };
+        let mut conn = self.db.pool().acquire().await?;
+        let outcome = match kept {
+            // The draft as it is now: the same as first answered unless it changed since
+            // (then the newer version, so the client does not build on a stale one); a
+            // draft deleted since is answered as gone.
+            Kept::Saved { id, created, .. } => match find(&mut conn, user_id, &id).await? {
+                Some(draft) => Outcome::Saved { draft, created },
+                None => Outcome::NotFound,
+            },
+            Kept::Conflict { id } | Kept::ReadOnly { id } => {
+                refusal(&mut conn, user_id, &id).await?
+            }
+            Kept::Deleted => Outcome::Deleted,
+            Kept::Settings { settings } => Outcome::Settings { settings },
+            Kept::NotFound => Outcome::NotFound,
+            Kept::TooManyDrafts => Outcome::TooManyDrafts,
+        };
         Ok(Some(Applied {
             outcome,
             replayed: true,

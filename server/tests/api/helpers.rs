@@ -361,10 +361,11 @@ impl SessionStore for InstrumentedStore {
         &self,
         record: &SessionRecord,
         limit: Option<u32>,
+        replacing: Option<&SessionRecord>,
     ) -> Result<Created, StoreError> {
         self.injected()?;
         self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.create(record, limit).await
+        self.inner.create(record, limit, replacing).await
     }
 
     async fn load(
@@ -374,6 +375,15 @@ impl SessionStore for InstrumentedStore {
     ) -> Result<Option<SessionRecord>, StoreError> {
         self.injected()?;
         self.inner.load(user_id, id).await
+    }
+
+    async fn load_fresh(
+        &self,
+        user_id: i64,
+        id: &SessionId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        self.injected()?;
+        self.inner.load_fresh(user_id, id).await
     }
 
     async fn replace(&self, record: &SessionRecord) -> Result<Replaced, StoreError> {
@@ -471,8 +481,12 @@ pub fn post_from(ip: IpAddr, path: &str, body: Value, headers: &[(&str, &str)]) 
 /// each instance with its own process memory and all on one clock. `extra` settings apply
 /// to every instance.
 pub async fn instances(n: usize, extra: &[(&str, &str)]) -> Vec<TestApp> {
+    instances_on(n, extra, ManualClock::new(OffsetDateTime::now_utc())).await
+}
+
+/// As [`instances`], on `clock`.
+pub async fn instances_on(n: usize, extra: &[(&str, &str)], clock: ManualClock) -> Vec<TestApp> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let clock = ManualClock::new(OffsetDateTime::now_utc());
     let settings = test_settings(dir.path(), extra);
     let first = spawn_app_in(dir, settings, clock.clone()).await;
     let mut apps = Vec::with_capacity(n);

@@ -4,10 +4,13 @@
 mod assets;
 mod attacks;
 mod audit;
+mod authority;
 mod errors;
 mod hardening;
 mod helpers;
+mod histories;
 mod instances;
+mod model;
 mod openapi;
 mod problem_pages;
 mod session_lifecycle;

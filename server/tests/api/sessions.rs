@@ -783,3 +783,12 @@ async fn deleting_all_drafts_needs_a_recent_sign_in_and_keeps_submitted_ones() {
     let theirs = drafts_of(&app, &hers, Method::GET).await;
     assert_eq!(theirs.body["drafts"].as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test]
+async fn production_serves_metrics_only_on_their_own_address() {
+    let secret = "4f1c2a9e7b3d5f60c8e1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7";
+    let app = spawn_app_with(&[("VIGIL_ENV", "production"), ("VIGIL_JWT_SECRET", secret)]).await;
+    let scraped = app.send(Method::GET, "/metrics", None, &[]).await;
+    assert_eq!(scraped.status, StatusCode::NOT_FOUND);
+    assert!(!scraped.body.to_string().contains("vigil_sessions_started"));
+}

@@ -399,7 +399,7 @@ async fn a_submitted_draft_is_read_only_and_listed_as_submitted() {
         &[("if-match", "\"2\"")],
     )
     .await
-    .assert_problem(412, "edit_conflict");
+    .assert_problem(409, "draft_submitted");
     assert!(problem.current.is_some_and(|c| c.submitted_at.is_some()));
 }
 

@@ -1,0 +1,5 @@
+-- Counting live sessions (the active-sessions metric, on every scrape) reads an index
+-- instead of the whole table.
+CREATE INDEX IF NOT EXISTS session_records_live_until ON session_records (live_until);
+-- Each user keeps at most a bounded number of idempotency answers, the oldest dropped first.
+CREATE INDEX IF NOT EXISTS idempotency_keys_user_created ON idempotency_keys (user_id, created_at);
