@@ -53,13 +53,28 @@ impl Clock for ManualClock {
 #[error("the clock cannot be moved that far")]
 pub struct ClockOutOfRange;
 
-/// The system clock shifted by an adjustable offset.
+/// The system clock shifted by an adjustable offset, or stopped at an instant.
 ///
 /// The end-to-end suite runs the real server and fast-forwards the browser with a fake
 /// clock; this clock lets the server jump forward by the same amount while time still flows.
+/// The model checker stops the clocks of several server processes at one instant
+/// ([`freeze`](Self::freeze)) and moves them together, so that its whole-second rules hold.
 #[derive(Debug, Clone, Default)]
 pub struct OffsetClock {
-    offset: Arc<Mutex<Duration>>,
+    state: Arc<Mutex<OffsetState>>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct OffsetState {
+    offset: Duration,
+    /// Where time stands still, if it was stopped.
+    frozen: Option<OffsetDateTime>,
+}
+
+impl OffsetState {
+    fn base(&self) -> OffsetDateTime {
+        self.frozen.unwrap_or_else(OffsetDateTime::now_utc)
+    }
 }
 
 impl OffsetClock {
@@ -70,23 +85,34 @@ impl OffsetClock {
     /// Moves the clock by `by`, unless that would take it past year 9999 (or before year 1):
     /// then nothing changes.
     pub fn advance(&self, by: Duration) -> Result<(), ClockOutOfRange> {
-        let mut offset = self.offset.lock().unwrap_or_else(PoisonError::into_inner);
-        let next = offset.checked_add(by).ok_or(ClockOutOfRange)?;
-        OffsetDateTime::now_utc()
-            .checked_add(next)
-            .ok_or(ClockOutOfRange)?;
-        *offset = next;
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let next = state.offset.checked_add(by).ok_or(ClockOutOfRange)?;
+        state.base().checked_add(next).ok_or(ClockOutOfRange)?;
+        state.offset = next;
         Ok(())
     }
 
+    /// Stops time at `at`: from now on the clock moves only when advanced.
+    pub fn freeze(&self, at: OffsetDateTime) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        *state = OffsetState {
+            offset: Duration::ZERO,
+            frozen: Some(at),
+        };
+    }
+
     pub fn offset(&self) -> Duration {
-        *self.offset.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .offset
     }
 }
 
 impl Clock for OffsetClock {
     fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + self.offset()
+        let state = *self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.base() + state.offset
     }
 }
 
@@ -118,6 +144,15 @@ mod tests {
         assert_eq!(clock.advance(Duration::hours(2)), Ok(()));
         let ahead = clock.now() - OffsetDateTime::now_utc();
         assert!(ahead > Duration::minutes(119) && ahead <= Duration::hours(2));
+    }
+
+    #[test]
+    fn a_frozen_offset_clock_moves_only_when_advanced() {
+        let clock = OffsetClock::new();
+        clock.freeze(datetime!(2026-03-01 12:00 UTC));
+        assert_eq!(clock.now(), datetime!(2026-03-01 12:00 UTC));
+        assert_eq!(clock.advance(Duration::seconds(30)), Ok(()));
+        assert_eq!(clock.clone().now(), datetime!(2026-03-01 12:00:30 UTC));
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //! production refuses):
 //! - `POST /__test__/clock/advance {"seconds": N}` moves the server clock forward, so the
 //!   suite fast-forwards browser and server together;
+//! - `POST /__test__/clock/freeze {"at": UNIX_SECONDS}` stops the server clock at that
+//!   instant (the model checker stops several processes at one instant, then advances them
+//!   together);
 //! - `POST /__test__/reset` empties every account's work and ends every session, so each
 //!   test starts clean on the one server the suite shares.
 
@@ -20,6 +23,11 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize)]
 pub struct Advance {
     pub seconds: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Freeze {
+    pub at: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -71,6 +79,29 @@ async fn advance(State(state): State<AppState>, request: Request) -> Response {
     .into_response()
 }
 
+async fn freeze(State(state): State<AppState>, request: Request) -> Response {
+    let context = ProblemContext::of(&request);
+    let body = match <Json<Freeze> as FromRequest<AppState>>::from_request(request, &state).await {
+        Ok(Json(body)) => body,
+        Err(rejection) => {
+            let problem = Problem::new(ErrorCode::ValidationFailed, rejection.body_text());
+            return problem_response(problem, &context);
+        }
+    };
+    let Ok(at) = time::OffsetDateTime::from_unix_timestamp(body.at) else {
+        let problem = Problem::invalid_field("at", "A unix time in seconds, on the calendar.");
+        return problem_response(problem, &context);
+    };
+    if let Some(clock) = &state.test_clock {
+        clock.freeze(at);
+    }
+    Json(ClockState {
+        offset_seconds: 0,
+        now: state.clock.now(),
+    })
+    .into_response()
+}
+
 async fn reset(State(state): State<AppState>, request: Request) -> Response {
     let context = ProblemContext::of(&request);
     let failed =
@@ -97,5 +128,6 @@ async fn reset(State(state): State<AppState>, request: Request) -> Response {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/__test__/clock/advance", post(advance))
+        .route("/__test__/clock/freeze", post(freeze))
         .route("/__test__/reset", post(reset))
 }

@@ -23,6 +23,7 @@ use vigil_server::identity::users::Username;
 
 use crate::helpers::{instances_on, session_cookie_in, TestApp, TestResponse};
 use crate::model::{Expected, Handed, Model, Policy, Token};
+use crate::processes::{self, ServerProcess};
 
 const POLICY: Policy = Policy {
     idle: 120,
@@ -107,6 +108,20 @@ enum Op {
     },
     /// The first instance stops and starts again on the same stores.
     Restart,
+    /// A draft's life: created (with a NUL character in its text when `nul`: refused),
+    /// submitted without `If-Match` (refused), submitted, then changed (refused).
+    Drafts {
+        browser: usize,
+        pick: Pick,
+        instance: usize,
+        nul: bool,
+    },
+    /// Requests no session can make acceptable: a body that is JSON but not an object, a
+    /// sign-out with a token that does not verify.
+    Malformed {
+        instance: usize,
+        array_body: bool,
+    },
 }
 
 /// A small deterministic generator (xorshift64*), so a seed replays a history exactly.
@@ -185,6 +200,16 @@ fn generate(seed: u64, length: usize, instances: usize) -> Vec<Op> {
                     instance,
                 },
                 14 if instances > 1 => Op::RacedRefreshes { browser, pick },
+                16 => Op::Drafts {
+                    browser,
+                    pick,
+                    instance,
+                    nul: rng.below(3) == 0,
+                },
+                17 if rng.below(2) == 0 => Op::Malformed {
+                    instance,
+                    array_body: rng.below(2) == 0,
+                },
                 15 if rng.below(3) == 0 => Op::Restart,
                 _ => Op::Advance(rng.pick(&steps)),
             }
@@ -245,11 +270,13 @@ fn set_token(response: &TestResponse) -> Option<String> {
 
 /// One history run: the servers, the model, the browsers.
 struct Run<'a> {
-    apps: &'a mut Vec<TestApp>,
+    servers: &'a mut Servers,
     model: Model,
     browsers: Vec<Browser>,
     username: String,
     log: Vec<String>,
+    /// Drafts made so far, for fresh ids.
+    drafts_made: u64,
 }
 
 #[derive(Debug)]
@@ -276,8 +303,10 @@ impl<'a> Run<'a> {
             .map(|c| (COOKIE.as_str(), c))
             .into_iter()
             .collect();
-        let app = &self.apps[instance % self.apps.len()];
-        app.send(method, path, Some(body), &headers).await
+        let body = body.to_string();
+        self.servers
+            .send(instance, method, path, Some(&body), &headers)
+            .await
     }
 
     /// Compares an answer with the model's; on success, what the browser now holds.
@@ -385,7 +414,9 @@ impl<'a> Run<'a> {
                 }
                 None => unusable,
             },
-            Op::Advance(_) | Op::Restart => Expected::Ok(Handed::Nothing),
+            Op::Advance(_) | Op::Restart | Op::Drafts { .. } | Op::Malformed { .. } => {
+                Expected::Ok(Handed::Nothing)
+            }
         }
     }
 
@@ -437,7 +468,11 @@ impl<'a> Run<'a> {
                 self.send(instance, Method::DELETE, &path, json!({}), token)
                     .await
             }
-            Op::Advance(_) | Op::Restart | Op::RacedRefreshes { .. } => {
+            Op::Advance(_)
+            | Op::Restart
+            | Op::RacedRefreshes { .. }
+            | Op::Drafts { .. }
+            | Op::Malformed { .. } => {
                 unreachable!("not a single request")
             }
         }
@@ -448,8 +483,11 @@ impl<'a> Run<'a> {
             Op::SignIn { browser, .. }
             | Op::RevokeOthers { browser, .. }
             | Op::EndOne { browser, .. } => (browser, Pick::Current),
-            Op::SignInAfresh { .. } | Op::Advance(_) | Op::Restart => return None,
+            Op::SignInAfresh { .. } | Op::Advance(_) | Op::Restart | Op::Malformed { .. } => {
+                return None
+            }
             Op::Refresh { browser, pick, .. }
+            | Op::Drafts { browser, pick, .. }
             | Op::Read { browser, pick, .. }
             | Op::Change { browser, pick, .. }
             | Op::Logout { browser, pick, .. }
@@ -468,8 +506,9 @@ impl<'a> Run<'a> {
             | Op::Logout { browser, .. }
             | Op::RevokeOthers { browser, .. }
             | Op::EndOne { browser, .. }
-            | Op::RacedRefreshes { browser, .. } => Some(browser),
-            Op::Advance(_) | Op::Restart => None,
+            | Op::RacedRefreshes { browser, .. }
+            | Op::Drafts { browser, .. } => Some(browser),
+            Op::Advance(_) | Op::Restart | Op::Malformed { .. } => None,
         }
     }
 
@@ -478,17 +517,42 @@ impl<'a> Run<'a> {
     async fn step(&mut self, op: &Op) -> Result<(), Divergence> {
         match op {
             Op::Advance(seconds) => {
-                self.apps[0].advance(Duration::seconds(*seconds));
+                self.servers.advance(*seconds).await;
                 self.model.advance(*seconds);
                 return Ok(());
             }
             Op::Restart => {
-                let first = self.apps.remove(0);
-                let restarted = first.restart(SETTINGS).await;
-                self.apps.insert(0, restarted);
+                self.servers.restart().await;
                 return Ok(());
             }
             Op::RacedRefreshes { .. } => return self.race(op).await,
+            Op::Drafts { .. } => return self.drafts(op).await,
+            Op::Malformed {
+                instance,
+                array_body,
+            } => {
+                let response = if *array_body {
+                    let path = "/api/auth/refresh";
+                    self.servers
+                        .send(*instance, Method::POST, path, Some("[]"), &[])
+                        .await
+                } else {
+                    let garbage = Some("not-a-token");
+                    self.send(
+                        *instance,
+                        Method::POST,
+                        "/api/auth/logout",
+                        json!({}),
+                        garbage,
+                    )
+                    .await
+                };
+                let expected = match array_body {
+                    true => Expected::Problem(422, "validation_failed"),
+                    false => Expected::Problem(401, "session_invalid"),
+                };
+                return self.compare(&expected, &response).map(drop);
+            }
             _ => {}
         }
         let token = self.token_for(op);
@@ -528,6 +592,74 @@ impl<'a> Run<'a> {
             self.browsers[browser].cookie = None;
         }
         Ok(())
+    }
+
+    /// A draft's life; every answer as the model says, the session's verdict first.
+    async fn drafts(&mut self, op: &Op) -> Result<(), Divergence> {
+        let Op::Drafts { instance, nul, .. } = *op else {
+            return Ok(());
+        };
+        let Some(token) = self.token_for(op) else {
+            return Ok(());
+        };
+        let presented = claims(&token);
+        self.drafts_made += 1;
+        let id = format!("0f8e6a2c-4b1d-4e8f-9a3b-{:012x}", self.drafts_made);
+        let path = format!("/api/drafts/{id}");
+        let text = if nul { "a\u{0}b" } else { "ab" };
+        let cookie = cookie_header(&token);
+        let servers = &*self.servers;
+        let send = |method: Method,
+                    path: String,
+                    body: Option<Value>,
+                    extra: Vec<(&'static str, &'static str)>| {
+            let mut headers = vec![(COOKIE.as_str(), cookie.as_str())];
+            headers.extend(extra);
+            async move {
+                let body = body.map(|b| b.to_string());
+                servers
+                    .send(instance, method, &path, body.as_deref(), &headers)
+                    .await
+            }
+        };
+        let created = send(
+            Method::PUT,
+            path.clone(),
+            Some(json!({"title": "t", "body": text})),
+            vec![("if-none-match", "*")],
+        )
+        .await;
+        let expected = if nul {
+            self.model.refused(&presented, 422, "validation_failed")
+        } else {
+            self.model.change(&presented)
+        };
+        match expected {
+            Expected::Ok(_) if created.status == StatusCode::CREATED => {}
+            Expected::Ok(_) => {
+                return Err(Divergence(format!(
+                    "expected 201, got {} {}",
+                    created.status, created.body
+                )))
+            }
+            refused => return self.compare(&refused, &created).map(drop),
+        }
+        let submit = format!("{path}/submit");
+        let bare = send(Method::POST, submit.clone(), None, vec![]).await;
+        let expected = self.model.refused(&presented, 428, "validation_failed");
+        self.compare(&expected, &bare)?;
+        let submitted = send(Method::POST, submit, None, vec![("if-match", "\"1\"")]).await;
+        let expected = self.model.change(&presented);
+        self.compare(&expected, &submitted)?;
+        let changed = send(
+            Method::PUT,
+            path,
+            Some(json!({"title": "t", "body": "changed"})),
+            vec![("if-match", "\"2\"")],
+        )
+        .await;
+        let expected = self.model.refused(&presented, 409, "draft_submitted");
+        self.compare(&expected, &changed).map(drop)
     }
 
     /// Two refreshes with one token on two instances at once: the answers must be those of
@@ -587,26 +719,21 @@ fn public_id(sid: &str) -> String {
     hex::encode(&digest[..12])
 }
 
-/// Runs `ops` as a fresh user on `apps`; the index of the failing operation and why.
+/// Runs `ops` as a fresh user on `servers`; the index of the failing operation and why.
 async fn run(
-    apps: &mut Vec<TestApp>,
+    servers: &mut Servers,
     user: &str,
     ops: &[Op],
 ) -> Result<(), (usize, Divergence, Vec<String>)> {
-    let username = Username::parse(user).expect("a valid username");
-    apps[0]
-        .state
-        .users
-        .add(&username, "History", PASSWORD, Default::default())
-        .await
-        .expect("the history's user is created");
-    let now = vigil::Clock::now(&apps[0].clock).unix_timestamp();
+    servers.add_user(user, PASSWORD).await;
+    let now = servers.now();
     let mut run = Run {
-        apps,
+        servers,
         model: Model::new(POLICY, now),
         browsers: vec![Browser::default(); BROWSERS],
         username: user.to_owned(),
         log: Vec::new(),
+        drafts_made: 0,
     };
     for (i, op) in ops.iter().enumerate() {
         run.log.push(format!("{i}: {op:?}"));
@@ -617,23 +744,168 @@ async fn run(
     Ok(())
 }
 
-/// The servers of one topology, on a clock at a whole second (the model counts seconds).
-async fn topology(n: usize) -> Vec<TestApp> {
-    let start = OffsetDateTime::from_unix_timestamp(OffsetDateTime::now_utc().unix_timestamp())
-        .expect("a whole second");
-    instances_on(n, SETTINGS, ManualClock::new(start)).await
+/// The servers a history runs on: routers in this process (each with its own memory), or
+/// real server processes on one SQLite file.
+enum Servers {
+    Routers(Vec<TestApp>),
+    Processes {
+        processes: Vec<ServerProcess>,
+        env: Vec<(String, String)>,
+        /// Where every process's clock stands (they are stopped and moved together).
+        now: i64,
+        _dir: tempfile::TempDir,
+    },
+}
+
+impl Servers {
+    /// `n` routers sharing one set of stores, on a clock at a whole second (the model counts
+    /// seconds).
+    async fn routers(n: usize) -> Self {
+        let start = OffsetDateTime::from_unix_timestamp(OffsetDateTime::now_utc().unix_timestamp())
+            .expect("a whole second");
+        Self::Routers(instances_on(n, SETTINGS, ManualClock::new(start)).await)
+    }
+
+    /// `n` processes of the server binary on one SQLite file, their clocks stopped at one
+    /// whole second.
+    async fn processes(n: usize) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let env = processes::environment(dir.path(), SETTINGS);
+        let mut started = Vec::with_capacity(n);
+        // One after another: the first creates the database and the development secret.
+        for k in 0..n {
+            let log = dir.path().join(format!("server-{k}.log"));
+            started.push(ServerProcess::start(&env, log).await);
+        }
+        let mut servers = Self::Processes {
+            processes: started,
+            env,
+            now: OffsetDateTime::now_utc().unix_timestamp(),
+            _dir: dir,
+        };
+        servers.freeze().await;
+        servers
+    }
+
+    async fn freeze(&mut self) {
+        if let Self::Processes { processes, now, .. } = self {
+            let body = json!({ "at": *now }).to_string();
+            for process in processes.iter() {
+                let frozen = process
+                    .send(Method::POST, "/__test__/clock/freeze", Some(&body), &[])
+                    .await
+                    .expect("the test clock answers");
+                assert_eq!(frozen.status, StatusCode::OK, "{}", frozen.body);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::Routers(apps) => apps.len(),
+            Self::Processes { processes, .. } => processes.len(),
+        }
+    }
+
+    fn now(&self) -> i64 {
+        match self {
+            Self::Routers(apps) => vigil::Clock::now(&apps[0].clock).unix_timestamp(),
+            Self::Processes { now, .. } => *now,
+        }
+    }
+
+    async fn send(
+        &self,
+        instance: usize,
+        method: Method,
+        path: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let instance = instance % self.len();
+        match self {
+            Self::Routers(apps) => {
+                let mut request = http::Request::builder().method(method).uri(path);
+                if body.is_some() {
+                    request = request.header(http::header::CONTENT_TYPE, "application/json");
+                }
+                for (name, value) in headers {
+                    request = request.header(*name, *value);
+                }
+                let body = body.map_or_else(axum::body::Body::empty, |b| {
+                    axum::body::Body::from(b.to_owned())
+                });
+                apps[instance]
+                    .request(request.body(body).expect("a request"))
+                    .await
+            }
+            Self::Processes { processes, .. } => processes[instance]
+                .send(method, path, body, headers)
+                .await
+                .expect("the server process answers"),
+        }
+    }
+
+    async fn advance(&mut self, seconds: i64) {
+        match self {
+            Self::Routers(apps) => apps[0].advance(Duration::seconds(seconds)),
+            Self::Processes { processes, now, .. } => {
+                *now += seconds;
+                let body = json!({ "seconds": seconds }).to_string();
+                for process in processes.iter() {
+                    let moved = process
+                        .send(Method::POST, "/__test__/clock/advance", Some(&body), &[])
+                        .await
+                        .expect("the test clock answers");
+                    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+                }
+            }
+        }
+    }
+
+    /// The first instance stops and starts again on the same stores.
+    async fn restart(&mut self) {
+        match self {
+            Self::Routers(apps) => {
+                let first = apps.remove(0);
+                apps.insert(0, first.restart(SETTINGS).await);
+            }
+            Self::Processes { processes, .. } => {
+                processes[0].restart().await;
+                self.freeze().await;
+            }
+        }
+    }
+
+    async fn add_user(&self, user: &str, password: &str) {
+        match self {
+            Self::Routers(apps) => {
+                let username = Username::parse(user).expect("a valid username");
+                apps[0]
+                    .state
+                    .users
+                    .add(&username, "History", password, Default::default())
+                    .await
+                    .expect("the history's user is created");
+            }
+            Self::Processes { env, .. } => {
+                let args = ["user", "add", user, "--password-stdin"];
+                processes::command(env, &args, password);
+            }
+        }
+    }
 }
 
 /// Cuts a failing history down to the operations that still fail (each run as a new user
 /// on the same servers), so the report is short enough to read.
-async fn minimise(apps: &mut Vec<TestApp>, mut ops: Vec<Op>, tag: &str) -> Vec<Op> {
+async fn minimise(servers: &mut Servers, mut ops: Vec<Op>, tag: &str) -> Vec<Op> {
     let mut attempt = 0;
     let mut i = 0;
     while i < ops.len() && attempt < 200 {
         let mut fewer = ops.clone();
         fewer.remove(i);
         attempt += 1;
-        if run(apps, &format!("{tag}m{attempt}"), &fewer)
+        if run(servers, &format!("{tag}m{attempt}"), &fewer)
             .await
             .is_err()
         {
@@ -652,12 +924,15 @@ fn histories() -> usize {
         .unwrap_or(40)
 }
 
-async fn check_topology(n: usize) {
-    let mut apps = topology(n).await;
+/// Runs the regression cases and `histories()` random histories (`MODEL_SEED` for one) on
+/// `servers`; `label` names the topology in reports.
+async fn check(mut servers: Servers, label: &str) {
+    let n = servers.len();
+    let apps = &mut servers;
     for (k, case) in regressions().into_iter().enumerate() {
-        if let Err((i, why, log)) = run(&mut apps, &format!("r{n}x{k}"), &case).await {
+        if let Err((i, why, log)) = run(apps, &format!("r{n}x{k}"), &case).await {
             panic!(
-                "regression case {k} fails at {i}: {why}\n{}",
+                "regression case {k} ({label}) fails at {i}: {why}\n{}",
                 log.join("\n")
             );
         }
@@ -677,15 +952,15 @@ async fn check_topology(n: usize) {
     for seed in seeds {
         let ops = generate(seed, 30, n);
         let user = format!("h{n}s{}", seed % 1_000_000_000);
-        if let Err((i, why, _)) = run(&mut apps, &user, &ops).await {
-            let minimal = minimise(&mut apps, ops[..=i].to_vec(), &format!("h{n}x")).await;
-            let replay = run(&mut apps, &format!("h{n}final"), &minimal).await;
+        if let Err((i, why, _)) = run(apps, &user, &ops).await {
+            let minimal = minimise(apps, ops[..=i].to_vec(), &format!("h{n}x")).await;
+            let replay = run(apps, &format!("h{n}final"), &minimal).await;
             let detail = match replay {
                 Err((_, why, log)) => format!("{why}\n{}", log.join("\n")),
                 Ok(()) => format!("(the cut-down history passed)\n{:?}", &ops[..=i]),
             };
             panic!(
-                "history of seed {seed} ({n} instance(s)) diverges from the model at {i}: {why}\n\
+                "history of seed {seed} ({label}) diverges from the model at {i}: {why}\n\
                  cut down (MODEL_SEED={seed} replays it):\n{detail}"
             );
         }
@@ -802,17 +1077,29 @@ fn regressions() -> Vec<Vec<Op>> {
 
 #[tokio::test]
 async fn histories_on_one_instance_follow_the_model() {
-    check_topology(1).await;
+    check(Servers::routers(1).await, "one instance").await;
 }
 
 #[tokio::test]
 async fn histories_on_two_instances_sharing_a_store_follow_the_model() {
-    check_topology(2).await;
+    check(Servers::routers(2).await, "two instances, one store").await;
 }
 
 #[tokio::test]
 async fn histories_on_three_instances_sharing_a_store_follow_the_model() {
-    check_topology(3).await;
+    check(Servers::routers(3).await, "three instances, one store").await;
+}
+
+/// Two real processes of the server binary on one SQLite file: what one writes, the other's
+/// copies in memory must never outlive. (SQLite only: the shared stores are covered by the
+/// instances above in `make test-shared`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn histories_on_two_processes_on_one_sqlite_file_follow_the_model() {
+    check(
+        Servers::processes(2).await,
+        "two processes, one SQLite file",
+    )
+    .await;
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod instances;
 mod model;
 mod openapi;
 mod problem_pages;
+mod processes;
 mod session_lifecycle;
 mod sessions;
 mod store;

@@ -258,6 +258,15 @@ impl Model {
         Expected::Ok(Handed::Nothing)
     }
 
+    /// A request the endpoint itself refuses (`status`, `code`) once the session checked
+    /// out: the session's verdict first, and no activity.
+    pub fn refused(&mut self, token: &Token, status: u16, code: &'static str) -> Expected {
+        match self.authenticate(token, false) {
+            Ok(_) => problem(status, code),
+            Err(refused) => refused,
+        }
+    }
+
     /// Every state-changing request that succeeded is the user's activity: the idle
     /// deadline moves, at most once per heartbeat interval, and never for an ended session.
     fn activity(&mut self, sid: &str) {
