@@ -228,12 +228,39 @@ pub struct DraftsDeleted {
     pub deleted: u32,
 }
 
-/// The answer to `GET /api/drafts`: everything in the account.
+/// Everything in the account: every page of `GET /api/drafts`, drafts in the order they were
+/// made, and the settings.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct WorkSnapshot {
     pub drafts: Vec<StoredDraft>,
     pub settings: Settings,
+}
+
+/// Drafts in a page of `GET /api/drafts` unless `?limit=` says otherwise.
+pub const DEFAULT_PAGE: usize = 50;
+/// The most drafts one page holds.
+pub const MAX_PAGE: usize = 200;
+
+/// One page of `GET /api/drafts`: drafts newest first (by creation, so a draft changed while
+/// the pages are read neither moves nor repeats), the settings on the first page, and the
+/// opaque cursor of the next page while there is one.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DraftsPage {
+    pub drafts: Vec<StoredDraft>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Settings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// The path of the page after `cursor`, as large as pages go.
+pub fn drafts_page_path(cursor: Option<&str>) -> String {
+    match cursor {
+        Some(cursor) => format!("{DRAFTS_PATH}?limit={MAX_PAGE}&cursor={cursor}"),
+        None => format!("{DRAFTS_PATH}?limit={MAX_PAGE}"),
+    }
 }
 
 /// [`is_draft_id`] as a regular expression, for the OpenAPI document.

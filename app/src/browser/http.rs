@@ -5,8 +5,9 @@
 use vigil::client::{Answer, Request};
 use vigil::sessions::{session_path, PASSWORD_PATH, REVOKE_OTHERS_PATH, SESSIONS_PATH};
 use vigil::work::{
-    draft_path, etag, submit_path, Precondition, Settings, StoredDraft, WorkOp, WorkSnapshot,
-    DRAFTS_PATH, IDEMPOTENCY_KEY_HEADER, SETTINGS_PATH,
+    draft_path, drafts_page_path, etag, submit_path, DraftsPage, Precondition, Settings,
+    StoredDraft, WorkOp, WorkSnapshot, DRAFTS_PATH, IDEMPOTENCY_KEY_HEADER, MAX_DRAFTS, MAX_PAGE,
+    SETTINGS_PATH,
 };
 use vigil::{ErrorCode, Problem};
 use wasm_bindgen::{JsCast, JsValue};
@@ -39,11 +40,7 @@ async fn answer(request: Request) -> Result<Answer, Box<Problem>> {
             .await
             .map(|()| Answer::LoggedOut)
             .map_err(|e| Box::new(e.0)),
-        Request::GetWork => {
-            let text = fetch("GET", DRAFTS_PATH, None, &[]).await?;
-            let snapshot: WorkSnapshot = decode(&text)?;
-            Ok(Answer::Snapshot(snapshot))
-        }
+        Request::GetWork => whole_account().await.map(Answer::Snapshot),
         Request::Work { key, op } => work(&key, op).await,
         Request::ListSessions => {
             let text = fetch("GET", SESSIONS_PATH, None, &[]).await?;
@@ -107,6 +104,31 @@ async fn work(key: &str, op: WorkOp) -> Result<Answer, Box<Problem>> {
             decode::<Settings>(&text).map(Answer::Settings)
         }
     }
+}
+
+/// The account comes in pages, newest first; the machine gets it whole, in the order the
+/// drafts were made, or not at all (a part would read as drafts deleted elsewhere).
+async fn whole_account() -> Result<WorkSnapshot, Box<Problem>> {
+    let mut snapshot = WorkSnapshot::default();
+    let mut cursor: Option<String> = None;
+    // An account holds at most MAX_DRAFTS: more pages than that is a fault.
+    for _ in 0..=MAX_DRAFTS / MAX_PAGE + 1 {
+        let text = fetch("GET", &drafts_page_path(cursor.as_deref()), None, &[]).await?;
+        let page: DraftsPage = decode(&text)?;
+        if let Some(settings) = page.settings {
+            snapshot.settings = settings;
+        }
+        snapshot.drafts.extend(page.drafts);
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            snapshot.drafts.reverse();
+            return Ok(snapshot);
+        }
+    }
+    Err(Box::new(Problem::new(
+        ErrorCode::InternalError,
+        "the account's drafts did not end after as many pages as an account can fill",
+    )))
 }
 
 fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Box<Problem>> {

@@ -399,6 +399,7 @@ fn own_problems(method: &Method, path: &str) -> &'static [(u16, ErrorCode)] {
         ("DELETE", "/api/drafts") | ("POST", "/api/sessions/revoke-others") => {
             &[(403, ReauthenticationRequired)]
         }
+        ("GET", "/api/drafts") => &[(422, ValidationFailed)],
         ("DELETE", "/api/sessions/{id}") => &[(403, ReauthenticationRequired), (404, NotFound)],
         ("POST", "/api/account/password") => &[
             (403, ReauthenticationRequired),

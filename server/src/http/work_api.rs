@@ -5,17 +5,18 @@
 //! [`WorkStore`], and turns its [`Outcome`] into the answer. Authentication, CSRF, JSON-only
 //! bodies and moving the idle deadline on success happen in the layers around them.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::header::{ETAG, IF_MATCH, IF_NONE_MATCH};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vigil::work::{
     etag, is_draft_id, is_idempotency_key, parse_etag, DraftInput, DraftLimit, DraftsDeleted,
-    Settings, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAY_HEADER,
+    Settings, DEFAULT_PAGE, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAY_HEADER, MAX_PAGE,
 };
 use vigil::{ErrorCode, Problem};
 
@@ -24,7 +25,7 @@ use crate::http::openapi::{CreateOnly, DraftId, EntityTag, IdempotencyKey};
 use crate::http::problem::ApiProblem;
 use crate::session::service::store_unavailable;
 use crate::state::AppState;
-use crate::work::{Applied, Operation, Outcome, Precondition, WorkError};
+use crate::work::{Applied, Cursor, Operation, Outcome, Precondition, WorkError};
 
 /// The routes, each documented where it is declared.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -37,12 +38,58 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 type Answer = Result<Response, ApiProblem>;
 
-#[utoipa::path(get, path = "/api/drafts", tag = "work", responses(
-    (status = 200, body = vigil::work::WorkSnapshot,
-        description = "The user's drafts (submitted ones included) and settings")))]
-async fn list(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Answer {
-    let snapshot = state.work.snapshot(user).await.map_err(work_problem)?;
-    Ok(Json(snapshot).into_response())
+/// `GET /api/drafts`'s query: both optional, both checked here.
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/drafts", tag = "work",
+    params(
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200,
+            description = "Drafts in the page (default 50, at most 200)"),
+        ("cursor" = Option<String>, Query,
+            description = "The `next_cursor` of the page before")),
+    responses((status = 200, body = vigil::work::DraftsPage,
+        description = "One page of the user's drafts (submitted ones included), newest first; \
+            the settings with the first page; `next_cursor` while more follow")))]
+async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Answer {
+    let Query(query) = query.map_err(|rejection| {
+        Problem::invalid_field(
+            "query",
+            format!("The query is not valid: {}", rejection.body_text()),
+        )
+    })?;
+    let limit = match query.limit.as_deref() {
+        None => DEFAULT_PAGE,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|limit| (1..=MAX_PAGE).contains(limit))
+            .ok_or_else(|| {
+                Problem::invalid_field("limit", format!("A page holds 1 to {MAX_PAGE} drafts."))
+            })?,
+    };
+    let cursor = match query.cursor.as_deref() {
+        None => None,
+        Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
+            Problem::invalid_field(
+                "cursor",
+                "Send the next_cursor of the page before, as it was given.",
+            )
+        })?),
+    };
+    let page = state
+        .work
+        .page(user, limit, cursor.as_ref())
+        .await
+        .map_err(work_problem)?;
+    Ok(Json(page).into_response())
 }
 
 /// Deletes every draft not submitted: sensitive, so it needs a recent sign-in (step-up).

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 use thiserror::Error;
 use time::{Duration, OffsetDateTime};
-use vigil::work::{Precondition, Settings, StoredDraft, WorkSnapshot, MAX_DRAFTS};
+use vigil::work::{DraftsPage, Precondition, Settings, StoredDraft, MAX_DRAFTS};
 
 use crate::db::Database;
 
@@ -133,6 +133,34 @@ pub struct WorkStore {
 }
 
 type DraftRow = (String, String, String, i64, i64, Option<i64>);
+/// A draft's row and its creation time, for the page cursor.
+type PagedRow = (String, String, String, i64, i64, Option<i64>, i64);
+
+/// Where a page of drafts ends: the last draft's creation time and id, opaque to clients
+/// (hex of `<created_at>:<id>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    created_at: i64,
+    id: String,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        hex::encode(format!("{}:{}", self.created_at, self.id))
+    }
+
+    /// A cursor this server made; `None` for anything else.
+    pub fn decode(text: &str) -> Option<Self> {
+        let bytes = hex::decode(text).ok()?;
+        let text = std::str::from_utf8(&bytes).ok()?;
+        let (created_at, id) = text.split_once(':')?;
+        let created_at = created_at.parse().ok()?;
+        vigil::work::is_draft_id(id).then(|| Self {
+            created_at,
+            id: id.to_owned(),
+        })
+    }
+}
 
 const DRAFT_COLUMNS: &str = "id, title, body, version, updated_at, submitted_at";
 
@@ -165,28 +193,75 @@ impl WorkStore {
         Self { db }
     }
 
-    /// Everything in the user's account: drafts in the order they were made, and settings.
-    pub async fn snapshot(&self, user_id: i64) -> Result<WorkSnapshot, WorkError> {
-        let rows: Vec<DraftRow> = sqlx::query_as(&format!(
-            "SELECT {DRAFT_COLUMNS} FROM drafts WHERE user_id = $1 ORDER BY created_at, id"
-        ))
-        .bind(user_id)
-        .fetch_all(self.db.pool())
-        .await?;
+    /// One page of the user's drafts, newest first (by creation: a draft changed meanwhile
+    /// neither moves nor repeats), after `after` if given; the settings with the first page.
+    pub async fn page(
+        &self,
+        user_id: i64,
+        limit: usize,
+        after: Option<&Cursor>,
+    ) -> Result<DraftsPage, WorkError> {
+        let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
+        let rows: Vec<PagedRow> = match after {
+            None => {
+                sqlx::query_as(&format!(
+                    "SELECT {DRAFT_COLUMNS}, created_at FROM drafts WHERE user_id = $1 \
+                     ORDER BY created_at DESC, id DESC LIMIT $2"
+                ))
+                .bind(user_id)
+                .bind(fetch)
+                .fetch_all(self.db.pool())
+                .await?
+            }
+            Some(cursor) => {
+                sqlx::query_as(&format!(
+                    "SELECT {DRAFT_COLUMNS}, created_at FROM drafts WHERE user_id = $1 \
+                     AND (created_at < $2 OR (created_at = $2 AND id < $3)) \
+                     ORDER BY created_at DESC, id DESC LIMIT $4"
+                ))
+                .bind(user_id)
+                .bind(cursor.created_at)
+                .bind(&cursor.id)
+                .bind(fetch)
+                .fetch_all(self.db.pool())
+                .await?
+            }
+        };
+        let more = rows.len() > limit;
+        let mut drafts = Vec::with_capacity(rows.len().min(limit));
+        let mut last = None;
+        for (id, title, body, version, updated_at, submitted_at, created_at) in
+            rows.into_iter().take(limit)
+        {
+            last = Some(Cursor {
+                created_at,
+                id: id.clone(),
+            });
+            drafts.push(draft((id, title, body, version, updated_at, submitted_at)));
+        }
+        let settings = match after {
+            None => Some(self.settings(user_id).await?),
+            Some(_) => None,
+        };
+        Ok(DraftsPage {
+            drafts,
+            settings,
+            next_cursor: last.filter(|_| more).map(|cursor| cursor.encode()),
+        })
+    }
+
+    async fn settings(&self, user_id: i64) -> Result<Settings, WorkError> {
         let settings: Option<String> =
             sqlx::query_scalar("SELECT settings FROM user_settings WHERE user_id = $1")
                 .bind(user_id)
                 .fetch_optional(self.db.pool())
                 .await?;
-        Ok(WorkSnapshot {
-            drafts: rows.into_iter().map(draft).collect(),
-            settings: match settings {
-                Some(json) => {
-                    serde_json::from_str(&json).map_err(|e| WorkError::Corrupt(e.to_string()))?
-                }
-                None => Settings::default(),
-            },
-        })
+        match settings {
+            Some(json) => {
+                serde_json::from_str(&json).map_err(|e| WorkError::Corrupt(e.to_string()))
+            }
+            None => Ok(Settings::default()),
+        }
     }
 
     /// Applies `operation` for the user, once per idempotency key.

@@ -735,3 +735,88 @@ async fn an_ended_session_stores_nothing() {
     assert!(!replay.headers.contains_key("idempotent-replayed"));
     assert_eq!(list(&app, &fresh).await["drafts"][0]["body"], "lost?");
 }
+
+#[tokio::test]
+async fn drafts_come_in_pages_newest_first_with_the_settings_on_the_first() {
+    let app = spawn_app().await;
+    let cookie = app.browser_session().await;
+    let id = |k: usize| format!("0f8e6a2c-4b1d-4e8f-9a3b-{k:012}");
+    for k in 0..7 {
+        app.advance(Duration::seconds(1));
+        let created = put(
+            &app,
+            &cookie,
+            &id(k),
+            json!({"title": format!("Draft {k}"), "body": "text"}),
+            &[("if-none-match", "*")],
+        )
+        .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    }
+    let page = |query: String| {
+        let cookie = cookie.clone();
+        let app = &app;
+        async move {
+            app.send(
+                Method::GET,
+                &format!("/api/drafts{query}"),
+                None,
+                &[("cookie", &cookie)],
+            )
+            .await
+        }
+    };
+    let ids = |body: &Value| -> Vec<String> {
+        body["drafts"]
+            .as_array()
+            .map(|drafts| {
+                drafts
+                    .iter()
+                    .filter_map(|d| d["id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let first = page("?limit=3".into()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(ids(&first.body), vec![id(6), id(5), id(4)]);
+    assert!(first.body["settings"].is_object(), "{}", first.body);
+    let cursor = first.body["next_cursor"]
+        .as_str()
+        .expect("more follow")
+        .to_owned();
+    // A draft changed between pages neither moves nor repeats.
+    put(
+        &app,
+        &cookie,
+        &id(5),
+        json!({"title": "changed", "body": "text"}),
+        &[("if-match", "\"1\"")],
+    )
+    .await;
+    let second = page(format!("?limit=3&cursor={cursor}")).await;
+    assert_eq!(ids(&second.body), vec![id(3), id(2), id(1)]);
+    assert!(second.body.get("settings").is_none(), "{}", second.body);
+    let cursor = second.body["next_cursor"]
+        .as_str()
+        .expect("more follow")
+        .to_owned();
+    let last = page(format!("?limit=3&cursor={cursor}")).await;
+    assert_eq!(ids(&last.body), vec![id(0)]);
+    assert!(last.body.get("next_cursor").is_none(), "{}", last.body);
+    // Without a limit: up to 50.
+    let all = page(String::new()).await;
+    assert_eq!(ids(&all.body).len(), 7);
+    assert!(all.body.get("next_cursor").is_none());
+    for (query, field) in [
+        ("?limit=0", "limit"),
+        ("?limit=201", "limit"),
+        ("?limit=many", "limit"),
+        ("?cursor=zz", "cursor"),
+        ("?cursor=3a", "cursor"),
+    ] {
+        let refused = page(query.into()).await;
+        let problem = refused.assert_problem(422, "validation_failed");
+        assert_eq!(problem.field.as_deref(), Some(field), "{query}");
+    }
+}
