@@ -88,15 +88,38 @@ impl TryFrom<PolicyInfo> for TimeoutPolicy {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocalKey {
-    /// Which derivation made it; stored beside each entry it encrypts.
+    /// Which version of the user's key this is; stored beside each entry it encrypts. A
+    /// password change or reset moves it on.
     pub version: u32,
     /// 32 bytes, base64 without padding.
     pub key: String,
+    /// The version before, while copies encrypted under it may remain in the browser: they
+    /// are read with it once and written again under the current key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired: Option<RetiredKey>,
 }
 
 impl std::fmt::Debug for LocalKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LocalKey")
+            .field("version", &self.version)
+            .field("retired", &self.retired)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user's previous local-copy key, only for reading what was written under it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetiredKey {
+    pub version: u32,
+    /// 32 bytes, base64 without padding.
+    pub key: String,
+}
+
+impl std::fmt::Debug for RetiredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RetiredKey")
             .field("version", &self.version)
             .finish_non_exhaustive()
     }
@@ -199,6 +222,13 @@ impl SessionInfo {
             out.int(key.version);
             out.raw(",\"key\":");
             out.string(&key.key);
+            if let Some(retired) = &key.retired {
+                out.raw(",\"retired\":{\"version\":");
+                out.int(retired.version);
+                out.raw(",\"key\":");
+                out.string(&retired.key);
+                out.raw("}");
+            }
             out.raw("}");
         }
         out.raw("}");
@@ -350,8 +380,12 @@ mod tests {
         let mut info = sample();
         assert_eq!(info.to_json(), serde_json::to_vec(&info).ok());
         info.local_key = Some(LocalKey {
-            version: 1,
+            version: 2,
             key: "k".repeat(43),
+            retired: Some(RetiredKey {
+                version: 1,
+                key: "r".repeat(43),
+            }),
         });
         info.policy.remember_absolute_secs = Some(2_592_000);
         info.user.display_name = "Ada \"the\" \\ Countess\n\u{7f}é".into();
@@ -415,7 +449,11 @@ mod tests {
                 any::<i64>(),
                 any::<Option<i64>>(),
             ),
-            proptest::option::of((any::<u32>(), arbitrary_text())),
+            proptest::option::of((
+                any::<u32>(),
+                arbitrary_text(),
+                proptest::option::of((any::<u32>(), arbitrary_text())),
+            )),
         )
             .prop_map(
                 |((id, username, display_name, admin, session_id), times, p, key)| SessionInfo {
@@ -439,7 +477,11 @@ mod tests {
                         heartbeat_secs: p.3,
                         remember_absolute_secs: p.4,
                     },
-                    local_key: key.map(|(version, key)| LocalKey { version, key }),
+                    local_key: key.map(|(version, key, retired)| LocalKey {
+                        version,
+                        key,
+                        retired: retired.map(|(version, key)| RetiredKey { version, key }),
+                    }),
                 },
             )
     }

@@ -1,5 +1,5 @@
 import { expect } from "@playwright/test";
-import { ADA, advance, modal, POLICY, signIn, test } from "./helpers";
+import { ADA, advance, hydrated, LIN, modal, POLICY, signIn, test, writeDraft } from "./helpers";
 
 test.describe("when the browser cannot keep the work", () => {
   test("full storage: a notice, and the drafts stay in the tab through a timeout", async ({ page }) => {
@@ -38,5 +38,41 @@ test.describe("when the browser cannot keep the work", () => {
     await page.getByLabel("Title").fill("Still works");
     await page.getByLabel("Text", { exact: true }).fill("without storage");
     await expect(page.getByRole("button", { name: "Still works" })).toBeVisible();
+  });
+});
+
+test.describe("the local-copy key after a password change", () => {
+  /** The key version of each of this browser's encrypted entries. */
+  const keyVersions = (page: import("@playwright/test").Page) =>
+    page.evaluate(() =>
+      Object.keys(localStorage)
+        .filter((k) => k.startsWith("vigil.v2.u") && !k.endsWith(".set-aside"))
+        .map((k) => JSON.parse(localStorage.getItem(k) ?? "{}").key_version as number),
+    );
+  const changePassword = (page: import("@playwright/test").Page, current: string, next: string) =>
+    page.request.post("/api/account/password", {
+      data: { current_password: current, new_password: next },
+    });
+
+  test("copies written before are read once with the old key and written again under the new one", async ({
+    page,
+  }) => {
+    const changed = "a new lantern by the gate";
+    await signIn(page, LIN);
+    await writeDraft(page, "Before the change", "kept in this browser");
+    await expect.poll(async () => (await keyVersions(page)).length).toBeGreaterThan(0);
+    const before = Math.max(...(await keyVersions(page)));
+
+    expect((await changePassword(page, LIN.password, changed)).status()).toBe(200);
+    await page.reload();
+    await hydrated(page);
+    await expect(page.getByRole("button", { name: "Before the change" })).toBeVisible();
+    await expect
+      .poll(async () => [...new Set(await keyVersions(page))])
+      .toEqual([before + 1]);
+    await expect(page.locator("[data-notice=storage]")).toHaveCount(0);
+
+    // And back, so the suite can run again on the same server.
+    expect((await changePassword(page, changed, LIN.password)).status()).toBe(200);
   });
 });

@@ -47,7 +47,7 @@ fn records(count: usize) -> Vec<SessionRecord> {
                 user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0".into()),
                 ip: Some("198.51.100.7".into()),
             };
-            SessionRecord::start(&user, now, &policy, None, client, false)
+            SessionRecord::start(&user, now, &policy, None, client, false, 1)
         })
         .collect()
 }

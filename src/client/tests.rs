@@ -51,6 +51,7 @@ pub(super) fn info(user_id: i64, now: Millis, last_activity: Millis) -> SessionI
             remember_absolute_secs: None,
         },
         local_key: Some(LocalKey {
+            retired: None,
             version: 1,
             key: format!("key-of-{user_id}"),
         }),

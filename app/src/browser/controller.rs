@@ -180,7 +180,11 @@ fn execute(command: Command) {
         }
         Command::LoadLocal { user } => spawn_local(async move {
             let key = current_key().await;
-            let (entries, problems) = local_copy::load(user, key.as_ref()).await;
+            let retired = match with(|s| s.local_key.clone()) {
+                Some(local) => crypto::import_retired(&local).await,
+                None => None,
+            };
+            let (entries, problems) = local_copy::load(user, key.as_ref(), retired.as_ref()).await;
             report(&problems);
             let unreadable = problems
                 .iter()

@@ -39,9 +39,19 @@ pub struct Key {
 
 /// Imports the server's key for this page's memory.
 pub async fn import(local: &LocalKey) -> Result<Key, CryptoError> {
+    import_raw(local.version, &local.key).await
+}
+
+/// Imports the key before the current one, only to read what was written under it.
+pub async fn import_retired(local: &LocalKey) -> Option<Key> {
+    let retired = local.retired.as_ref()?;
+    import_raw(retired.version, &retired.key).await.ok()
+}
+
+async fn import_raw(version: u32, encoded: &str) -> Result<Key, CryptoError> {
     use base64::Engine;
     let raw = base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(&local.key)
+        .decode(encoded)
         .map_err(|_| CryptoError::BadKey)?;
     let usages = Array::of2(&"encrypt".into(), &"decrypt".into());
     let promise = subtle()?
@@ -58,10 +68,7 @@ pub async fn import(local: &LocalKey) -> Result<Key, CryptoError> {
         .map_err(|_| CryptoError::BadKey)?
         .dyn_into::<CryptoKey>()
         .map_err(|_| CryptoError::BadKey)?;
-    Ok(Key {
-        version: local.version,
-        key,
-    })
+    Ok(Key { version, key })
 }
 
 fn params(nonce: &[u8], bound_to: &str) -> AesGcmParams {

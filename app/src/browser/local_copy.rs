@@ -54,8 +54,13 @@ thread_local! {
 }
 
 /// Reads and decrypts every entry of `user`. Entries that cannot be read are set aside;
-/// the count of them, and any problem, is reported.
-pub async fn load(user: i64, key: Option<&Key>) -> (Vec<Entry>, Vec<StorageProblem>) {
+/// the count of them, and any problem, is reported. Entries written under the `retired` key
+/// (before a password change) are read with it and written again under `key`.
+pub async fn load(
+    user: i64,
+    key: Option<&Key>,
+    retired: Option<&Key>,
+) -> (Vec<Entry>, Vec<StorageProblem>) {
     let Some(storage) = storage() else {
         return (Vec::new(), vec![StorageProblem::Unavailable]);
     };
@@ -63,6 +68,7 @@ pub async fn load(user: i64, key: Option<&Key>) -> (Vec<Entry>, Vec<StorageProbl
         return (Vec::new(), vec![StorageProblem::NoEncryption]);
     };
     let mut entries = Vec::new();
+    let mut stale = Vec::new();
     let mut unreadable = Vec::new();
     let prefix = user_prefix(user);
     let now = now_ms() as i64;
@@ -73,8 +79,12 @@ pub async fn load(user: i64, key: Option<&Key>) -> (Vec<Entry>, Vec<StorageProbl
         let Ok(Some(raw)) = storage.get_item(&name) else {
             continue;
         };
-        match read(&raw, user, now, key, &name).await {
-            Ok(entry) => entries.push(entry),
+        match read(&raw, user, now, key, retired, &name).await {
+            Ok((entry, false)) => entries.push(entry),
+            Ok((entry, true)) => {
+                stale.push(entry.clone());
+                entries.push(entry);
+            }
             Err(PreservedError::Expired) => {
                 let _ = storage.remove_item(&name);
             }
@@ -87,6 +97,11 @@ pub async fn load(user: i64, key: Option<&Key>) -> (Vec<Entry>, Vec<StorageProbl
     }
     entries.extend(migrate_legacy(&storage, user, now));
     let mut problems = Vec::new();
+    for entry in &stale {
+        if let Err(problem) = store(user, entry, Some(key)).await {
+            problems.push(problem);
+        }
+    }
     if let Some(first) = unreadable.first() {
         problems.push(StorageProblem::SetAside(first.clone()));
     }
@@ -140,22 +155,26 @@ fn migrate_legacy(storage: &web_sys::Storage, user: i64, now: i64) -> Vec<Entry>
     entries
 }
 
+/// One entry, decrypted; `true` when it was under the retired key.
 async fn read(
     raw: &str,
     user: i64,
     now: i64,
     key: &Key,
+    retired: Option<&Key>,
     name: &str,
-) -> Result<Entry, PreservedError> {
+) -> Result<(Entry, bool), PreservedError> {
     let envelope = Envelope::decode(raw, user, now)?;
-    if envelope.key_version != key.version {
-        return Err(PreservedError::UnknownKey);
-    }
+    let (key, is_retired) = match retired {
+        _ if envelope.key_version == key.version => (key, false),
+        Some(retired) if envelope.key_version == retired.version => (retired, true),
+        _ => return Err(PreservedError::UnknownKey),
+    };
     let (nonce, sealed) = envelope.sealed()?;
     let plain = crypto::open(key, &nonce, &sealed, name)
         .await
         .map_err(|e| PreservedError::Corrupt(e.to_string()))?;
-    Entry::from_json(&plain)
+    Ok((Entry::from_json(&plain)?, is_retired))
 }
 
 /// Encrypts and writes one entry.

@@ -183,6 +183,7 @@ impl VigilBackend {
                 fingerprint(&request.headers),
                 client.clone(),
                 credentials.remember,
+                user.key_version,
                 replacing.clone(),
             )
             .await

@@ -167,11 +167,15 @@ async fn change_password(
         }
         Err(err) => return Err(user_store_problem(err).into()),
     }
-    state
+    let key_version = state
         .users
         .set_password_of(user.id, &change.new_password)
         .await
         .map_err(user_store_problem)?;
+    // This session goes on under the new local-copy key (its next answer hands it out).
+    if let Some(version) = key_version {
+        state.sessions.rekey(auth.record.clone(), version).await?;
+    }
     // Whoever knew the old password is signed out everywhere; this session stays.
     let ended = state
         .sessions

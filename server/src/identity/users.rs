@@ -20,6 +20,9 @@ pub struct User {
     pub username: Username,
     pub display_name: String,
     pub role: Role,
+    /// The version of the user's local-copy key: moved on by every password change or
+    /// reset, so copies written after it cannot be read with a key handed out before.
+    pub key_version: u32,
 }
 
 impl User {
@@ -235,6 +238,7 @@ impl UserRepository {
                 username: username.clone(),
                 display_name,
                 role,
+                key_version: crate::work::local_key::FIRST_KEY_VERSION,
             }),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(UserError::Exists(username.as_str().to_owned()))
@@ -251,25 +255,36 @@ impl UserRepository {
         validate_password(password)?;
         let password = password.to_owned();
         let hash = self.hashing.run(move || hash_password(&password)).await??;
-        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2")
-            .bind(&hash)
-            .bind(username.as_str())
-            .execute(self.db.writer())
-            .await?;
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $1, key_version = key_version + 1 \
+             WHERE username = $2",
+        )
+        .bind(&hash)
+        .bind(username.as_str())
+        .execute(self.db.writer())
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// Sets the password of the account with this id (a change by its owner).
-    pub async fn set_password_of(&self, user_id: i64, password: &str) -> Result<bool, UserError> {
+    /// Sets the password of the account with this id (a change by its owner); the new
+    /// version of its local-copy key, `None` if there is no such account.
+    pub async fn set_password_of(
+        &self,
+        user_id: i64,
+        password: &str,
+    ) -> Result<Option<u32>, UserError> {
         validate_password(password)?;
         let password = password.to_owned();
         let hash = self.hashing.run(move || hash_password(&password)).await??;
-        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(&hash)
-            .bind(user_id)
-            .execute(self.db.writer())
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let version: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET password_hash = $1, key_version = key_version + 1 \
+             WHERE id = $2 RETURNING key_version",
+        )
+        .bind(&hash)
+        .bind(user_id)
+        .fetch_optional(self.db.writer())
+        .await?;
+        Ok(version.map(key_version))
     }
 
     /// Gives the account a role; answers whether it exists.
@@ -284,21 +299,22 @@ impl UserRepository {
 
     /// Checks a username and password. Unknown users and wrong passwords take the same path.
     pub async fn verify(&self, username: &str, password: &str) -> Result<Option<User>, UserError> {
-        let row: Option<(i64, String, String, String, String)> = match Username::parse(username) {
-            Ok(name) => {
-                sqlx::query_as(
-                    "SELECT id, username, display_name, password_hash, role FROM users \
-                 WHERE username = $1",
-                )
-                .bind(name.as_str())
-                .fetch_optional(self.db.pool())
-                .await?
-            }
-            Err(_) => None,
-        };
+        let row: Option<(i64, String, String, String, String, i64)> =
+            match Username::parse(username) {
+                Ok(name) => {
+                    sqlx::query_as(
+                        "SELECT id, username, display_name, password_hash, role, key_version \
+                     FROM users WHERE username = $1",
+                    )
+                    .bind(name.as_str())
+                    .fetch_optional(self.db.pool())
+                    .await?
+                }
+                Err(_) => None,
+            };
         let hash = row
             .as_ref()
-            .map(|(_, _, _, hash, _)| hash.clone())
+            .map(|(_, _, _, hash, _, _)| hash.clone())
             .unwrap_or_else(|| dummy_hash().to_owned());
         let password = password.to_owned();
         let matches = self
@@ -306,16 +322,22 @@ impl UserRepository {
             .run(move || verify_hash(&hash, &password))
             .await?;
         Ok(match row {
-            Some((id, username, display_name, _, role)) if matches => Some(User {
+            Some((id, username, display_name, _, role, version)) if matches => Some(User {
                 id,
                 username: Username(username),
                 display_name,
                 // An unknown role grants nothing beyond an ordinary user's.
                 role: Role::parse(&role).unwrap_or_default(),
+                key_version: key_version(version),
             }),
             _ => None,
         })
     }
+}
+
+/// A stored key version; out of range reads as the first.
+fn key_version(stored: i64) -> u32 {
+    u32::try_from(stored).unwrap_or(crate::work::local_key::FIRST_KEY_VERSION)
 }
 
 #[cfg(test)]

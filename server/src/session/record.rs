@@ -203,11 +203,19 @@ pub struct SessionRecord {
     /// Signed in with "remember me": the longer lifetime and a persistent cookie.
     #[serde(default)]
     pub remember: bool,
+    /// The version of the user's local-copy key this session hands out (a password change
+    /// moves it on; records of earlier builds had the first).
+    #[serde(default = "first_key_version")]
+    pub key_version: u32,
     pub ended: Option<Tombstone>,
     /// Bumped by the store on every write; a write succeeds only from the version it read.
     /// Kept by the store beside the record, not inside it.
     #[serde(skip)]
     pub version: u64,
+}
+
+fn first_key_version() -> u32 {
+    crate::work::local_key::FIRST_KEY_VERSION
 }
 
 /// The verdict on a record at some instant.
@@ -247,6 +255,7 @@ impl SessionRecord {
         fingerprint_hash: Option<String>,
         client: ClientSummary,
         remember: bool,
+        key_version: u32,
     ) -> Self {
         let absolute_expires_at = now + policy.absolute_timeout();
         Self {
@@ -261,6 +270,7 @@ impl SessionRecord {
             fingerprint_hash,
             client,
             remember,
+            key_version,
             ended: None,
             version: 0,
         }
@@ -361,6 +371,7 @@ mod tests {
             None,
             ClientSummary::default(),
             false,
+            1,
         )
     }
 

@@ -525,6 +525,7 @@ mod tests {
             None,
             Default::default(),
             false,
+            1,
         );
         let text = encode(&record).unwrap();
         let decoded = Decoded::default();

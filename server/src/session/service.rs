@@ -247,7 +247,7 @@ impl SessionService {
             warn_at: deadlines.warn_at(),
             server_now: now,
             policy: (*policy).into(),
-            local_key: Some(self.local_keys.for_user(record.user.id)),
+            local_key: Some(self.local_keys.for_user(record.user.id, record.key_version)),
         }
     }
 
@@ -355,6 +355,7 @@ impl SessionService {
         fingerprint: Option<&str>,
         client: ClientSummary,
         remember: bool,
+        key_version: u32,
         mut replacing: Option<SessionRecord>,
     ) -> Result<(SessionRecord, IssuedToken), AuthError> {
         let now = self.clock.now();
@@ -365,6 +366,7 @@ impl SessionService {
             fingerprint.map(fingerprint_hash),
             client,
             remember,
+            key_version,
         );
         let limit = self.rules.limit;
         for _ in 0..MAX_WRITE_ATTEMPTS {
@@ -654,6 +656,32 @@ impl SessionService {
                         .load_fresh(record.user.id, &record.id)
                         .await?
                         .ok_or(AuthError::NotFound)?;
+                }
+            }
+        }
+        Err(AuthError::Contended)
+    }
+
+    /// Moves this session on to the user's new local-copy key (after a password change): its
+    /// answers hand out that key from now on, with the one before for the copies under it.
+    pub async fn rekey(
+        &self,
+        mut record: SessionRecord,
+        key_version: u32,
+    ) -> Result<(), AuthError> {
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            if record.key_version >= key_version || record.ended.is_some() {
+                return Ok(());
+            }
+            let mut next = record.clone();
+            next.key_version = key_version;
+            match self.store.replace(&next).await? {
+                Replaced::Written(_) => return Ok(()),
+                Replaced::Conflict => {
+                    match self.store.load_fresh(record.user.id, &record.id).await? {
+                        Some(fresh) => record = fresh,
+                        None => return Ok(()),
+                    }
                 }
             }
         }

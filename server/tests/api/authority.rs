@@ -513,3 +513,73 @@ async fn signing_in_again_in_place_at_a_full_limit_replaces() {
         .await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.body);
 }
+
+#[tokio::test]
+async fn a_password_change_moves_the_local_copy_key_on_keeping_the_one_before() {
+    let app = spawn_app().await;
+    let cookie = app.browser_session().await;
+    let before = app
+        .with_cookie("/api/auth/session-info", &cookie)
+        .await
+        .body["local_key"]
+        .clone();
+    assert_eq!(before["version"], 1);
+    assert!(before.get("retired").is_none(), "{before}");
+    let changed = app
+        .post(
+            "/api/account/password",
+            json!({"current_password": PASSWORD, "new_password": "a completely new one"}),
+            &[(COOKIE.as_str(), &cookie)],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    // This session goes on under the new key, the old one offered for reading.
+    let after = app
+        .with_cookie("/api/auth/session-info", &cookie)
+        .await
+        .body["local_key"]
+        .clone();
+    assert_eq!(after["version"], 2);
+    assert_ne!(after["key"], before["key"]);
+    assert_eq!(after["retired"]["version"], 1);
+    assert_eq!(after["retired"]["key"], before["key"]);
+    // So does every new sign-in.
+    let again = app
+        .post(
+            "/api/auth/login",
+            json!({"username": USERNAME, "password": "a completely new one"}),
+            &[],
+        )
+        .await;
+    assert_eq!(again.body["local_key"], after, "{}", again.body);
+    // Another user's key is untouched.
+    let grace = app.sign_in_grace().await;
+    let hers = app.with_cookie("/api/auth/session-info", &grace).await.body["local_key"].clone();
+    assert_eq!(hers["version"], 1);
+}
+
+#[tokio::test]
+async fn a_password_reset_from_the_command_line_moves_the_key_on_too() {
+    use vigil_server::cli::{run_user_command, UserCommand};
+    let app = spawn_app().await;
+    let command = UserCommand::Add {
+        name: USERNAME.into(),
+        password_stdin: true,
+        display_name: String::new(),
+        update: true,
+        role: None,
+    };
+    run_user_command(&app.state.settings, command, "a reset passphrase")
+        .await
+        .expect("reset");
+    let signed = app
+        .post(
+            "/api/auth/login",
+            json!({"username": USERNAME, "password": "a reset passphrase"}),
+            &[],
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+    assert_eq!(signed.body["local_key"]["version"], 2);
+    assert_eq!(signed.body["local_key"]["retired"]["version"], 1);
+}
