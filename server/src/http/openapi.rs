@@ -81,6 +81,9 @@ pub struct EntityTag;
 /// An `Idempotency-Key` in the document: what [`vigil::work::is_idempotency_key`] accepts.
 pub struct IdempotencyKey;
 
+/// A page cursor of `GET /api/drafts` in the document: what [`crate::work::Cursor`] reads.
+pub struct PageCursor;
+
 macro_rules! pattern_schema {
     ($name:ident, $pattern:expr, $example:expr, $description:expr) => {
         impl utoipa::PartialSchema for $name {
@@ -109,6 +112,12 @@ pattern_schema!(
     vigil::work::ETAG_PATTERN,
     "\"1\"",
     "A draft version as its ETag gives it: `\"3\"` (or weak, `W/\"3\"`)"
+);
+pattern_schema!(
+    PageCursor,
+    crate::work::CURSOR_PATTERN,
+    "1780000000000.0f8e6a2c-4b1d-4e8f-9a3b-2c1d0e9f8a7b",
+    "The `next_cursor` of the page before, sent back as it was given"
 );
 pattern_schema!(
     IdempotencyKey,

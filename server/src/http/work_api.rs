@@ -21,7 +21,7 @@ use vigil::work::{
 use vigil::{ErrorCode, Problem};
 
 use crate::http::auth::{CurrentSession, CurrentUser};
-use crate::http::openapi::{CreateOnly, DraftId, EntityTag, IdempotencyKey};
+use crate::http::openapi::{CreateOnly, DraftId, EntityTag, IdempotencyKey, PageCursor};
 use crate::http::problem::ApiProblem;
 use crate::session::service::store_unavailable;
 use crate::state::AppState;
@@ -49,7 +49,7 @@ struct PageQuery {
     params(
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 200,
             description = "Drafts in the page (default 50, at most 200)"),
-        ("cursor" = Option<String>, Query,
+        ("cursor" = Option<PageCursor>, Query,
             description = "The `next_cursor` of the page before")),
     responses((status = 200, body = vigil::work::DraftsPage,
         description = "One page of the user's drafts (submitted ones included), newest first; \

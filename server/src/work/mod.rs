@@ -3,5 +3,5 @@
 pub mod local_key;
 pub mod store;
 
-pub use store::{Applied, Cursor, Operation, Outcome, WorkError, WorkStore};
+pub use store::{Applied, Cursor, Operation, Outcome, WorkError, WorkStore, CURSOR_PATTERN};
 pub use vigil::work::Precondition;

@@ -136,8 +136,12 @@ type DraftRow = (String, String, String, i64, i64, Option<i64>);
 /// A draft's row and its creation time, for the page cursor.
 type PagedRow = (String, String, String, i64, i64, Option<i64>, i64);
 
-/// Where a page of drafts ends: the last draft's creation time and id, opaque to clients
-/// (hex of `<created_at>:<id>`).
+/// What [`Cursor::decode`] reads, as a regular expression (for the OpenAPI document).
+pub const CURSOR_PATTERN: &str =
+    "^[0-9]{1,18}\\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+
+/// Where a page of drafts ends: the last draft's creation time (unix milliseconds) and id,
+/// `<created_at>.<id>`; clients send it back as they were given it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
     created_at: i64,
@@ -146,15 +150,15 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        hex::encode(format!("{}:{}", self.created_at, self.id))
+        format!("{}.{}", self.created_at, self.id)
     }
 
-    /// A cursor this server made; `None` for anything else.
+    /// A cursor of the form this server makes ([`CURSOR_PATTERN`]); `None` for anything else.
     pub fn decode(text: &str) -> Option<Self> {
-        let bytes = hex::decode(text).ok()?;
-        let text = std::str::from_utf8(&bytes).ok()?;
-        let (created_at, id) = text.split_once(':')?;
-        let created_at = created_at.parse().ok()?;
+        let (created_at, id) = text.split_once('.')?;
+        let digits =
+            (1..=18).contains(&created_at.len()) && created_at.bytes().all(|b| b.is_ascii_digit());
+        let created_at = created_at.parse().ok().filter(|_| digits)?;
         vigil::work::is_draft_id(id).then(|| Self {
             created_at,
             id: id.to_owned(),

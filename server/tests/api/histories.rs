@@ -101,10 +101,12 @@ enum Op {
         instance: usize,
     },
     Advance(i64),
-    /// Two refreshes with one token at once, on two instances.
-    RacedRefreshes {
+    /// Two requests with one token at once, on two instances: two refreshes, or a refresh
+    /// and a sign-out.
+    Raced {
         browser: usize,
         pick: Pick,
+        with_logout: bool,
     },
     /// The first instance stops and starts again on the same stores.
     Restart,
@@ -199,7 +201,11 @@ fn generate(seed: u64, length: usize, instances: usize) -> Vec<Op> {
                     target: rng.below(BROWSERS),
                     instance,
                 },
-                14 if instances > 1 => Op::RacedRefreshes { browser, pick },
+                14 if instances > 1 => Op::Raced {
+                    browser,
+                    pick,
+                    with_logout: rng.below(3) == 0,
+                },
                 16 => Op::Drafts {
                     browser,
                     pick,
@@ -383,7 +389,7 @@ impl<'a> Run<'a> {
                 }
                 model.sign_in(token, new_sid.as_deref())
             }
-            Op::Refresh { .. } | Op::RacedRefreshes { .. } => match token {
+            Op::Refresh { .. } | Op::Raced { .. } => match token {
                 Some(token) => model.refresh(token),
                 None => unusable,
             },
@@ -470,7 +476,7 @@ impl<'a> Run<'a> {
             }
             Op::Advance(_)
             | Op::Restart
-            | Op::RacedRefreshes { .. }
+            | Op::Raced { .. }
             | Op::Drafts { .. }
             | Op::Malformed { .. } => {
                 unreachable!("not a single request")
@@ -491,7 +497,7 @@ impl<'a> Run<'a> {
             | Op::Read { browser, pick, .. }
             | Op::Change { browser, pick, .. }
             | Op::Logout { browser, pick, .. }
-            | Op::RacedRefreshes { browser, pick } => (browser, pick),
+            | Op::Raced { browser, pick, .. } => (browser, pick),
         };
         self.browsers[browser].token(pick).map(str::to_owned)
     }
@@ -506,7 +512,7 @@ impl<'a> Run<'a> {
             | Op::Logout { browser, .. }
             | Op::RevokeOthers { browser, .. }
             | Op::EndOne { browser, .. }
-            | Op::RacedRefreshes { browser, .. }
+            | Op::Raced { browser, .. }
             | Op::Drafts { browser, .. } => Some(browser),
             Op::Advance(_) | Op::Restart | Op::Malformed { .. } => None,
         }
@@ -525,7 +531,7 @@ impl<'a> Run<'a> {
                 self.servers.restart().await;
                 return Ok(());
             }
-            Op::RacedRefreshes { .. } => return self.race(op).await,
+            Op::Raced { .. } => return self.race(op).await,
             Op::Drafts { .. } => return self.drafts(op).await,
             Op::Malformed {
                 instance,
@@ -665,39 +671,52 @@ impl<'a> Run<'a> {
     /// Two refreshes with one token on two instances at once: the answers must be those of
     /// one order or the other, and the model goes on from that order.
     async fn race(&mut self, op: &Op) -> Result<(), Divergence> {
-        let Op::RacedRefreshes { browser, .. } = *op else {
+        let Op::Raced {
+            browser,
+            with_logout,
+            ..
+        } = *op
+        else {
             return Ok(());
         };
         let Some(token) = self.token_for(op) else {
             return Ok(());
         };
         let presented = claims(&token);
-        let (one, other) = {
-            let first = self.send(
-                0,
-                Method::POST,
-                "/api/auth/refresh",
-                json!({}),
-                Some(&token),
-            );
-            let second = self.send(
-                1,
-                Method::POST,
-                "/api/auth/refresh",
-                json!({}),
-                Some(&token),
-            );
+        let other_path = match with_logout {
+            true => "/api/auth/logout",
+            false => "/api/auth/refresh",
+        };
+        let (refreshed, other) = {
+            let refresh = "/api/auth/refresh";
+            let first = self.send(0, Method::POST, refresh, json!({}), Some(&token));
+            let second = self.send(1, Method::POST, other_path, json!({}), Some(&token));
             tokio::join!(first, second)
         };
+        let second_op = |model: &mut Model| match with_logout {
+            true => model.logout(&presented),
+            false => model.refresh(&presented),
+        };
         let mut failures = Vec::new();
-        for (a, b) in [(&one, &other), (&other, &one)] {
+        for refresh_first in [true, false] {
             let before = self.model.clone();
-            let first = self.model.refresh(&presented);
-            let second = self.model.refresh(&presented);
-            match (self.compare(&first, a), self.compare(&second, b)) {
+            let (refresh, second) = if refresh_first {
+                let refresh = self.model.refresh(&presented);
+                (refresh, second_op(&mut self.model))
+            } else {
+                let second = second_op(&mut self.model);
+                (self.model.refresh(&presented), second)
+            };
+            match (
+                self.compare(&refresh, &refreshed),
+                self.compare(&second, &other),
+            ) {
                 (Ok(x), Ok(y)) => {
                     for token in [x, y].into_iter().flatten() {
                         self.browsers[browser].hold(token);
+                    }
+                    if with_logout && other.status == StatusCode::OK {
+                        self.browsers[browser].cookie = None;
                     }
                     return Ok(());
                 }
@@ -706,7 +725,7 @@ impl<'a> Run<'a> {
             self.model = before;
         }
         Err(Divergence(format!(
-            "raced refreshes match neither order: {}",
+            "raced requests match neither order: {}",
             failures.join("; ")
         )))
     }
