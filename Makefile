@@ -130,7 +130,7 @@ run: build
 	@echo
 	cargo leptos serve $(SPLIT)
 
-# Three instances behind haproxy on Redis and Postgres (README: Running several instances).
+# Three instances behind haproxy on Redis and Postgres (docs/operations.md, several instances).
 run-cluster: build stores
 	deploy/cluster.sh run
 

@@ -1,6 +1,6 @@
 //! What operators watch (SPEC §8): Prometheus metrics of sessions, sign-ins and the store,
 //! kept per application (tests run many side by side) and served as text at `/metrics`, or
-//! on `VIGIL_METRICS_ADDR` when that is set. The README lists each metric.
+//! on `VIGIL_METRICS_ADDR` when that is set. docs/operations.md lists each metric.
 
 use std::time::Instant;
 

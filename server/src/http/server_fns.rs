@@ -5,7 +5,7 @@
 //! copy each time), and the request's parts reach the function as one shared copy instead
 //! of two. The form-post redirect leptos_axum adds is left out: API requests always ask for
 //! JSON (`normalize_api`). The two savings are 5.5k of the 17.6k instructions the dispatch
-//! cost a public auth request (callgrind; README, Benchmarks).
+//! cost a public auth request (callgrind; docs/performance.md).
 
 use std::sync::{Arc, Mutex, PoisonError};
 

@@ -132,7 +132,7 @@ async fn sign_in_failures_count_on_every_instance_sharing_the_limits() {
                 .await
                 .assert_problem(429, "rate_limited");
         }
-        // The embedded setup keeps its limits in each process (README): the third
+        // The embedded setup keeps its limits in each process (docs/operations.md): the third
         // instance has seen two.
         SessionStoreChoice::Database => {
             sixth.assert_problem(401, "invalid_credentials");
