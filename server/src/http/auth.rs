@@ -162,7 +162,7 @@ pub async fn require_session(
                 tracing::error!(error = %e, "session store unavailable");
             }
             let context = ProblemContext::of(&request);
-            let mut response = problem_response(err.to_problem(), &context);
+            let mut response = problem_response(Problem::from(&err), &context);
             // Signing out of a session that has already ended still has to remove the
             // HttpOnly cookie, which page script cannot. (Not on a store outage: the session
             // may still be alive, and the browser keeps trying.)

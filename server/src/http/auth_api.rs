@@ -14,12 +14,13 @@ use vigil::{ErrorCode, PolicyInfo, Problem, SessionInfo, TokenResponse, UserSumm
 
 use crate::audit::{AuditEvent, AuditKind};
 use crate::http::auth::{credential, deadline_headers, fingerprint};
+use crate::http::problem::store_unavailable;
 use crate::identity::throttle::{Refusal, RetryAfter, SignInThrottle};
 use crate::identity::users::{UserError, UserRepository};
 use crate::metrics::Metrics;
 use crate::session::cookies;
 use crate::session::service::{
-    store_unavailable, Authenticated, CredentialKind, Presented, Refreshed, SessionService,
+    Authenticated, CredentialKind, Presented, Refreshed, SessionService,
 };
 use crate::session::token::IssuedToken;
 use crate::session::{ClientRequest, SessionRecord};
@@ -187,7 +188,7 @@ impl VigilBackend {
                 replacing.clone(),
             )
             .await
-            .map_err(|e| e.to_problem())?;
+            .map_err(Problem::from)?;
         if let Some(replaced) = &replacing {
             self.audit(
                 AuditEvent::new(AuditKind::SignOut)
@@ -285,7 +286,7 @@ impl AuthBackend for VigilBackend {
             .sessions
             .refresh(auth, ClientRequest::of(request))
             .await
-            .map_err(|e| e.to_problem())?;
+            .map_err(Problem::from)?;
         let session = self.info(&record);
         Ok(match auth.credential {
             // Without a new token the cookie the browser holds stays current.
@@ -307,8 +308,7 @@ impl AuthBackend for VigilBackend {
                     Some(token) => (token.token.clone(), expires_in(&token, now)),
                     // The presented token is still the current one: handed back as it is.
                     None => {
-                        let (presented, _) =
-                            credential(&request.headers).map_err(|e| e.to_problem())?;
+                        let (presented, _) = credential(&request.headers).map_err(Problem::from)?;
                         let left = auth.claims.exp - now.unix_timestamp();
                         (presented.to_owned(), left.max(0))
                     }
@@ -331,7 +331,7 @@ impl AuthBackend for VigilBackend {
         self.sessions
             .logout(auth, ClientRequest::of(request))
             .await
-            .map_err(|e| e.to_problem())?;
+            .map_err(Problem::from)?;
         let mut headers = HeaderMap::new();
         cookies::end_browser_session(&mut headers);
         Ok(Reply::with_headers((), headers))

@@ -15,8 +15,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::http::problem::store_unavailable;
 use crate::http::problem::{problem_response, ProblemContext, REQUEST_ID};
-use crate::session::service::store_unavailable;
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -22,8 +22,7 @@ use vigil::{ErrorCode, Problem};
 
 use crate::http::auth::{CurrentSession, CurrentUser};
 use crate::http::openapi::{CreateOnly, DraftId, EntityTag, IdempotencyKey, PageCursor};
-use crate::http::problem::ApiProblem;
-use crate::session::service::store_unavailable;
+use crate::http::problem::{store_unavailable, ApiProblem};
 use crate::state::AppState;
 use crate::work::{Applied, Cursor, Operation, Outcome, Precondition, WorkError};
 

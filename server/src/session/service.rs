@@ -9,7 +9,7 @@ use thiserror::Error;
 use time::{Duration, OffsetDateTime};
 use vigil::claims::Claims;
 use vigil::sessions::SessionView;
-use vigil::{Clock, ErrorCode, ExpiryReason, Problem, SessionInfo, TimeoutPolicy, UserSummary};
+use vigil::{Clock, ExpiryReason, SessionInfo, TimeoutPolicy, UserSummary};
 
 use crate::audit::{AuditEvent, AuditKind, AuditLog};
 use crate::metrics::Metrics;
@@ -88,58 +88,6 @@ pub enum AuthError {
     /// A sensitive action, and the sign-in is older than the step-up window.
     #[error("a recent sign-in is required")]
     ReauthenticationRequired,
-}
-
-impl AuthError {
-    pub fn to_problem(&self) -> Problem {
-        match self {
-            Self::Unauthenticated => Problem::new(
-                ErrorCode::Unauthenticated,
-                "Sign in, or send a bearer token in the Authorization header.",
-            ),
-            Self::Invalid => Problem::new(
-                ErrorCode::SessionInvalid,
-                "The presented credentials could not be verified.",
-            ),
-            Self::Expired(reason, limit) => Problem::session_expired(*reason, *limit),
-            Self::TokenExpired => Problem::new(
-                ErrorCode::TokenExpired,
-                "The access token expired; refresh it and retry the request once.",
-            ),
-            Self::Revoked => {
-                Problem::new(ErrorCode::SessionRevoked, "This session has been ended.")
-            }
-            Self::NotFound => Problem::new(
-                ErrorCode::SessionNotFound,
-                "There is no record of this session.",
-            ),
-            Self::Store(_) | Self::Contended => store_unavailable(),
-            Self::Signing => {
-                Problem::new(ErrorCode::InternalError, "The token could not be signed.")
-            }
-            Self::LimitReached => Problem::new(
-                ErrorCode::SessionLimitReached,
-                "This account is signed in on as many devices as allowed. Sign out on one of \
-                 them first.",
-            ),
-            Self::ReauthenticationRequired => Problem::new(
-                ErrorCode::ReauthenticationRequired,
-                "Enter your password again to confirm this action.",
-            ),
-        }
-    }
-}
-
-/// Seconds a client should wait before retrying when the store is down.
-pub const STORE_RETRY_AFTER_SECS: u64 = 5;
-
-pub fn store_unavailable() -> Problem {
-    let mut problem = Problem::new(
-        ErrorCode::StoreUnavailable,
-        "The session store cannot be reached right now.",
-    );
-    problem.retry_after = Some(STORE_RETRY_AFTER_SECS);
-    problem
 }
 
 /// Hashes a client fingerprint so the raw value is never stored or put in a token.

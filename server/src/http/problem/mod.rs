@@ -16,6 +16,10 @@ use time::OffsetDateTime;
 use vigil::problem::PROBLEM_CONTENT_TYPE;
 use vigil::{ErrorCode, Problem};
 
+mod from;
+
+pub use from::{store_unavailable, STORE_RETRY_AFTER_SECS};
+
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The same name parsed once: looking a header up by text parses the name on every call.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
@@ -57,7 +61,7 @@ impl From<crate::session::AuthError> for ApiProblem {
         if let crate::session::AuthError::Store(e) = &err {
             tracing::error!(error = %e, "session store unavailable");
         }
-        err.to_problem().into()
+        Problem::from(err).into()
     }
 }
 
