@@ -102,16 +102,6 @@ impl Deadlines {
     }
 }
 
-impl Phase {
-    pub fn is_expired(&self) -> bool {
-        matches!(self, Phase::Expired { .. })
-    }
-
-    pub fn is_warning(&self) -> bool {
-        matches!(self, Phase::Warning { .. })
-    }
-}
-
 /// Formats a remaining duration as `mm:ss`, rounding up so "00:00" only shows at the end.
 pub fn format_countdown(remaining: Duration) -> String {
     let millis = remaining.whole_milliseconds().max(0);

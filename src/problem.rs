@@ -510,10 +510,6 @@ impl Problem {
         self.status = status;
         self
     }
-
-    pub fn code(&self) -> ErrorCode {
-        self.error_code
-    }
 }
 
 #[cfg(test)]

@@ -20,12 +20,6 @@ pub use backend::{AuthBackend, Reply};
 #[error(transparent)]
 pub struct ApiError(pub Problem);
 
-impl ApiError {
-    pub fn code(&self) -> ErrorCode {
-        self.0.error_code
-    }
-}
-
 impl From<Problem> for ApiError {
     fn from(problem: Problem) -> Self {
         Self(problem)
