@@ -61,6 +61,7 @@ const BEARER_SCHEME: &str = "bearer";
         DraftId,
         EntityTag,
         IdempotencyKey,
+        PageCursor,
         CreateOnly
     )),
     tags(

@@ -137,3 +137,36 @@ async fn the_browser_paths_and_every_problem_are_in_the_document() {
         .as_array()
         .is_some_and(|c| c.contains(&"session_expired".into())));
 }
+
+/// Every `$ref` in `value`, wherever it stands.
+fn references(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(members) => {
+            for (name, member) in members {
+                match (name.as_str(), member) {
+                    ("$ref", Value::String(target)) => found.push(target.clone()),
+                    _ => references(member, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| references(item, found)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn every_reference_in_the_document_resolves() {
+    let app = spawn_app().await;
+    let doc = app
+        .send(Method::GET, "/api/openapi.json", None, &[])
+        .await
+        .body;
+    let mut found = Vec::new();
+    references(&doc, &mut found);
+    assert!(!found.is_empty());
+    for target in found {
+        let path = target.trim_start_matches("#/");
+        let resolved = path.split('/').try_fold(&doc, |node, step| node.get(step));
+        assert!(resolved.is_some(), "`{target}` resolves to nothing");
+    }
+}
