@@ -166,7 +166,7 @@ test-shared: stores
 	  VIGIL_TEST_REDIS="$$VIGIL_TEST_REDIS_CLUSTER" $(CARGO_ENV) cargo test -p server --test api
 
 # The session authority's model checker, long: MODEL_HISTORIES (default 1000) random
-# histories per topology against real servers (make test runs 40 in each pass).
+# histories per topology against real servers (make test runs 200 in each pass).
 check-model:
 	MODEL_HISTORIES=$${MODEL_HISTORIES:-1000} $(CARGO_ENV) cargo test -p server --test api histories
 

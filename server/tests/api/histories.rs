@@ -7,8 +7,8 @@
 //!
 //! Topologies: one instance; two and three instances on one store, each with its own
 //! memory (one SQLite file in the default pass; Redis and Postgres, then a Redis Cluster, in
-//! `make test-shared`). `MODEL_HISTORIES` sets how many histories each runs (`make test`: a
-//! few dozen; `make check-model`: many), `MODEL_SEED` replays one. A failing history is cut
+//! `make test-shared`). `MODEL_HISTORIES` sets how many histories each runs (`make test`:
+//! 200; `make check-model`: 1,000), `MODEL_SEED` replays one. A failing history is cut
 //! down to the operations that still fail and printed with its seed; the ones found so far
 //! are kept below as regression cases.
 
@@ -940,7 +940,7 @@ fn histories() -> usize {
     std::env::var("MODEL_HISTORIES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(40)
+        .unwrap_or(200)
 }
 
 /// Runs the regression cases and `histories()` random histories (`MODEL_SEED` for one) on
