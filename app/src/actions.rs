@@ -6,6 +6,7 @@ use vigil::client::{Resolution, UserAction};
 use vigil::work::{DraftInput, Settings};
 
 use crate::session_context::SessionContext;
+use crate::sign_in::SignIn;
 
 fn act(action: UserAction) {
     #[cfg(feature = "hydrate")]
@@ -133,27 +134,6 @@ async fn hand_to_machine(_ctx: SessionContext, _attempt: SignIn) -> Result<(), S
     return crate::browser::loader::sign_in(_ctx, _attempt).await;
     #[cfg(not(feature = "hydrate"))]
     Err("Sign in from the browser.".into())
-}
-
-/// One sign-in attempt.
-#[derive(Debug)]
-pub struct SignIn {
-    pub username: String,
-    pub password: String,
-    pub remember: bool,
-    /// Signing in again inside the modal: the account must be this one.
-    pub same_user: Option<i64>,
-}
-
-impl SignIn {
-    /// Asks the server: the session it answers, or the message for the form.
-    pub async fn send(self) -> Result<vigil::SessionInfo, String> {
-        match crate::api::login(self.username, self.password, self.remember).await {
-            Ok(info) if self.same_user.is_none_or(|id| id == info.user.id) => Ok(info),
-            Ok(_) => Err("That is a different account.".into()),
-            Err(err) => Err(crate::messages::sign_in_error(&err.0)),
-        }
-    }
 }
 
 /// The state both sign-in forms share: the password field, one attempt at a time, and the

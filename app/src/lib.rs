@@ -14,6 +14,7 @@ pub mod messages;
 pub mod page_meta;
 pub mod pages;
 pub mod session_context;
+pub mod sign_in;
 
 use leptos::prelude::*;
 use leptos_meta::HashedStylesheet;

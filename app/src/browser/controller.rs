@@ -86,7 +86,7 @@ pub fn tab_message(raw: &str) {
 
 /// Signs in through a form (the sign-in page, or the modal as the same user) and takes the
 /// session in; the message for the form if the server refused.
-pub async fn sign_in(attempt: crate::actions::SignIn) -> Result<(), String> {
+pub async fn sign_in(attempt: crate::sign_in::SignIn) -> Result<(), String> {
     let info = attempt.send().await?;
     dispatch(Event::SignedIn { now: now(), info });
     Ok(())

@@ -18,9 +18,9 @@ use futures_channel::oneshot;
 use leptos::task::spawn_local;
 
 use super::{controller, hydration, tabs};
-use crate::actions::SignIn;
 use crate::page_meta::page_had_session_cookie;
 use crate::session_context::{SessionContext, Tone};
+use crate::sign_in::SignIn;
 
 /// What the page asks of the machine.
 enum Call {

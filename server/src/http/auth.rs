@@ -15,7 +15,6 @@ use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use vigil::{Deadlines, ErrorCode, Phase, Problem};
 
-use crate::http::openapi::DOCUMENT_PATH;
 use crate::http::problem::{is_state_changing, problem_response, ApiProblem, ProblemContext};
 use crate::session::cookies;
 use crate::session::service::{AuthError, Authenticated, CredentialKind, Presented};
@@ -57,7 +56,7 @@ pub enum Activity {
 /// every other API request is user-driven exactly when it changes state.
 pub fn access_for(method: &Method, path: &str) -> Access {
     match path {
-        "/api/auth/login" | "/api/auth/token" | "/api/auth/policy" | DOCUMENT_PATH => {
+        "/api/auth/login" | "/api/auth/token" | "/api/auth/policy" | "/api/openapi.json" => {
             Access::Public
         }
         // Refresh exchanges a token past its own `exp`; sign-out ends the session with one

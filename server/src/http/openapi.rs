@@ -31,8 +31,6 @@ use crate::http::problem::{is_state_changing, REQUEST_ID_HEADER};
 use crate::session::cookies::SESSION_COOKIE;
 use crate::state::AppState;
 
-pub const DOCUMENT_PATH: &str = "/api/openapi.json";
-
 const COOKIE_SCHEME: &str = "session_cookie";
 const BEARER_SCHEME: &str = "bearer";
 
