@@ -20,8 +20,7 @@ use time::OffsetDateTime;
 use vigil::{TimeoutPolicy, UserSummary};
 use vigil_server::db::{self, Database};
 use vigil_server::redis_connection::{RedisConnection, RedisTarget};
-use vigil_server::session::redis_store::{Keys, RedisSessionStore};
-use vigil_server::session::store::DatabaseSessionStore;
+use vigil_server::session::store::{DatabaseSessionStore, Keys, RedisSessionStore};
 use vigil_server::session::{ClientSummary, SessionId, SessionRecord, SessionStore};
 
 const SMALL: usize = 1_000;

@@ -14,7 +14,7 @@ use tower::ServiceExt;
 use vigil::{Clock, ManualClock};
 use vigil_server::configuration::Settings;
 use vigil_server::identity::users::Username;
-use vigil_server::session::store::{CountingStore, DatabaseSessionStore};
+use vigil_server::session::store::{DatabaseSessionStore, InstrumentedStore};
 use vigil_server::startup::{build_state_with_store, router};
 
 const SESSIONS: usize = 50;
@@ -49,7 +49,9 @@ async fn main() {
     )
     .await
     .expect("db");
-    let store = Arc::new(CountingStore::new(DatabaseSessionStore::new(&pool, None)));
+    let store = Arc::new(InstrumentedStore::new(Arc::new(DatabaseSessionStore::new(
+        &pool, None,
+    ))));
     let clock = ManualClock::new(OffsetDateTime::now_utc());
     let options = leptos::config::LeptosOptions::builder()
         .output_name("vigil")
@@ -147,7 +149,7 @@ async fn main() {
 async fn typing_continuously(
     app: &axum::Router,
     clock: &ManualClock,
-    store: &CountingStore<DatabaseSessionStore>,
+    store: &InstrumentedStore,
     cookies: &[String],
     heartbeat: Duration,
 ) -> f64 {

@@ -34,15 +34,14 @@ use crate::identity::users::UserRepository;
 use crate::maintenance::{self, Sweeper};
 use crate::metrics::{self, Metrics};
 use crate::redis_connection::{RedisConnection, RedisSetupError};
-use crate::session::redis_store::RedisSessionStore;
+use crate::session::local_key::LocalKeys;
 use crate::session::secret::{JwtSecret, SecretError};
 use crate::session::store::{
-    CachedSessionStore, DatabaseSessionStore, MeasuredStore, SharedSessionStore,
+    CachedSessionStore, DatabaseSessionStore, MeasuredStore, RedisSessionStore, SharedSessionStore,
 };
 use crate::session::token::{TokenError, TokenService};
 use crate::session::SessionService;
 use crate::state::{AppState, Components};
-use crate::work::local_key::LocalKeys;
 use crate::work::WorkStore;
 
 #[derive(Debug, Error)]

@@ -3,9 +3,9 @@
 
 pub mod cookies;
 pub mod devices;
+pub mod local_key;
 pub mod policies;
 pub mod record;
-pub mod redis_store;
 pub mod secret;
 pub mod service;
 pub mod store;

@@ -1,6 +1,7 @@
 //! Starting, checking, extending and ending sessions: the rules of SPEC §2 applied to a
 //! token and the stored record on every request.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -14,6 +15,7 @@ use vigil::{Clock, ExpiryReason, SessionInfo, TimeoutPolicy, UserSummary};
 use crate::audit::{AuditEvent, AuditKind, AuditLog};
 use crate::metrics::Metrics;
 use crate::session::devices::{masked_address, Device};
+use crate::session::local_key::LocalKeys;
 use crate::session::policies::{LimitPolicy, SessionRules};
 use crate::session::store::{Created, Replaced, SessionStore, SharedSessionStore, StoreError};
 use crate::session::token::{IssuedToken, TokenError, TokenService, TokenSubject};
@@ -21,7 +23,6 @@ use crate::session::{
     ClientRequest, ClientSummary, EndReason, GenerationCheck, SessionId, SessionRecord,
     SessionState, Tombstone,
 };
-use crate::work::local_key::LocalKeys;
 
 /// How the client presented its token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -535,6 +536,8 @@ impl SessionService {
                 Err(ended_error(tombstone.reason, self.policy_of(&ended)))
             }
             Ending::StillAlive(alive) => Ok(alive),
+            // Swept meanwhile: it had expired, as read a moment ago.
+            Ending::Gone => Err(error),
         }
     }
 
@@ -563,110 +566,96 @@ impl SessionService {
         auth: &Authenticated,
         client: ClientRequest<'_>,
     ) -> Result<Refreshed, AuthError> {
-        let mut record = auth.record.clone();
-        for _ in 0..MAX_WRITE_ATTEMPTS {
-            let now = self.clock.now();
-            record = self.check_alive(record, now, client).await?;
-            let policy = *self.policy_of(&record);
-            let recent = now - record.last_activity_at < policy.heartbeat_interval();
-            let token_live = auth.claims.exp > now.unix_timestamp();
-            match record.check_generation(auth.claims.gen, now) {
-                GenerationCheck::Reused => {
-                    self.revoke_for_reuse(record, client).await?;
-                    return Err(AuthError::Revoked);
+        let outcome = conditional_write(
+            self.store.as_ref(),
+            auth.record.clone(),
+            |record| async move {
+                let now = self.clock.now();
+                let record = self.check_alive(record, now, client).await?;
+                let policy = *self.policy_of(&record);
+                let recent = now - record.last_activity_at < policy.heartbeat_interval();
+                let token_live = auth.claims.exp > now.unix_timestamp();
+                match record.check_generation(auth.claims.gen, now) {
+                    GenerationCheck::Reused => {
+                        self.revoke_for_reuse(record, client).await?;
+                        return Err(AuthError::Revoked);
+                    }
+                    // Someone rotated a moment ago (another tab, a concurrent request).
+                    GenerationCheck::InGrace => {
+                        return self.current_token(record, now).map(Attempt::Answer)
+                    }
+                    GenerationCheck::Current if recent && token_live => {
+                        return Ok(Attempt::Answer(Refreshed {
+                            record,
+                            token: None,
+                        }))
+                    }
+                    GenerationCheck::Current | GenerationCheck::Ahead => {}
                 }
-                // Someone rotated a moment ago (another tab, a concurrent request).
-                GenerationCheck::InGrace => return self.current_token(record, now),
-                GenerationCheck::Current if recent && token_live => {
-                    return Ok(Refreshed {
-                        record,
-                        token: None,
-                    })
-                }
-                GenerationCheck::Current | GenerationCheck::Ahead => {}
+                let mut next = record;
+                next.touch(now, &policy);
+                next.rotate(auth.claims.gen, now);
+                Ok(Attempt::Write(next))
+            },
+        )
+        .await?;
+        match outcome {
+            Outcome::Answer(refreshed) => Ok(refreshed),
+            Outcome::Written(next) => {
+                self.metrics.refreshed();
+                // Issued as of the rotation, which `touch` wrote down as the last activity.
+                let token = self.issue(&next, next.last_activity_at)?;
+                Ok(Refreshed {
+                    record: next,
+                    token: Some(token),
+                })
             }
-            let mut next = record.clone();
-            next.touch(now, &policy);
-            next.rotate(auth.claims.gen, now);
-            match self.store.replace(&next).await? {
-                Replaced::Written(version) => {
-                    next.version = version;
-                    self.metrics.refreshed();
-                    let token = self.issue(&next, now)?;
-                    return Ok(Refreshed {
-                        record: next,
-                        token: Some(token),
-                    });
-                }
-                Replaced::Conflict => {
-                    record = self
-                        .store
-                        .load_fresh(record.user.id, &record.id)
-                        .await?
-                        .ok_or(AuthError::NotFound)?;
-                }
-            }
+            Outcome::Vanished(_) => Err(AuthError::NotFound),
         }
-        Err(AuthError::Contended)
     }
 
     /// Moves this session on to the user's new local-copy key (after a password change): its
     /// answers hand out that key from now on, with the one before for the copies under it.
-    pub async fn rekey(
-        &self,
-        mut record: SessionRecord,
-        key_version: u32,
-    ) -> Result<(), AuthError> {
-        for _ in 0..MAX_WRITE_ATTEMPTS {
-            if record.key_version >= key_version || record.ended.is_some() {
-                return Ok(());
-            }
-            let mut next = record.clone();
-            next.key_version = key_version;
-            match self.store.replace(&next).await? {
-                Replaced::Written(_) => return Ok(()),
-                Replaced::Conflict => {
-                    match self.store.load_fresh(record.user.id, &record.id).await? {
-                        Some(fresh) => record = fresh,
-                        None => return Ok(()),
-                    }
-                }
-            }
-        }
-        Err(AuthError::Contended)
+    pub async fn rekey(&self, record: SessionRecord, key_version: u32) -> Result<(), AuthError> {
+        conditional_write(self.store.as_ref(), record, |record| async move {
+            Ok(
+                if record.key_version >= key_version || record.ended.is_some() {
+                    Attempt::Answer(())
+                } else {
+                    Attempt::Write(SessionRecord {
+                        key_version,
+                        ..record
+                    })
+                },
+            )
+        })
+        .await?;
+        Ok(())
     }
 
     /// Records user activity (a change the user made): the idle deadline moves, the token
     /// stays. Coalesced like a refresh: within one heartbeat interval of the last recorded
     /// activity nothing is written. An ended session is never brought back.
-    pub async fn record_activity(
-        &self,
-        mut record: SessionRecord,
-    ) -> Result<SessionRecord, AuthError> {
-        for _ in 0..MAX_WRITE_ATTEMPTS {
+    pub async fn record_activity(&self, record: SessionRecord) -> Result<SessionRecord, AuthError> {
+        let outcome = conditional_write(self.store.as_ref(), record, |record| async move {
             let now = self.clock.now();
             let policy = *self.policy_of(&record);
             let recent = now - record.last_activity_at < policy.heartbeat_interval();
             if recent || record.state_at(now) != SessionState::Alive {
-                return Ok(record);
+                return Ok(Attempt::Answer(record));
             }
-            let mut next = record.clone();
+            let mut next = record;
             next.touch(now, &policy);
-            match self.store.replace(&next).await? {
-                Replaced::Written(version) => {
-                    next.version = version;
-                    self.metrics.extended();
-                    return Ok(next);
-                }
-                Replaced::Conflict => {
-                    match self.store.load_fresh(record.user.id, &record.id).await? {
-                        Some(fresh) => record = fresh,
-                        None => return Ok(record),
-                    }
-                }
+            Ok(Attempt::Write(next))
+        })
+        .await?;
+        Ok(match outcome {
+            Outcome::Answer(record) | Outcome::Vanished(record) => record,
+            Outcome::Written(next) => {
+                self.metrics.extended();
+                next
             }
-        }
-        Err(AuthError::Contended)
+        })
     }
 
     /// A token of the record's current generation, for a client whose token was
@@ -699,49 +688,101 @@ impl SessionService {
 /// How often a write is retried after losing a race before giving up.
 const MAX_WRITE_ATTEMPTS: usize = 8;
 
+/// What one look at the freshest record decided.
+// Lives for one step of the loop and is moved once: boxing the record would cost an
+// allocation on every write for nothing.
+#[allow(clippy::large_enum_variant)]
+enum Attempt<T> {
+    /// Nothing (more) to write: the answer.
+    Answer(T),
+    /// Store this successor of the record, only if nobody wrote the record meanwhile.
+    Write(SessionRecord),
+}
+
+/// How a conditional write ended.
+enum Outcome<T> {
+    /// `decide` answered without (another) write.
+    Answer(T),
+    /// The successor was stored; it carries its new version.
+    Written(SessionRecord),
+    /// The record is gone from the store (swept): the last copy seen.
+    Vanished(SessionRecord),
+}
+
+/// The compare-and-set loop every change of an existing session goes through: `decide`
+/// looks at the record and answers or asks for a write; when another writer got there first,
+/// the record is read again past every cache and `decide` looks again. A write that keeps
+/// losing gives up as [`AuthError::Contended`] rather than spin.
+async fn conditional_write<T, F>(
+    store: &dyn SessionStore,
+    mut record: SessionRecord,
+    mut decide: impl FnMut(SessionRecord) -> F,
+) -> Result<Outcome<T>, AuthError>
+where
+    F: Future<Output = Result<Attempt<T>, AuthError>>,
+{
+    let (user_id, id) = (record.user.id, record.id.clone());
+    for _ in 0..MAX_WRITE_ATTEMPTS {
+        let mut next = match decide(record.clone()).await? {
+            Attempt::Answer(answer) => return Ok(Outcome::Answer(answer)),
+            Attempt::Write(next) => next,
+        };
+        match store.replace(&next).await? {
+            Replaced::Written(version) => {
+                next.version = version;
+                return Ok(Outcome::Written(next));
+            }
+            Replaced::Conflict => match store.load_fresh(user_id, &id).await? {
+                Some(fresh) => record = fresh,
+                None => return Ok(Outcome::Vanished(record)),
+            },
+        }
+    }
+    Err(AuthError::Contended)
+}
+
 /// What became of an attempt to end a session.
 #[derive(Debug)]
 enum Ending {
     /// This call wrote the tombstone.
     Wrote(SessionRecord),
-    /// Someone else ended it first (or it is gone); the first reason stands.
+    /// Someone else ended it first; the first reason stands.
     AlreadyEnded(Tombstone, SessionRecord),
     /// An expiry that a fresher record no longer shows (activity elsewhere): not ended.
     StillAlive(SessionRecord),
+    /// The record is gone from the store (swept after its retention): nothing to end.
+    Gone,
 }
 
-/// Writes a tombstone with one conditional write, re-reading the store itself on conflict;
-/// the first reason written stands, and an expiry is written only while the freshest record
-/// still shows it.
+/// Writes a tombstone with one conditional write; the first reason written stands, and an
+/// expiry is written only while the freshest record still shows it.
 async fn end_record(
     store: &dyn SessionStore,
-    mut record: SessionRecord,
+    record: SessionRecord,
     reason: EndReason,
     now: OffsetDateTime,
 ) -> Result<Ending, AuthError> {
-    for _ in 0..MAX_WRITE_ATTEMPTS {
-        match record.state_at(now) {
-            SessionState::Ended(tombstone) => return Ok(Ending::AlreadyEnded(tombstone, record)),
-            SessionState::Alive if reason.is_expiry() => return Ok(Ending::StillAlive(record)),
-            SessionState::Alive | SessionState::Expired(_) => {}
-        }
-        let mut ended = record.clone();
-        ended.end(reason, now);
-        match store.replace(&ended).await? {
-            Replaced::Written(version) => {
-                ended.version = version;
-                return Ok(Ending::Wrote(ended));
+    let outcome = conditional_write(store, record, |record| async move {
+        Ok(match record.state_at(now) {
+            SessionState::Ended(tombstone) => {
+                Attempt::Answer(Ending::AlreadyEnded(tombstone, record))
             }
-            Replaced::Conflict => match store.load_fresh(record.user.id, &record.id).await? {
-                Some(fresh) => record = fresh,
-                None => {
-                    let gone = Tombstone { reason, at: now };
-                    return Ok(Ending::AlreadyEnded(gone, record));
-                }
-            },
-        }
-    }
-    Err(AuthError::Contended)
+            SessionState::Alive if reason.is_expiry() => {
+                Attempt::Answer(Ending::StillAlive(record))
+            }
+            SessionState::Alive | SessionState::Expired(_) => {
+                let mut ended = record;
+                ended.end(reason, now);
+                Attempt::Write(ended)
+            }
+        })
+    })
+    .await?;
+    Ok(match outcome {
+        Outcome::Answer(ending) => ending,
+        Outcome::Written(ended) => Ending::Wrote(ended),
+        Outcome::Vanished(_) => Ending::Gone,
+    })
 }
 
 /// A session as its owner (or an operator) sees it; `current` is the session asking, if any.

@@ -2,7 +2,6 @@
 //! test controls.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum::body::{to_bytes, Body};
@@ -17,10 +16,8 @@ use tower::ServiceExt;
 use vigil::{ManualClock, Problem};
 use vigil_server::configuration::{SessionStoreChoice, Settings};
 use vigil_server::identity::users::Username;
-use vigil_server::session::store::{
-    Created, DatabaseSessionStore, Replaced, SessionStore, SharedSessionStore, StoreError,
-};
-use vigil_server::session::{SessionId, SessionRecord};
+use vigil_server::session::store::{DatabaseSessionStore, InstrumentedStore};
+use vigil_server::session::SessionId;
 use vigil_server::startup::{build_state, router};
 use vigil_server::state::AppState;
 
@@ -327,93 +324,6 @@ impl TestApp {
     }
 }
 
-/// Wraps the configured store (the database's, or Redis in the shared pass) to count writes
-/// or to fail on demand.
-#[derive(Debug)]
-pub struct InstrumentedStore {
-    pub inner: SharedSessionStore,
-    pub writes: AtomicUsize,
-    pub failing: AtomicBool,
-    pub sweeps: AtomicUsize,
-}
-
-impl InstrumentedStore {
-    fn injected(&self) -> Result<(), StoreError> {
-        if self.failing.load(Ordering::SeqCst) {
-            Err(StoreError::Unavailable("injected failure".into()))
-        } else {
-            Ok(())
-        }
-    }
-
-    pub fn set_failing(&self, failing: bool) {
-        self.failing.store(failing, Ordering::SeqCst);
-    }
-
-    pub fn writes(&self) -> usize {
-        self.writes.load(Ordering::SeqCst)
-    }
-}
-
-#[async_trait::async_trait]
-impl SessionStore for InstrumentedStore {
-    async fn create(
-        &self,
-        record: &SessionRecord,
-        limit: Option<u32>,
-        replacing: Option<&SessionRecord>,
-    ) -> Result<Created, StoreError> {
-        self.injected()?;
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.create(record, limit, replacing).await
-    }
-
-    async fn load(
-        &self,
-        user_id: i64,
-        id: &SessionId,
-    ) -> Result<Option<SessionRecord>, StoreError> {
-        self.injected()?;
-        self.inner.load(user_id, id).await
-    }
-
-    async fn load_fresh(
-        &self,
-        user_id: i64,
-        id: &SessionId,
-    ) -> Result<Option<SessionRecord>, StoreError> {
-        self.injected()?;
-        self.inner.load_fresh(user_id, id).await
-    }
-
-    async fn replace(&self, record: &SessionRecord) -> Result<Replaced, StoreError> {
-        self.injected()?;
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.replace(record).await
-    }
-
-    async fn for_user(&self, user_id: i64) -> Result<Vec<SessionRecord>, StoreError> {
-        self.injected()?;
-        self.inner.for_user(user_id).await
-    }
-
-    async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        self.injected()?;
-        self.sweeps.fetch_add(1, Ordering::SeqCst);
-        self.inner.delete_expired(now).await
-    }
-
-    async fn check(&self) -> Result<(), StoreError> {
-        self.injected()?;
-        self.inner.check().await
-    }
-
-    async fn count_live(&self, now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
-        self.injected()?;
-        self.inner.count_live(now).await
-    }
-}
-
 /// An app whose session store is instrumented; also returns the pool to close it.
 pub async fn spawn_instrumented_app(
 ) -> (TestApp, Arc<InstrumentedStore>, vigil_server::db::Database) {
@@ -427,19 +337,14 @@ pub async fn spawn_instrumented_app(
     )
     .await
     .expect("db");
-    let store = Arc::new(InstrumentedStore {
-        // Uncached, so that every request reaches the store under test.
-        inner: match settings.session_store {
-            SessionStoreChoice::Database => Arc::new(DatabaseSessionStore::new(&pool, None)),
-            SessionStoreChoice::Redis(_) => {
-                let redis = vigil_server::startup::redis(&settings).expect("redis");
-                vigil_server::startup::session_store(&settings, &pool, redis.as_ref())
-            }
-        },
-        writes: Default::default(),
-        failing: Default::default(),
-        sweeps: Default::default(),
-    });
+    // Uncached, so that every request reaches the store under test.
+    let store = Arc::new(InstrumentedStore::new(match settings.session_store {
+        SessionStoreChoice::Database => Arc::new(DatabaseSessionStore::new(&pool, None)),
+        SessionStoreChoice::Redis(_) => {
+            let redis = vigil_server::startup::redis(&settings).expect("redis");
+            vigil_server::startup::session_store(&settings, &pool, redis.as_ref())
+        }
+    }));
     let state = vigil_server::startup::build_state_with_store(
         settings,
         leptos_options(),

@@ -17,6 +17,7 @@ mod processes;
 mod session_lifecycle;
 mod sessions;
 mod store;
+mod store_contract;
 mod throttling;
 mod timeouts;
 mod work;

@@ -1,7 +1,6 @@
 //! The store under pressure: concurrent rotations, coalesced writes, races with sign-out,
 //! and a store that fails.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration as StdDuration;
 
 use axum::body::Body;
@@ -202,10 +201,10 @@ async fn the_sweeper_survives_transient_store_errors() {
     let sweeper =
         vigil_server::maintenance::spawn_sweeper(app.sweeper(), StdDuration::from_millis(10));
     tokio::time::sleep(StdDuration::from_millis(60)).await;
-    assert_eq!(store.sweeps.load(Ordering::SeqCst), 0);
+    assert_eq!(store.sweeps(), 0);
     store.set_failing(false);
     tokio::time::timeout(StdDuration::from_secs(5), async {
-        while store.sweeps.load(Ordering::SeqCst) < 2 {
+        while store.sweeps() < 2 {
             tokio::time::sleep(StdDuration::from_millis(10)).await;
         }
     })

@@ -29,9 +29,9 @@ use async_trait::async_trait;
 use redis::Script;
 use time::OffsetDateTime;
 
-use super::record::{SessionId, SessionRecord};
-use super::store::{decode, encode, Created, Replaced, SessionStore, StoreError};
+use super::{decode, encode, Created, Replaced, SessionStore, StoreError};
 use crate::redis_connection::{Ready, RedisConnection};
+use crate::session::record::{SessionId, SessionRecord};
 
 /// Stores the record as version 0, unless a record with this id exists (0) or, with a
 /// limit above 0, the user has that many sessions live at `now` (-1). The records are read
