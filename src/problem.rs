@@ -510,6 +510,18 @@ impl Problem {
         self.status = status;
         self
     }
+
+    /// Names the member of the request the problem is about.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// Tells the client when to try again (the `Retry-After` header and member).
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
 }
 
 #[cfg(test)]

@@ -39,14 +39,11 @@ impl FromServerFnError for ApiError {
                 validation_problem(&detail)
             }
             #[cfg(feature = "ssr")]
-            ServerFnErrorErr::MissingArg(field) => {
-                let mut problem = Problem::new(
-                    ErrorCode::ValidationFailed,
-                    format!("The field `{field}` is required."),
-                );
-                problem.field = Some(field);
-                problem
-            }
+            ServerFnErrorErr::MissingArg(field) => Problem::new(
+                ErrorCode::ValidationFailed,
+                format!("The field `{field}` is required."),
+            )
+            .with_field(field),
             other => Problem::new(ErrorCode::InternalError, other.to_string()),
         };
         Self(problem)
@@ -61,12 +58,11 @@ fn validation_problem(detail: &str) -> Problem {
         .and_then(|(_, rest)| rest.split_once('`'))
         .map(|(field, _)| field.to_owned())
         .unwrap_or_else(|| "body".to_owned());
-    let mut problem = Problem::new(
+    Problem::new(
         ErrorCode::ValidationFailed,
         format!("The request body is not valid: {detail}"),
-    );
-    problem.field = Some(field);
-    problem
+    )
+    .with_field(field)
 }
 
 /// Answers that are a session, as JSON: a session is written by

@@ -14,10 +14,9 @@ use vigil::{ErrorCode, PolicyInfo, Problem, SessionInfo, TokenResponse, UserSumm
 
 use crate::audit::{AuditEvent, AuditKind};
 use crate::http::auth::{credential, deadline_headers, fingerprint};
-use crate::http::problem::store_unavailable;
-use crate::identity::throttle::{Refusal, RetryAfter, SignInThrottle};
-use crate::identity::users::{UserError, UserRepository};
-use crate::metrics::Metrics;
+use crate::http::problem::{self, ApiProblem};
+use crate::identity::throttle::{Refusal, SignInThrottle};
+use crate::identity::users::UserRepository;
 use crate::session::cookies;
 use crate::session::service::{
     Authenticated, CredentialKind, Presented, Refreshed, SessionService,
@@ -122,6 +121,7 @@ impl VigilBackend {
         let address = client_request.address();
         if let Err(refusal) = self.throttle.check(&credentials.username, address).await {
             if matches!(refusal, Refusal::Wait(_)) {
+                self.sessions.metrics().sign_in_throttled();
                 self.audit(
                     AuditEvent::new(AuditKind::SignInThrottled)
                         .username(&credentials.username)
@@ -129,11 +129,8 @@ impl VigilBackend {
                 )
                 .await;
             }
-            return Err(refused(
-                refusal,
-                self.sessions.metrics(),
-                "Too many failed sign-in attempts. Wait before trying again.",
-            ));
+            let detail = "Too many failed sign-in attempts. Wait before trying again.";
+            return Err(problem::refusal(refusal, detail).into_logged());
         }
         let user = match self
             .users
@@ -162,7 +159,7 @@ impl VigilBackend {
                     "The username or password is not correct.",
                 ));
             }
-            Err(err) => return Err(user_store_problem(err)),
+            Err(err) => return Err(ApiProblem::from(err).into_logged()),
         };
         if let Err(err) = self
             .throttle
@@ -214,49 +211,12 @@ impl VigilBackend {
 /// The answer to a password check the sign-in limits refused: `429` with `Retry-After` (and
 /// counted), or `503` when the limits cannot be read (fail closed). Sign-ins and the current
 /// password of a password change share the limits, and so this answer.
-pub(crate) fn refused(refusal: Refusal, metrics: &Metrics, detail: &str) -> Problem {
-    match refusal {
-        Refusal::Wait(RetryAfter(seconds)) => {
-            metrics.sign_in_throttled();
-            let mut problem = Problem::new(ErrorCode::RateLimited, detail);
-            problem.retry_after = Some(seconds);
-            problem
-        }
-        Refusal::Unavailable(err) => {
-            tracing::error!(error = %err, "the sign-in limits cannot be read");
-            store_unavailable()
-        }
-    }
-}
-
 /// Only reachable if the router lost its authentication layer: refuse, never serve.
 fn no_session() -> Problem {
     Problem::new(
         ErrorCode::Unauthenticated,
         "This endpoint requires a session.",
     )
-}
-
-pub(crate) fn user_store_problem(err: UserError) -> Problem {
-    match err {
-        UserError::Busy => {
-            tracing::warn!("password checks are saturated; sign-in refused");
-            let mut problem = Problem::new(
-                ErrorCode::Overloaded,
-                "Too many sign-ins are being checked right now. Try again in a moment.",
-            );
-            problem.retry_after = Some(1);
-            return problem;
-        }
-        _ => tracing::error!(error = %err, "user store error"),
-    }
-    match err {
-        UserError::Database(_) => store_unavailable(),
-        _ => Problem::new(
-            ErrorCode::InternalError,
-            "The account could not be checked.",
-        ),
-    }
 }
 
 #[async_trait]

@@ -8,6 +8,7 @@ pub mod auth_api;
 pub mod client_address;
 pub mod completion;
 pub mod csrf;
+pub mod extract;
 pub mod headers;
 pub mod health;
 pub mod openapi;

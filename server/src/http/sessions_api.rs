@@ -5,7 +5,6 @@
 //! success). The last two are sensitive: they need a sign-in within `VIGIL_REAUTH_WITHIN`,
 //! else `403 reauthentication_required`.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -17,9 +16,9 @@ use vigil::{ErrorCode, Problem};
 
 use crate::audit::{AuditEvent, AuditKind};
 use crate::http::auth::CurrentSession;
-use crate::http::auth_api::{refused, user_store_problem};
-use crate::http::problem::ApiProblem;
-use crate::http::work_api::json_problem;
+use crate::http::extract::AppJson;
+use crate::http::problem::{refusal, ApiProblem};
+use crate::identity::throttle::Refusal;
 use crate::session::cookies;
 use crate::session::{ClientRequest, CredentialKind, EndReason};
 use crate::state::AppState;
@@ -112,10 +111,9 @@ async fn change_password(
     State(state): State<AppState>,
     CurrentSession(auth): CurrentSession,
     parts: Parts,
-    body: Result<Json<PasswordChange>, JsonRejection>,
+    AppJson(change): AppJson<PasswordChange>,
 ) -> Answer {
     state.sessions.require_recent_sign_in(&auth)?;
-    let Json(change) = body.map_err(json_problem)?;
     let user = &auth.record.user;
     if change.current_password.is_empty() {
         return Err(
@@ -133,9 +131,12 @@ async fn change_password(
     // sign-in limits count it.
     let client = ClientRequest::of(&parts);
     let address = client.address();
-    if let Err(refusal) = state.throttle.check(&user.username, address).await {
+    if let Err(refused) = state.throttle.check(&user.username, address).await {
+        if matches!(refused, Refusal::Wait(_)) {
+            state.metrics.sign_in_throttled();
+        }
         let detail = "Too many wrong passwords. Wait before trying again.";
-        return Err(refused(refusal, &state.metrics, detail).into());
+        return Err(refusal(refused, detail));
     }
     match state
         .users
@@ -165,13 +166,12 @@ async fn change_password(
             )
             .into());
         }
-        Err(err) => return Err(user_store_problem(err).into()),
+        Err(err) => return Err(err.into()),
     }
     let key_version = state
         .users
         .set_password_of(user.id, &change.new_password)
-        .await
-        .map_err(user_store_problem)?;
+        .await?;
     // This session goes on under the new local-copy key (its next answer hands it out).
     if let Some(version) = key_version {
         state.sessions.rekey(auth.record.clone(), version).await?;

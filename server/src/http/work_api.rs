@@ -5,26 +5,27 @@
 //! [`WorkStore`], and turns its [`Outcome`] into the answer. Authentication, CSRF, JSON-only
 //! bodies and moving the idle deadline on success happen in the layers around them.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use http::header::{ETAG, IF_MATCH, IF_NONE_MATCH};
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http::header::ETAG;
+use http::{HeaderName, HeaderValue, StatusCode};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vigil::work::{
-    etag, is_draft_id, is_idempotency_key, parse_etag, DraftInput, DraftLimit, DraftsDeleted,
-    Settings, DEFAULT_PAGE, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAY_HEADER, MAX_PAGE,
+    etag, DraftInput, DraftLimit, DraftsDeleted, Settings, DEFAULT_PAGE, IDEMPOTENT_REPLAY_HEADER,
+    MAX_PAGE,
 };
 use vigil::{ErrorCode, Problem};
 
 use crate::http::auth::{CurrentSession, CurrentUser};
-use crate::http::openapi::{CreateOnly, DraftId, EntityTag, IdempotencyKey, PageCursor};
-use crate::http::problem::{store_unavailable, ApiProblem};
+use crate::http::extract::{AppJson, DraftPath, Idempotency, IfMatch, WritePrecondition};
+use crate::http::openapi::{self, CreateOnly, EntityTag, PageCursor};
+use crate::http::problem::ApiProblem;
 use crate::state::AppState;
-use crate::work::{Applied, Cursor, Operation, Outcome, Precondition, WorkError};
+use crate::work::{Applied, Cursor, Operation, Outcome};
 
 /// The routes, each documented where it is declared.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -83,11 +84,7 @@ async fn list(
             )
         })?),
     };
-    let page = state
-        .work
-        .page(user, limit, cursor.as_ref())
-        .await
-        .map_err(work_problem)?;
+    let page = state.work.page(user, limit, cursor.as_ref()).await?;
     Ok(Json(page).into_response())
 }
 
@@ -97,11 +94,7 @@ async fn list(
         description = "How many drafts were deleted (submitted ones stay)")))]
 async fn delete_all(State(state): State<AppState>, CurrentSession(auth): CurrentSession) -> Answer {
     state.sessions.require_recent_sign_in(&auth)?;
-    let deleted = state
-        .work
-        .delete_unsubmitted(auth.record.user.id)
-        .await
-        .map_err(work_problem)?;
+    let deleted = state.work.delete_unsubmitted(auth.record.user.id).await?;
     Ok(Json(DraftsDeleted {
         deleted: u32::try_from(deleted).unwrap_or(u32::MAX),
     })
@@ -110,11 +103,11 @@ async fn delete_all(State(state): State<AppState>, CurrentSession(auth): Current
 
 #[utoipa::path(put, path = "/api/drafts/{id}", tag = "work",
     params(
-        ("id" = DraftId, Path),
+        ("id" = openapi::DraftId, Path),
         ("If-Match" = Option<EntityTag>, Header,
             description = "The version the change is based on; required unless creating"),
         ("If-None-Match" = Option<CreateOnly>, Header),
-        ("Idempotency-Key" = Option<IdempotencyKey>, Header)),
+        ("Idempotency-Key" = Option<openapi::IdempotencyKey>, Header)),
     request_body(content = DraftInput, content_type = "application/json"),
     responses(
         (status = 200, description = "Saved", body = vigil::work::StoredDraft),
@@ -122,187 +115,97 @@ async fn delete_all(State(state): State<AppState>, CurrentSession(auth): Current
 async fn put_draft(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Result<Json<DraftInput>, JsonRejection>,
+    DraftPath(id): DraftPath,
+    WritePrecondition(precondition): WritePrecondition,
+    Idempotency(key): Idempotency,
+    AppJson(input): AppJson<DraftInput>,
 ) -> Answer {
-    let id = draft_id(id)?;
-    let Json(input) = body.map_err(json_problem)?;
-    match input.check() {
-        Ok(()) => {}
-        Err(DraftLimit::TitleTooLong) => {
-            return Err(Problem::invalid_field(
-                "title",
-                format!(
-                    "A title has at most {} characters.",
-                    vigil::work::MAX_TITLE_CHARS
-                ),
-            )
-            .into())
-        }
-        Err(DraftLimit::BodyTooLarge) => {
-            let mut problem = Problem::new(
-                ErrorCode::PayloadTooLarge,
-                format!(
-                    "A draft's text is at most {} KiB.",
-                    vigil::work::MAX_BODY_BYTES / 1024
-                ),
-            );
-            problem.field = Some("body".into());
-            return Err(problem.into());
-        }
-        Err(DraftLimit::Unstorable(field)) => {
-            return Err(Problem::invalid_field(
-                field,
-                "The text holds a NUL character (U+0000), which cannot be stored. Remove it \
-                 and try again.",
-            )
-            .into())
-        }
-    }
-    let precondition = match (headers.get(IF_NONE_MATCH), headers.contains_key(IF_MATCH)) {
-        (Some(value), false) if value.as_bytes() == b"*" => Precondition::Absent,
-        (Some(_), true) => {
-            return Err(Problem::invalid_field(
-                "If-None-Match",
-                "Send If-None-Match: * to create or If-Match to update, not both.",
-            )
-            .into())
-        }
-        (Some(_), false) => {
-            return Err(Problem::invalid_field(
-                "If-None-Match",
-                "If-None-Match: * creates a draft; no other value is understood here.",
-            )
-            .into())
-        }
-        (None, _) => Precondition::Version(if_match(&headers)?),
-    };
+    input.check().map_err(draft_limit)?;
     let operation = Operation::PutDraft {
         id,
         input,
         precondition,
     };
-    apply(&state, user, operation, &headers).await
+    apply(&state, user, operation, key).await
+}
+
+/// A draft beyond what the account keeps: which field, and the limit.
+fn draft_limit(limit: DraftLimit) -> Problem {
+    match limit {
+        DraftLimit::TitleTooLong => Problem::invalid_field(
+            "title",
+            format!(
+                "A title has at most {} characters.",
+                vigil::work::MAX_TITLE_CHARS
+            ),
+        ),
+        DraftLimit::BodyTooLarge => Problem::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "A draft's text is at most {} KiB.",
+                vigil::work::MAX_BODY_BYTES / 1024
+            ),
+        )
+        .with_field("body"),
+        DraftLimit::Unstorable(field) => Problem::invalid_field(
+            field,
+            "The text holds a NUL character (U+0000), which cannot be stored. Remove it and \
+             try again.",
+        ),
+    }
 }
 
 #[utoipa::path(delete, path = "/api/drafts/{id}", tag = "work",
     params(
-        ("id" = DraftId, Path),
+        ("id" = openapi::DraftId, Path),
         ("If-Match" = EntityTag, Header, description = "The version the change is based on"),
-        ("Idempotency-Key" = Option<IdempotencyKey>, Header)),
+        ("Idempotency-Key" = Option<openapi::IdempotencyKey>, Header)),
     responses((status = 204, description = "Deleted")))]
 async fn delete_draft(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    DraftPath(id): DraftPath,
+    IfMatch(version): IfMatch,
+    Idempotency(key): Idempotency,
 ) -> Answer {
-    let operation = Operation::DeleteDraft {
-        id: draft_id(id)?,
-        version: if_match(&headers)?,
-    };
-    apply(&state, user, operation, &headers).await
+    apply(&state, user, Operation::DeleteDraft { id, version }, key).await
 }
 
 #[utoipa::path(post, path = "/api/drafts/{id}/submit", tag = "work",
     params(
-        ("id" = DraftId, Path),
+        ("id" = openapi::DraftId, Path),
         ("If-Match" = EntityTag, Header, description = "The version the change is based on"),
-        ("Idempotency-Key" = Option<IdempotencyKey>, Header)),
+        ("Idempotency-Key" = Option<openapi::IdempotencyKey>, Header)),
     responses((status = 200, body = vigil::work::StoredDraft,
         description = "Submitted: the draft is read-only from now on")))]
 async fn submit_draft(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    DraftPath(id): DraftPath,
+    IfMatch(version): IfMatch,
+    Idempotency(key): Idempotency,
 ) -> Answer {
-    let operation = Operation::SubmitDraft {
-        id: draft_id(id)?,
-        version: if_match(&headers)?,
-    };
-    apply(&state, user, operation, &headers).await
+    apply(&state, user, Operation::SubmitDraft { id, version }, key).await
 }
 
 #[utoipa::path(put, path = "/api/settings", tag = "work",
-    params(("Idempotency-Key" = Option<IdempotencyKey>, Header)),
+    params(("Idempotency-Key" = Option<openapi::IdempotencyKey>, Header)),
     request_body(content = Settings, content_type = "application/json"),
     responses((status = 200, description = "Saved", body = Settings)))]
 async fn put_settings(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    headers: HeaderMap,
-    body: Result<Json<Settings>, JsonRejection>,
+    Idempotency(key): Idempotency,
+    AppJson(settings): AppJson<Settings>,
 ) -> Answer {
-    let Json(settings) = body.map_err(json_problem)?;
-    apply(&state, user, Operation::PutSettings { settings }, &headers).await
+    apply(&state, user, Operation::PutSettings { settings }, key).await
 }
 
-fn draft_id(id: String) -> Result<String, ApiProblem> {
-    if is_draft_id(&id) {
-        Ok(id)
-    } else {
-        Err(Problem::invalid_field(
-            "id",
-            "A draft id is a lower-case UUID made by the client, like \
-             0f8e6a2c-4b1d-4e8f-9a3b-2c1d0e9f8a7b.",
-        )
-        .into())
-    }
-}
-
-/// The version a change is based on. Required: without it a change could silently
-/// overwrite one made elsewhere.
-fn if_match(headers: &HeaderMap) -> Result<u64, ApiProblem> {
-    match headers
-        .get(IF_MATCH)
-        .map(|v| v.to_str().ok().and_then(parse_etag))
-    {
-        Some(Some(version)) => Ok(version),
-        Some(None) => Err(Problem::invalid_field(
-            "If-Match",
-            "If-Match names the version the change is based on, like \"3\" (the draft's ETag).",
-        )
-        .into()),
-        None => Err(Problem::invalid_field(
-            "If-Match",
-            "Say which version this change is based on with If-Match (or create with \
-             If-None-Match: *).",
-        )
-        .with_status(428)
-        .into()),
-    }
-}
-
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiProblem> {
-    match headers.get(IDEMPOTENCY_KEY_HEADER) {
-        None => Ok(None),
-        Some(value) => value
-            .to_str()
-            .ok()
-            .filter(|key| is_idempotency_key(key))
-            .map(Some)
-            .ok_or_else(|| {
-                Problem::invalid_field(
-                    "Idempotency-Key",
-                    format!(
-                        "An Idempotency-Key is 1 to {} visible ASCII characters.",
-                        vigil::work::MAX_IDEMPOTENCY_KEY
-                    ),
-                )
-                .into()
-            }),
-    }
-}
-
-async fn apply(state: &AppState, user: i64, operation: Operation, headers: &HeaderMap) -> Answer {
-    let key = idempotency_key(headers)?;
+async fn apply(state: &AppState, user: i64, operation: Operation, key: Option<String>) -> Answer {
     let applied = state
         .work
-        .apply(user, operation, key, state.clock.now())
-        .await
-        .map_err(work_problem)?;
+        .apply(user, operation, key.as_deref(), state.clock.now())
+        .await?;
     answer(applied)
 }
 
@@ -363,87 +266,4 @@ fn answer(Applied { outcome, replayed }: Applied) -> Answer {
         );
     }
     Ok(response)
-}
-
-fn work_problem(err: WorkError) -> ApiProblem {
-    match err {
-        WorkError::Store(e) => {
-            tracing::error!(error = %e, "work store unavailable");
-            store_unavailable().into()
-        }
-        WorkError::Corrupt(e) => {
-            tracing::error!(error = %e, "stored work could not be read");
-            Problem::new(ErrorCode::InternalError, "Stored work could not be read.").into()
-        }
-        WorkError::KeyReused => Problem::invalid_field(
-            "Idempotency-Key",
-            "This Idempotency-Key was already used for a different request; use a new key \
-             for a new change.",
-        )
-        .into(),
-    }
-}
-
-/// A body that is not the expected JSON: which field, and why.
-pub(crate) fn json_problem(rejection: JsonRejection) -> ApiProblem {
-    let detail = rejection.body_text();
-    let (status, field) = match &rejection {
-        JsonRejection::JsonDataError(_) => (422, field_named(&detail)),
-        _ => (400, "body".to_owned()),
-    };
-    let mut problem = Problem::new(
-        ErrorCode::ValidationFailed,
-        format!("The request body is not valid: {detail}"),
-    )
-    .with_status(status);
-    problem.field = Some(field);
-    problem.into()
-}
-
-/// The field a decoding message names: `…: missing field `title` at …` or
-/// `…: theme: unknown variant …` (axum prefixes the path of the failing field).
-fn field_named(detail: &str) -> String {
-    let rest = detail
-        .split_once("target type: ")
-        .map_or(detail, |(_, rest)| rest);
-    if let Some((_, after)) = rest.split_once("field `") {
-        if let Some((field, _)) = after.split_once('`') {
-            return field.to_owned();
-        }
-    }
-    rest.split_once(": ")
-        .map(|(path, _)| path)
-        .filter(|path| {
-            !path.is_empty()
-                && path
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c))
-        })
-        .unwrap_or("body")
-        .to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::field_named;
-
-    #[test]
-    fn names_the_field_a_decoding_error_is_about() {
-        assert_eq!(
-            field_named("Failed to deserialize the JSON body into the target type: missing field `title` at line 1 column 2"),
-            "title"
-        );
-        assert_eq!(
-            field_named("Failed to deserialize the JSON body into the target type: theme: unknown variant `pink`, expected one of `system`, `light`, `dark` at line 1 column 15"),
-            "theme"
-        );
-        assert_eq!(
-            field_named("Failed to deserialize the JSON body into the target type: title: invalid type: integer `5`, expected a string at line 1 column 11"),
-            "title"
-        );
-        assert_eq!(
-            field_named("Failed to parse the request body as JSON"),
-            "body"
-        );
-    }
 }

@@ -3,7 +3,11 @@
 
 use vigil::{ErrorCode, Problem};
 
+use super::ApiProblem;
+use crate::identity::throttle::{Refusal, RetryAfter};
+use crate::identity::users::UserError;
 use crate::session::AuthError;
+use crate::work::WorkError;
 
 impl From<&AuthError> for Problem {
     fn from(err: &AuthError) -> Self {
@@ -49,16 +53,77 @@ impl From<&AuthError> for Problem {
 pub const STORE_RETRY_AFTER_SECS: u64 = 5;
 
 pub fn store_unavailable() -> Problem {
-    let mut problem = Problem::new(
+    Problem::new(
         ErrorCode::StoreUnavailable,
         "The session store cannot be reached right now.",
-    );
-    problem.retry_after = Some(STORE_RETRY_AFTER_SECS);
-    problem
+    )
+    .with_retry_after(STORE_RETRY_AFTER_SECS)
 }
 
 impl From<AuthError> for Problem {
     fn from(err: AuthError) -> Self {
         Self::from(&err)
+    }
+}
+
+impl From<AuthError> for ApiProblem {
+    fn from(err: AuthError) -> Self {
+        match &err {
+            AuthError::Store(e) => {
+                ApiProblem::caused_by(Problem::from(&err), format!("session store: {e}"))
+            }
+            _ => Problem::from(err).into(),
+        }
+    }
+}
+
+impl From<WorkError> for ApiProblem {
+    fn from(err: WorkError) -> Self {
+        match err {
+            WorkError::Store(e) => {
+                ApiProblem::caused_by(store_unavailable(), format!("work store: {e}"))
+            }
+            WorkError::Corrupt(e) => ApiProblem::caused_by(
+                Problem::new(ErrorCode::InternalError, "Stored work could not be read."),
+                format!("stored work could not be read: {e}"),
+            ),
+            WorkError::KeyReused => Problem::invalid_field(
+                "Idempotency-Key",
+                "This Idempotency-Key was already used for a different request; use a new key \
+                 for a new change.",
+            )
+            .into(),
+        }
+    }
+}
+
+impl From<UserError> for ApiProblem {
+    fn from(err: UserError) -> Self {
+        let problem = match &err {
+            UserError::Busy => Problem::new(
+                ErrorCode::Overloaded,
+                "Too many sign-ins are being checked right now. Try again in a moment.",
+            )
+            .with_retry_after(1),
+            UserError::Database(_) => store_unavailable(),
+            _ => Problem::new(
+                ErrorCode::InternalError,
+                "The account could not be checked.",
+            ),
+        };
+        ApiProblem::caused_by(problem, format!("user store: {err}"))
+    }
+}
+
+/// The sign-in limits refused an attempt (`detail` says which kind): wait, or fail closed
+/// when the limits cannot be read.
+pub fn refusal(refusal: Refusal, detail: &str) -> ApiProblem {
+    match refusal {
+        Refusal::Wait(RetryAfter(seconds)) => Problem::new(ErrorCode::RateLimited, detail)
+            .with_retry_after(seconds)
+            .into(),
+        Refusal::Unavailable(err) => {
+            ApiProblem::caused_by(store_unavailable(), format!("the sign-in limits: {err}"))
+        }
     }
 }

@@ -18,7 +18,7 @@ use vigil::{ErrorCode, Problem};
 
 mod from;
 
-pub use from::{store_unavailable, STORE_RETRY_AFTER_SECS};
+pub use from::{refusal, store_unavailable, STORE_RETRY_AFTER_SECS};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The same name parsed once: looking a header up by text parses the name on every call.
@@ -45,35 +45,70 @@ pub fn is_state_changing(method: &Method) -> bool {
     )
 }
 
-/// A problem returned by a handler: rendered complete (instance, request id, timestamp) by
-/// [`normalize_api`], which knows the request.
+/// A problem returned by a handler, with the cause behind it for the log. Conversions only
+/// describe (see `from.rs`); [`normalize_api`] renders the problem complete (instance,
+/// request id, timestamp) and logs the cause, once, as the answer leaves.
 #[derive(Debug)]
-pub struct ApiProblem(pub Box<Problem>);
+pub struct ApiProblem {
+    problem: Box<Problem>,
+    cause: Option<String>,
+}
+
+impl ApiProblem {
+    /// A problem whose cause the operators should read in the log.
+    pub fn caused_by(problem: Problem, cause: impl std::fmt::Display) -> Self {
+        Self {
+            problem: Box::new(problem),
+            cause: Some(cause.to_string()),
+        }
+    }
+
+    /// The problem, its cause logged: for the server functions, whose errors leave as
+    /// encoded problems rather than through [`IntoResponse`].
+    pub fn into_logged(self) -> Problem {
+        if let Some(cause) = &self.cause {
+            log_cause(&self.problem, cause, self.problem.instance.as_deref());
+        }
+        *self.problem
+    }
+}
 
 impl From<Problem> for ApiProblem {
     fn from(problem: Problem) -> Self {
-        Self(Box::new(problem))
+        Self {
+            problem: Box::new(problem),
+            cause: None,
+        }
     }
 }
 
-impl From<crate::session::AuthError> for ApiProblem {
-    fn from(err: crate::session::AuthError) -> Self {
-        if let crate::session::AuthError::Store(e) = &err {
-            tracing::error!(error = %e, "session store unavailable");
-        }
-        Problem::from(err).into()
-    }
-}
+/// The cause of a problem response, carried to [`normalize_api`] to be logged.
+#[derive(Debug, Clone)]
+struct Cause(std::sync::Arc<str>);
 
 impl IntoResponse for ApiProblem {
     fn into_response(self) -> Response {
         let status =
-            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            StatusCode::from_u16(self.problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = status.into_response();
         response
             .extensions_mut()
-            .insert(std::sync::Arc::<Problem>::from(self.0));
+            .insert(std::sync::Arc::<Problem>::from(self.problem));
+        if let Some(cause) = self.cause {
+            response.extensions_mut().insert(Cause(cause.into()));
+        }
         response
+    }
+}
+
+/// The one place causes are logged: errors of the server itself as errors, the rest (an
+/// overloaded password check) as warnings.
+fn log_cause(problem: &Problem, cause: &str, path: Option<&str>) {
+    let code = problem.error_code.as_str();
+    if problem.status >= 500 && problem.error_code != ErrorCode::Overloaded {
+        tracing::error!(code, path, cause, "request failed");
+    } else {
+        tracing::warn!(code, path, cause, "request refused");
     }
 }
 
@@ -284,6 +319,9 @@ async fn finish(response: Response, context: &ProblemContext) -> Response {
         .get::<std::sync::Arc<Problem>>()
         .cloned()
     {
+        if let Some(Cause(cause)) = response.extensions().get::<Cause>() {
+            log_cause(&problem, cause, Some(context.uri.path()));
+        }
         let mut rebuilt = problem_response((*problem).clone(), context);
         keep_headers(response.headers(), rebuilt.headers_mut());
         return rebuilt;
