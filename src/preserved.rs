@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use time::Duration;
 
-use crate::work::{DraftInput, Settings, StoredDraft, WorkOp};
+use crate::work::{DraftInput, Preferences, StoredDraft, WorkOp};
 
 /// Version 1 kept plain JSON of the whole workspace; version 2 is per entry and encrypted.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -137,8 +137,8 @@ impl LocalDraft {
 /// The settings as this browser keeps them.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LocalSettings {
-    pub local: Settings,
-    pub server: Option<Settings>,
+    pub local: Preferences,
+    pub server: Option<Preferences>,
     pub sent: Option<SentOp>,
     pub dirty_seq: Option<u64>,
     pub revision: u64,

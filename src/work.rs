@@ -89,10 +89,12 @@ impl TextSize {
     }
 }
 
-/// The user's settings; they travel with the drafts.
+/// The user's settings (`/api/settings`); they travel with the drafts. Named apart from the
+/// server's configuration `Settings`; the document keeps calling them `Settings`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Settings))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Settings {
+pub struct Preferences {
     #[serde(default)]
     pub theme: Theme,
     #[serde(default)]
@@ -176,7 +178,7 @@ pub enum WorkOp {
         version: u64,
     },
     PutSettings {
-        settings: Settings,
+        settings: Preferences,
     },
 }
 
@@ -234,7 +236,7 @@ pub struct DraftsDeleted {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct WorkSnapshot {
     pub drafts: Vec<StoredDraft>,
-    pub settings: Settings,
+    pub settings: Preferences,
 }
 
 /// Drafts in a page of `GET /api/drafts` unless `?limit=` says otherwise.
@@ -250,7 +252,7 @@ pub const MAX_PAGE: usize = 200;
 pub struct DraftsPage {
     pub drafts: Vec<StoredDraft>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub settings: Option<Settings>,
+    pub settings: Option<Preferences>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use vigil::client::{Resolution, UserAction};
-use vigil::work::{DraftInput, Settings};
+use vigil::work::{DraftInput, Preferences};
 
 use crate::session_context::SessionContext;
 use crate::sign_in::SignIn;
@@ -63,7 +63,7 @@ pub fn submit(id: String) {
     act(UserAction::Submit { id });
 }
 
-pub fn change_settings(settings: Settings) {
+pub fn change_settings(settings: Preferences) {
     act(UserAction::ChangeSettings(settings));
 }
 

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use vigil::client::{AccountMessage, SaveStatus};
 use vigil::preserved::LocalDraft;
 use vigil::sessions::SessionView;
-use vigil::work::Settings;
+use vigil::work::Preferences;
 use vigil::{PolicyInfo, UserSummary};
 
 pub use vigil::client::ClientPhase;
@@ -14,9 +14,30 @@ pub use vigil::client::ClientPhase;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     /// One notice per key: a newer one replaces it.
-    pub key: &'static str,
+    pub key: NoticeKey,
     pub text: String,
     pub tone: Tone,
+}
+
+/// Which notice it is: one of the session machine's, or the page's own while the machine's
+/// code cannot be loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NoticeKey {
+    Machine(vigil::client::Notice),
+    Loading,
+}
+
+impl NoticeKey {
+    /// The page's name for it (`data-notice`), which the end-to-end tests find it by.
+    pub fn as_str(self) -> &'static str {
+        use vigil::client::Notice;
+        match self {
+            Self::Machine(Notice::Unreachable) => "network",
+            Self::Machine(Notice::SignOutPending) => "sign-out",
+            Self::Machine(Notice::LocalUnreadable) => "storage",
+            Self::Loading => "loading",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +107,7 @@ pub struct SessionContext {
     pub policy: RwSignal<Option<PolicyInfo>>,
     pub drafts: RwSignal<Vec<DraftView>>,
     pub selected: RwSignal<Option<String>>,
-    pub settings: RwSignal<Settings>,
+    pub settings: RwSignal<Preferences>,
     pub status: RwSignal<SaveStatus>,
     /// Changes the account does not have yet.
     pub waiting: RwSignal<usize>,
@@ -119,7 +140,7 @@ impl SessionContext {
             policy: RwSignal::new(None),
             drafts: RwSignal::new(Vec::new()),
             selected: RwSignal::new(None),
-            settings: RwSignal::new(Settings::default()),
+            settings: RwSignal::new(Preferences::default()),
             status: RwSignal::new(SaveStatus::Saved),
             waiting: RwSignal::new(0),
             last_saved: RwSignal::new(None),
@@ -136,7 +157,7 @@ impl SessionContext {
         }
     }
 
-    pub fn notify(&self, key: &'static str, tone: Tone, text: impl Into<String>) {
+    pub fn notify(&self, key: NoticeKey, tone: Tone, text: impl Into<String>) {
         let text = text.into();
         let notice = Notice { key, text, tone };
         if self.notices.with_untracked(|n| n.contains(&notice)) {
@@ -148,7 +169,7 @@ impl SessionContext {
         });
     }
 
-    pub fn clear_notice(&self, key: &'static str) {
+    pub fn clear_notice(&self, key: NoticeKey) {
         if self
             .notices
             .with_untracked(|n| n.iter().any(|n| n.key == key))

@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use vigil::sessions::{PasswordChange, PasswordRule};
-use vigil::work::{DraftInput, Settings};
+use vigil::work::{DraftInput, Preferences};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(input) = serde_json::from_slice::<DraftInput>(data) {
@@ -17,10 +17,10 @@ fuzz_target!(|data: &[u8]| {
             Some(input)
         );
     }
-    if let Ok(settings) = serde_json::from_slice::<Settings>(data) {
+    if let Ok(settings) = serde_json::from_slice::<Preferences>(data) {
         let again = serde_json::to_vec(&settings).unwrap_or_default();
         assert_eq!(
-            serde_json::from_slice::<Settings>(&again).ok(),
+            serde_json::from_slice::<Preferences>(&again).ok(),
             Some(settings)
         );
     }

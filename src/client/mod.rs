@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::preserved::{Entry, LocalDraft, LocalSettings};
 use crate::session_info::LocalKey;
 use crate::sessions::{PasswordChange, PasswordChanged, SessionList, SessionView, SessionsEnded};
-use crate::work::{DraftInput, Settings, StoredDraft, WorkOp, WorkSnapshot};
+use crate::work::{DraftInput, Preferences, StoredDraft, WorkOp, WorkSnapshot};
 use crate::{PolicyInfo, Problem, SessionInfo, UserSummary};
 
 pub use account::{AccountAction, AccountMessage};
@@ -93,7 +93,7 @@ pub enum Answer {
     /// A draft saved, created or submitted.
     Saved(StoredDraft),
     Deleted,
-    Settings(Settings),
+    Settings(Preferences),
     Sessions(SessionList),
     SessionsEnded(SessionsEnded),
     PasswordChanged(PasswordChanged),
@@ -148,7 +148,7 @@ pub enum UserAction {
     Select {
         id: String,
     },
-    ChangeSettings(Settings),
+    ChangeSettings(Preferences),
     Resolve {
         id: String,
         resolution: Resolution,
@@ -283,7 +283,7 @@ pub enum Command {
 }
 
 /// A notice the page shows until it is resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Notice {
     /// The server cannot be reached; work is kept here and retried.
     Unreachable,
@@ -414,7 +414,7 @@ impl Client {
         self.work.selected()
     }
 
-    pub fn settings(&self) -> &Settings {
+    pub fn settings(&self) -> &Preferences {
         &self.work.settings.local
     }
 

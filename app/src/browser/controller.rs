@@ -16,7 +16,7 @@ use super::crypto::{self, Key};
 use super::local_copy::{self, StorageProblem};
 use super::time::now_ms;
 use super::{activity, http, refresh_lock, tabs};
-use crate::session_context::{set_if_changed, DraftView, SessionContext, Tone};
+use crate::session_context::{set_if_changed, DraftView, NoticeKey, SessionContext, Tone};
 
 #[derive(Default)]
 struct Shell {
@@ -54,7 +54,7 @@ pub fn start(ctx: SessionContext) {
     local_copy::sweep();
     if !local_copy::available() {
         ctx.notify(
-            "storage",
+            NoticeKey::Machine(MachineNotice::LocalUnreadable),
             Tone::Warning,
             StorageProblem::Unavailable.to_string(),
         );
@@ -200,7 +200,7 @@ fn execute(command: Command) {
         Command::Store { user, entry } => spawn_local(async move {
             let key = current_key().await;
             match local_copy::store(user, &entry, key.as_ref()).await {
-                Ok(()) => ctx_clear("storage"),
+                Ok(()) => ctx_clear(NoticeKey::Machine(MachineNotice::LocalUnreadable)),
                 Err(problem) => report(&[problem]),
             }
         }),
@@ -245,7 +245,7 @@ fn ctx() -> Option<SessionContext> {
     with(|s| s.ctx)
 }
 
-fn ctx_clear(key: &'static str) {
+fn ctx_clear(key: NoticeKey) {
     if let Some(ctx) = ctx() {
         ctx.clear_notice(key);
     }
@@ -253,7 +253,8 @@ fn ctx_clear(key: &'static str) {
 
 fn report(problems: &[StorageProblem]) {
     if let (Some(ctx), Some(problem)) = (ctx(), problems.first()) {
-        ctx.notify("storage", Tone::Warning, problem.to_string());
+        let key = NoticeKey::Machine(MachineNotice::LocalUnreadable);
+        ctx.notify(key, Tone::Warning, problem.to_string());
     }
 }
 
@@ -265,7 +266,7 @@ struct View {
     withheld: bool,
     signing_out: bool,
     ready: bool,
-    settings: vigil::work::Settings,
+    settings: vigil::work::Preferences,
     status: vigil::client::SaveStatus,
     waiting: usize,
     last_saved: Option<f64>,
@@ -323,10 +324,8 @@ fn show() {
     set_if_changed(ctx.account_busy, view.account_busy);
     set_if_changed(ctx.step_up, view.step_up);
     set_if_changed(ctx.password_changes, view.password_changes);
-    for (notice, key) in [
-        (MachineNotice::Unreachable, "network"),
-        (MachineNotice::SignOutPending, "sign-out"),
-    ] {
+    for notice in [MachineNotice::Unreachable, MachineNotice::SignOutPending] {
+        let key = NoticeKey::Machine(notice);
         if view.notices.contains(&notice) {
             ctx.notify(key, Tone::Warning, notice_text(notice));
         } else {

@@ -5,7 +5,7 @@
 use vigil::client::{Answer, Request};
 use vigil::sessions::{session_path, PASSWORD_PATH, REVOKE_OTHERS_PATH, SESSIONS_PATH};
 use vigil::work::{
-    draft_path, drafts_page_path, etag, submit_path, DraftsPage, Precondition, Settings,
+    draft_path, drafts_page_path, etag, submit_path, DraftsPage, Precondition, Preferences,
     StoredDraft, WorkOp, WorkSnapshot, DRAFTS_PATH, IDEMPOTENCY_KEY_HEADER, MAX_DRAFTS, MAX_PAGE,
     SETTINGS_PATH,
 };
@@ -101,7 +101,7 @@ async fn work(key: &str, op: WorkOp) -> Result<Answer, Box<Problem>> {
         WorkOp::PutSettings { settings } => {
             let body = serde_json::to_string(&settings).unwrap_or_default();
             let text = fetch("PUT", SETTINGS_PATH, Some(body), &[idempotency]).await?;
-            decode::<Settings>(&text).map(Answer::Settings)
+            decode::<Preferences>(&text).map(Answer::Settings)
         }
     }
 }

@@ -19,7 +19,7 @@ use leptos::task::spawn_local;
 
 use super::{controller, hydration, tabs};
 use crate::page_meta::page_had_session_cookie;
-use crate::session_context::{SessionContext, Tone};
+use crate::session_context::{NoticeKey, SessionContext, Tone};
 use crate::sign_in::SignIn;
 
 /// What the page asks of the machine.
@@ -109,12 +109,12 @@ async fn run(ctx: SessionContext) {
         match result {
             Ok(()) => {
                 RUNNING.set(false);
-                ctx.clear_notice("loading");
+                ctx.clear_notice(NoticeKey::Loading);
                 return;
             }
             Err(_) => {
                 ctx.notify(
-                    "loading",
+                    NoticeKey::Loading,
                     Tone::Warning,
                     "Vigil cannot reach the server right now. It will keep trying.",
                 );

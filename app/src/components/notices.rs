@@ -10,7 +10,7 @@ pub fn Notices() -> impl IntoView {
     view! {
         <div class="notices" role="status" aria-live="polite">
             <For each=move || ctx.notices.get() key=|n| (n.key, n.text.clone()) let:notice>
-                <div class=match notice.tone { Tone::Info => "notice info", Tone::Warning => "notice warning" } data-notice=notice.key>
+                <div class=match notice.tone { Tone::Info => "notice info", Tone::Warning => "notice warning" } data-notice=notice.key.as_str()>
                     <p>{notice.text.clone()}</p>
                     <button
                         type="button"

@@ -3,11 +3,12 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
+use vigil::client::Notice;
 use vigil::preserved::RETENTION;
 
 use crate::actions::{self, SignInForm};
 use crate::page_meta::page_policy;
-use crate::session_context::{human_duration, use_session, ClientPhase};
+use crate::session_context::{human_duration, use_session, ClientPhase, NoticeKey};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -66,8 +67,11 @@ pub fn LoginPage() -> impl IntoView {
     let unreachable = move || {
         let signed_out = matches!(ctx.phase.get(), ClientPhase::SignedOut);
         ctx.notices.with(|n| {
-            n.iter()
-                .any(|n| (signed_out && n.key == "network") || n.key == "loading")
+            n.iter().any(|n| match n.key {
+                NoticeKey::Machine(Notice::Unreachable) => signed_out,
+                NoticeKey::Loading => true,
+                NoticeKey::Machine(_) => false,
+            })
         })
     };
     let preload = move |_| {

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vigil::work::{
-    etag, DraftInput, DraftLimit, DraftsDeleted, Settings, DEFAULT_PAGE, IDEMPOTENT_REPLAY_HEADER,
-    MAX_PAGE,
+    etag, DraftInput, DraftLimit, DraftsDeleted, Preferences, DEFAULT_PAGE,
+    IDEMPOTENT_REPLAY_HEADER, MAX_PAGE,
 };
 use vigil::{ErrorCode, Problem};
 
@@ -190,13 +190,13 @@ async fn submit_draft(
 
 #[utoipa::path(put, path = "/api/settings", tag = "work",
     params(("Idempotency-Key" = Option<openapi::IdempotencyKey>, Header)),
-    request_body(content = Settings, content_type = "application/json"),
-    responses((status = 200, description = "Saved", body = Settings)))]
+    request_body(content = Preferences, content_type = "application/json"),
+    responses((status = 200, description = "Saved", body = Preferences)))]
 async fn put_settings(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Idempotency(key): Idempotency,
-    AppJson(settings): AppJson<Settings>,
+    AppJson(settings): AppJson<Preferences>,
 ) -> Answer {
     apply(&state, user, Operation::PutSettings { settings }, key).await
 }

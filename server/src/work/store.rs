@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 use thiserror::Error;
 use time::{Duration, OffsetDateTime};
-use vigil::work::{DraftsPage, Precondition, Settings, StoredDraft, MAX_DRAFTS};
+use vigil::work::{DraftsPage, Precondition, Preferences, StoredDraft, MAX_DRAFTS};
 
 use crate::db::Database;
 
@@ -47,7 +47,7 @@ pub enum Outcome {
     },
     Deleted,
     Settings {
-        settings: Settings,
+        settings: Preferences,
     },
     /// The draft is not at the expected version (or exists when it should not).
     Conflict {
@@ -73,7 +73,7 @@ enum Kept {
     },
     Deleted,
     Settings {
-        settings: Settings,
+        settings: Preferences,
     },
     Conflict {
         id: String,
@@ -254,7 +254,7 @@ impl WorkStore {
         })
     }
 
-    async fn settings(&self, user_id: i64) -> Result<Settings, WorkError> {
+    async fn settings(&self, user_id: i64) -> Result<Preferences, WorkError> {
         let settings: Option<String> =
             sqlx::query_scalar("SELECT settings FROM user_settings WHERE user_id = $1")
                 .bind(user_id)
@@ -264,7 +264,7 @@ impl WorkStore {
             Some(json) => {
                 serde_json::from_str(&json).map_err(|e| WorkError::Corrupt(e.to_string()))
             }
-            None => Ok(Settings::default()),
+            None => Ok(Preferences::default()),
         }
     }
 

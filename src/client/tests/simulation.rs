@@ -33,7 +33,7 @@ const GRACE: i64 = 2;
 struct Server {
     /// Per user, per draft id.
     drafts: BTreeMap<(i64, String), StoredDraft>,
-    settings: HashMap<i64, crate::work::Settings>,
+    settings: HashMap<i64, crate::work::Preferences>,
     answers: HashMap<String, (WorkOp, Result<Answer, Problem>)>,
     applied: HashMap<String, u32>,
     submits: HashMap<String, u32>,
