@@ -355,18 +355,57 @@ impl Client {
             commands: Vec::new(),
             next_request: self.next_request,
         };
-        session::handle(
-            &mut self.session,
-            &mut self.work,
-            &mut self.account,
-            event,
-            &mut out,
-        );
+        self.route(event, &mut out);
         if !self.session.phase.is_signed_in() && !self.session.phase.is_ended() {
             self.account.reset();
         }
         self.next_request = out.next_request;
         out.commands
+    }
+
+    /// Each event to the part it concerns: the work's timers, its local copy and the page
+    /// leaving to the work; account actions to the account; answers to whoever asked; the
+    /// rest to the session. A refusal the work or the account met that is about the
+    /// session goes on to the session.
+    fn route(&mut self, event: Event, out: &mut Out) {
+        let (s, w, a) = (&mut self.session, &mut self.work, &mut self.account);
+        let signed_in = s.phase.is_signed_in();
+        match event {
+            Event::TimerFired {
+                now,
+                timer: timer @ (Timer::Autosave | Timer::LocalSave | Timer::WorkRetry),
+            } => w.timer(timer, now, signed_in, out),
+            Event::LocalLoaded {
+                now,
+                user,
+                entries,
+                unreadable,
+            } => w.local_loaded(user, entries, unreadable, now, signed_in, out),
+            Event::Leaving { .. } => w.leaving(out),
+            Event::User {
+                action: UserAction::Account(action),
+                ..
+            } => a.action(action, signed_in, out),
+            Event::Answered { now, id, answer } if !session::owns(s, id) && a.owns(id) => {
+                let followup = a.answered(answer, now, out);
+                if let Some(problem) = followup.problem {
+                    session::refused(s, w, problem, now, out);
+                }
+                if followup.refetch_work && s.phase.is_signed_in() {
+                    w.refetch_now(now, out);
+                }
+            }
+            Event::Answered { now, id, answer } if !session::owns(s, id) => {
+                if let Some(problem) = w.answered(id, answer, now, signed_in, out) {
+                    session::refused(s, w, problem, now, out);
+                }
+            }
+            Event::SignedIn { .. } => {
+                session::handle(s, w, event, out);
+                a.signed_in(out);
+            }
+            event => session::handle(s, w, event, out),
+        }
     }
 
     pub fn phase(&self) -> &ClientPhase {

@@ -8,7 +8,6 @@
 
 use time::OffsetDateTime;
 
-use super::account::Account;
 use super::work::Work;
 use super::{
     retry_wait_ms, Answer, Command, Event, Millis, Out, Request, RequestId, TabMessage, Timer,
@@ -135,8 +134,9 @@ fn millis(at: OffsetDateTime) -> Millis {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
-/// Dispatches one event to the part it concerns.
-pub(crate) fn handle(s: &mut Session, w: &mut Work, a: &mut Account, event: Event, out: &mut Out) {
+/// One event of the session's (`Client::handle` routes the work's and the account's
+/// elsewhere).
+pub(super) fn handle(s: &mut Session, w: &mut Work, event: Event, out: &mut Out) {
     match event {
         Event::Started {
             now,
@@ -153,10 +153,7 @@ pub(crate) fn handle(s: &mut Session, w: &mut Work, a: &mut Account, event: Even
                 signed_out(s, w, now, out);
             }
         }
-        Event::SignedIn { now, info } => {
-            adopt(s, w, info, now, false, out);
-            a.signed_in(out);
-        }
+        Event::SignedIn { now, info } => adopt(s, w, info, now, false, out),
         Event::Answered { now, id, answer } => {
             if let Some(index) = s.pending.iter().position(|(pending, _)| *pending == id) {
                 let (_, purpose) = s.pending.remove(index);
@@ -165,17 +162,6 @@ pub(crate) fn handle(s: &mut Session, w: &mut Work, a: &mut Account, event: Even
                     s.heartbeat_lock = LockState::Idle;
                     out.push(Command::ReleaseHeartbeatLock);
                 }
-            } else if a.owns(id) {
-                let followup = a.answered(answer, now, out);
-                if let Some(problem) = followup.problem {
-                    handle_problem(s, w, problem, Retry::Check, now, out);
-                }
-                if followup.refetch_work && s.phase.is_signed_in() {
-                    w.refetch_now(now, out);
-                }
-            } else {
-                w.answered(id, answer, now, s.phase.is_signed_in(), out);
-                after_work_answer(s, w, now, out);
             }
         }
         Event::TimerFired { now, timer } => match timer {
@@ -195,9 +181,8 @@ pub(crate) fn handle(s: &mut Session, w: &mut Work, a: &mut Account, event: Even
                     s.send(Purpose::Logout, Request::Logout, out);
                 }
             }
-            Timer::Autosave | Timer::LocalSave | Timer::WorkRetry => {
-                w.timer(timer, now, s.phase.is_signed_in(), out)
-            }
+            // The work's own.
+            Timer::Autosave | Timer::LocalSave | Timer::WorkRetry => {}
         },
         Event::Heartbeat { now, motion } => heartbeat_tick(s, w, now, motion, out),
         Event::HeartbeatLock { now, last_report } => {
@@ -237,7 +222,6 @@ pub(crate) fn handle(s: &mut Session, w: &mut Work, a: &mut Account, event: Even
                     handle(
                         s,
                         w,
-                        a,
                         Event::TimerFired {
                             now,
                             timer: Timer::SessionRetry,
@@ -260,19 +244,21 @@ pub(crate) fn handle(s: &mut Session, w: &mut Work, a: &mut Account, event: Even
             }
             TabMessage::SignedOut => signed_out(s, w, now, out),
         },
-        Event::LocalLoaded {
-            now,
-            user,
-            entries,
-            unreadable,
-        } => w.local_loaded(user, entries, unreadable, now, s.phase.is_signed_in(), out),
-        Event::User {
-            action: UserAction::Account(action),
-            ..
-        } => a.action(action, s.phase.is_signed_in(), out),
         Event::User { now, action } => user_action(s, w, action, now, out),
-        Event::Leaving { .. } => w.leaving(out),
+        // The work's and the account's own.
+        Event::LocalLoaded { .. } | Event::Leaving { .. } => {}
     }
+}
+
+/// Whether this answer is to a request of the session's.
+pub(super) fn owns(s: &Session, id: RequestId) -> bool {
+    s.pending.iter().any(|(pending, _)| *pending == id)
+}
+
+/// A refusal the work or the account met that is the session's to sort out (it ended, or
+/// its token must be exchanged, or the server cannot be reached).
+pub(super) fn refused(s: &mut Session, w: &mut Work, problem: Problem, now: Millis, out: &mut Out) {
+    handle_problem(s, w, problem, Retry::Check, now, out);
 }
 
 fn user_action(s: &mut Session, w: &mut Work, action: UserAction, now: Millis, out: &mut Out) {
@@ -508,13 +494,6 @@ fn answered(
             };
             handle_problem(s, w, problem, retry, now, out);
         }
-    }
-}
-
-/// After a work answer: a refusal that says the session is over ends it here too.
-fn after_work_answer(s: &mut Session, w: &mut Work, now: Millis, out: &mut Out) {
-    if let Some(problem) = w.take_session_problem() {
-        handle_problem(s, w, problem, Retry::Check, now, out);
     }
 }
 

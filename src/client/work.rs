@@ -81,7 +81,6 @@ pub(crate) struct Work {
     local_save_armed: bool,
     pub last_saved: Option<Millis>,
     pub unreadable: usize,
-    session_problem: Option<Problem>,
 }
 
 fn content(draft: &StoredDraft) -> DraftInput {
@@ -115,10 +114,6 @@ impl Work {
 
     pub fn unreachable(&self) -> bool {
         self.network_down
-    }
-
-    pub fn take_session_problem(&mut self) -> Option<Problem> {
-        self.session_problem.take()
     }
 
     pub fn visible(&self) -> impl Iterator<Item = &LocalDraft> {
@@ -699,7 +694,7 @@ impl Work {
         now: Millis,
         signed_in: bool,
         out: &mut Out,
-    ) {
+    ) -> Option<Problem> {
         if self.fetching == Some(id) {
             self.fetching = None;
             match answer {
@@ -714,13 +709,11 @@ impl Work {
                     }
                 }
                 Ok(_) => {}
-                Err(problem) => self.trouble(problem, now, out),
+                Err(problem) => return self.trouble(problem, now, out),
             }
-            return;
+            return None;
         }
-        let Some((_, target)) = self.in_flight.take_if(|(pending, _)| *pending == id) else {
-            return;
-        };
+        let (_, target) = self.in_flight.take_if(|(pending, _)| *pending == id)?;
         match (target, answer) {
             (target, Err(problem))
                 if !is_final_refusal(problem.error_code)
@@ -731,8 +724,7 @@ impl Work {
             {
                 // Not applied, or not known to be: the same change goes again, same key.
                 let _ = target;
-                self.trouble(problem, now, out);
-                return;
+                return self.trouble(problem, now, out);
             }
             (Target::Settings, answer) => self.settled_settings(answer, now),
             (Target::Draft(id), answer) => self.settled_draft(&id, answer, now, out),
@@ -741,17 +733,19 @@ impl Work {
         self.backoff_ms = 0;
         self.flush_local(out);
         self.pump(now, signed_in, out);
+        None
     }
 
-    /// The server could not take the change now: for the session to sort out, or to retry.
-    fn trouble(&mut self, problem: Problem, now: Millis, out: &mut Out) {
+    /// The server could not take the change now: retried later, or, when the refusal is
+    /// about the session, returned for the session to sort out.
+    fn trouble(&mut self, problem: Problem, now: Millis, out: &mut Out) -> Option<Problem> {
         if is_session_refusal(problem.error_code) {
-            self.session_problem = Some(problem);
-        } else {
-            self.network_down = true;
-            let wait = retry_wait_ms(&mut self.backoff_ms, problem.retry_after);
-            out.timer(Timer::WorkRetry, now + i64::from(wait));
+            return Some(problem);
         }
+        self.network_down = true;
+        let wait = retry_wait_ms(&mut self.backoff_ms, problem.retry_after);
+        out.timer(Timer::WorkRetry, now + i64::from(wait));
+        None
     }
 
     fn settled_settings(&mut self, answer: Result<Answer, Problem>, now: Millis) {
