@@ -331,8 +331,9 @@ const RETRY_FIRST_MS: u32 = 1_000;
 const RETRY_MAX_MS: u32 = 30_000;
 
 /// The wait before the next retry: the backoff doubles from one second up to thirty, and a
-/// server's `Retry-After` (at most five minutes) is honoured when it asks for longer.
-pub(crate) fn retry_wait_ms(backoff_ms: &mut u32, retry_after_secs: Option<u64>) -> u32 {
+/// server's `Retry-After` (at most five minutes) is honoured when it asks for longer. The
+/// machine's retries and the page's loader share it.
+pub fn retry_wait_ms(backoff_ms: &mut u32, retry_after_secs: Option<u64>) -> u32 {
     *backoff_ms = if *backoff_ms == 0 {
         RETRY_FIRST_MS
     } else {

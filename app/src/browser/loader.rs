@@ -100,7 +100,7 @@ async fn run(ctx: SessionContext) {
     if RUNNING.replace(true) {
         return;
     }
-    let mut pause_ms = 1_000;
+    let mut backoff_ms = 0;
     loop {
         #[cfg(feature = "split")]
         let result = session_machine(ctx).await;
@@ -118,8 +118,8 @@ async fn run(ctx: SessionContext) {
                     Tone::Warning,
                     "Vigil cannot reach the server right now. It will keep trying.",
                 );
+                let pause_ms = vigil::client::retry_wait_ms(&mut backoff_ms, None);
                 gloo_timers::future::TimeoutFuture::new(pause_ms).await;
-                pause_ms = (pause_ms * 2).min(30_000);
             }
         }
     }
