@@ -182,6 +182,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Idempotency {
     }
 }
 
+/// A change to a draft that exists (deleting, submitting): its id, the version it is based
+/// on and its idempotency key, refused in that order.
+pub struct DraftChange {
+    pub id: String,
+    pub version: u64,
+    pub key: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for DraftChange {
+    type Rejection = ApiProblem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let DraftPath(id) = DraftPath::from_request_parts(parts, state).await?;
+        let IfMatch(version) = IfMatch::from_request_parts(parts, state).await?;
+        let Idempotency(key) = Idempotency::from_request_parts(parts, state).await?;
+        Ok(Self { id, version, key })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::field_named;

@@ -21,7 +21,7 @@ use vigil::work::{
 use vigil::{ErrorCode, Problem};
 
 use crate::http::auth::{CurrentSession, CurrentUser};
-use crate::http::extract::{AppJson, DraftPath, Idempotency, IfMatch, WritePrecondition};
+use crate::http::extract::{AppJson, DraftChange, DraftPath, Idempotency, WritePrecondition};
 use crate::http::openapi::{self, CreateOnly, EntityTag, PageCursor};
 use crate::http::problem::ApiProblem;
 use crate::state::AppState;
@@ -164,9 +164,7 @@ fn draft_limit(limit: DraftLimit) -> Problem {
 async fn delete_draft(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    DraftPath(id): DraftPath,
-    IfMatch(version): IfMatch,
-    Idempotency(key): Idempotency,
+    DraftChange { id, version, key }: DraftChange,
 ) -> Answer {
     apply(&state, user, Operation::DeleteDraft { id, version }, key).await
 }
@@ -181,9 +179,7 @@ async fn delete_draft(
 async fn submit_draft(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    DraftPath(id): DraftPath,
-    IfMatch(version): IfMatch,
-    Idempotency(key): Idempotency,
+    DraftChange { id, version, key }: DraftChange,
 ) -> Answer {
     apply(&state, user, Operation::SubmitDraft { id, version }, key).await
 }

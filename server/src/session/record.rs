@@ -248,6 +248,10 @@ impl SessionRecord {
         self.clone()
     }
 
+    /// A new live session for `user`, signed in at `now`: a fresh random id, generation 1,
+    /// the absolute deadline fixed at `now` plus the policy's absolute lifetime (nothing moves
+    /// it later), and the idle deadline at `now` plus the idle timeout, never past the
+    /// absolute one.
     pub fn start(
         user: &UserSummary,
         now: OffsetDateTime,
@@ -276,6 +280,10 @@ impl SessionRecord {
         }
     }
 
+    /// The verdict at `now`. A tombstone wins over the deadlines (an ended session stays
+    /// ended, for its recorded reason); otherwise a deadline has passed from its instant on
+    /// (`now >= deadline`), and when both have, the absolute one is named, since no activity
+    /// could have saved the session.
     pub fn state_at(&self, now: OffsetDateTime) -> SessionState {
         if let Some(tombstone) = self.ended {
             return SessionState::Ended(tombstone);
@@ -302,6 +310,10 @@ impl SessionRecord {
         self.rotated_at = Some(now);
     }
 
+    /// How a token of generation `presented` stands at `now`. Only the record's generation
+    /// is current; the one just before it is tolerated for [`ROTATION_GRACE`] after the last
+    /// rotation (requests already in flight); any older one, or that one after the grace, is
+    /// a replaced token presented again. A newer one means the record was read stale.
     pub fn check_generation(&self, presented: u64, now: OffsetDateTime) -> GenerationCheck {
         if presented > self.generation {
             GenerationCheck::Ahead
@@ -316,6 +328,8 @@ impl SessionRecord {
         }
     }
 
+    /// Ends the session for `reason` at `now` by writing its tombstone. The first end wins:
+    /// a record already ended keeps its reason and time, and nothing brings it back.
     pub fn end(&mut self, reason: EndReason, now: OffsetDateTime) {
         if self.ended.is_none() {
             self.ended = Some(Tombstone { reason, at: now });

@@ -17,7 +17,9 @@ use crate::metrics::Metrics;
 use crate::session::devices::{masked_address, Device};
 use crate::session::local_key::LocalKeys;
 use crate::session::policies::{LimitPolicy, SessionRules};
-use crate::session::store::{Created, Replaced, SessionStore, SharedSessionStore, StoreError};
+use crate::session::store::{
+    Created, NewSession, Replaced, SessionStore, SharedSessionStore, StoreError,
+};
 use crate::session::token::{IssuedToken, TokenError, TokenService, TokenSubject};
 use crate::session::{
     ClientRequest, ClientSummary, EndReason, GenerationCheck, SessionId, SessionRecord,
@@ -329,7 +331,11 @@ impl SessionService {
                 });
             match self
                 .store
-                .create(&record, limit.map(|l| l.max), ended.as_ref())
+                .create(
+                    NewSession::new(&record)
+                        .within(limit.map(|l| l.max))
+                        .replacing(ended.as_ref()),
+                )
                 .await?
             {
                 Created::Stored => {

@@ -123,6 +123,10 @@ impl TokenService {
         })
     }
 
+    /// Signs an access token binding `subject`'s user, session, generation and fingerprint
+    /// hash, with a fresh random `jti`, this service's issuer and audience, and type
+    /// `access`. It is valid from `now` (`iat` = `nbf`) until `now + lifetime` (`exp`), in
+    /// whole Unix seconds; the caller keeps `lifetime` within the session's absolute deadline.
     pub fn issue(
         &self,
         subject: &TokenSubject<'_>,
@@ -152,6 +156,13 @@ impl TokenService {
         })
     }
 
+    /// The claims of `token` if it is admitted at `now` (whole seconds): signed with HS256
+    /// under this key, every claim but `fph` present, type `access`, this issuer and audience,
+    /// `nbf` and `iat` no later than `now` + [`LEEWAY`], and `now` before `exp` + [`LEEWAY`].
+    /// A genuine token past that is [`TokenError::Expired`], carrying its claims; anything
+    /// else is [`TokenError::Invalid`]. A token verified before is recognised by its exact
+    /// text and only its time window is checked again. Whether its session lives and its
+    /// generation is current is for the session record to say.
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Arc<Claims>, TokenError> {
         let now = now.unix_timestamp();
         if let Some(claims) = self.verified.get(token) {

@@ -427,6 +427,30 @@ async fn find(
 }
 
 /// Why a conditional write changed nothing: the draft is gone, submitted, or elsewhere.
+/// Runs a conditional update of one draft, whose last three parameters are the user, the
+/// draft and the version the change is based on: the draft it saved, or why it saved none.
+async fn saved_or_refused<'q>(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    id: &'q str,
+    expected: u64,
+    update: sqlx::query::QueryAs<'q, sqlx::Any, DraftRow, sqlx::any::AnyArguments<'q>>,
+) -> Result<Outcome, WorkError> {
+    let written = update
+        .bind(user_id)
+        .bind(id)
+        .bind(version(expected))
+        .fetch_optional(&mut *conn)
+        .await?;
+    match written {
+        Some(row) => Ok(Outcome::Saved {
+            draft: draft(row),
+            created: false,
+        }),
+        None => refusal(conn, user_id, id).await,
+    }
+}
+
 async fn refusal(conn: &mut AnyConnection, user_id: i64, id: &str) -> Result<Outcome, WorkError> {
     Ok(match find(conn, user_id, id).await? {
         None => Outcome::NotFound,
@@ -489,26 +513,16 @@ async fn apply_in(
             input,
             precondition: Precondition::Version(expected),
         } => {
-            let updated: Option<DraftRow> = sqlx::query_as(&format!(
+            let sql = format!(
                 "UPDATE drafts SET title = $1, body = $2, version = version + 1, updated_at = $3 \
                  WHERE user_id = $4 AND id = $5 AND version = $6 AND submitted_at IS NULL \
                  RETURNING {DRAFT_COLUMNS}"
-            ))
-            .bind(&input.title)
-            .bind(&input.body)
-            .bind(at)
-            .bind(user_id)
-            .bind(&id)
-            .bind(version(expected))
-            .fetch_optional(&mut *conn)
-            .await?;
-            match updated {
-                Some(row) => Outcome::Saved {
-                    draft: draft(row),
-                    created: false,
-                },
-                None => refusal(conn, user_id, &id).await?,
-            }
+            );
+            let updated = sqlx::query_as(&sql)
+                .bind(&input.title)
+                .bind(&input.body)
+                .bind(at);
+            saved_or_refused(conn, user_id, &id, expected, updated).await?
         }
         Operation::DeleteDraft {
             id,
@@ -533,24 +547,13 @@ async fn apply_in(
             id,
             version: expected,
         } => {
-            let submitted: Option<DraftRow> = sqlx::query_as(&format!(
+            let sql = format!(
                 "UPDATE drafts SET version = version + 1, updated_at = $1, submitted_at = $1 \
                  WHERE user_id = $2 AND id = $3 AND version = $4 AND submitted_at IS NULL \
                  RETURNING {DRAFT_COLUMNS}"
-            ))
-            .bind(at)
-            .bind(user_id)
-            .bind(&id)
-            .bind(version(expected))
-            .fetch_optional(&mut *conn)
-            .await?;
-            match submitted {
-                Some(row) => Outcome::Saved {
-                    draft: draft(row),
-                    created: false,
-                },
-                None => refusal(conn, user_id, &id).await?,
-            }
+            );
+            let submitted = sqlx::query_as(&sql).bind(at);
+            saved_or_refused(conn, user_id, &id, expected, submitted).await?
         }
         Operation::PutSettings { settings } => {
             let json =

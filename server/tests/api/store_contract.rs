@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 use vigil::{TimeoutPolicy, UserSummary};
-use vigil_server::session::store::{Created, DatabaseSessionStore, Replaced, SharedSessionStore};
+use vigil_server::session::store::{
+    Created, DatabaseSessionStore, NewSession, Replaced, SharedSessionStore,
+};
 use vigil_server::session::{ClientSummary, EndReason, SessionRecord};
 
 use crate::helpers::{create_database, test_settings};
@@ -120,7 +122,10 @@ pub async fn creates_and_loads(s: StoreUnderTest) {
     let ada = user(1);
     let record = started(&ada, now());
     assert_eq!(
-        s.store.create(&record, None, None).await.expect("create"),
+        s.store
+            .create(NewSession::new(&record))
+            .await
+            .expect("create"),
         Created::Stored
     );
     let loaded = s
@@ -154,7 +159,10 @@ pub async fn replaces_only_from_the_version_read(s: StoreUnderTest) {
     let ada = user(2);
     let t0 = now();
     let record = started(&ada, t0);
-    s.store.create(&record, None, None).await.expect("create");
+    s.store
+        .create(NewSession::new(&record))
+        .await
+        .expect("create");
     let read = s
         .store
         .load(ada.id, &record.id)
@@ -223,7 +231,7 @@ pub async fn counts_and_creates_in_one_step(s: StoreUnderTest) {
     let attempts = (0..12).map(|_| {
         let store = s.store.clone();
         let record = started(&ada, t0);
-        tokio::spawn(async move { store.create(&record, limit, None).await })
+        tokio::spawn(async move { store.create(NewSession::new(&record).within(limit)).await })
     });
     let mut stored = 0;
     for attempt in attempts {
@@ -244,12 +252,18 @@ pub async fn counts_and_creates_in_one_step(s: StoreUnderTest) {
     ));
     let next = started(&ada, t0);
     assert_eq!(
-        s.store.create(&next, limit, None).await.expect("create"),
+        s.store
+            .create(NewSession::new(&next).within(limit))
+            .await
+            .expect("create"),
         Created::Stored
     );
     let over = started(&ada, t0);
     assert_eq!(
-        s.store.create(&over, limit, None).await.expect("create"),
+        s.store
+            .create(NewSession::new(&over).within(limit))
+            .await
+            .expect("create"),
         Created::LimitReached
     );
     assert!(s
@@ -260,7 +274,10 @@ pub async fn counts_and_creates_in_one_step(s: StoreUnderTest) {
         .is_none());
     // Without a limit, nothing is counted.
     assert_eq!(
-        s.store.create(&over, None, None).await.expect("create"),
+        s.store
+            .create(NewSession::new(&over))
+            .await
+            .expect("create"),
         Created::Stored
     );
 }
@@ -269,7 +286,10 @@ pub async fn replaces_a_session_in_the_same_step(s: StoreUnderTest) {
     let ada = user(4);
     let t0 = now();
     let old = started(&ada, t0);
-    s.store.create(&old, Some(1), None).await.expect("create");
+    s.store
+        .create(NewSession::new(&old).within(Some(1)))
+        .await
+        .expect("create");
     let read = s
         .store
         .load(ada.id, &old.id)
@@ -282,7 +302,11 @@ pub async fn replaces_a_session_in_the_same_step(s: StoreUnderTest) {
     let new = started(&ada, t0);
     assert_eq!(
         s.store
-            .create(&new, Some(1), Some(&ended))
+            .create(
+                NewSession::new(&new)
+                    .within(Some(1))
+                    .replacing(Some(&ended))
+            )
             .await
             .expect("create"),
         Created::Stored
@@ -303,7 +327,7 @@ pub async fn replaces_a_session_in_the_same_step(s: StoreUnderTest) {
     let stale = started(&ada, t0);
     assert_eq!(
         s.store
-            .create(&stale, None, Some(&ended))
+            .create(NewSession::new(&stale).replacing(Some(&ended)))
             .await
             .expect("create"),
         Created::Conflict
@@ -322,11 +346,14 @@ pub async fn lists_a_users_records_ended_ones_included(s: StoreUnderTest) {
     let mut ids = Vec::new();
     for _ in 0..3 {
         let record = started(&ada, t0);
-        s.store.create(&record, None, None).await.expect("create");
+        s.store
+            .create(NewSession::new(&record))
+            .await
+            .expect("create");
         ids.push(record.id);
     }
     s.store
-        .create(&started(&bob, t0), None, None)
+        .create(NewSession::new(&started(&bob, t0)))
         .await
         .expect("create");
     let mut ended = s
@@ -358,8 +385,11 @@ pub async fn keeps_records_until_their_retention(s: StoreUnderTest) {
     let old = started(&ada, t0 - Duration::days(400));
     assert!(old.retain_until() < t0);
     let kept = started(&ada, t0);
-    s.store.create(&old, None, None).await.expect("create");
-    s.store.create(&kept, None, None).await.expect("create");
+    s.store.create(NewSession::new(&old)).await.expect("create");
+    s.store
+        .create(NewSession::new(&kept))
+        .await
+        .expect("create");
     s.store.delete_expired(t0).await.expect("sweep");
     assert!(
         s.store

@@ -5,7 +5,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::{Created, Replaced, SessionStore, StoreError, WriteMarks};
+use super::{Created, NewSession, Replaced, SessionStore, StoreError, WriteMarks};
 use crate::session::record::{SessionId, SessionRecord};
 
 /// Above this many cached records the cache starts over (records are small; this bounds it).
@@ -82,14 +82,9 @@ impl<S: SessionStore> CachedSessionStore<S> {
 
 #[async_trait]
 impl<S: SessionStore> SessionStore for CachedSessionStore<S> {
-    async fn create(
-        &self,
-        record: &SessionRecord,
-        limit: Option<u32>,
-        replacing: Option<&SessionRecord>,
-    ) -> Result<Created, StoreError> {
-        let created = self.inner.create(record, limit, replacing).await;
-        if let Some(old) = replacing {
+    async fn create(&self, new: NewSession<'_>) -> Result<Created, StoreError> {
+        let created = self.inner.create(new).await;
+        if let Some(old) = new.replacing {
             self.forget(&old.id);
         }
         created

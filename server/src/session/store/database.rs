@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::{decode, encode, Created, Replaced, SessionStore, StoreError, WriteMarks};
+use super::{decode, encode, Created, NewSession, Replaced, SessionStore, StoreError, WriteMarks};
 use crate::db::{Backend, Database};
 use crate::session::record::{SessionId, SessionRecord};
 
@@ -69,12 +69,8 @@ fn stored_version(record: &SessionRecord) -> Result<i64, StoreError> {
 
 #[async_trait]
 impl SessionStore for DatabaseSessionStore {
-    async fn create(
-        &self,
-        record: &SessionRecord,
-        limit: Option<u32>,
-        replacing: Option<&SessionRecord>,
-    ) -> Result<Created, StoreError> {
+    async fn create(&self, new: NewSession<'_>) -> Result<Created, StoreError> {
+        let (record, limit, replacing) = (new.record, new.limit, new.replacing);
         let json = encode(record)?;
         let insert = |sql| {
             sqlx::query(sql)

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::{Created, Replaced, SessionStore, SharedSessionStore, StoreError};
+use super::{Created, NewSession, Replaced, SessionStore, SharedSessionStore, StoreError};
 use crate::session::record::{SessionId, SessionRecord};
 
 #[derive(Debug)]
@@ -57,14 +57,9 @@ impl InstrumentedStore {
 
 #[async_trait]
 impl SessionStore for InstrumentedStore {
-    async fn create(
-        &self,
-        record: &SessionRecord,
-        limit: Option<u32>,
-        replacing: Option<&SessionRecord>,
-    ) -> Result<Created, StoreError> {
+    async fn create(&self, new: NewSession<'_>) -> Result<Created, StoreError> {
         self.reach(Some(&self.writes))?;
-        self.inner.create(record, limit, replacing).await
+        self.inner.create(new).await
     }
 
     async fn load(

@@ -6,7 +6,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::{Created, Replaced, SessionStore, SharedSessionStore, StoreError};
+use super::{Created, NewSession, Replaced, SessionStore, SharedSessionStore, StoreError};
 use crate::metrics::{Metrics, StoreCall};
 use crate::session::record::{SessionId, SessionRecord};
 
@@ -25,14 +25,9 @@ impl MeasuredStore {
 
 #[async_trait]
 impl SessionStore for MeasuredStore {
-    async fn create(
-        &self,
-        record: &SessionRecord,
-        limit: Option<u32>,
-        replacing: Option<&SessionRecord>,
-    ) -> Result<Created, StoreError> {
+    async fn create(&self, new: NewSession<'_>) -> Result<Created, StoreError> {
         let since = Instant::now();
-        let outcome = self.inner.create(record, limit, replacing).await;
+        let outcome = self.inner.create(new).await;
         self.metrics.store_call(StoreCall::Create, since);
         outcome
     }

@@ -56,6 +56,35 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// A session to store, with what its creation is conditional on.
+#[derive(Debug, Clone, Copy)]
+pub struct NewSession<'a> {
+    pub record: &'a SessionRecord,
+    /// The most live sessions the user may have, this one included.
+    pub limit: Option<u32>,
+    /// This browser's session of the same user that the new one replaces, already ended.
+    pub replacing: Option<&'a SessionRecord>,
+}
+
+impl<'a> NewSession<'a> {
+    /// The record alone: no limit, replacing nothing.
+    pub fn new(record: &'a SessionRecord) -> Self {
+        Self {
+            record,
+            limit: None,
+            replacing: None,
+        }
+    }
+
+    pub fn within(self, limit: Option<u32>) -> Self {
+        Self { limit, ..self }
+    }
+
+    pub fn replacing(self, replacing: Option<&'a SessionRecord>) -> Self {
+        Self { replacing, ..self }
+    }
+}
+
 /// The outcome of creating a record under a limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Created {
@@ -77,21 +106,15 @@ pub enum Replaced {
 
 #[async_trait]
 pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
-    /// Stores a new record under its fresh id, at version 0. With a `limit`, only while the
+    /// Stores a new record under its fresh id, at version 0. With a limit, only while the
     /// user has fewer live sessions than that at the record's creation: counting and
     /// storing are one atomic step, so concurrent sign-ins never exceed it.
     ///
-    /// `replacing` is a session of the same user that this sign-in replaces (the browser
-    /// signs in again in place), already marked ended: it is written with a conditional
-    /// write in the same atomic step, so it never counts toward the limit and is never left
-    /// alive beside its replacement. If it changed since it was read nothing is stored
-    /// ([`Created::Conflict`]).
-    async fn create(
-        &self,
-        record: &SessionRecord,
-        limit: Option<u32>,
-        replacing: Option<&SessionRecord>,
-    ) -> Result<Created, StoreError>;
+    /// A session it replaces (the browser signs in again in place), already marked ended,
+    /// is written with a conditional write in the same atomic step, so it never counts
+    /// toward the limit and is never left alive beside its replacement. If it changed since
+    /// it was read nothing is stored ([`Created::Conflict`]).
+    async fn create(&self, new: NewSession<'_>) -> Result<Created, StoreError>;
     /// The record of session `id` of user `user_id` (a store may keep one user's records
     /// together). May answer from a copy the store can prove current.
     async fn load(&self, user_id: i64, id: &SessionId)

@@ -29,7 +29,7 @@ use async_trait::async_trait;
 use redis::Script;
 use time::OffsetDateTime;
 
-use super::{decode, encode, Created, Replaced, SessionStore, StoreError};
+use super::{decode, encode, Created, NewSession, Replaced, SessionStore, StoreError};
 use crate::redis_connection::{Ready, RedisConnection};
 use crate::session::record::{SessionId, SessionRecord};
 
@@ -244,12 +244,8 @@ fn version_arg(record: &SessionRecord) -> String {
 
 #[async_trait]
 impl SessionStore for RedisSessionStore {
-    async fn create(
-        &self,
-        record: &SessionRecord,
-        limit: Option<u32>,
-        replacing: Option<&SessionRecord>,
-    ) -> Result<Created, StoreError> {
+    async fn create(&self, new: NewSession<'_>) -> Result<Created, StoreError> {
+        let (record, limit, replacing) = (new.record, new.limit, new.replacing);
         let json = &encode(record)?;
         let record_key = &self.record_key(record.user.id, record.id.as_str());
         let index_key = &self.index_key(record.user.id);
