@@ -44,10 +44,7 @@ export_settings() {
   export VIGIL_JWT_SECRET_FILE="$DIR/jwt-secret"
   export VIGIL_TRUSTED_PROXIES="127.0.0.1"
   export VIGIL_DATA_DIR="$DIR"
-  export LEPTOS_OUTPUT_NAME=vigil
-  export LEPTOS_HASH_FILES=true
-  export LEPTOS_SITE_ROOT=target/site
-  export LEPTOS_SITE_PKG_DIR=pkg
+  source deploy/site-env.sh
   export RUST_LOG="${RUST_LOG:-warn}"
 }
 

@@ -13,11 +13,7 @@ export VIGIL_REAUTH_WITHIN="${VIGIL_REAUTH_WITHIN:-30s}"
 export VIGIL_SIGNIN_LIMIT_PER_ACCOUNT=10000
 export VIGIL_SIGNIN_LIMIT_PER_IP=10000
 export VIGIL_SIGNIN_LIMIT_PER_ACCOUNT_HOURLY=100000
-export LEPTOS_OUTPUT_NAME=vigil
-# File names carry content hashes (hash.txt beside the server binary names them).
-export LEPTOS_HASH_FILES=true
-export LEPTOS_SITE_ROOT=target/site
-export LEPTOS_SITE_PKG_DIR=pkg
+source deploy/site-env.sh
 export RUST_LOG="${RUST_LOG:-warn}"
 
 # The suite's accounts, through the server's command line ("$@" runs it): Lin's password
