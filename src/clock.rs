@@ -5,6 +5,7 @@ use time::{Duration, OffsetDateTime};
 
 /// A source of "now". Server code never calls `OffsetDateTime::now_utc()` directly.
 pub trait Clock: Send + Sync + 'static {
+    /// The current instant, in UTC.
     fn now(&self) -> OffsetDateTime;
 }
 
@@ -25,6 +26,7 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
+    /// A clock stopped at `start`.
     pub fn new(start: OffsetDateTime) -> Self {
         Self {
             now: Arc::new(Mutex::new(start)),
@@ -37,6 +39,7 @@ impl ManualClock {
         *now += by;
     }
 
+    /// Puts the clock at `to`, in either direction.
     pub fn set(&self, to: OffsetDateTime) {
         *self.now.lock().unwrap_or_else(PoisonError::into_inner) = to;
     }
@@ -78,6 +81,7 @@ impl OffsetState {
 }
 
 impl OffsetClock {
+    /// The system clock with no offset and not frozen.
     pub fn new() -> Self {
         Self::default()
     }
@@ -101,6 +105,7 @@ impl OffsetClock {
         };
     }
 
+    /// How far the clock is shifted from its base (the system time, or the frozen instant).
     pub fn offset(&self) -> Duration {
         self.state
             .lock()

@@ -3,6 +3,8 @@
 //! Both the browser (wasm32) and the server compile this crate, so the warning point, the
 //! expiry reasons and the wire types can never drift apart between the two sides.
 
+#![warn(missing_docs)]
+
 pub mod claims;
 pub mod client;
 pub mod clock;

@@ -17,6 +17,7 @@ pub enum ExpiryReason {
 }
 
 impl ExpiryReason {
+    /// The reason's wire name, as serde writes it (`idle`, `absolute`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Idle => "idle",
@@ -28,23 +29,36 @@ impl ExpiryReason {
 /// The instants that decide a session's phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadlines {
+    /// When inactivity ends the session unless activity moves it later.
     pub idle_expires_at: OffsetDateTime,
+    /// When the session ends whatever the activity: sign-in plus the absolute lifetime.
     pub absolute_expires_at: OffsetDateTime,
+    /// How long before the effective deadline the warning shows.
     pub warning_before: Duration,
 }
 
+/// Where a session stands at one instant, as [`Deadlines::phase_at`] computes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     /// Nothing to show; the warning starts at `warn_at`.
-    Active { warn_at: OffsetDateTime },
+    Active {
+        /// When the warning will start: the effective deadline less the warning period.
+        warn_at: OffsetDateTime,
+    },
     /// The deadline is near: `remaining` until it passes for `reason`.
     Warning {
+        /// Time left until `deadline`; always positive.
         remaining: Duration,
+        /// The effective deadline: the earlier of the idle and absolute expiries.
         deadline: OffsetDateTime,
+        /// Which rule `deadline` belongs to, so the warning can say whether activity helps.
         reason: ExpiryReason,
     },
     /// The session has ended.
-    Expired { reason: ExpiryReason },
+    Expired {
+        /// Which deadline passed.
+        reason: ExpiryReason,
+    },
 }
 
 impl Deadlines {
@@ -58,10 +72,13 @@ impl Deadlines {
         }
     }
 
+    /// When the warning starts: the effective deadline less the warning period.
     pub fn warn_at(&self) -> OffsetDateTime {
         self.effective().0.saturating_sub(self.warning_before)
     }
 
+    /// The phase at `now`: expired from the deadline on, warning from
+    /// [`warn_at`](Self::warn_at) on, active before.
     pub fn phase_at(&self, now: OffsetDateTime) -> Phase {
         let (deadline, reason) = self.effective();
         let warn_at = self.warn_at();

@@ -13,6 +13,9 @@ pub const MIN_WARNING_SECS: i64 = 20;
 /// sessions last weeks), short enough that "now + timeout" can never leave the calendar.
 pub const MAX_TIMEOUT: Duration = Duration::days(366 * 10);
 
+/// A checked timeout policy: every duration in one second ..= ten years, the warning at least
+/// 20 seconds and before the idle timeout, idle within the absolute lifetime, and heartbeats
+/// frequent enough that an active user is never warned. Deserializing checks it again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     try_from = "crate::session_info::PolicyInfo",
@@ -25,31 +28,58 @@ pub struct TimeoutPolicy {
     heartbeat_interval: Duration,
 }
 
+/// Why [`TimeoutPolicy::new`] refused a combination; durations are in whole seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PolicyError {
+    /// The named duration is under one second.
     #[error("{0} must be at least one second")]
     TooShort(&'static str),
+    /// The named duration is over [`MAX_TIMEOUT`].
     #[error("{0} must be at most ten years")]
     TooLong(&'static str),
+    /// The warning period (seconds) is under [`MIN_WARNING_SECS`].
     #[error("the warning must give at least {MIN_WARNING_SECS} seconds to respond, not {0}s (WCAG 2.2.1)")]
     WarningTooShort(i64),
+    /// The warning would start at or before the moment the idle timer starts.
     #[error("the warning ({warning}s) must come before the idle timeout ({idle}s)")]
-    WarningNotBeforeIdle { warning: i64, idle: i64 },
+    WarningNotBeforeIdle {
+        /// The warning period.
+        warning: i64,
+        /// The idle timeout.
+        idle: i64,
+    },
+    /// Idle expiry could never come first, so it would be meaningless.
     #[error("the idle timeout ({idle}s) cannot exceed the absolute lifetime ({absolute}s)")]
-    IdleExceedsAbsolute { idle: i64, absolute: i64 },
+    IdleExceedsAbsolute {
+        /// The idle timeout.
+        idle: i64,
+        /// The absolute lifetime.
+        absolute: i64,
+    },
+    /// A heartbeat might not arrive before the warning, so an active user could be warned.
     #[error(
         "the heartbeat interval ({heartbeat}s) must be shorter than the time before the warning \
          ({before_warning}s), or an active user would be warned"
     )]
-    HeartbeatTooSlow { heartbeat: i64, before_warning: i64 },
+    HeartbeatTooSlow {
+        /// The heartbeat interval.
+        heartbeat: i64,
+        /// The idle timeout less the warning period.
+        before_warning: i64,
+    },
 }
 
 impl TimeoutPolicy {
+    /// Idle timeout when none is configured.
     pub const DEFAULT_IDLE: Duration = Duration::minutes(30);
+    /// Warning period when none is configured.
     pub const DEFAULT_WARNING: Duration = Duration::minutes(5);
+    /// Absolute lifetime when none is configured: a working day.
     pub const DEFAULT_ABSOLUTE: Duration = Duration::hours(8);
+    /// Heartbeat interval when none is configured.
     pub const DEFAULT_HEARTBEAT: Duration = Duration::seconds(60);
 
+    /// The policy, if the combination is valid; otherwise the first rule it breaks.
     pub fn new(
         idle_timeout: Duration,
         warning_before: Duration,
@@ -99,15 +129,19 @@ impl TimeoutPolicy {
         })
     }
 
+    /// How long a session may go without activity before it expires.
     pub fn idle_timeout(&self) -> Duration {
         self.idle_timeout
     }
+    /// How long before expiry the warning shows (at least [`MIN_WARNING_SECS`]).
     pub fn warning_before(&self) -> Duration {
         self.warning_before
     }
+    /// How long a session may last from sign-in, whatever the activity.
     pub fn absolute_timeout(&self) -> Duration {
         self.absolute_timeout
     }
+    /// How often an active browser reports activity to the server.
     pub fn heartbeat_interval(&self) -> Duration {
         self.heartbeat_interval
     }

@@ -33,10 +33,12 @@ pub fn user_prefix(user_id: i64) -> String {
     format!("{STORAGE_PREFIX}u{user_id}.")
 }
 
+/// The storage key of one draft's entry.
 pub fn draft_key(user_id: i64, draft_id: &str) -> String {
     format!("{}draft.{draft_id}", user_prefix(user_id))
 }
 
+/// The storage key of the settings entry.
 pub fn settings_key(user_id: i64) -> String {
     format!("{}settings", user_prefix(user_id))
 }
@@ -45,13 +47,16 @@ pub fn settings_key(user_id: i64) -> String {
 /// idempotency key, until an answer says what became of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SentOp {
+    /// The idempotency key the change is sent with, every time it is sent.
     pub key: String,
+    /// The change itself.
     pub op: WorkOp,
 }
 
 /// One draft as this browser keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocalDraft {
+    /// The draft's id, the same here and in the account (made in the browser).
     pub id: String,
     /// What the user sees and last typed.
     pub local: DraftInput,
@@ -80,6 +85,7 @@ pub struct LocalDraft {
 }
 
 impl LocalDraft {
+    /// An empty draft made here at `created_ms`, not yet in the account.
     pub fn new(id: String, created_ms: i64) -> Self {
         Self {
             id,
@@ -129,6 +135,7 @@ impl LocalDraft {
                 .is_some_and(|s| s.title == self.local.title && s.body == self.local.body)
     }
 
+    /// The account holds this draft as submitted: it can no longer be edited.
     pub fn is_submitted(&self) -> bool {
         self.server.as_ref().is_some_and(StoredDraft::is_submitted)
     }
@@ -137,10 +144,15 @@ impl LocalDraft {
 /// The settings as this browser keeps them.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LocalSettings {
+    /// What the user sees and last chose.
     pub local: Preferences,
+    /// The account's copy as last acknowledged; `None` until it was first saved there.
     pub server: Option<Preferences>,
+    /// The outbox entry for the settings.
     pub sent: Option<SentOp>,
+    /// Set while there are unsaved changes; orders them with the drafts' (older first).
     pub dirty_seq: Option<u64>,
+    /// Bumped on every change here; the newer copy wins when two tabs wrote the settings.
     pub revision: u64,
     /// As [`LocalDraft::touched_here`].
     #[serde(skip)]
@@ -148,6 +160,7 @@ pub struct LocalSettings {
 }
 
 impl LocalSettings {
+    /// The account has every change the user made to the settings.
     pub fn is_saved(&self) -> bool {
         self.sent.is_none() && self.dirty_seq.is_none()
     }
@@ -156,34 +169,44 @@ impl LocalSettings {
 /// One encrypted entry as stored. Only the envelope is readable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
+    /// Always [`SCHEMA_VERSION`] when written; anything else is refused on reading.
     pub schema_version: u32,
+    /// Whose entry it is; another user's is refused on reading.
     pub user_id: i64,
     /// Which version of the user's key encrypted it.
     pub key_version: u32,
     /// Milliseconds since the epoch.
     pub saved_at: i64,
+    /// Milliseconds since the epoch; from then on the entry is dropped unread.
     pub expires_at: i64,
-    /// The AES-GCM nonce and the ciphertext, base64.
+    /// The AES-GCM nonce, base64 (no padding).
     pub iv: String,
+    /// The AES-GCM ciphertext, base64 (no padding).
     pub data: String,
 }
 
 /// Why a stored entry could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PreservedError {
+    /// Not JSON of the expected shape, or not base64; carries the parser's message.
     #[error("the saved work could not be read ({0})")]
     Corrupt(String),
+    /// Written under another schema version (the one given), e.g. version 1's plain JSON.
     #[error("the saved work was written by an incompatible version ({0})")]
     UnsupportedVersion(u32),
+    /// Stored for another user than the one signed in.
     #[error("the saved work belongs to another account")]
     ForeignUser,
+    /// Past its `expires_at`: kept longer than [`RETENTION`] without being saved again.
     #[error("the saved work expired")]
     Expired,
+    /// Encrypted under a key version the account no longer has (it rotates with the password).
     #[error("the saved work was locked with a key this account no longer has")]
     UnknownKey,
 }
 
 impl Envelope {
+    /// The envelope of a freshly encrypted entry, saved at `now_ms` and kept for [`RETENTION`].
     pub fn seal(user_id: i64, key_version: u32, now_ms: i64, iv: &[u8], ciphertext: &[u8]) -> Self {
         Self {
             schema_version: SCHEMA_VERSION,
@@ -196,6 +219,7 @@ impl Envelope {
         }
     }
 
+    /// The entry as stored, in JSON.
     pub fn encode(&self) -> String {
         // Serialising plain strings and numbers cannot fail.
         serde_json::to_string(self).unwrap_or_default()
@@ -247,19 +271,24 @@ impl Envelope {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Entry {
+    /// One draft.
     Draft(Box<LocalDraft>),
+    /// The user's settings.
     Settings(LocalSettings),
 }
 
 impl Entry {
+    /// The plaintext that is encrypted, in JSON.
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_default()
     }
 
+    /// Reads a decrypted plaintext; anything unreadable is [`PreservedError::Corrupt`].
     pub fn from_json(bytes: &[u8]) -> Result<Self, PreservedError> {
         serde_json::from_slice(bytes).map_err(|e| PreservedError::Corrupt(e.to_string()))
     }
 
+    /// Where this entry is stored for `user_id`: [`draft_key`] or [`settings_key`].
     pub fn storage_key(&self, user_id: i64) -> String {
         match self {
             Self::Draft(draft) => draft_key(user_id, &draft.id),

@@ -12,19 +12,32 @@ use crate::work::StoredDraft;
 /// Media type of every error body.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
+/// The `error_code` of a problem: what went wrong, and so what the client should do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
+    /// The request carried no credentials at all.
     Unauthenticated,
+    /// Sign-in refused: the username and password do not match an account.
     InvalidCredentials,
+    /// The token is not genuine, or was presented by another client than the one that
+    /// signed in.
     SessionInvalid,
+    /// The session passed its idle or absolute deadline; `reason` says which.
     SessionExpired,
+    /// The access token ran out but its session lives: refresh it.
     TokenExpired,
+    /// The session was ended on purpose: signed out, revoked, or closed on token reuse.
     SessionRevoked,
+    /// A genuine token whose session the server has no record of.
     SessionNotFound,
+    /// A state-changing request from another site.
     CsrfRejected,
+    /// Too many sign-in attempts for the account or the address; see `retry_after`.
     RateLimited,
+    /// An unreadable body (400) or a field with the wrong form (422, see `field`).
     ValidationFailed,
+    /// The session store cannot be reached; requests are refused rather than let through.
     StoreUnavailable,
     /// A body over the size limit.
     PayloadTooLarge,
@@ -54,6 +67,8 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code but [`Unknown`](Self::Unknown), which stands for codes this build does not
+    /// know.
     pub const ALL: [ErrorCode; 22] = [
         Self::Unauthenticated,
         Self::InvalidCredentials,
@@ -79,6 +94,7 @@ impl ErrorCode {
         Self::NetworkError,
     ];
 
+    /// The code as it is written on the wire (`snake_case`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Unauthenticated => "unauthenticated",
@@ -120,6 +136,7 @@ impl ErrorCode {
         )
     }
 
+    /// The code a problem page's path segment (or its wire name) names; `None` if none does.
     pub fn from_slug(slug: &str) -> Option<Self> {
         Self::ALL
             .into_iter()
@@ -162,6 +179,7 @@ impl ErrorCode {
         }
     }
 
+    /// A short human summary: the problem's `title` and the heading of its page.
     pub fn title(self) -> &'static str {
         match self {
             Self::Unauthenticated => "Sign-in required",
@@ -420,17 +438,25 @@ impl utoipa::ToSchema for ErrorCode {}
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{error_code}: {detail}")]
 pub struct Problem {
+    /// The `type` member: the URI of the page explaining the code ([`ErrorCode::type_uri`]).
     #[serde(rename = "type")]
     pub type_uri: String,
+    /// The code's title, the same for every occurrence.
     pub title: String,
+    /// The HTTP status, repeated in the body.
     pub status: u16,
+    /// What went wrong this time, in words.
     pub detail: String,
+    /// The request path the problem is about; filled in by the server when it answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
+    /// When the server answered, RFC 3339 in UTC; filled in by the server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
+    /// The request's id, to find it in the server's logs; `None` if the request had none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// What went wrong, as a code clients can act on.
     pub error_code: ErrorCode,
     /// `session_expired`: which limit passed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -451,6 +477,7 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// A problem for `code` with its own type, title and status, and no extension members.
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
             type_uri: code.type_uri(),
@@ -469,6 +496,7 @@ impl Problem {
         }
     }
 
+    /// `401 session_expired` naming the deadline that passed and its length in seconds.
     pub fn session_expired(reason: ExpiryReason, timeout_secs: i64) -> Self {
         let detail = match reason {
             ExpiryReason::Idle => "The session ended after a period of inactivity.",
@@ -506,6 +534,7 @@ impl Problem {
         }
     }
 
+    /// Overrides the code's usual status, where one code covers several (400 or 422).
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = status;
         self

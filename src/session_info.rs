@@ -6,11 +6,15 @@ use time::{Duration, OffsetDateTime};
 use crate::phase::Deadlines;
 use crate::policy::{PolicyError, TimeoutPolicy};
 
+/// The signed-in user, as answers and the session's record show them.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserSummary {
+    /// The user's database id (the token's `sub`).
     pub id: i64,
+    /// The name signed in with.
     pub username: String,
+    /// The name the app greets the user by.
     pub display_name: String,
     /// Records written before roles existed are of ordinary users.
     #[serde(default)]
@@ -22,12 +26,16 @@ pub struct UserSummary {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// An ordinary user; the default.
     #[default]
     User,
+    /// Sessions get the administrators' idle timeout (`VIGIL_ADMIN_IDLE_TIMEOUT`), never longer
+    /// than an ordinary user's.
     Admin,
 }
 
 impl Role {
+    /// The role's name on the wire, in the database and on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::User => "user",
@@ -35,6 +43,7 @@ impl Role {
         }
     }
 
+    /// The role a name stands for (surrounding blanks ignored); `None` for any other name.
     pub fn parse(text: &str) -> Option<Self> {
         match text.trim() {
             "user" => Some(Self::User),
@@ -48,9 +57,13 @@ impl Role {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyInfo {
+    /// Inactivity that ends a session, in seconds.
     pub idle_timeout_secs: i64,
+    /// How long before expiry the warning shows, in seconds.
     pub warning_secs: i64,
+    /// The longest a session lasts from sign-in, in seconds.
     pub absolute_timeout_secs: i64,
+    /// How often an active browser reports activity, in seconds.
     pub heartbeat_secs: i64,
     /// The lifetime a "remember me" sign-in gets; stated on the sign-in page (only the
     /// public policy carries it).
@@ -112,6 +125,7 @@ impl std::fmt::Debug for LocalKey {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RetiredKey {
+    /// Which version of the user's key this was.
     pub version: u32,
     /// 32 bytes, base64 without padding.
     pub key: String,
@@ -125,30 +139,40 @@ impl std::fmt::Debug for RetiredKey {
     }
 }
 
+/// A session's state as the server sees it: the answer to every session poll, sign-in and
+/// refresh.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
+    /// Whose session it is.
     pub user: UserSummary,
     /// A public identifier of the session (not the secret session id).
     pub session_id: String,
+    /// When the user signed in.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::timestamp::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The last activity the server counted; the idle deadline runs from it.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::timestamp::rfc3339")]
     pub last_activity_at: OffsetDateTime,
+    /// When the session ends without further activity.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::timestamp::rfc3339")]
     pub idle_expires_at: OffsetDateTime,
+    /// When the session ends whatever the activity.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::timestamp::rfc3339")]
     pub absolute_expires_at: OffsetDateTime,
+    /// When the warning starts: the earlier deadline less the warning period.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::timestamp::rfc3339")]
     pub warn_at: OffsetDateTime,
+    /// The server's clock when it answered, so the browser can correct for clock skew.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::timestamp::rfc3339")]
     pub server_now: OffsetDateTime,
+    /// The policy this session lives by (it depends on role and "remember me").
     pub policy: PolicyInfo,
     /// The key of this user's local copies; absent where it must not travel (between tabs
     /// through storage).
@@ -278,9 +302,13 @@ mod json {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
+    /// The signed access token, to send as `Authorization: Bearer`.
     pub access_token: String,
+    /// Always `Bearer`.
     pub token_type: String,
+    /// Seconds until the access token expires (refresh before then).
     pub expires_in: i64,
+    /// The session the token belongs to.
     pub session: SessionInfo,
 }
 
@@ -289,12 +317,16 @@ pub struct TokenResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshResponse {
+    /// The session after the refresh.
     #[serde(flatten)]
     pub session: SessionInfo,
+    /// The new access token; bearer clients only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,
+    /// `Bearer` when there is a token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
+    /// Seconds until the new token expires, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
 }

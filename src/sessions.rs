@@ -24,13 +24,17 @@ pub struct SessionView {
     pub id: String,
     /// "Firefox 133 on Linux", from the user agent at sign-in.
     pub device: String,
+    /// The browser's name and major version; `None` when the user agent does not say.
     pub browser: Option<String>,
+    /// The operating system; `None` when the user agent does not say.
     pub os: Option<String>,
     /// The address it signed in from with its last part hidden (`203.0.113.x`).
     pub address: Option<String>,
+    /// When it signed in.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::timestamp::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Its last activity the server counted.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::timestamp::rfc3339")]
     pub last_active_at: OffsetDateTime,
@@ -44,6 +48,7 @@ pub struct SessionView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionList {
+    /// Every live session of the user.
     pub sessions: Vec<SessionView>,
 }
 
@@ -51,6 +56,7 @@ pub struct SessionList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionsEnded {
+    /// How many sessions were ended.
     pub ended: u32,
 }
 
@@ -58,6 +64,7 @@ pub struct SessionsEnded {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordChange {
+    /// The password now in use, checked again before anything changes.
     #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub current_password: String,
     /// 8 to 1024 characters, neither the username nor the current password.
@@ -75,6 +82,7 @@ impl std::fmt::Debug for PasswordChange {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordChanged {
+    /// How many of the user's other sessions were ended; this one stays.
     pub sessions_ended: u32,
 }
 
@@ -82,13 +90,19 @@ pub struct PasswordChanged {
 /// on the server (which decides).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordRule {
+    /// Fewer than [`MIN_PASSWORD_CHARS`] characters.
     TooShort,
+    /// More than [`MAX_PASSWORD_CHARS`] characters.
     TooLong,
+    /// The username again (ignoring ASCII case and surrounding blanks).
     SameAsUsername,
+    /// The current password again.
     SameAsCurrent,
 }
 
+/// The fewest characters (not bytes) a new password may have.
 pub const MIN_PASSWORD_CHARS: usize = 8;
+/// The most characters (not bytes) a new password may have.
 pub const MAX_PASSWORD_CHARS: usize = 1024;
 
 impl PasswordRule {
@@ -108,6 +122,7 @@ impl PasswordRule {
         }
     }
 
+    /// What to tell the user, as a sentence.
     pub fn message(self) -> String {
         match self {
             Self::TooShort => format!("Use at least {MIN_PASSWORD_CHARS} characters."),

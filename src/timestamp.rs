@@ -69,6 +69,7 @@ impl Formatted {
         Some(out)
     }
 
+    /// The timestamp as text.
     pub fn as_str(&self) -> &str {
         // Only ASCII digits and separators are ever written.
         std::str::from_utf8(self.as_bytes()).unwrap_or_default()
@@ -174,6 +175,7 @@ pub mod rfc3339 {
     use serde::{de, Deserialize, Deserializer, Serializer};
     use time::OffsetDateTime;
 
+    /// Writes `at` as RFC 3339; an error for years RFC 3339 cannot hold.
     pub fn serialize<S: Serializer>(at: &OffsetDateTime, serializer: S) -> Result<S::Ok, S::Error> {
         match super::Formatted::new(*at) {
             Some(text) => serializer.serialize_str(text.as_str()),
@@ -183,6 +185,7 @@ pub mod rfc3339 {
         }
     }
 
+    /// Reads an RFC 3339 timestamp, refusing any other text.
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<OffsetDateTime, D::Error> {
@@ -197,6 +200,7 @@ pub mod rfc3339 {
         use serde::{Deserialize, Deserializer, Serializer};
         use time::OffsetDateTime;
 
+        /// Writes `None` as null, otherwise as [`serialize`](super::serialize) does.
         pub fn serialize<S: Serializer>(
             at: &Option<OffsetDateTime>,
             serializer: S,
@@ -207,6 +211,8 @@ pub mod rfc3339 {
             }
         }
 
+        /// Reads null (or, with `default`, a missing member) as `None`, otherwise as
+        /// [`deserialize`](super::deserialize) does.
         pub fn deserialize<'de, D: Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Option<OffsetDateTime>, D::Error> {

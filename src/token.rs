@@ -81,6 +81,8 @@ mod verify {
     }
 
     impl TokenVerifier {
+        /// A verifier with `secret` as its HMAC-SHA256 key, accepting only tokens for `issuer`
+        /// and `audience`.
         pub fn new(secret: &[u8], issuer: &str, audience: &str) -> Result<Self, InvalidLength> {
             Ok(Self {
                 mac: Hmac::<Sha256>::new_from_slice(secret)?,

@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 /// Where the work lives; each endpoint is declared here once.
 pub const DRAFTS_PATH: &str = "/api/drafts";
+/// `GET` and `PUT`: the user's settings.
 pub const SETTINGS_PATH: &str = "/api/settings";
 
 /// `/api/drafts/{id}`.
@@ -19,6 +20,7 @@ pub fn submit_path(id: &str) -> String {
     format!("{DRAFTS_PATH}/{id}/submit")
 }
 
+/// The request header naming a change, so a retried request is applied once.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// Set on an answer replayed for a repeated `Idempotency-Key`.
 pub const IDEMPOTENT_REPLAY_HEADER: &str = "idempotent-replayed";
@@ -32,19 +34,25 @@ pub const MAX_DRAFTS: usize = 1000;
 /// An `Idempotency-Key` is 1 to this many visible ASCII characters.
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 
+/// The colour scheme the user chose.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Theme {
+    /// Follow the operating system's light or dark preference; the default.
     #[default]
     System,
+    /// Always light.
     Light,
+    /// Always dark.
     Dark,
 }
 
 impl Theme {
+    /// Every theme, in the order the settings page offers them.
     pub const ALL: [Theme; 3] = [Theme::System, Theme::Light, Theme::Dark];
 
+    /// The theme's wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             Theme::System => "system",
@@ -53,6 +61,7 @@ impl Theme {
         }
     }
 
+    /// The theme's name on the settings page.
     pub fn label(self) -> &'static str {
         match self {
             Theme::System => "Match system",
@@ -62,18 +71,23 @@ impl Theme {
     }
 }
 
+/// The text size the user chose.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TextSize {
+    /// The app's usual size; the default.
     #[default]
     Normal,
+    /// Larger text throughout the app.
     Large,
 }
 
 impl TextSize {
+    /// Every size, in the order the settings page offers them.
     pub const ALL: [TextSize; 2] = [TextSize::Normal, TextSize::Large];
 
+    /// The size's wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             TextSize::Normal => "normal",
@@ -81,6 +95,7 @@ impl TextSize {
         }
     }
 
+    /// The size's name on the settings page.
     pub fn label(self) -> &'static str {
         match self {
             TextSize::Normal => "Normal",
@@ -95,8 +110,10 @@ impl TextSize {
 #[cfg_attr(feature = "openapi", schema(as = Settings))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Preferences {
+    /// The colour scheme; the default when the member is missing.
     #[serde(default)]
     pub theme: Theme,
+    /// The text size; the default when the member is missing.
     #[serde(default)]
     pub text_size: TextSize,
 }
@@ -105,6 +122,7 @@ pub struct Preferences {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DraftInput {
+    /// At most [`MAX_TITLE_CHARS`] characters; may be empty.
     #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub title: String,
     /// At most 256 KiB of UTF-8 (a limit in bytes, which JSON Schema cannot state: a longer
@@ -115,7 +133,9 @@ pub struct DraftInput {
 /// Which limit a draft breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DraftLimit {
+    /// The title is over [`MAX_TITLE_CHARS`] characters.
     TitleTooLong,
+    /// The body is over [`MAX_BODY_BYTES`] bytes.
     BodyTooLarge,
     /// Text no store can hold (a NUL character: Postgres refuses it in text), named by
     /// its field, so it is refused before it reaches a store.
@@ -128,6 +148,7 @@ pub fn is_storable(text: &str) -> bool {
 }
 
 impl DraftInput {
+    /// The first limit the draft breaks, if any.
     pub fn check(&self) -> Result<(), DraftLimit> {
         if self.title.chars().count() > MAX_TITLE_CHARS {
             Err(DraftLimit::TitleTooLong)
@@ -144,6 +165,7 @@ impl DraftInput {
 }
 
 impl DraftInput {
+    /// Neither title nor body has anything but blanks: nothing worth keeping.
     pub fn is_blank(&self) -> bool {
         self.title.trim().is_empty() && self.body.trim().is_empty()
     }
@@ -164,20 +186,32 @@ pub enum Precondition {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WorkOp {
+    /// Create or change a draft (`PUT /api/drafts/{id}`).
     PutDraft {
+        /// The draft's id, a UUID the client made.
         id: String,
+        /// The title and body the draft should have.
         input: DraftInput,
+        /// The version the client based the change on, or that the draft must be new.
         precondition: Precondition,
     },
+    /// Delete a draft that is not submitted (`DELETE /api/drafts/{id}`).
     DeleteDraft {
+        /// The draft's id.
         id: String,
+        /// The version the client last saw; any other is a conflict.
         version: u64,
     },
+    /// Submit a draft, making it read-only (`POST /api/drafts/{id}/submit`).
     SubmitDraft {
+        /// The draft's id.
         id: String,
+        /// The version the client last saw; any other is a conflict.
         version: u64,
     },
+    /// Replace the settings (`PUT /api/settings`); the last write wins.
     PutSettings {
+        /// The settings in full.
         settings: Preferences,
     },
 }
@@ -198,11 +232,15 @@ impl WorkOp {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredDraft {
+    /// The draft's id, a UUID the client made (see [`is_draft_id`]).
     pub id: String,
+    /// At most [`MAX_TITLE_CHARS`] characters.
     pub title: String,
+    /// At most [`MAX_BODY_BYTES`] bytes of UTF-8.
     pub body: String,
     /// Starts at 1; every accepted change adds one. The `ETag` is `"<version>"`.
     pub version: u64,
+    /// When the account last accepted a change to it.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::timestamp::rfc3339")]
     pub updated_at: OffsetDateTime,
@@ -213,10 +251,12 @@ pub struct StoredDraft {
 }
 
 impl StoredDraft {
+    /// The draft was submitted and can no longer change.
     pub fn is_submitted(&self) -> bool {
         self.submitted_at.is_some()
     }
 
+    /// Whether the account's copy has exactly this title and body (versions aside).
     pub fn has_content(&self, input: &DraftInput) -> bool {
         self.title == input.title && self.body == input.body
     }
@@ -227,6 +267,7 @@ impl StoredDraft {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DraftsDeleted {
+    /// How many drafts were deleted.
     pub deleted: u32,
 }
 
@@ -235,7 +276,9 @@ pub struct DraftsDeleted {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct WorkSnapshot {
+    /// Every draft, oldest first.
     pub drafts: Vec<StoredDraft>,
+    /// The user's settings.
     pub settings: Preferences,
 }
 
@@ -250,9 +293,12 @@ pub const MAX_PAGE: usize = 200;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DraftsPage {
+    /// This page's drafts, newest first.
     pub drafts: Vec<StoredDraft>,
+    /// The settings; on the first page only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<Preferences>,
+    /// The cursor of the next page; `None` on the last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }

@@ -10,9 +10,11 @@ use crate::{ErrorCode, Problem};
 /// What the user asks of their account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountAction {
+    /// Load the user's live sessions for the sessions page.
     LoadSessions,
     /// End the session with this public id.
     EndSession {
+        /// The public id of the session to end.
         id: String,
     },
     /// Sign out everywhere else (step-up).
@@ -28,10 +30,13 @@ pub enum AccountAction {
 /// The outcome of the last action, for the page to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountMessage {
+    /// It worked; the text says what happened.
     Done(String),
     /// Refused; `field` names the form field at fault.
     Failed {
+        /// What went wrong, as a sentence.
         text: String,
+        /// The form field at fault, if it is one.
         field: Option<String>,
     },
 }

@@ -62,18 +62,22 @@ pub enum Request {
     CheckSession,
     /// `refresh`: extends and rotates.
     Refresh,
+    /// `logout`: ends the session on the server; shown as signed out only once it answers.
     Logout,
     /// `GET /api/drafts`: passive.
     GetWork,
     /// A change from the outbox, with its idempotency key.
     Work {
+        /// Sent as `Idempotency-Key`, the same on every retry of this change.
         key: String,
+        /// The change, frozen as it was first sent.
         op: WorkOp,
     },
     /// `GET /api/sessions`: passive.
     ListSessions,
     /// `DELETE /api/sessions/{id}`.
     EndSession {
+        /// The public id of the session to end.
         id: String,
     },
     /// `POST /api/sessions/revoke-others` (step-up).
@@ -87,16 +91,25 @@ pub enum Request {
 /// A successful answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
+    /// The session's state: the answer to a check or a refresh.
     Session(SessionInfo),
+    /// The server ended the session as asked.
     LoggedOut,
+    /// Everything in the account, to merge with the local copy.
     Snapshot(WorkSnapshot),
     /// A draft saved, created or submitted.
     Saved(StoredDraft),
+    /// A draft was deleted.
     Deleted,
+    /// The settings as the account now holds them.
     Settings(Preferences),
+    /// The user's live sessions.
     Sessions(SessionList),
+    /// How many sessions an end or a sign-out-elsewhere ended.
     SessionsEnded(SessionsEnded),
+    /// The password was changed; other sessions ended with it.
     PasswordChanged(PasswordChanged),
+    /// How many drafts a delete-all removed.
     DraftsDeleted(crate::work::DraftsDeleted),
 }
 
@@ -112,6 +125,7 @@ pub enum TabMessage {
 }
 
 impl TabMessage {
+    /// The text to post to the other tabs.
     pub fn encode(&self) -> String {
         // Strings, numbers and an enum tag: serialising cannot fail.
         serde_json::to_string(self).unwrap_or_default()
@@ -132,25 +146,40 @@ pub enum UserAction {
     StaySignedIn,
     /// Sign out, confirmed if there were changes the account does not have.
     SignOut,
+    /// A new, empty draft with an id the page made (a UUID).
     NewDraft {
+        /// The new draft's id.
         id: String,
     },
+    /// The user typed: the draft's title and body are now `input`.
     Edit {
+        /// The draft typed in.
         id: String,
+        /// Its whole title and body after the change.
         input: DraftInput,
     },
+    /// Delete a draft (at once if the account never had it).
     Delete {
+        /// The draft to delete.
         id: String,
     },
+    /// Submit a draft; it is read-only once the account accepted.
     Submit {
+        /// The draft to submit.
         id: String,
     },
+    /// Show this draft in the editor.
     Select {
+        /// The draft to show.
         id: String,
     },
+    /// New settings, in full.
     ChangeSettings(Preferences),
+    /// Settle a conflict on a draft.
     Resolve {
+        /// The draft in conflict.
         id: String,
+        /// Which version the user keeps.
         resolution: Resolution,
     },
     /// Leaving a field: save now rather than after the pause.
@@ -159,72 +188,106 @@ pub enum UserAction {
     Account(AccountAction),
 }
 
+/// Something that happened, for [`Client::handle`]. `now` is always the browser's clock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// The page started. `cookie`: the page request carried a session cookie. `tab`: a
     /// random id of this page, for idempotency keys. `last_user`: who was signed in here
     /// before (no secret), to offer them a way back in.
     Started {
+        /// When it happened.
         now: Millis,
+        /// Whether the page request carried a session cookie.
         cookie: bool,
+        /// A random id of this page, for idempotency keys.
         tab: String,
+        /// Who was signed in here before, if anyone (no secret).
         last_user: Option<UserSummary>,
     },
+    /// The server answered a request (or it could not be reached: `network_error`).
     Answered {
+        /// When the answer arrived.
         now: Millis,
+        /// The request, as [`Command::Send`] named it.
         id: RequestId,
+        /// The answer, or the problem the server (or the network) gave.
         answer: Result<Answer, Problem>,
     },
     /// Signed in through a form: the sign-in page, or the modal as the same user.
     SignedIn {
+        /// When the sign-in was answered.
         now: Millis,
+        /// The session it started.
         info: SessionInfo,
     },
+    /// A timer set by [`Command::SetTimer`] went off.
     TimerFired {
+        /// When it fired.
         now: Millis,
+        /// Which timer.
         timer: Timer,
     },
     /// The heartbeat timer fired; `motion` is the last pointer, scroll or wheel activity.
     Heartbeat {
+        /// When it fired.
         now: Millis,
+        /// When the pointer, scroll or wheel last moved (on the same clock).
         motion: Millis,
     },
     /// This tab holds the heartbeat lock (until it sends [`Command::ReleaseHeartbeatLock`]);
     /// `last_report` is when any tab last reported.
     HeartbeatLock {
+        /// When the lock was granted.
         now: Millis,
+        /// When any tab last reported activity.
         last_report: Millis,
     },
     /// A deliberate key press, click or touch.
     Activity {
+        /// When it happened.
         now: Millis,
     },
     /// The page became visible, got focus, or came back from the back-forward cache.
     Returned {
+        /// When it happened.
         now: Millis,
     },
+    /// The browser went online or offline.
     Connectivity {
+        /// When it changed.
         now: Millis,
+        /// `true` once the network is back.
         online: bool,
     },
+    /// Another tab of this browser spoke.
     Tab {
+        /// When the message arrived.
         now: Millis,
+        /// What it said.
         message: TabMessage,
     },
     /// The local copy of `user` was read and decrypted (entries that could not be read are
     /// reported in `unreadable`).
     LocalLoaded {
+        /// When the read finished.
         now: Millis,
+        /// Whose copy it is (the user's id).
         user: i64,
+        /// The entries that could be read and decrypted.
         entries: Vec<Entry>,
+        /// How many entries could not be read.
         unreadable: usize,
     },
+    /// The user did something.
     User {
+        /// When it happened.
         now: Millis,
+        /// What the user did.
         action: UserAction,
     },
     /// The page is going away (hidden for good, or reloaded): write what is not written yet.
     Leaving {
+        /// When it happened.
         now: Millis,
     },
 }
@@ -232,13 +295,20 @@ pub enum Event {
 /// What the wasm side carries out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// Arm a timer for `at`, replacing one already set for it.
     SetTimer {
+        /// Which timer.
         timer: Timer,
+        /// When to fire it, on the browser's clock.
         at: Millis,
     },
+    /// Disarm a timer; nothing happens if it is not set.
     CancelTimer(Timer),
+    /// Send a request; its answer comes back as [`Event::Answered`] with the same id.
     Send {
+        /// Names the answer.
         id: RequestId,
+        /// What to send.
         request: Request,
     },
     /// Ask for the cross-tab heartbeat lock, waiting while another tab holds it; answered
@@ -250,35 +320,46 @@ pub enum Command {
     ReleaseHeartbeatLock,
     /// Tell the other tabs when activity was last reported.
     RecordReport {
+        /// When, on the browser's clock.
         at: Millis,
     },
     /// Re-arm the one-shot motion listeners.
     ArmMotion,
+    /// Tell the other tabs.
     Broadcast(TabMessage),
     /// The key for this user's local copy (or none: forget it).
     UseKey(Option<LocalKey>),
     /// Read and decrypt `user`'s local copy.
     LoadLocal {
+        /// Whose copy to read.
         user: i64,
     },
     /// Write one entry of `user`'s local copy (encrypted).
     Store {
+        /// Whose copy it is.
         user: i64,
+        /// The entry, in plaintext; the wasm side encrypts it.
         entry: Entry,
     },
+    /// Remove one draft's entry from `user`'s local copy.
     RemoveDraft {
+        /// Whose copy it is.
         user: i64,
+        /// The draft's id.
         id: String,
     },
     /// Remove everything kept for `user` (an explicit sign-out).
     PurgeLocal {
+        /// Whose copy to remove.
         user: i64,
     },
     /// Remember who is signed in (no secret), to offer them a way back after a reload.
     RememberUser(UserSummary),
+    /// Forget who was signed in here (an explicit sign-out).
     ForgetUser,
     /// Remember which element has focus; give it back later.
     CaptureFocus,
+    /// Give focus back to the element captured before (the session came back).
     RestoreFocus,
 }
 
@@ -346,6 +427,7 @@ pub fn retry_wait_ms(backoff_ms: &mut u32, retry_after_secs: Option<u64>) -> u32
 }
 
 impl Client {
+    /// A machine before the page started: no session known yet.
     pub fn new() -> Self {
         Self::default()
     }
@@ -409,14 +491,17 @@ impl Client {
         }
     }
 
+    /// What the page shows about the session.
     pub fn phase(&self) -> &ClientPhase {
         &self.session.phase
     }
 
+    /// Who is signed in (or was, while the session shows as ended); `None` when signed out.
     pub fn user(&self) -> Option<&UserSummary> {
         self.session.user.as_ref()
     }
 
+    /// The policy of the current session, once the server has told it.
     pub fn policy(&self) -> Option<PolicyInfo> {
         self.session.policy
     }
@@ -427,10 +512,12 @@ impl Client {
         self.session.withheld
     }
 
+    /// A sign-out was sent and not yet confirmed: the page shows it is signing out.
     pub fn signing_out(&self) -> bool {
         self.session.signing_out
     }
 
+    /// The notices to show now, in a fixed order.
     pub fn notices(&self) -> Vec<Notice> {
         let mut notices = Vec::new();
         if self.session.unreachable || self.work.unreachable() {
@@ -450,14 +537,18 @@ impl Client {
         self.work.visible()
     }
 
+    /// The draft shown in the editor: the one chosen, or the first if it is gone or none was.
     pub fn selected(&self) -> Option<&str> {
         self.work.selected()
     }
 
+    /// The user's settings as they see them (saved to the account or not).
     pub fn settings(&self) -> &Preferences {
         &self.work.settings.local
     }
 
+    /// The settings as the local copy keeps them: with the account's copy and the change not
+    /// yet acknowledged.
     pub fn local_settings(&self) -> &LocalSettings {
         &self.work.settings
     }
@@ -467,6 +558,7 @@ impl Client {
         self.work.waiting()
     }
 
+    /// Where the work is, for the status line.
     pub fn save_status(&self) -> SaveStatus {
         let signed_in = self.session.phase.is_signed_in() && !self.session.withheld;
         self.work.status(signed_in, self.session.unreachable)

@@ -27,24 +27,32 @@ pub enum ClientPhase {
     /// Not yet known (also what the server renders).
     #[default]
     Checking,
+    /// No session: never signed in here, or signed out.
     SignedOut,
+    /// Signed in, no warning due.
     Active,
+    /// The deadline is near: the countdown shows.
     Warning {
+        /// Time left until the deadline, in milliseconds.
         remaining_ms: i64,
+        /// Which deadline it is, so the page can say whether activity helps.
         reason: ExpiryReason,
     },
     /// The session ended: for a deadline, or (`reason: None`) because it was ended
     /// elsewhere (signed out on another device, revoked).
     Ended {
+        /// The deadline that passed; `None` when the session was ended elsewhere.
         reason: Option<ExpiryReason>,
     },
 }
 
 impl ClientPhase {
+    /// A session is live here (active or warning): work can be sent.
     pub fn is_signed_in(&self) -> bool {
         matches!(self, Self::Active | Self::Warning { .. })
     }
 
+    /// The session ended; the page offers to sign in again.
     pub fn is_ended(&self) -> bool {
         matches!(self, Self::Ended { .. })
     }

@@ -118,11 +118,7 @@ fn signed_in() -> Client {
         last_user: None,
     });
     let check = sent(&started, &Request::CheckSession);
-    let adopted = client.handle(Event::Answered {
-        now: T0,
-        id: check,
-        answer: Ok(Answer::Session(info(1, T0, T0))),
-    });
+    let adopted = answer(&mut client, T0, check, Ok(Answer::Session(info(1, T0, T0))));
     assert!(adopted.contains(&Command::LoadLocal { user: 1 }));
     let get = sent(&adopted, &Request::GetWork);
     client.handle(Event::LocalLoaded {
@@ -131,13 +127,29 @@ fn signed_in() -> Client {
         entries: Vec::new(),
         unreadable: 0,
     });
-    client.handle(Event::Answered {
-        now: T0,
-        id: get,
-        answer: Ok(Answer::Snapshot(WorkSnapshot::default())),
-    });
+    answer(
+        &mut client,
+        T0,
+        get,
+        Ok(Answer::Snapshot(WorkSnapshot::default())),
+    );
     assert!(client.work_ready());
     client
+}
+
+/// The server's answer to request `id` arrives.
+fn answer(
+    client: &mut Client,
+    now: Millis,
+    id: RequestId,
+    answer: Result<Answer, Problem>,
+) -> Vec<Command> {
+    client.handle(Event::Answered { now, id, answer })
+}
+
+/// A timer the page set goes off.
+fn fire(client: &mut Client, now: Millis, timer: Timer) -> Vec<Command> {
+    client.handle(Event::TimerFired { now, timer })
 }
 
 fn user_does(client: &mut Client, now: Millis, action: UserAction) -> Vec<Command> {
@@ -155,10 +167,7 @@ fn typed_and_sent(client: &mut Client, id: &str, text: DraftInput) -> (RequestId
             input: text,
         },
     );
-    let sent = client.handle(Event::TimerFired {
-        now: T0 + 2000,
-        timer: Timer::Autosave,
-    });
+    let sent = fire(client, T0 + 2000, Timer::Autosave);
     work_sent(&sent)
 }
 
@@ -180,10 +189,7 @@ fn the_phase_follows_the_server_deadlines_with_one_timer() {
     let mut client = signed_in();
     assert_eq!(client.phase(), &ClientPhase::Active);
     let warn_at = T0 + IDLE_MS - WARNING_MS;
-    let commands = client.handle(Event::TimerFired {
-        now: warn_at + 25,
-        timer: Timer::Phase,
-    });
+    let commands = fire(&mut client, warn_at + 25, Timer::Phase);
     assert!(matches!(
         client.phase(),
         ClientPhase::Warning {
@@ -195,10 +201,7 @@ fn the_phase_follows_the_server_deadlines_with_one_timer() {
         timer: Timer::Countdown,
         at: warn_at + 25 + 1000
     }));
-    let commands = client.handle(Event::TimerFired {
-        now: T0 + IDLE_MS + 25,
-        timer: Timer::Phase,
-    });
+    let commands = fire(&mut client, T0 + IDLE_MS + 25, Timer::Phase);
     assert_eq!(
         client.phase(),
         &ClientPhase::Ended {
@@ -214,10 +217,7 @@ fn the_phase_follows_the_server_deadlines_with_one_timer() {
 fn a_deliberate_key_during_the_warning_extends_and_motion_alone_does_not() {
     let mut client = signed_in();
     let warn_at = T0 + IDLE_MS - WARNING_MS + 25;
-    client.handle(Event::TimerFired {
-        now: warn_at,
-        timer: Timer::Phase,
-    });
+    fire(&mut client, warn_at, Timer::Phase);
     let motion = client.handle(Event::Heartbeat {
         now: warn_at + 1,
         motion: warn_at,
@@ -306,11 +306,12 @@ fn a_report_that_fails_still_lets_go_of_the_lock() {
         last_report: 0,
     });
     let refresh = sent(&reported, &Request::Refresh);
-    let failed = client.handle(Event::Answered {
-        now: T0 + HEARTBEAT_MS + 10,
-        id: refresh,
-        answer: Err(problem(ErrorCode::NetworkError)),
-    });
+    let failed = answer(
+        &mut client,
+        T0 + HEARTBEAT_MS + 10,
+        refresh,
+        Err(problem(ErrorCode::NetworkError)),
+    );
     assert!(failed.contains(&Command::ReleaseHeartbeatLock));
 }
 
@@ -319,27 +320,26 @@ fn a_lost_connection_is_retried_with_backoff_and_never_signs_anyone_out() {
     let mut client = signed_in();
     let commands = user_does(&mut client, T0 + 1, UserAction::StaySignedIn);
     let refresh = sent(&commands, &Request::Refresh);
-    let failed = client.handle(Event::Answered {
-        now: T0 + 2,
-        id: refresh,
-        answer: Err(problem(ErrorCode::NetworkError)),
-    });
+    let failed = answer(
+        &mut client,
+        T0 + 2,
+        refresh,
+        Err(problem(ErrorCode::NetworkError)),
+    );
     assert_eq!(client.phase(), &ClientPhase::Active);
     assert!(client.notices().contains(&Notice::Unreachable));
     assert!(failed.contains(&Command::SetTimer {
         timer: Timer::SessionRetry,
         at: T0 + 2 + 1000
     }));
-    let again = client.handle(Event::TimerFired {
-        now: T0 + 1002,
-        timer: Timer::SessionRetry,
-    });
+    let again = fire(&mut client, T0 + 1002, Timer::SessionRetry);
     let refresh = sent(&again, &Request::Refresh);
-    let second = client.handle(Event::Answered {
-        now: T0 + 1003,
-        id: refresh,
-        answer: Err(problem(ErrorCode::StoreUnavailable)),
-    });
+    let second = answer(
+        &mut client,
+        T0 + 1003,
+        refresh,
+        Err(problem(ErrorCode::StoreUnavailable)),
+    );
     assert!(second.contains(&Command::SetTimer {
         timer: Timer::SessionRetry,
         at: T0 + 1003 + 2000
@@ -351,26 +351,20 @@ fn a_failed_sign_out_is_never_shown_as_signed_out() {
     let mut client = signed_in();
     let commands = user_does(&mut client, T0 + 1, UserAction::SignOut);
     let logout = sent(&commands, &Request::Logout);
-    let failed = client.handle(Event::Answered {
-        now: T0 + 2,
-        id: logout,
-        answer: Err(problem(ErrorCode::NetworkError)),
-    });
+    let failed = answer(
+        &mut client,
+        T0 + 2,
+        logout,
+        Err(problem(ErrorCode::NetworkError)),
+    );
     assert_eq!(client.phase(), &ClientPhase::Active);
     assert!(client.notices().contains(&Notice::SignOutPending));
     assert!(!failed
         .iter()
         .any(|c| matches!(c, Command::PurgeLocal { .. })));
-    let retry = client.handle(Event::TimerFired {
-        now: T0 + 1002,
-        timer: Timer::SignOutRetry,
-    });
+    let retry = fire(&mut client, T0 + 1002, Timer::SignOutRetry);
     let logout = sent(&retry, &Request::Logout);
-    let done = client.handle(Event::Answered {
-        now: T0 + 1003,
-        id: logout,
-        answer: Ok(Answer::LoggedOut),
-    });
+    let done = answer(&mut client, T0 + 1003, logout, Ok(Answer::LoggedOut));
     assert_eq!(client.phase(), &ClientPhase::SignedOut);
     assert!(done.contains(&Command::PurgeLocal { user: 1 }));
     assert!(done.contains(&Command::Broadcast(TabMessage::SignedOut)));
@@ -388,11 +382,7 @@ fn a_reload_onto_an_ended_session_withholds_the_work_until_the_same_user_signs_i
     let check = sent(&started, &Request::CheckSession);
     let mut expired = problem(ErrorCode::SessionExpired);
     expired.reason = Some(ExpiryReason::Idle);
-    let answered = client.handle(Event::Answered {
-        now: T0,
-        id: check,
-        answer: Err(expired),
-    });
+    let answered = answer(&mut client, T0, check, Err(expired));
     assert_eq!(
         client.phase(),
         &ClientPhase::Ended {
@@ -431,15 +421,9 @@ fn typing_is_written_here_soon_and_to_the_account_after_a_pause() {
     );
     assert_eq!(client.save_status(), SaveStatus::Saving);
     assert_eq!(client.waiting(), 1);
-    let written = client.handle(Event::TimerFired {
-        now: now + 300,
-        timer: Timer::LocalSave,
-    });
+    let written = fire(&mut client, now + 300, Timer::LocalSave);
     assert!(written.iter().any(|c| matches!(c, Command::Store { user: 1, entry: crate::preserved::Entry::Draft(d) } if d.local.body == "Hello")));
-    let saved = client.handle(Event::TimerFired {
-        now: now + 1510,
-        timer: Timer::Autosave,
-    });
+    let saved = fire(&mut client, now + 1510, Timer::Autosave);
     let (id, key, op) = work_sent(&saved);
     assert_eq!(
         op,
@@ -479,11 +463,12 @@ fn a_change_refused_because_the_session_ended_is_sent_again_with_its_key_after_s
         info: info(1, T0 + 5000, T0 + 5000),
     });
     let get = sent(&signed, &Request::GetWork);
-    let replay = client.handle(Event::Answered {
-        now: T0 + 5001,
-        id: get,
-        answer: Ok(Answer::Snapshot(WorkSnapshot::default())),
-    });
+    let replay = answer(
+        &mut client,
+        T0 + 5001,
+        get,
+        Ok(Answer::Snapshot(WorkSnapshot::default())),
+    );
     let (_, replay_key, replay_op) = work_sent(&replay);
     assert_eq!((replay_key, replay_op), (key, op));
 }
@@ -603,11 +588,7 @@ fn nothing_is_sent_for_another_user() {
     );
     let out = user_does(&mut client, T0 + 3, UserAction::SignOut);
     let logout = sent(&out, &Request::Logout);
-    client.handle(Event::Answered {
-        now: T0 + 4,
-        id: logout,
-        answer: Ok(Answer::LoggedOut),
-    });
+    answer(&mut client, T0 + 4, logout, Ok(Answer::LoggedOut));
     let grace = client.handle(Event::SignedIn {
         now: T0 + 5,
         info: info(2, T0 + 5, T0 + 5),
@@ -811,10 +792,7 @@ mod account {
                 input: input("Old", "notes"),
             },
         });
-        let saved = client.handle(Event::TimerFired {
-            now: T0 + 2_000,
-            timer: Timer::Autosave,
-        });
+        let saved = fire(&mut client, T0 + 2_000, Timer::Autosave);
         let (id, _, _) = work_sent(&saved);
         client.handle(Event::Answered {
             now: T0 + 2_100,
@@ -837,11 +815,12 @@ mod account {
             client.account_message(),
             Some(&AccountMessage::Done("Deleted 1 draft.".into()))
         );
-        client.handle(Event::Answered {
-            now: T0 + 4_000,
-            id: get,
-            answer: Ok(Answer::Snapshot(WorkSnapshot::default())),
-        });
+        super::answer(
+            &mut client,
+            T0 + 4_000,
+            get,
+            Ok(Answer::Snapshot(WorkSnapshot::default())),
+        );
         assert_eq!(client.drafts().count(), 0);
     }
 }
@@ -906,11 +885,12 @@ fn a_tab_message_for_another_user_drops_the_previous_users_key_and_work() {
     );
     assert!(!client.work_ready());
     let check = sent(&adopted, &Request::CheckSession);
-    let keyed = client.handle(Event::Answered {
-        now: T0 + 1_100,
-        id: check,
-        answer: Ok(Answer::Session(info(2, T0 + 1_100, T0 + 1_000))),
-    });
+    let keyed = answer(
+        &mut client,
+        T0 + 1_100,
+        check,
+        Ok(Answer::Session(info(2, T0 + 1_100, T0 + 1_000))),
+    );
     let key_at = keyed
         .iter()
         .position(|c| matches!(c, Command::UseKey(Some(k)) if k.key == "key-of-2"))

@@ -46,7 +46,10 @@ pub enum Resolution {
     /// The account's version replaces theirs.
     KeepTheirs,
     /// The account's version stays; theirs becomes a new draft with this id.
-    KeepBoth { new_id: String },
+    KeepBoth {
+        /// The id of the new draft (a UUID the page made).
+        new_id: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
