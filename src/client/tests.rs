@@ -152,6 +152,14 @@ fn fire(client: &mut Client, now: Millis, timer: Timer) -> Vec<Command> {
     client.handle(Event::TimerFired { now, timer })
 }
 
+/// At `T0 + 1` the user does `action`; the request it sends does not reach the server
+/// (answered at `T0 + 2`).
+fn unreachable_after(client: &mut Client, action: UserAction, request: &Request) -> Vec<Command> {
+    let commands = user_does(client, T0 + 1, action);
+    let id = sent(&commands, request);
+    answer(client, T0 + 2, id, Err(problem(ErrorCode::NetworkError)))
+}
+
 fn user_does(client: &mut Client, now: Millis, action: UserAction) -> Vec<Command> {
     client.handle(Event::User { now, action })
 }
@@ -318,14 +326,7 @@ fn a_report_that_fails_still_lets_go_of_the_lock() {
 #[test]
 fn a_lost_connection_is_retried_with_backoff_and_never_signs_anyone_out() {
     let mut client = signed_in();
-    let commands = user_does(&mut client, T0 + 1, UserAction::StaySignedIn);
-    let refresh = sent(&commands, &Request::Refresh);
-    let failed = answer(
-        &mut client,
-        T0 + 2,
-        refresh,
-        Err(problem(ErrorCode::NetworkError)),
-    );
+    let failed = unreachable_after(&mut client, UserAction::StaySignedIn, &Request::Refresh);
     assert_eq!(client.phase(), &ClientPhase::Active);
     assert!(client.notices().contains(&Notice::Unreachable));
     assert!(failed.contains(&Command::SetTimer {
@@ -349,14 +350,7 @@ fn a_lost_connection_is_retried_with_backoff_and_never_signs_anyone_out() {
 #[test]
 fn a_failed_sign_out_is_never_shown_as_signed_out() {
     let mut client = signed_in();
-    let commands = user_does(&mut client, T0 + 1, UserAction::SignOut);
-    let logout = sent(&commands, &Request::Logout);
-    let failed = answer(
-        &mut client,
-        T0 + 2,
-        logout,
-        Err(problem(ErrorCode::NetworkError)),
-    );
+    let failed = unreachable_after(&mut client, UserAction::SignOut, &Request::Logout);
     assert_eq!(client.phase(), &ClientPhase::Active);
     assert!(client.notices().contains(&Notice::SignOutPending));
     assert!(!failed

@@ -757,25 +757,11 @@ impl World {
                     session.ended.get_or_insert(ErrorCode::SessionRevoked);
                 }
             }
-            Action::Offline { tab } => {
-                self.tabs[tab].online = false;
-                self.feed(
-                    tab,
-                    Event::Connectivity {
-                        now: self.now,
-                        online: false,
-                    },
-                );
-            }
-            Action::Online { tab } => {
-                self.tabs[tab].online = true;
-                self.feed(
-                    tab,
-                    Event::Connectivity {
-                        now: self.now,
-                        online: true,
-                    },
-                );
+            Action::Offline { tab } | Action::Online { tab } => {
+                let online = matches!(action, Action::Online { .. });
+                self.tabs[tab].online = online;
+                let now = self.now;
+                self.feed(tab, Event::Connectivity { now, online });
             }
             Action::Reload { tab } => {
                 self.feed(tab, Event::Leaving { now: self.now });
