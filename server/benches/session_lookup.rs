@@ -10,6 +10,9 @@
 //! the small one is measured at its own size. Postgres comes from `VIGIL_BENCH_POSTGRES`
 //! (`make bench` starts a private one); without it, Postgres is left out and says so.
 
+// A benchmark that cannot set up stops with the reason: `expect` says it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;

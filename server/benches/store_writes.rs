@@ -4,6 +4,9 @@
 //! seconds). Prints the figures; the session record may be written at most once per
 //! heartbeat interval either way.
 
+// A benchmark that cannot set up stops with the reason: `expect` says it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use axum::body::Body;

@@ -11,12 +11,15 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use time::Duration;
 
-use crate::helpers::{spawn_app_with, TestApp, PASSWORD, USERNAME};
+use crate::helpers::{TestApp, PASSWORD, USERNAME};
 
 const SECRET: &str = "an-attack-catalogue-secret-of-more-than-32-bytes";
 
 async fn app() -> TestApp {
-    spawn_app_with(&[("VIGIL_JWT_SECRET", SECRET)]).await
+    TestApp::builder()
+        .settings(&[("VIGIL_JWT_SECRET", SECRET)])
+        .build()
+        .await
 }
 
 fn token_of(cookie: &str) -> &str {
@@ -48,7 +51,7 @@ fn forge(header: Value, claims: &Value) -> String {
 }
 
 async fn signed_in(app: &TestApp) -> (String, Value) {
-    let cookie = app.browser_session().await;
+    let cookie = app.browser().await.cookie;
     let claims = claims_of(token_of(&cookie));
     (cookie, claims)
 }

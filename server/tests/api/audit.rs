@@ -1,10 +1,10 @@
 //! The audit log records what happened to whom, and never a secret.
 
-use http::StatusCode;
+use http::{Method, StatusCode};
 use serde_json::json;
 use time::Duration;
 
-use crate::helpers::{spawn_app, PASSWORD, USERNAME};
+use crate::helpers::{spawn_app, RequestHelper, TestApp, PASSWORD, USERNAME};
 
 #[tokio::test]
 async fn security_events_are_audited_without_secrets() {
@@ -28,41 +28,35 @@ async fn security_events_are_audited_without_secrets() {
             ],
         )
         .await;
-    let bound_cookie = bound.session_cookie().expect("cookie");
-    app.post(
-        "/api/auth/me",
-        json!({}),
-        &[("cookie", &bound_cookie), ("x-client-fingerprint", "fp-2")],
-    )
-    .await
-    .assert_problem(401, "session_invalid");
-    app.post(
-        "/api/auth/logout",
-        json!({}),
-        &[("cookie", &bound_cookie), ("sec-fetch-site", "cross-site")],
-    )
-    .await
-    .assert_problem(403, "csrf_rejected");
+    let bound = app.browser_with(bound.session_cookie().expect("cookie"));
+    let other_device = [("x-client-fingerprint", "fp-2")];
+    bound
+        .send(Method::POST, "/api/auth/me", Some(json!({})), &other_device)
+        .await
+        .assert_problem(401, "session_invalid");
+    let cross_site = [("sec-fetch-site", "cross-site")];
+    bound
+        .send(
+            Method::POST,
+            "/api/auth/logout",
+            Some(json!({})),
+            &cross_site,
+        )
+        .await
+        .assert_problem(403, "csrf_rejected");
 
-    let cookie = app.browser_session().await;
+    let browser = app.browser().await;
     app.advance(Duration::minutes(2));
-    let rotated = app.with_cookie("/api/auth/refresh", &cookie).await;
+    let rotated = browser.refresh().await;
     assert_eq!(rotated.status, StatusCode::OK);
     app.advance(Duration::seconds(20));
-    app.with_cookie("/api/auth/me", &cookie)
-        .await
-        .assert_problem(401, "session_revoked");
+    browser.me().await.assert_problem(401, "session_revoked");
 
-    let idle = app.browser_session().await;
-    let out = app.browser_session().await;
-    assert_eq!(
-        app.with_cookie("/api/auth/logout", &out).await.status,
-        StatusCode::OK
-    );
+    let idle = app.browser().await;
+    let out = app.browser().await;
+    assert_eq!(out.logout().await.status, StatusCode::OK);
     app.advance(Duration::minutes(31));
-    app.with_cookie("/api/auth/me", &idle)
-        .await
-        .assert_problem(401, "session_expired");
+    idle.me().await.assert_problem(401, "session_expired");
 
     app.state.sessions.audit().flush().await.expect("flush");
     let rows = app
@@ -104,8 +98,11 @@ async fn security_events_are_audited_without_secrets() {
         .is_some_and(|h| h.len() == 24));
     assert!(expired.at.ends_with('Z'), "UTC: {}", expired.at);
 
-    let tokens = [&bound_cookie, &cookie, &idle, &out]
-        .map(|c| c.trim_start_matches("__Host-vigil-session=").to_owned());
+    let tokens = [&bound, &browser, &idle, &out].map(|b| {
+        b.cookie
+            .trim_start_matches("__Host-vigil-session=")
+            .to_owned()
+    });
     for row in &rows {
         let text = format!("{row:?}");
         assert!(
@@ -119,10 +116,7 @@ async fn security_events_are_audited_without_secrets() {
     }
 }
 
-async fn audit_rows(
-    app: &crate::helpers::TestApp,
-    event: &str,
-) -> Vec<vigil_server::audit::AuditRow> {
+async fn audit_rows(app: &TestApp, event: &str) -> Vec<vigil_server::audit::AuditRow> {
     app.state.sessions.audit().flush().await.expect("flush");
     app.state
         .sessions
@@ -137,7 +131,7 @@ async fn audit_rows(
 
 #[tokio::test]
 async fn refused_anonymous_requests_are_counted_not_written_one_by_one() {
-    let app = crate::helpers::spawn_app().await;
+    let app = spawn_app().await;
     let from = |ip: &str| ip.parse::<std::net::IpAddr>().expect("ip");
     let cross_site = [("sec-fetch-site", "cross-site")];
     for _ in 0..200 {
@@ -202,7 +196,10 @@ async fn refused_anonymous_requests_are_counted_not_written_one_by_one() {
 
 #[tokio::test]
 async fn throttled_sign_ins_are_counted_not_written_one_by_one() {
-    let app = crate::helpers::spawn_app_with(&[("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT", "1")]).await;
+    let app = TestApp::builder()
+        .setting("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT", "1")
+        .build()
+        .await;
     let from: std::net::IpAddr = "198.51.100.9".parse().expect("ip");
     for _ in 0..50 {
         app.request(crate::helpers::post_from(
@@ -220,13 +217,11 @@ async fn throttled_sign_ins_are_counted_not_written_one_by_one() {
 
 #[tokio::test]
 async fn audit_rows_are_deleted_after_the_retention_period() {
-    let app = crate::helpers::spawn_app_with(&[("VIGIL_AUDIT_RETENTION", "30d")]).await;
-    app.post(
-        "/api/auth/login",
-        json!({"username": USERNAME, "password": "wrong wrong"}),
-        &[],
-    )
-    .await;
+    let app = TestApp::builder()
+        .setting("VIGIL_AUDIT_RETENTION", "30d")
+        .build()
+        .await;
+    app.login_as(USERNAME, "wrong wrong").await;
     let sweeper = app.sweeper();
     app.advance(Duration::days(29));
     sweeper.sweep().await.expect("sweep");

@@ -11,26 +11,16 @@ use serde_json::{json, Value};
 use time::Duration;
 
 use crate::helpers::{
-    instances, spawn_app, spawn_app_with, TestApp, TestResponse, PASSWORD, USERNAME,
+    spawn_app, ApiClient, Browser, RequestHelper, TestApp, TestResponse, PASSWORD, USERNAME,
 };
 
 fn credentials() -> Value {
     json!({"username": USERNAME, "password": PASSWORD})
 }
 
-/// Signs in as an API client: the bearer token.
-async fn api_token(app: &TestApp) -> String {
-    let response = app.post("/api/auth/token", credentials(), &[]).await;
-    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
-    response.body["access_token"]
-        .as_str()
-        .expect("a token")
-        .to_owned()
-}
-
 /// Refreshes with a bearer token: the answer, and the token it hands back.
-async fn refresh_bearer(app: &TestApp, token: &str) -> (TestResponse, Option<String>) {
-    let response = app.with_bearer("/api/auth/refresh", token).await;
+async fn refresh_bearer(api: &ApiClient<'_>) -> (TestResponse, Option<String>) {
+    let response = api.refresh().await;
     let next = response.body["access_token"].as_str().map(str::to_owned);
     (response, next)
 }
@@ -47,45 +37,40 @@ fn generation(token: &str) -> u64 {
 }
 
 async fn drafts_with(app: &TestApp, cookie: &str) -> TestResponse {
-    app.send(
-        Method::GET,
-        "/api/drafts",
-        None,
-        &[(COOKIE.as_str(), cookie)],
-    )
-    .await
+    app.browser_with(cookie.to_owned()).get("/api/drafts").await
 }
 
 #[tokio::test]
 async fn a_refresh_never_hands_out_a_second_token_of_one_generation() {
     let app = spawn_app().await;
-    let first = api_token(&app).await;
+    let first = app.api_client().await;
     // At once: inside the coalescing window nothing is written, and nothing new is issued.
-    let (at_once, same) = refresh_bearer(&app, &first).await;
+    let (at_once, same) = refresh_bearer(&first).await;
     assert_eq!(at_once.status, StatusCode::OK, "{}", at_once.body);
     assert_eq!(
         same.as_deref(),
-        Some(first.as_str()),
+        Some(first.token.as_str()),
         "the current token, unchanged"
     );
     app.advance(Duration::seconds(12));
-    let (later, still) = refresh_bearer(&app, &first).await;
+    let (later, still) = refresh_bearer(&first).await;
     assert_eq!(later.status, StatusCode::OK, "{}", later.body);
-    assert_eq!(still.as_deref(), Some(first.as_str()));
+    assert_eq!(still.as_deref(), Some(first.token.as_str()));
 
     // Past the window a refresh rotates: a new generation, written.
     app.advance(Duration::minutes(2));
-    let (rotated, second) = refresh_bearer(&app, &first).await;
+    let (rotated, second) = refresh_bearer(&first).await;
     assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
     let second = second.expect("a new token");
-    assert_eq!(generation(&second), generation(&first) + 1);
+    assert_eq!(generation(&second), generation(&first.token) + 1);
     // The superseded token, past the grace window, is reuse: the session ends.
     app.advance(Duration::seconds(12));
-    refresh_bearer(&app, &first)
+    refresh_bearer(&first)
         .await
         .0
         .assert_problem(401, "session_revoked");
-    app.with_bearer("/api/auth/session-info", &second)
+    app.api_client_with(second)
+        .session_info()
         .await
         .assert_problem(401, "session_revoked");
 }
@@ -93,8 +78,8 @@ async fn a_refresh_never_hands_out_a_second_token_of_one_generation() {
 #[tokio::test]
 async fn a_browser_refresh_inside_the_window_keeps_its_cookie() {
     let app = spawn_app().await;
-    let cookie = app.browser_session().await;
-    let refreshed = app.with_cookie("/api/auth/refresh", &cookie).await;
+    let cookie = app.browser().await;
+    let refreshed = cookie.refresh().await;
     assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
     assert_eq!(
         refreshed.session_cookie(),
@@ -102,25 +87,24 @@ async fn a_browser_refresh_inside_the_window_keeps_its_cookie() {
         "no second token of this generation"
     );
     app.advance(Duration::minutes(2));
-    let rotated = app.with_cookie("/api/auth/refresh", &cookie).await;
+    let rotated = cookie.refresh().await;
     let next = rotated.session_cookie().expect("a rotated cookie");
-    assert_ne!(next, cookie);
+    assert_ne!(next, cookie.cookie);
 }
 
 /// Two instances on one store (two processes on one SQLite file, each with its own memory,
 /// in the default pass): one keeps the user active, the other never decides on its old copy.
 #[tokio::test]
 async fn activity_on_one_instance_keeps_the_session_alive_on_another() {
-    let apps = instances(
-        2,
-        &[
+    let apps = TestApp::builder()
+        .settings(&[
             ("VIGIL_IDLE_TIMEOUT", "3m"),
             ("VIGIL_WARNING_BEFORE", "30s"),
-        ],
-    )
-    .await;
+        ])
+        .instances(2)
+        .await;
     let (a, b) = (&apps[0], &apps[1]);
-    let mut cookie = a.browser_session().await;
+    let mut cookie = a.browser().await.cookie;
     // B takes its copy now.
     assert_eq!(
         b.with_cookie("/api/auth/session-info", &cookie)
@@ -148,9 +132,9 @@ async fn activity_on_one_instance_keeps_the_session_alive_on_another() {
 
 #[tokio::test]
 async fn a_token_superseded_on_one_instance_is_refused_on_another() {
-    let apps = instances(2, &[]).await;
+    let apps = TestApp::builder().instances(2).await;
     let (a, b) = (&apps[0], &apps[1]);
-    let old = a.browser_session().await;
+    let old = a.browser().await.cookie;
     assert_eq!(drafts_with(b, &old).await.status, StatusCode::OK);
     a.advance(Duration::minutes(2));
     let rotated = a.with_cookie("/api/auth/refresh", &old).await;
@@ -165,34 +149,24 @@ async fn a_token_superseded_on_one_instance_is_refused_on_another() {
 /// so the limit never stands in the way, and no other device pays for it.
 #[tokio::test]
 async fn signing_in_again_in_place_is_never_refused_by_the_limit() {
-    let app = spawn_app_with(&[
-        ("VIGIL_MAX_SESSIONS_PER_USER", "1"),
-        ("VIGIL_SESSION_LIMIT_POLICY", "refuse"),
-    ])
-    .await;
-    let old = app.browser_session().await;
+    let app = TestApp::builder()
+        .settings(&[
+            ("VIGIL_MAX_SESSIONS_PER_USER", "1"),
+            ("VIGIL_SESSION_LIMIT_POLICY", "refuse"),
+        ])
+        .build()
+        .await;
+    let old = app.browser().await;
     app.advance(Duration::minutes(6));
-    app.post(
-        "/api/sessions/revoke-others",
-        json!({}),
-        &[(COOKIE.as_str(), &old)],
-    )
-    .await
-    .assert_problem(403, "reauthentication_required");
-    let again = app
-        .post("/api/auth/login", credentials(), &[(COOKIE.as_str(), &old)])
-        .await;
+    old.post("/api/sessions/revoke-others", json!({}))
+        .await
+        .assert_problem(403, "reauthentication_required");
+    let again = old.post("/api/auth/login", credentials()).await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.body);
-    let fresh = again.session_cookie().expect("cookie");
-    let done = app
-        .post(
-            "/api/sessions/revoke-others",
-            json!({}),
-            &[(COOKIE.as_str(), &fresh)],
-        )
-        .await;
+    let fresh = app.browser_with(again.session_cookie().expect("cookie"));
+    let done = fresh.post("/api/sessions/revoke-others", json!({})).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
-    app.with_cookie("/api/auth/session-info", &old)
+    old.session_info()
         .await
         .assert_problem(401, "session_revoked");
     // A second browser is still refused: the limit holds.
@@ -203,86 +177,74 @@ async fn signing_in_again_in_place_is_never_refused_by_the_limit() {
 
 #[tokio::test]
 async fn signing_in_again_in_place_evicts_no_other_device() {
-    let app = spawn_app_with(&[("VIGIL_MAX_SESSIONS_PER_USER", "2")]).await;
-    let laptop = app.browser_session().await;
-    app.advance(Duration::minutes(1));
-    let phone = app.browser_session().await;
-    app.advance(Duration::minutes(1));
-    let again = app
-        .post(
-            "/api/auth/login",
-            credentials(),
-            &[(COOKIE.as_str(), &laptop)],
-        )
+    let app = TestApp::builder()
+        .setting("VIGIL_MAX_SESSIONS_PER_USER", "2")
+        .build()
         .await;
+    let laptop = app.browser().await;
+    app.advance(Duration::minutes(1));
+    let phone = app.browser().await;
+    app.advance(Duration::minutes(1));
+    let again = laptop.post("/api/auth/login", credentials()).await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.body);
-    let laptop_now = again.session_cookie().expect("cookie");
-    let phone_seen = app.with_cookie("/api/auth/session-info", &phone).await;
+    let laptop_now = app.browser_with(again.session_cookie().expect("cookie"));
+    let phone_seen = phone.session_info().await;
     assert_eq!(phone_seen.status, StatusCode::OK, "{}", phone_seen.body);
-    app.with_cookie("/api/auth/session-info", &laptop)
+    laptop
+        .session_info()
         .await
         .assert_problem(401, "session_revoked");
     // Both deadlines start again at the re-authentication.
-    let info = app.with_cookie("/api/auth/session-info", &laptop_now).await;
+    let info = laptop_now.session_info().await;
     assert_eq!(info.time("created_at"), info.time("server_now"));
-    let listed = app
-        .send(
-            Method::GET,
-            "/api/sessions",
-            None,
-            &[(COOKIE.as_str(), &laptop_now)],
-        )
+    let listed = laptop_now
+        .send(Method::GET, "/api/sessions", None, &[])
         .await;
     assert_eq!(listed.body["sessions"].as_array().map(Vec::len), Some(2));
 }
 
-async fn end_session(app: &TestApp, cookie: &str, id: &str) -> TestResponse {
-    let path = format!("/api/sessions/{id}");
-    app.send(Method::DELETE, &path, None, &[(COOKIE.as_str(), cookie)])
-        .await
+async fn end_session(user: &Browser<'_>, id: &str) -> TestResponse {
+    user.delete(&format!("/api/sessions/{id}"), &[]).await
 }
 
 #[tokio::test]
 async fn ending_another_session_one_by_one_needs_step_up_too() {
     let app = spawn_app().await;
-    let laptop = app.browser_session().await;
-    let phone = app.browser_session().await;
-    let phone_id = app.with_cookie("/api/auth/session-info", &phone).await.body["session_id"]
+    let laptop = app.browser().await;
+    let phone = app.browser().await;
+    let phone_id = phone.session_info().await.body["session_id"]
         .as_str()
         .expect("id")
         .to_owned();
-    let laptop_id = app
-        .with_cookie("/api/auth/session-info", &laptop)
-        .await
-        .body["session_id"]
+    let laptop_id = laptop.session_info().await.body["session_id"]
         .as_str()
         .expect("id")
         .to_owned();
     app.advance(Duration::minutes(6));
-    end_session(&app, &laptop, &phone_id)
+    end_session(&laptop, &phone_id)
         .await
         .assert_problem(403, "reauthentication_required");
-    let phone_seen = app.with_cookie("/api/auth/session-info", &phone).await;
+    let phone_seen = phone.session_info().await;
     assert_eq!(phone_seen.status, StatusCode::OK, "{}", phone_seen.body);
     // Its own session is signing out: no step-up.
-    let own = end_session(&app, &laptop, &laptop_id).await;
+    let own = end_session(&laptop, &laptop_id).await;
     assert_eq!(own.status, StatusCode::OK, "{}", own.body);
 }
 
 #[tokio::test]
 async fn text_no_store_can_hold_is_a_validation_failure_naming_the_field() {
     let app = spawn_app().await;
-    let cookie = app.browser_session().await;
+    let cookie = app.browser().await;
     for (field, body) in [
         ("body", json!({"title": "Letter", "body": "a\u{0}b"})),
         ("title", json!({"title": "Let\u{0}ter", "body": "ab"})),
     ] {
-        let refused = app
+        let refused = cookie
             .send(
                 Method::PUT,
                 "/api/drafts/0f8e6a2c-4b1d-4e8f-9a3b-2c1d0e9f8a7b",
                 Some(body),
-                &[(COOKIE.as_str(), &cookie), ("if-none-match", "*")],
+                &[("if-none-match", "*")],
             )
             .await;
         let problem = refused.assert_problem(422, "validation_failed");
@@ -330,7 +292,7 @@ async fn signing_out_with_a_token_that_does_not_verify_is_session_invalid() {
 #[tokio::test]
 async fn a_body_that_is_json_but_not_an_object_is_refused_on_every_endpoint() {
     let app = spawn_app().await;
-    let cookie = app.browser_session().await;
+    let cookie = app.browser().await;
     for path in [
         "/api/auth/policy",
         "/api/auth/login",
@@ -341,44 +303,40 @@ async fn a_body_that_is_json_but_not_an_object_is_refused_on_every_endpoint() {
     ] {
         for body in ["[]", "\"text\"", "1", "null"] {
             let refused = app
-                .post_raw(path, body, &[(COOKIE.as_str(), &cookie)])
+                .post_raw(path, body, &[(COOKIE.as_str(), &cookie.cookie)])
                 .await;
             let problem = refused.assert_problem(422, "validation_failed");
             assert_eq!(problem.field.as_deref(), Some("body"), "{path} {body}");
         }
     }
     // Still alive: nothing was done.
-    let info = app.with_cookie("/api/auth/session-info", &cookie).await;
+    let info = cookie.session_info().await;
     assert_eq!(info.status, StatusCode::OK, "{}", info.body);
 }
 
 #[tokio::test]
 async fn submitting_needs_if_match_on_every_path() {
     let app = spawn_app().await;
-    let cookie = app.browser_session().await;
+    let cookie = app.browser().await;
     let id = "0f8e6a2c-4b1d-4e8f-9a3b-2c1d0e9f8a7b";
-    let created = app
+    let created = cookie
         .send(
             Method::PUT,
             &format!("/api/drafts/{id}"),
             Some(json!({"title": "t", "body": "b"})),
-            &[(COOKIE.as_str(), &cookie), ("if-none-match", "*")],
+            &[("if-none-match", "*")],
         )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     for (body, key) in [(None, None), (Some(json!({})), None), (None, Some("k-1"))] {
-        let mut headers = vec![(COOKIE.as_str(), cookie.as_str())];
-        headers.extend(key.map(|k| ("idempotency-key", k)));
-        app.send(
-            Method::POST,
-            &format!("/api/drafts/{id}/submit"),
-            body,
-            &headers,
-        )
-        .await
-        .assert_problem(428, "validation_failed");
+        let headers: Vec<_> = key.map(|k| ("idempotency-key", k)).into_iter().collect();
+        let path = format!("/api/drafts/{id}/submit");
+        cookie
+            .send(Method::POST, &path, body, &headers)
+            .await
+            .assert_problem(428, "validation_failed");
     }
-    let listed = drafts_with(&app, &cookie).await;
+    let listed = cookie.get("/api/drafts").await;
     assert!(
         listed.body["drafts"][0]["submitted_at"].is_null(),
         "{}",
@@ -410,12 +368,11 @@ async fn counting_live_sessions_reads_an_index() {
 #[tokio::test]
 async fn a_wrong_current_password_is_audited() {
     let app = spawn_app().await;
-    let cookie = app.browser_session().await;
-    let refused = app
+    let cookie = app.browser().await;
+    let refused = cookie
         .post(
             "/api/account/password",
             json!({"current_password": "not it at all", "new_password": "a completely new one"}),
-            &[(COOKIE.as_str(), &cookie)],
         )
         .await;
     refused.assert_problem(422, "validation_failed");
@@ -437,25 +394,21 @@ async fn a_wrong_current_password_is_audited() {
 #[tokio::test]
 async fn idempotency_answers_keep_no_copy_of_the_text_and_are_bounded_per_user() {
     let app = spawn_app().await;
-    let cookie = app.browser_session().await;
+    let cookie = app.browser().await;
     let id = "0f8e6a2c-4b1d-4e8f-9a3b-2c1d0e9f8a7b";
     let big = "x".repeat(200 * 1024);
     let put = |key: String| {
         let body = json!({"title": "Long", "body": big});
-        let cookie = cookie.clone();
-        let app = &app;
+        let cookie = &cookie;
         async move {
-            app.send(
-                Method::PUT,
-                &format!("/api/drafts/{id}"),
-                Some(body),
-                &[
-                    (COOKIE.as_str(), cookie.as_str()),
-                    ("if-none-match", "*"),
-                    ("idempotency-key", key.as_str()),
-                ],
-            )
-            .await
+            cookie
+                .send(
+                    Method::PUT,
+                    &format!("/api/drafts/{id}"),
+                    Some(body),
+                    &[("if-none-match", "*"), ("idempotency-key", key.as_str())],
+                )
+                .await
         }
     };
     let created = put("big-1".into()).await;
@@ -472,15 +425,12 @@ async fn idempotency_answers_keep_no_copy_of_the_text_and_are_bounded_per_user()
 
     // 1,000 answers at most: the oldest go first.
     for k in 0..1_001 {
-        let saved = app
+        let saved = cookie
             .send(
                 Method::PUT,
                 "/api/settings",
                 Some(json!({"theme": "dark", "text_size": "large"})),
-                &[
-                    (COOKIE.as_str(), cookie.as_str()),
-                    ("idempotency-key", &format!("settings-{k:04}")),
-                ],
+                &[("idempotency-key", &format!("settings-{k:04}"))],
             )
             .await;
         assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
@@ -500,61 +450,46 @@ async fn idempotency_answers_keep_no_copy_of_the_text_and_are_bounded_per_user()
 
 #[tokio::test]
 async fn signing_in_again_in_place_at_a_full_limit_replaces() {
-    let app = spawn_app_with(&[
-        ("VIGIL_MAX_SESSIONS_PER_USER", "3"),
-        ("VIGIL_SESSION_LIMIT_POLICY", "refuse"),
-    ])
-    .await;
-    let _a = app.browser_session().await;
-    let b = app.browser_session().await;
-    let _c = app.browser_session().await;
-    let again = app
-        .post("/api/auth/login", credentials(), &[(COOKIE.as_str(), &b)])
+    let app = TestApp::builder()
+        .settings(&[
+            ("VIGIL_MAX_SESSIONS_PER_USER", "3"),
+            ("VIGIL_SESSION_LIMIT_POLICY", "refuse"),
+        ])
+        .build()
         .await;
+    let _a = app.browser().await;
+    let b = app.browser().await;
+    let _c = app.browser().await;
+    let again = b.post("/api/auth/login", credentials()).await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.body);
 }
 
 #[tokio::test]
 async fn a_password_change_moves_the_local_copy_key_on_keeping_the_one_before() {
     let app = spawn_app().await;
-    let cookie = app.browser_session().await;
-    let before = app
-        .with_cookie("/api/auth/session-info", &cookie)
-        .await
-        .body["local_key"]
-        .clone();
+    let cookie = app.browser().await;
+    let before = cookie.session_info().await.body["local_key"].clone();
     assert_eq!(before["version"], 1);
     assert!(before.get("retired").is_none(), "{before}");
-    let changed = app
+    let changed = cookie
         .post(
             "/api/account/password",
             json!({"current_password": PASSWORD, "new_password": "a completely new one"}),
-            &[(COOKIE.as_str(), &cookie)],
         )
         .await;
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
     // This session goes on under the new key, the old one offered for reading.
-    let after = app
-        .with_cookie("/api/auth/session-info", &cookie)
-        .await
-        .body["local_key"]
-        .clone();
+    let after = cookie.session_info().await.body["local_key"].clone();
     assert_eq!(after["version"], 2);
     assert_ne!(after["key"], before["key"]);
     assert_eq!(after["retired"]["version"], 1);
     assert_eq!(after["retired"]["key"], before["key"]);
     // So does every new sign-in.
-    let again = app
-        .post(
-            "/api/auth/login",
-            json!({"username": USERNAME, "password": "a completely new one"}),
-            &[],
-        )
-        .await;
+    let again = app.login_as(USERNAME, "a completely new one").await;
     assert_eq!(again.body["local_key"], after, "{}", again.body);
     // Another user's key is untouched.
     let grace = app.sign_in_grace().await;
-    let hers = app.with_cookie("/api/auth/session-info", &grace).await.body["local_key"].clone();
+    let hers = grace.session_info().await.body["local_key"].clone();
     assert_eq!(hers["version"], 1);
 }
 
@@ -572,13 +507,7 @@ async fn a_password_reset_from_the_command_line_moves_the_key_on_too() {
     run_user_command(&app.state.settings, command, "a reset passphrase")
         .await
         .expect("reset");
-    let signed = app
-        .post(
-            "/api/auth/login",
-            json!({"username": USERNAME, "password": "a reset passphrase"}),
-            &[],
-        )
-        .await;
+    let signed = app.login_as(USERNAME, "a reset passphrase").await;
     assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
     assert_eq!(signed.body["local_key"]["version"], 2);
     assert_eq!(signed.body["local_key"]["retired"]["version"], 1);

@@ -7,21 +7,9 @@ use crate::helpers::{spawn_app, PASSWORD, USERNAME};
 #[tokio::test]
 async fn wrong_password_and_unknown_user_get_the_same_answer() {
     let app = spawn_app().await;
-    let wrong = app
-        .post(
-            "/api/auth/login",
-            json!({"username": USERNAME, "password": "not it at all"}),
-            &[],
-        )
-        .await;
+    let wrong = app.login_as(USERNAME, "not it at all").await;
     let wrong = wrong.assert_problem(401, "invalid_credentials");
-    let unknown = app
-        .post(
-            "/api/auth/login",
-            json!({"username": "nobody", "password": PASSWORD}),
-            &[],
-        )
-        .await;
+    let unknown = app.login_as("nobody", PASSWORD).await;
     let unknown = unknown.assert_problem(401, "invalid_credentials");
     assert_eq!(wrong.detail, unknown.detail);
     assert_eq!(wrong.title, unknown.title);
@@ -90,11 +78,7 @@ async fn a_missing_field_is_named() {
         .assert_problem(400, "validation_failed");
     assert_eq!(problem.field.as_deref(), Some("password"));
     let problem = app
-        .post(
-            "/api/auth/login",
-            json!({"username": "", "password": "x"}),
-            &[],
-        )
+        .login_as("", "x")
         .await
         .assert_problem(422, "validation_failed");
     assert_eq!(problem.field.as_deref(), Some("username"));
@@ -126,7 +110,7 @@ async fn unknown_endpoints_fail_closed_then_answer_not_found() {
     app.post("/api/nothing-here", json!({}), &[])
         .await
         .assert_problem(401, "unauthenticated");
-    let cookie = app.browser_session().await;
+    let cookie = app.browser().await.cookie;
     app.post(
         "/api/nothing-here",
         json!({}),

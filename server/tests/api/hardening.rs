@@ -10,9 +10,9 @@ use time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vigil_server::cli::{run_user_command, UserCommand};
 
-use crate::helpers::{spawn_app, spawn_app_with, test_settings, USERNAME};
+use crate::helpers::{spawn_app, test_settings, RequestHelper, TestApp, TestResponse, USERNAME};
 
-fn set_cookies(response: &crate::helpers::TestResponse) -> Vec<String> {
+fn set_cookies(response: &TestResponse) -> Vec<String> {
     response
         .headers
         .get_all(SET_COOKIE)
@@ -21,7 +21,7 @@ fn set_cookies(response: &crate::helpers::TestResponse) -> Vec<String> {
         .collect()
 }
 
-fn clears_the_cookie(response: &crate::helpers::TestResponse) -> bool {
+fn clears_the_cookie(response: &TestResponse) -> bool {
     set_cookies(response).iter().any(|c| {
         c.starts_with("__Host-vigil-session=;")
             && c.contains("Max-Age=0")
@@ -35,9 +35,9 @@ fn clears_the_cookie(response: &crate::helpers::TestResponse) -> bool {
 #[tokio::test]
 async fn signing_out_of_an_ended_session_still_removes_the_cookie() {
     let app = spawn_app().await;
-    let cookie = app.browser_session().await;
+    let browser = app.browser().await;
     app.advance(Duration::minutes(31));
-    let response = app.with_cookie("/api/auth/logout", &cookie).await;
+    let response = browser.logout().await;
     response.assert_problem(401, "session_expired");
     assert!(clears_the_cookie(&response), "{:?}", set_cookies(&response));
     assert_eq!(
@@ -58,28 +58,29 @@ async fn signing_out_of_an_ended_session_still_removes_the_cookie() {
 #[tokio::test]
 async fn a_token_past_its_own_expiry_still_signs_out() {
     let app = spawn_app().await;
-    let cookie = app.browser_session().await;
+    let browser = app.browser().await;
     // Saving work keeps the session alive without a new token...
     app.advance(Duration::minutes(20));
-    let saved = app
-        .send(
-            http::Method::PUT,
+    let saved = browser
+        .put(
             "/api/drafts/0f8e6a2c-4b1d-4e8f-9a3b-2c1d0e9f8a7b",
-            Some(json!({"title": "t", "body": "b"})),
-            &[("cookie", &cookie), ("if-none-match", "*")],
+            json!({"title": "t", "body": "b"}),
+            &[("if-none-match", "*")],
         )
         .await;
     assert_eq!(saved.status, StatusCode::CREATED, "{}", saved.body);
     // ...so the token runs out before the session does.
     app.advance(Duration::minutes(11));
-    app.with_cookie("/api/auth/session-info", &cookie)
+    browser
+        .session_info()
         .await
         .assert_problem(401, "token_expired");
     // Nobody should have to refresh in order to sign out.
-    let out = app.with_cookie("/api/auth/logout", &cookie).await;
+    let out = browser.logout().await;
     assert_eq!(out.status, StatusCode::OK, "{}", out.body);
     assert!(clears_the_cookie(&out));
-    app.with_cookie("/api/auth/refresh", &cookie)
+    browser
+        .refresh()
         .await
         .assert_problem(401, "session_revoked");
 }
@@ -87,7 +88,7 @@ async fn a_token_past_its_own_expiry_still_signs_out() {
 #[tokio::test]
 async fn state_changing_requests_must_be_json() {
     let app = spawn_app().await;
-    let cookie = app.browser_session().await;
+    let browser = app.browser().await;
     for content_type in [
         "text/plain",
         "application/x-www-form-urlencoded",
@@ -111,7 +112,7 @@ async fn state_changing_requests_must_be_json() {
     }
     // A body without any type is refused too; so is a protected endpoint's.
     let untyped = Request::post("/api/auth/refresh")
-        .header(COOKIE, &cookie)
+        .header(COOKIE, &browser.cookie)
         .header("content-length", "2")
         .body(Body::from("{}"))
         .expect("request");
@@ -120,12 +121,12 @@ async fn state_changing_requests_must_be_json() {
         .assert_problem(415, "unsupported_media_type");
     // An empty POST needs no type (curl -X POST), and JSON with a charset is JSON.
     let empty = Request::post("/api/auth/session-info")
-        .header(COOKIE, &cookie)
+        .header(COOKIE, &browser.cookie)
         .body(Body::empty())
         .expect("request");
     assert_eq!(app.request(empty).await.status, StatusCode::OK);
     let charset = Request::post("/api/auth/session-info")
-        .header(COOKIE, &cookie)
+        .header(COOKIE, &browser.cookie)
         .header(CONTENT_TYPE, "application/json; charset=utf-8")
         .body(Body::from("{}"))
         .expect("request");
@@ -300,7 +301,10 @@ async fn pages_go_compressed_to_browsers_that_accept_it_and_state_the_policy() {
 #[tokio::test]
 async fn production_adds_strict_transport_security() {
     let secret = "4f1c2a9e7b3d5f60c8e1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7";
-    let app = spawn_app_with(&[("VIGIL_ENV", "production"), ("VIGIL_JWT_SECRET", secret)]).await;
+    let app = TestApp::builder()
+        .settings(&[("VIGIL_ENV", "production"), ("VIGIL_JWT_SECRET", secret)])
+        .build()
+        .await;
     let response = app.login().await;
     assert!(response
         .headers
@@ -361,8 +365,11 @@ async fn a_client_chosen_request_id_is_kept_only_when_safe() {
 
 #[tokio::test]
 async fn a_huge_test_clock_advance_is_refused_and_nothing_breaks() {
-    let app = spawn_app_with(&[("VIGIL_TEST_CLOCK", "1")]).await;
-    let cookie = app.browser_session().await;
+    let app = TestApp::builder()
+        .setting("VIGIL_TEST_CLOCK", "1")
+        .build()
+        .await;
+    let browser = app.browser().await;
     let refused = app
         .post("/__test__/clock/advance", json!({"seconds": i64::MAX}), &[])
         .await;
@@ -375,12 +382,7 @@ async fn a_huge_test_clock_advance_is_refused_and_nothing_breaks() {
         .await
         .assert_problem(400, "validation_failed");
     // Every later request still works (once, they all panicked).
-    assert_eq!(
-        app.with_cookie("/api/auth/session-info", &cookie)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(browser.session_info().await.status, StatusCode::OK);
     let moved = app
         .post("/__test__/clock/advance", json!({"seconds": 60}), &[])
         .await;
@@ -391,15 +393,8 @@ async fn a_huge_test_clock_advance_is_refused_and_nothing_breaks() {
 #[tokio::test]
 async fn a_password_reset_from_the_command_line_ends_every_session_of_the_user() {
     let app = spawn_app().await;
-    let browser = app.browser_session().await;
-    let api = app
-        .post(
-            "/api/auth/token",
-            json!({"username": USERNAME, "password": crate::helpers::PASSWORD}),
-            &[],
-        )
-        .await;
-    let token = api.body["access_token"].as_str().expect("token").to_owned();
+    let browser = app.browser().await;
+    let api = app.api_client().await;
     let settings = test_settings(app._dir.path(), &[]);
     let message = run_user_command(
         &settings,
@@ -415,21 +410,16 @@ async fn a_password_reset_from_the_command_line_ends_every_session_of_the_user()
     .await
     .expect("reset");
     assert!(message.contains("ended its 2 session(s)"), "{message}");
-    app.with_cookie("/api/auth/session-info", &browser)
+    browser
+        .session_info()
         .await
         .assert_problem(401, "session_revoked");
-    app.with_bearer("/api/auth/session-info", &token)
+    api.session_info()
         .await
         .assert_problem(401, "session_revoked");
     // The new password works; the old one does not.
     app.login().await.assert_problem(401, "invalid_credentials");
-    let again = app
-        .post(
-            "/api/auth/login",
-            json!({"username": USERNAME, "password": "a brand new password"}),
-            &[],
-        )
-        .await;
+    let again = app.login_as(USERNAME, "a brand new password").await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.body);
 }
 
@@ -438,34 +428,39 @@ async fn a_password_reset_from_the_command_line_ends_every_session_of_the_user()
 /// restart, never "not found".
 #[tokio::test]
 async fn tombstones_outlive_every_token_through_sweeps_and_restarts() {
-    let app = spawn_app_with(&[("VIGIL_ABSOLUTE_TIMEOUT", "1h")]).await;
-    let cookie = app.browser_session().await;
+    let app = TestApp::builder()
+        .setting("VIGIL_ABSOLUTE_TIMEOUT", "1h")
+        .build()
+        .await;
     // Activity keeps it alive to near the absolute deadline; the last token runs to it.
-    let mut current = cookie.clone();
+    let mut current = app.browser().await;
     for _ in 0..3 {
         app.advance(Duration::minutes(15));
-        let refreshed = app.with_cookie("/api/auth/refresh", &current).await;
+        let refreshed = current.refresh().await;
         assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
-        current = refreshed.session_cookie().expect("cookie");
+        current.cookie = refreshed.session_cookie().expect("cookie");
     }
-    app.with_cookie("/api/auth/logout", &current).await;
+    current.logout().await;
     // Just past the absolute deadline, inside the token's leeway.
     app.advance(Duration::minutes(15) + Duration::seconds(2));
     app.sweeper().sweep().await.expect("sweep");
-    app.with_cookie("/api/auth/session-info", &current)
+    current
+        .session_info()
         .await
         .assert_problem(401, "session_revoked");
+    let current = current.cookie;
     let restarted = app.restart(&[("VIGIL_ABSOLUTE_TIMEOUT", "1h")]).await;
-    restarted
-        .with_cookie("/api/auth/session-info", &current)
+    let current = restarted.browser_with(current);
+    current
+        .session_info()
         .await
         .assert_problem(401, "session_revoked");
     // Long after: the record is swept, and a genuine but expired token hears that its
     // session's lifetime ran out, not that it never existed.
     restarted.advance(Duration::hours(2));
     restarted.sweeper().sweep().await.expect("sweep");
-    let problem = restarted
-        .with_cookie("/api/auth/session-info", &current)
+    let problem = current
+        .session_info()
         .await
         .assert_problem(401, "session_expired");
     assert_eq!(problem.reason, Some(vigil::ExpiryReason::Absolute));
@@ -473,16 +468,20 @@ async fn tombstones_outlive_every_token_through_sweeps_and_restarts() {
 
 #[tokio::test]
 async fn an_idle_expiry_is_remembered_past_the_absolute_deadline() {
-    let app = spawn_app_with(&[("VIGIL_ABSOLUTE_TIMEOUT", "1h")]).await;
-    let cookie = app.browser_session().await;
+    let app = TestApp::builder()
+        .setting("VIGIL_ABSOLUTE_TIMEOUT", "1h")
+        .build()
+        .await;
+    let browser = app.browser().await;
     app.advance(Duration::minutes(31));
-    app.with_cookie("/api/auth/session-info", &cookie)
+    browser
+        .session_info()
         .await
         .assert_problem(401, "session_expired");
     app.advance(Duration::minutes(29) + Duration::seconds(1));
     app.sweeper().sweep().await.expect("sweep");
-    let problem = app
-        .with_cookie("/api/auth/refresh", &cookie)
+    let problem = browser
+        .refresh()
         .await
         .assert_problem(401, "session_expired");
     assert_eq!(problem.reason, Some(vigil::ExpiryReason::Idle));

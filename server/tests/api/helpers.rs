@@ -1,24 +1,27 @@
-//! `spawn_app`: the same router production builds, on a fresh database, with a clock the
-//! test controls.
+//! The test harness: `TestApp::builder()` builds the same router production builds, on a
+//! fresh database (or a given one, for restarts), with a clock the test controls; `Browser`
+//! and `ApiClient` are signed-in users whose requests carry their credential
+//! (`RequestHelper`).
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
 use std::sync::Arc;
 
 use axum::body::{to_bytes, Body};
 use axum::extract::ConnectInfo;
 use axum::Router;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
-use http::{HeaderMap, Request, StatusCode};
+use http::{HeaderMap, Method, Request, StatusCode};
 use leptos::config::LeptosOptions;
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 use tower::ServiceExt;
 use vigil::{ManualClock, Problem};
 use vigil_server::configuration::{SessionStoreChoice, Settings};
-use vigil_server::identity::users::Username;
+use vigil_server::identity::users::{UserError, Username};
 use vigil_server::session::store::{DatabaseSessionStore, InstrumentedStore};
 use vigil_server::session::SessionId;
-use vigil_server::startup::{build_state, router};
+use vigil_server::startup::{build_state, build_state_with_store, router};
 use vigil_server::state::AppState;
 
 pub const USERNAME: &str = "ada";
@@ -28,9 +31,424 @@ pub const GRACE_PASSWORD: &str = "another staple battery";
 pub struct TestApp {
     pub router: Router,
     pub clock: ManualClock,
-    #[allow(dead_code)]
     pub state: AppState,
+    /// The uncached store under the sessions, when built `.instrumented()`.
+    pub instrumented: Option<Arc<InstrumentedStore>>,
     pub _dir: tempfile::TempDir,
+}
+
+/// The default app: `TestApp::builder().build()`.
+pub async fn spawn_app() -> TestApp {
+    TestApp::builder().build().await
+}
+
+/// How a `TestApp` is made: its settings, clock, directory and store.
+#[derive(Default)]
+pub struct TestAppBuilder {
+    settings: Vec<(String, String)>,
+    clock: Option<ManualClock>,
+    dir: Option<tempfile::TempDir>,
+    instrumented: bool,
+}
+
+impl TestAppBuilder {
+    /// One `VIGIL_…` setting; a later setting of the same name wins.
+    pub fn setting(mut self, name: &str, value: &str) -> Self {
+        self.settings.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn settings(self, settings: &[(&str, &str)]) -> Self {
+        settings
+            .iter()
+            .fold(self, |builder, (name, value)| builder.setting(name, value))
+    }
+
+    pub fn clock(mut self, clock: ManualClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Builds on an existing directory: a restart finds the same database there.
+    pub fn in_dir(mut self, dir: tempfile::TempDir) -> Self {
+        self.dir = Some(dir);
+        self
+    }
+
+    /// Puts an `InstrumentedStore` under the sessions, uncached so that every request
+    /// reaches it; the test reads it through `TestApp::store_probe`.
+    pub fn instrumented(mut self) -> Self {
+        self.instrumented = true;
+        self
+    }
+
+    pub async fn build(mut self) -> TestApp {
+        let dir = self.take_dir();
+        let clock = self.take_clock();
+        let data = dir.path().to_owned();
+        self.start(&data, dir, clock).await
+    }
+
+    /// `n` instances of the server sharing one set of stores, as behind a load balancer:
+    /// one SQLite file (or, in `make test-shared`, one Postgres database and one Redis
+    /// prefix), each instance with its own process memory and all on one clock.
+    pub async fn instances(mut self, n: usize) -> Vec<TestApp> {
+        let dir = self.take_dir();
+        let clock = self.take_clock();
+        let data = dir.path().to_owned();
+        let mut apps = Vec::with_capacity(n);
+        apps.push(self.start(&data, dir, clock.clone()).await);
+        for _ in 1..n {
+            let unused = tempfile::tempdir().expect("temp dir");
+            apps.push(self.start(&data, unused, clock.clone()).await);
+        }
+        apps
+    }
+
+    fn take_dir(&mut self) -> tempfile::TempDir {
+        self.dir
+            .take()
+            .unwrap_or_else(|| tempfile::tempdir().expect("temp dir"))
+    }
+
+    fn take_clock(&mut self) -> ManualClock {
+        self.clock
+            .take()
+            .unwrap_or_else(|| ManualClock::new(OffsetDateTime::now_utc()))
+    }
+
+    /// One instance on the stores of `data`; `dir` is what the app keeps alive.
+    async fn start(&self, data: &Path, dir: tempfile::TempDir, clock: ManualClock) -> TestApp {
+        let extra: Vec<(&str, &str)> = self
+            .settings
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let settings = test_settings(data, &extra);
+        create_database(&settings).await;
+        let shared_clock = Some(Arc::new(clock.clone()) as Arc<dyn vigil::Clock>);
+        let (state, instrumented) = if self.instrumented {
+            let pool = vigil_server::db::connect(
+                &settings.database_url,
+                settings.store_timeout.unsigned_abs(),
+            )
+            .await
+            .expect("db");
+            let store = Arc::new(InstrumentedStore::new(match settings.session_store {
+                SessionStoreChoice::Database => Arc::new(DatabaseSessionStore::new(&pool, None)),
+                SessionStoreChoice::Redis(_) => {
+                    let redis = vigil_server::startup::redis(&settings).expect("redis");
+                    vigil_server::startup::session_store(&settings, &pool, redis.as_ref())
+                }
+            }));
+            let state = build_state_with_store(
+                settings,
+                leptos_options(),
+                shared_clock,
+                pool,
+                store.clone(),
+            )
+            .await
+            .expect("app builds");
+            (state, Some(store))
+        } else {
+            let state = build_state(settings, leptos_options(), shared_clock)
+                .await
+                .expect("app builds");
+            (state, None)
+        };
+        seed_user(&state, USERNAME, "Ada Lovelace", PASSWORD).await;
+        TestApp {
+            router: router(state.clone()),
+            clock,
+            state,
+            instrumented,
+            _dir: dir,
+        }
+    }
+}
+
+/// Adds a user, or finds it there already (after a restart on the same database); any
+/// other failure stops the test here rather than at a confusing sign-in later.
+async fn seed_user(state: &AppState, name: &str, display_name: &str, password: &str) {
+    let username = Username::parse(name).expect("a valid username");
+    let added = state
+        .users
+        .add(&username, display_name, password, Default::default())
+        .await;
+    match added {
+        Ok(_) | Err(UserError::Exists(_)) => {}
+        Err(e) => panic!("could not seed the user `{name}`: {e}"),
+    }
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder::default()
+    }
+
+    /// A real restart on the same database: this instance goes away, its connections
+    /// closed, and a new one starts with `extra` settings and the same clock.
+    pub async fn restart(self, extra: &[(&str, &str)]) -> TestApp {
+        let TestApp {
+            router,
+            clock,
+            state,
+            instrumented,
+            _dir: dir,
+        } = self;
+        drop((router, instrumented));
+        state.db.close().await;
+        drop(state);
+        TestApp::builder()
+            .settings(extra)
+            .clock(clock)
+            .in_dir(dir)
+            .build()
+            .await
+    }
+
+    /// The instrumented session store (writes, sweeps, failures on demand).
+    pub fn store_probe(&self) -> &InstrumentedStore {
+        self.instrumented
+            .as_deref()
+            .expect("store_probe needs an app built with TestApp::builder().instrumented()")
+    }
+
+    /// The sweeper of this instance, with its configured retention.
+    pub fn sweeper(&self) -> vigil_server::maintenance::Sweeper {
+        vigil_server::maintenance::Sweeper::new(
+            self.state.sessions.clone(),
+            self.state.work.clone(),
+            self.state.settings.audit_retention,
+        )
+    }
+
+    pub async fn request(&self, request: Request<Body>) -> TestResponse {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router never fails");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = to_bytes(response.into_body(), 1 << 20).await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Any method, an optional body sent as JSON exactly as given, and extra headers.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut builder = Request::builder().method(method).uri(path);
+        if body.is_some() {
+            builder = builder.header(CONTENT_TYPE, "application/json");
+        }
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let body = body.map_or_else(Body::empty, |b| Body::from(b.to_owned()));
+        self.request(builder.body(body).expect("request")).await
+    }
+
+    /// Any method, an optional JSON body, and extra headers.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let body = body.map(|b| b.to_string());
+        self.send_raw(method, path, body.as_deref(), headers).await
+    }
+
+    /// POSTs a raw body with the given extra headers.
+    pub async fn post_raw(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> TestResponse {
+        self.send_raw(Method::POST, path, Some(body), headers).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value, headers: &[(&str, &str)]) -> TestResponse {
+        self.post_raw(path, &body.to_string(), headers).await
+    }
+
+    /// Signs in as `username` with `password` (the answer, whatever it is).
+    pub async fn login_as(&self, username: &str, password: &str) -> TestResponse {
+        self.post(
+            "/api/auth/login",
+            json!({"username": username, "password": password}),
+            &[],
+        )
+        .await
+    }
+
+    pub async fn login(&self) -> TestResponse {
+        self.login_as(USERNAME, PASSWORD).await
+    }
+
+    /// A browser signed in as the default user.
+    pub async fn browser(&self) -> Browser<'_> {
+        let response = self.login().await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        self.browser_with(response.session_cookie().expect("login sets the cookie"))
+    }
+
+    /// A browser holding `cookie` (a `Cookie` header value), e.g. one a response set.
+    pub fn browser_with(&self, cookie: String) -> Browser<'_> {
+        Browser { app: self, cookie }
+    }
+
+    /// A second user, Grace (created on first use), signed in as a browser.
+    pub async fn sign_in_grace(&self) -> Browser<'_> {
+        seed_user(&self.state, "grace", "Grace Hopper", GRACE_PASSWORD).await;
+        let response = self.login_as("grace", GRACE_PASSWORD).await;
+        self.browser_with(response.session_cookie().expect("cookie"))
+    }
+
+    /// An API client signed in as the default user through `/api/auth/token`.
+    pub async fn api_client(&self) -> ApiClient<'_> {
+        let response = self
+            .post(
+                "/api/auth/token",
+                json!({"username": USERNAME, "password": PASSWORD}),
+                &[],
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        let token = response.body["access_token"].as_str().expect("a token");
+        self.api_client_with(token.to_owned())
+    }
+
+    /// An API client holding `token`.
+    pub fn api_client_with(&self, token: String) -> ApiClient<'_> {
+        ApiClient {
+            app: self,
+            authorization: format!("Bearer {token}"),
+            token,
+        }
+    }
+
+    /// POSTs `{}` with this raw `Cookie` header value (any cookie, however made).
+    pub async fn with_cookie(&self, path: &str, cookie: &str) -> TestResponse {
+        self.post(path, json!({}), &[(COOKIE.as_str(), cookie)])
+            .await
+    }
+
+    /// POSTs `{}` with this raw bearer token.
+    pub async fn with_bearer(&self, path: &str, token: &str) -> TestResponse {
+        let value = format!("Bearer {token}");
+        self.post(path, json!({}), &[(AUTHORIZATION.as_str(), &value)])
+            .await
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+}
+
+/// Requests that carry one signed-in user's credential, whichever kind it is.
+#[allow(async_fn_in_trait)]
+pub trait RequestHelper {
+    fn app(&self) -> &TestApp;
+
+    /// The header that carries the credential: its name and value.
+    fn credential(&self) -> (&str, &str);
+
+    /// Any method, an optional JSON body, and extra headers after the credential.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut all = vec![self.credential()];
+        all.extend_from_slice(headers);
+        self.app().send(method, path, body, &all).await
+    }
+
+    async fn get(&self, path: &str) -> TestResponse {
+        self.send(Method::GET, path, None, &[]).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> TestResponse {
+        self.send(Method::POST, path, Some(body), &[]).await
+    }
+
+    async fn put(&self, path: &str, body: Value, headers: &[(&str, &str)]) -> TestResponse {
+        self.send(Method::PUT, path, Some(body), headers).await
+    }
+
+    async fn delete(&self, path: &str, headers: &[(&str, &str)]) -> TestResponse {
+        self.send(Method::DELETE, path, None, headers).await
+    }
+
+    async fn session_info(&self) -> TestResponse {
+        self.post("/api/auth/session-info", json!({})).await
+    }
+
+    async fn refresh(&self) -> TestResponse {
+        self.post("/api/auth/refresh", json!({})).await
+    }
+
+    async fn logout(&self) -> TestResponse {
+        self.post("/api/auth/logout", json!({})).await
+    }
+
+    async fn me(&self) -> TestResponse {
+        self.post("/api/auth/me", json!({})).await
+    }
+}
+
+/// A signed-in browser: the app, and the session cookie it sends.
+#[derive(Clone)]
+pub struct Browser<'a> {
+    app: &'a TestApp,
+    /// The `Cookie` header value.
+    pub cookie: String,
+}
+
+impl RequestHelper for Browser<'_> {
+    fn app(&self) -> &TestApp {
+        self.app
+    }
+
+    fn credential(&self) -> (&str, &str) {
+        (COOKIE.as_str(), &self.cookie)
+    }
+}
+
+/// A signed-in API client: the app, and the bearer token it sends.
+#[derive(Clone)]
+pub struct ApiClient<'a> {
+    app: &'a TestApp,
+    pub token: String,
+    authorization: String,
+}
+
+impl RequestHelper for ApiClient<'_> {
+    fn app(&self) -> &TestApp {
+        self.app
+    }
+
+    fn credential(&self) -> (&str, &str) {
+        (AUTHORIZATION.as_str(), &self.authorization)
+    }
 }
 
 #[derive(Debug)]
@@ -159,215 +577,6 @@ pub fn leptos_options() -> LeptosOptions {
     LeptosOptions::builder().output_name("vigil").build()
 }
 
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(&[]).await
-}
-
-pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let settings = test_settings(dir.path(), extra);
-    spawn_app_in(dir, settings, ManualClock::new(OffsetDateTime::now_utc())).await
-}
-
-/// Builds the app on an existing directory (used to restart on the same database).
-pub async fn spawn_app_in(
-    dir: tempfile::TempDir,
-    settings: Settings,
-    clock: ManualClock,
-) -> TestApp {
-    create_database(&settings).await;
-    let state = build_state(settings, leptos_options(), Some(Arc::new(clock.clone())))
-        .await
-        .expect("app builds");
-    let username = Username::parse(USERNAME).expect("valid");
-    let _ = state
-        .users
-        .add(&username, "Ada Lovelace", PASSWORD, Default::default())
-        .await;
-    TestApp {
-        router: router(state.clone()),
-        clock,
-        state,
-        _dir: dir,
-    }
-}
-
-impl TestApp {
-    /// A real restart on the same database: this instance goes away, its connections
-    /// closed, and a new one starts with `extra` settings and the same clock.
-    pub async fn restart(self, extra: &[(&str, &str)]) -> TestApp {
-        let TestApp {
-            router,
-            clock,
-            state,
-            _dir: dir,
-        } = self;
-        drop(router);
-        state.db.close().await;
-        drop(state);
-        let settings = test_settings(dir.path(), extra);
-        spawn_app_in(dir, settings, clock).await
-    }
-
-    /// The sweeper of this instance, with its configured retention.
-    pub fn sweeper(&self) -> vigil_server::maintenance::Sweeper {
-        vigil_server::maintenance::Sweeper::new(
-            self.state.sessions.clone(),
-            self.state.work.clone(),
-            self.state.settings.audit_retention,
-        )
-    }
-
-    pub async fn request(&self, request: Request<Body>) -> TestResponse {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("the router never fails");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = to_bytes(response.into_body(), 1 << 20).await.expect("body");
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
-        };
-        TestResponse {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    /// Any method, an optional JSON body, and extra headers.
-    pub async fn send(
-        &self,
-        method: http::Method,
-        path: &str,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> TestResponse {
-        let mut builder = Request::builder().method(method).uri(path);
-        if body.is_some() {
-            builder = builder.header(CONTENT_TYPE, "application/json");
-        }
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
-        self.request(builder.body(body).expect("request")).await
-    }
-
-    /// POSTs a raw body with the given extra headers.
-    pub async fn post_raw(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> TestResponse {
-        let mut builder = Request::post(path).header(CONTENT_TYPE, "application/json");
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        self.request(builder.body(Body::from(body.to_owned())).expect("request"))
-            .await
-    }
-
-    pub async fn post(&self, path: &str, body: Value, headers: &[(&str, &str)]) -> TestResponse {
-        self.post_raw(path, &body.to_string(), headers).await
-    }
-
-    pub async fn login(&self) -> TestResponse {
-        self.post(
-            "/api/auth/login",
-            json!({"username": USERNAME, "password": PASSWORD}),
-            &[],
-        )
-        .await
-    }
-
-    /// A second user, Grace (created on first use), signed in as a browser: her cookie.
-    pub async fn sign_in_grace(&self) -> String {
-        let grace = Username::parse("grace").expect("valid");
-        let _ = self
-            .state
-            .users
-            .add(&grace, "Grace Hopper", GRACE_PASSWORD, Default::default())
-            .await;
-        let response = self
-            .post(
-                "/api/auth/login",
-                json!({"username": "grace", "password": GRACE_PASSWORD}),
-                &[],
-            )
-            .await;
-        response.session_cookie().expect("cookie")
-    }
-
-    /// Signs in as a browser and returns the `Cookie` header value.
-    pub async fn browser_session(&self) -> String {
-        let response = self.login().await;
-        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
-        response.session_cookie().expect("login sets the cookie")
-    }
-
-    pub async fn with_cookie(&self, path: &str, cookie: &str) -> TestResponse {
-        self.post(path, json!({}), &[(COOKIE.as_str(), cookie)])
-            .await
-    }
-
-    pub async fn with_bearer(&self, path: &str, token: &str) -> TestResponse {
-        let value = format!("Bearer {token}");
-        self.post(path, json!({}), &[(AUTHORIZATION.as_str(), &value)])
-            .await
-    }
-
-    pub fn advance(&self, by: Duration) {
-        self.clock.advance(by);
-    }
-}
-
-/// An app whose session store is instrumented; also returns the pool to close it.
-pub async fn spawn_instrumented_app(
-) -> (TestApp, Arc<InstrumentedStore>, vigil_server::db::Database) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let settings = test_settings(dir.path(), &[]);
-    let clock = ManualClock::new(OffsetDateTime::now_utc());
-    create_database(&settings).await;
-    let pool = vigil_server::db::connect(
-        &settings.database_url,
-        settings.store_timeout.unsigned_abs(),
-    )
-    .await
-    .expect("db");
-    // Uncached, so that every request reaches the store under test.
-    let store = Arc::new(InstrumentedStore::new(match settings.session_store {
-        SessionStoreChoice::Database => Arc::new(DatabaseSessionStore::new(&pool, None)),
-        SessionStoreChoice::Redis(_) => {
-            let redis = vigil_server::startup::redis(&settings).expect("redis");
-            vigil_server::startup::session_store(&settings, &pool, redis.as_ref())
-        }
-    }));
-    let state = vigil_server::startup::build_state_with_store(
-        settings,
-        leptos_options(),
-        Some(Arc::new(clock.clone())),
-        pool.clone(),
-        store.clone(),
-    )
-    .await
-    .expect("app builds");
-    let username = Username::parse(USERNAME).expect("valid");
-    let _ = state
-        .users
-        .add(&username, "Ada Lovelace", PASSWORD, Default::default())
-        .await;
-    let app = TestApp {
-        router: router(state.clone()),
-        clock,
-        state,
-        _dir: dir,
-    };
-    (app, store, pool)
-}
-
 /// A JSON POST that arrives from `ip` (as the TCP peer).
 pub fn post_from(ip: IpAddr, path: &str, body: Value, headers: &[(&str, &str)]) -> Request<Body> {
     let mut builder = Request::post(path).header(CONTENT_TYPE, "application/json");
@@ -379,29 +588,6 @@ pub fn post_from(ip: IpAddr, path: &str, body: Value, headers: &[(&str, &str)]) 
         .extensions_mut()
         .insert(ConnectInfo(SocketAddr::new(ip, 40000)));
     request
-}
-
-/// `n` instances of the server sharing one set of stores, as behind a load balancer: one
-/// SQLite file (or, in `make test-shared`, one Postgres database and one Redis prefix),
-/// each instance with its own process memory and all on one clock. `extra` settings apply
-/// to every instance.
-pub async fn instances(n: usize, extra: &[(&str, &str)]) -> Vec<TestApp> {
-    instances_on(n, extra, ManualClock::new(OffsetDateTime::now_utc())).await
-}
-
-/// As [`instances`], on `clock`.
-pub async fn instances_on(n: usize, extra: &[(&str, &str)], clock: ManualClock) -> Vec<TestApp> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let settings = test_settings(dir.path(), extra);
-    let first = spawn_app_in(dir, settings, clock.clone()).await;
-    let mut apps = Vec::with_capacity(n);
-    for _ in 1..n {
-        let settings = test_settings(first._dir.path(), extra);
-        let unused = tempfile::tempdir().expect("temp dir");
-        apps.push(spawn_app_in(unused, settings, clock.clone()).await);
-    }
-    apps.insert(0, first);
-    apps
 }
 
 /// The session id inside a session cookie's token.

@@ -15,14 +15,12 @@ use time::Duration;
 use tower::ServiceExt;
 use vigil_server::configuration::SessionStoreChoice;
 
-use crate::helpers::{
-    instances, post_from, session_cookie_in, session_id_of, TestApp, PASSWORD, USERNAME,
-};
+use crate::helpers::{post_from, session_cookie_in, session_id_of, TestApp, PASSWORD, USERNAME};
 
 #[tokio::test]
 async fn sign_out_on_one_instance_is_refused_on_every_other_at_once() {
-    let apps = instances(3, &[]).await;
-    let cookie = apps[0].browser_session().await;
+    let apps = TestApp::builder().instances(3).await;
+    let cookie = apps[0].browser().await.cookie;
     for app in &apps {
         let seen = app.with_cookie("/api/auth/session-info", &cookie).await;
         assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
@@ -38,9 +36,9 @@ async fn sign_out_on_one_instance_is_refused_on_every_other_at_once() {
 
 #[tokio::test]
 async fn a_rotation_on_one_instance_is_never_taken_for_theft_on_another() {
-    let apps = instances(2, &[]).await;
+    let apps = TestApp::builder().instances(2).await;
     let (a, b) = (&apps[0], &apps[1]);
-    let cookie = a.browser_session().await;
+    let cookie = a.browser().await.cookie;
     // B reads the session first (with the embedded store, its cache keeps this copy)...
     let seen = b.with_cookie("/api/auth/session-info", &cookie).await;
     assert_eq!(seen.status, StatusCode::OK);
@@ -61,8 +59,8 @@ async fn a_rotation_on_one_instance_is_never_taken_for_theft_on_another() {
 
 #[tokio::test]
 async fn ten_concurrent_refreshes_spread_over_three_instances_make_one_new_generation() {
-    let apps = instances(3, &[]).await;
-    let cookie = apps[0].browser_session().await;
+    let apps = TestApp::builder().instances(3).await;
+    let cookie = apps[0].browser().await.cookie;
     apps[0].advance(Duration::minutes(2));
     let requests: Vec<_> = (0..10)
         .map(|i| {
@@ -110,7 +108,7 @@ async fn ten_concurrent_refreshes_spread_over_three_instances_make_one_new_gener
 
 #[tokio::test]
 async fn sign_in_failures_count_on_every_instance_sharing_the_limits() {
-    let apps = instances(3, &[]).await;
+    let apps = TestApp::builder().instances(3).await;
     async fn attempt(app: &TestApp, password: &str) -> crate::helpers::TestResponse {
         let from = "198.51.100.66".parse().expect("address");
         let body = json!({"username": USERNAME, "password": password});
@@ -214,15 +212,14 @@ async fn redis_down_is_503_on_every_instance_and_back_up_loses_no_session() {
     let redis_dir = tempfile::tempdir().expect("temp dir");
     let mut redis = PrivateRedis::start(redis_dir.path()).await;
     let url = redis.url();
-    let apps = instances(
-        2,
-        &[
+    let apps = TestApp::builder()
+        .settings(&[
             ("VIGIL_SESSION_STORE", url.as_str()),
             ("VIGIL_STORE_TIMEOUT", "500ms"),
-        ],
-    )
-    .await;
-    let cookie = apps[0].browser_session().await;
+        ])
+        .instances(2)
+        .await;
+    let cookie = apps[0].browser().await.cookie;
     let seen = apps[1].with_cookie("/api/auth/session-info", &cookie).await;
     assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
 

@@ -1,6 +1,9 @@
 //! Integration tests: the real `Router` on real stores (a SQLite file; Postgres and Redis in
 //! `make test-shared`), driven with a manual clock.
 
+// A test states what it expects by panicking: `expect` is its assertion.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod assets;
 mod attacks;
 mod audit;

@@ -1,6 +1,9 @@
 //! Real server processes (the `server` binary) on private ports, for what must be checked
 //! across process boundaries: several processes on one SQLite file share nothing but the
-//! file and its write marks. Requests go over TCP, one connection each.
+//! file and its write marks. Requests go over TCP, one connection each, through a small
+//! hand-written HTTP/1.1 client (answers read with `httparse`, already in the tree through
+//! hyper): enabling hyper's client features for the tests instead would change hyper's
+//! feature set and rebuild it and everything above it (axum, Leptos, the server).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

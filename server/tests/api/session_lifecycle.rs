@@ -4,7 +4,7 @@ use serde_json::json;
 use time::Duration;
 use vigil::Clock;
 
-use crate::helpers::{spawn_app, USERNAME};
+use crate::helpers::{spawn_app, RequestHelper, USERNAME};
 
 #[tokio::test]
 async fn sign_in_sets_a_host_cookie_and_returns_the_session() {
@@ -47,15 +47,15 @@ async fn sign_in_sets_a_host_cookie_and_returns_the_session() {
 #[tokio::test]
 async fn session_info_reads_the_session_with_deadline_headers() {
     let app = spawn_app().await;
-    let cookie = app.browser_session().await;
-    let response = app.with_cookie("/api/auth/session-info", &cookie).await;
+    let browser = app.browser().await;
+    let response = browser.session_info().await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     assert_eq!(response.body["user"]["username"], USERNAME);
     assert!(response.headers.contains_key("vigil-idle-expires-at"));
     assert!(!response.headers.contains_key("vigil-session-warning"));
 
     app.advance(Duration::minutes(26));
-    let response = app.with_cookie("/api/auth/session-info", &cookie).await;
+    let response = browser.session_info().await;
     assert_eq!(response.status, StatusCode::OK);
     let remaining: i64 = response.headers["vigil-session-warning"]
         .to_str()
@@ -68,29 +68,31 @@ async fn session_info_reads_the_session_with_deadline_headers() {
 #[tokio::test]
 async fn refresh_extends_the_idle_deadline_and_rotates_the_token() {
     let app = spawn_app().await;
-    let cookie = app.browser_session().await;
+    let browser = app.browser().await;
     app.advance(Duration::minutes(20));
     let now = app.clock.now();
-    let response = app.with_cookie("/api/auth/refresh", &cookie).await;
+    let response = browser.refresh().await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     assert_eq!(
         response.time("idle_expires_at"),
         now + Duration::minutes(30)
     );
     assert_eq!(response.time("last_activity_at"), now);
-    let rotated = response.session_cookie().expect("a new cookie");
-    assert_ne!(rotated, cookie);
+    let rotated = app.browser_with(response.session_cookie().expect("a new cookie"));
+    assert_ne!(rotated.cookie, browser.cookie);
 
     // The new token works; the old one only within the grace window, then it is theft.
-    let info = app.with_cookie("/api/auth/session-info", &rotated).await;
+    let info = rotated.session_info().await;
     assert_eq!(info.status, StatusCode::OK);
-    let in_grace = app.with_cookie("/api/auth/session-info", &cookie).await;
+    let in_grace = browser.session_info().await;
     assert_eq!(in_grace.status, StatusCode::OK);
     app.advance(Duration::seconds(11));
-    app.with_cookie("/api/auth/session-info", &cookie)
+    browser
+        .session_info()
         .await
         .assert_problem(401, "session_revoked");
-    app.with_cookie("/api/auth/session-info", &rotated)
+    rotated
+        .session_info()
         .await
         .assert_problem(401, "session_revoked");
 }
@@ -98,8 +100,8 @@ async fn refresh_extends_the_idle_deadline_and_rotates_the_token() {
 #[tokio::test]
 async fn sign_out_ends_the_session_and_clears_the_cookie() {
     let app = spawn_app().await;
-    let cookie = app.browser_session().await;
-    let response = app.with_cookie("/api/auth/logout", &cookie).await;
+    let browser = app.browser().await;
+    let response = browser.logout().await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     let cleared = response
         .headers
@@ -118,7 +120,8 @@ async fn sign_out_ends_the_session_and_clears_the_cookie() {
             .and_then(|v| v.to_str().ok()),
         Some("\"cookies\"")
     );
-    app.with_cookie("/api/auth/session-info", &cookie)
+    browser
+        .session_info()
         .await
         .assert_problem(401, "session_revoked");
 }
@@ -143,13 +146,14 @@ async fn api_clients_use_bearer_tokens_without_cookies() {
         .expect("token")
         .to_owned();
 
-    let me = app.with_bearer("/api/auth/me", &token).await;
+    let api = app.api_client_with(token.clone());
+    let me = api.me().await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["username"], USERNAME);
 
     // Inside the coalescing window the token stays current; past it, it rotates.
     app.advance(Duration::minutes(2));
-    let refreshed = app.with_bearer("/api/auth/refresh", &token).await;
+    let refreshed = api.refresh().await;
     assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
     let new_token = refreshed.body["access_token"]
         .as_str()
@@ -172,9 +176,10 @@ async fn the_policy_is_public() {
 #[tokio::test]
 async fn sessions_survive_a_restart_on_the_same_database() {
     let app = spawn_app().await;
-    let cookie = app.browser_session().await;
-    let ended = app.browser_session().await;
-    app.with_cookie("/api/auth/logout", &ended).await;
+    let cookie = app.browser().await.cookie;
+    let ended = app.browser().await;
+    ended.logout().await;
+    let ended = ended.cookie;
     let restarted = app.restart(&[]).await;
     let response = restarted
         .with_cookie("/api/auth/session-info", &cookie)

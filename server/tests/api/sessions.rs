@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use http::header::{COOKIE, SET_COOKIE, USER_AGENT};
+use http::header::{SET_COOKIE, USER_AGENT};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 use time::Duration;
@@ -12,7 +12,8 @@ use vigil_server::cli::{run_session_command, run_user_command, SessionCommand, U
 use vigil_server::identity::users::Username;
 
 use crate::helpers::{
-    post_from, spawn_app, spawn_app_with, test_settings, TestApp, TestResponse, PASSWORD, USERNAME,
+    post_from, spawn_app, test_settings, Browser, RequestHelper, TestApp, TestResponse, PASSWORD,
+    USERNAME,
 };
 
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
@@ -20,62 +21,41 @@ const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) \
                       AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 \
                       Safari/604.1";
 
-/// Signs in as a browser with this user agent from this address; returns the cookie.
-async fn sign_in_from(app: &TestApp, agent: &str, ip: [u8; 4], body: Value) -> String {
+/// Signs in as a browser with this user agent from this address.
+async fn sign_in_from<'a>(app: &'a TestApp, agent: &str, ip: [u8; 4], body: Value) -> Browser<'a> {
     let mut request = post_from(IpAddr::V4(Ipv4Addr::from(ip)), "/api/auth/login", body, &[]);
     request
         .headers_mut()
         .insert(USER_AGENT, agent.parse().expect("header"));
     let response = app.request(request).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
-    response.session_cookie().expect("cookie")
+    app.browser_with(response.session_cookie().expect("cookie"))
 }
 
 fn credentials() -> Value {
     json!({"username": USERNAME, "password": PASSWORD})
 }
 
-async fn sessions(app: &TestApp, cookie: &str) -> TestResponse {
-    app.send(
-        Method::GET,
-        "/api/sessions",
-        None,
-        &[(COOKIE.as_str(), cookie)],
-    )
-    .await
+async fn sessions(user: &Browser<'_>) -> TestResponse {
+    user.get("/api/sessions").await
 }
 
-async fn end_session(app: &TestApp, cookie: &str, id: &str) -> TestResponse {
-    app.send(
-        Method::DELETE,
-        &format!("/api/sessions/{id}"),
-        None,
-        &[(COOKIE.as_str(), cookie)],
-    )
-    .await
+async fn end_session(user: &Browser<'_>, id: &str) -> TestResponse {
+    user.delete(&format!("/api/sessions/{id}"), &[]).await
 }
 
-async fn revoke_others(app: &TestApp, cookie: &str) -> TestResponse {
-    app.post(
-        "/api/sessions/revoke-others",
-        json!({}),
-        &[(COOKIE.as_str(), cookie)],
-    )
-    .await
+async fn revoke_others(user: &Browser<'_>) -> TestResponse {
+    user.post("/api/sessions/revoke-others", json!({})).await
 }
 
-async fn change_password(app: &TestApp, cookie: &str, current: &str, new: &str) -> TestResponse {
-    app.post(
-        "/api/account/password",
-        json!({"current_password": current, "new_password": new}),
-        &[(COOKIE.as_str(), cookie)],
-    )
-    .await
+async fn change_password(user: &Browser<'_>, current: &str, new: &str) -> TestResponse {
+    let body = json!({"current_password": current, "new_password": new});
+    user.post("/api/account/password", body).await
 }
 
-/// The public id of the session this cookie belongs to, from its own answer.
-async fn public_id(app: &TestApp, cookie: &str) -> String {
-    let info = app.with_cookie("/api/auth/session-info", cookie).await;
+/// The public id of this browser's session, from its own answer.
+async fn public_id(user: &Browser<'_>) -> String {
+    let info = user.session_info().await;
     info.body["session_id"]
         .as_str()
         .expect("session id")
@@ -90,7 +70,7 @@ async fn the_sessions_page_lists_every_device_with_this_one_marked() {
     let phone = sign_in_from(&app, IPHONE, [198, 51, 100, 9], credentials()).await;
     app.advance(Duration::minutes(2));
 
-    let listed = sessions(&app, &laptop).await;
+    let listed = sessions(&laptop).await;
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
     let rows = listed.body["sessions"].as_array().expect("sessions");
     assert_eq!(rows.len(), 2, "{}", listed.body);
@@ -101,7 +81,7 @@ async fn the_sessions_page_lists_every_device_with_this_one_marked() {
     assert_eq!(rows[1]["device"], "Firefox 133 on Linux");
     assert_eq!(rows[1]["address"], "203.0.113.x");
     assert_eq!(rows[1]["current"], true);
-    assert_eq!(rows[1]["id"], public_id(&app, &laptop).await.as_str());
+    assert_eq!(rows[1]["id"], public_id(&laptop).await.as_str());
     for row in rows {
         let text = row.to_string();
         // The whole addresses (fragments such as ".77" can occur in a timestamp's fraction).
@@ -112,10 +92,10 @@ async fn the_sessions_page_lists_every_device_with_this_one_marked() {
         assert!(row["created_at"].is_string() && row["last_active_at"].is_string());
     }
     // Listing is passive: it never moves the idle deadline.
-    let before = app.with_cookie("/api/auth/session-info", &phone).await;
+    let before = phone.session_info().await;
     app.advance(Duration::minutes(3));
-    sessions(&app, &phone).await;
-    let after = app.with_cookie("/api/auth/session-info", &phone).await;
+    sessions(&phone).await;
+    let after = phone.session_info().await;
     assert_eq!(
         before.time("idle_expires_at"),
         after.time("idle_expires_at")
@@ -131,28 +111,27 @@ async fn ending_a_session_from_another_device_refuses_it_at_once() {
     let app = spawn_app().await;
     let laptop = sign_in_from(&app, FIREFOX, [203, 0, 113, 1], credentials()).await;
     let phone = sign_in_from(&app, IPHONE, [203, 0, 113, 2], credentials()).await;
-    let phone_id = public_id(&app, &phone).await;
+    let phone_id = public_id(&phone).await;
 
-    let ended = end_session(&app, &laptop, &phone_id).await;
+    let ended = end_session(&laptop, &phone_id).await;
     assert_eq!(ended.status, StatusCode::OK, "{}", ended.body);
     assert_eq!(ended.body["ended"], 1);
-    app.with_cookie("/api/auth/session-info", &phone)
+    phone
+        .session_info()
         .await
         .assert_problem(401, "session_revoked");
-    app.with_cookie("/api/auth/refresh", &phone)
-        .await
-        .assert_problem(401, "session_revoked");
+    phone.refresh().await.assert_problem(401, "session_revoked");
     // Gone from the list; ending it again, or a made-up id, is 404.
-    let rows = sessions(&app, &laptop).await.body["sessions"].clone();
+    let rows = sessions(&laptop).await.body["sessions"].clone();
     assert_eq!(rows.as_array().map(Vec::len), Some(1));
-    end_session(&app, &laptop, &phone_id)
+    end_session(&laptop, &phone_id)
         .await
         .assert_problem(404, "not_found");
-    end_session(&app, &laptop, "000000000000000000000000")
+    end_session(&laptop, "000000000000000000000000")
         .await
         .assert_problem(404, "not_found");
     // The laptop is untouched.
-    let info = app.with_cookie("/api/auth/session-info", &laptop).await;
+    let info = laptop.session_info().await;
     assert_eq!(info.status, StatusCode::OK);
 }
 
@@ -160,23 +139,23 @@ async fn ending_a_session_from_another_device_refuses_it_at_once() {
 async fn another_users_session_is_not_found_and_stays_alive() {
     let app = spawn_app().await;
     let hers = app.sign_in_grace().await;
-    let ada = app.browser_session().await;
-    let her_id = public_id(&app, &hers).await;
-    end_session(&app, &ada, &her_id)
+    let ada = app.browser().await;
+    let her_id = public_id(&hers).await;
+    end_session(&ada, &her_id)
         .await
         .assert_problem(404, "not_found");
-    let listed = sessions(&app, &ada).await;
+    let listed = sessions(&ada).await;
     assert!(!listed.body.to_string().contains(&her_id));
-    let info = app.with_cookie("/api/auth/session-info", &hers).await;
+    let info = hers.session_info().await;
     assert_eq!(info.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn ending_this_session_signs_it_out_and_clears_the_cookie() {
     let app = spawn_app().await;
-    let cookie = app.browser_session().await;
-    let id = public_id(&app, &cookie).await;
-    let ended = end_session(&app, &cookie, &id).await;
+    let cookie = app.browser().await;
+    let id = public_id(&cookie).await;
+    let ended = end_session(&cookie, &id).await;
     assert_eq!(ended.status, StatusCode::OK, "{}", ended.body);
     let cleared = ended
         .headers
@@ -185,7 +164,8 @@ async fn ending_this_session_signs_it_out_and_clears_the_cookie() {
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.starts_with("__Host-vigil-session=;") && v.contains("Max-Age=0"));
     assert!(cleared, "{:?}", ended.headers);
-    app.with_cookie("/api/auth/session-info", &cookie)
+    cookie
+        .session_info()
         .await
         .assert_problem(401, "session_revoked");
 }
@@ -195,54 +175,53 @@ async fn signing_out_everywhere_else_needs_a_recent_sign_in() {
     let app = spawn_app().await;
     let laptop = sign_in_from(&app, FIREFOX, [203, 0, 113, 1], credentials()).await;
     let phone = sign_in_from(&app, IPHONE, [203, 0, 113, 2], credentials()).await;
-    let tablet = app.browser_session().await;
+    let tablet = app.browser().await;
     app.advance(Duration::minutes(6));
 
-    let refused = revoke_others(&app, &laptop).await;
+    let refused = revoke_others(&laptop).await;
     refused.assert_problem(403, "reauthentication_required");
     // Refused means nothing changed, and the laptop's own session is not harmed.
     for cookie in [&laptop, &phone, &tablet] {
-        let info = app.with_cookie("/api/auth/session-info", cookie).await;
+        let info = cookie.session_info().await;
         assert_eq!(info.status, StatusCode::OK, "{}", info.body);
     }
 
     // Signing in again from the laptop replaces its session with a fresh one.
-    let again = app
-        .post(
-            "/api/auth/login",
-            credentials(),
-            &[(COOKIE.as_str(), laptop.as_str())],
-        )
-        .await;
+    let again = laptop.post("/api/auth/login", credentials()).await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.body);
-    let fresh = again.session_cookie().expect("cookie");
-    app.with_cookie("/api/auth/session-info", &laptop)
+    let fresh = app.browser_with(again.session_cookie().expect("cookie"));
+    laptop
+        .session_info()
         .await
         .assert_problem(401, "session_revoked");
-    let done = revoke_others(&app, &fresh).await;
+    let done = revoke_others(&fresh).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert_eq!(done.body["ended"], 2);
     for cookie in [&phone, &tablet] {
-        app.with_cookie("/api/auth/session-info", cookie)
+        cookie
+            .session_info()
             .await
             .assert_problem(401, "session_revoked");
     }
-    let listed = sessions(&app, &fresh).await;
+    let listed = sessions(&fresh).await;
     assert_eq!(listed.body["sessions"].as_array().map(Vec::len), Some(1));
     assert_eq!(listed.body["sessions"][0]["current"], true);
 }
 
 #[tokio::test]
 async fn the_step_up_window_is_configurable() {
-    let app = spawn_app_with(&[("VIGIL_REAUTH_WITHIN", "30s")]).await;
-    let cookie = app.browser_session().await;
+    let app = TestApp::builder()
+        .setting("VIGIL_REAUTH_WITHIN", "30s")
+        .build()
+        .await;
+    let cookie = app.browser().await;
     app.advance(Duration::seconds(29));
-    assert_eq!(revoke_others(&app, &cookie).await.status, StatusCode::OK);
+    assert_eq!(revoke_others(&cookie).await.status, StatusCode::OK);
     app.advance(Duration::seconds(2));
-    revoke_others(&app, &cookie)
+    revoke_others(&cookie)
         .await
         .assert_problem(403, "reauthentication_required");
-    change_password(&app, &cookie, PASSWORD, "a completely new one")
+    change_password(&cookie, PASSWORD, "a completely new one")
         .await
         .assert_problem(403, "reauthentication_required");
 }
@@ -250,76 +229,66 @@ async fn the_step_up_window_is_configurable() {
 #[tokio::test]
 async fn changing_the_password_checks_it_and_ends_every_other_session() {
     let app = spawn_app().await;
-    let other = app.browser_session().await;
-    let api = app.post("/api/auth/token", credentials(), &[]).await.body["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
-    let cookie = app.browser_session().await;
+    let other = app.browser().await;
+    let api = app.api_client().await;
+    let cookie = app.browser().await;
 
-    let problem = change_password(&app, &cookie, PASSWORD, "short")
+    let problem = change_password(&cookie, PASSWORD, "short")
         .await
         .assert_problem(422, "validation_failed");
     assert_eq!(problem.field.as_deref(), Some("new_password"));
-    let problem = change_password(&app, &cookie, PASSWORD, USERNAME)
+    let problem = change_password(&cookie, PASSWORD, USERNAME)
         .await
         .assert_problem(422, "validation_failed");
     assert_eq!(problem.field.as_deref(), Some("new_password"));
-    let problem = change_password(&app, &cookie, PASSWORD, PASSWORD)
+    let problem = change_password(&cookie, PASSWORD, PASSWORD)
         .await
         .assert_problem(422, "validation_failed");
     assert_eq!(problem.field.as_deref(), Some("new_password"));
-    let problem = change_password(&app, &cookie, "not my password", "a completely new one")
+    let problem = change_password(&cookie, "not my password", "a completely new one")
         .await
         .assert_problem(422, "validation_failed");
     assert_eq!(problem.field.as_deref(), Some("current_password"));
-    app.post(
-        "/api/account/password",
-        json!({"new_password": "a completely new one"}),
-        &[(COOKIE.as_str(), cookie.as_str())],
-    )
-    .await
-    .assert_problem(422, "validation_failed");
+    cookie
+        .post(
+            "/api/account/password",
+            json!({"new_password": "a completely new one"}),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
     // Nothing so far changed anything.
-    assert_eq!(
-        app.with_cookie("/api/auth/session-info", &other)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(other.session_info().await.status, StatusCode::OK);
 
-    let changed = change_password(&app, &cookie, PASSWORD, "a completely new one").await;
+    let changed = change_password(&cookie, PASSWORD, "a completely new one").await;
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
     assert_eq!(changed.body["sessions_ended"], 2);
-    app.with_cookie("/api/auth/session-info", &other)
+    other
+        .session_info()
         .await
         .assert_problem(401, "session_revoked");
-    app.with_bearer("/api/auth/session-info", &api)
+    api.session_info()
         .await
         .assert_problem(401, "session_revoked");
-    let mine = app.with_cookie("/api/auth/session-info", &cookie).await;
+    let mine = cookie.session_info().await;
     assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
     app.login().await.assert_problem(401, "invalid_credentials");
-    let new = app
-        .post(
-            "/api/auth/login",
-            json!({"username": USERNAME, "password": "a completely new one"}),
-            &[],
-        )
-        .await;
+    let new = app.login_as(USERNAME, "a completely new one").await;
     assert_eq!(new.status, StatusCode::OK, "{}", new.body);
 }
 
 #[tokio::test]
 async fn guessing_the_current_password_meets_the_sign_in_limits() {
-    let app = spawn_app_with(&[("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT", "3")]).await;
-    let cookie = app.browser_session().await;
+    let app = TestApp::builder()
+        .setting("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT", "3")
+        .build()
+        .await;
+    let cookie = app.browser().await;
     for _ in 0..3 {
-        change_password(&app, &cookie, "a wrong guess", "a completely new one")
+        change_password(&cookie, "a wrong guess", "a completely new one")
             .await
             .assert_problem(422, "validation_failed");
     }
-    let problem = change_password(&app, &cookie, PASSWORD, "a completely new one")
+    let problem = change_password(&cookie, PASSWORD, "a completely new one")
         .await
         .assert_problem(429, "rate_limited");
     assert!(problem.retry_after.is_some());
@@ -374,9 +343,10 @@ async fn remember_me_lengthens_the_lifetime_and_persists_the_cookie() {
         remembered.time("idle_expires_at"),
         now + Duration::minutes(30)
     );
-    let session = remembered.session_cookie().expect("cookie");
+    let session = app.browser_with(remembered.session_cookie().expect("cookie"));
     app.advance(Duration::minutes(31));
-    app.with_cookie("/api/auth/session-info", &session)
+    session
+        .session_info()
         .await
         .assert_problem(401, "session_expired");
     // The sign-in page states the remembered lifetime.
@@ -386,7 +356,10 @@ async fn remember_me_lengthens_the_lifetime_and_persists_the_cookie() {
 
 #[tokio::test]
 async fn a_remembered_session_outlives_the_ordinary_lifetime_while_active() {
-    let app = spawn_app_with(&[("VIGIL_REMEMBER_ABSOLUTE", "2d")]).await;
+    let app = TestApp::builder()
+        .setting("VIGIL_REMEMBER_ABSOLUTE", "2d")
+        .build()
+        .await;
     let cookie = app
         .post(
             "/api/auth/login",
@@ -396,19 +369,22 @@ async fn a_remembered_session_outlives_the_ordinary_lifetime_while_active() {
         .await
         .session_cookie()
         .expect("cookie");
-    let mut cookie = cookie;
+    let mut cookie = app.browser_with(cookie);
     // Active for nine hours: past the ordinary eight-hour lifetime.
     for _ in 0..(9 * 4) {
         app.advance(Duration::minutes(15));
-        let refreshed = app.with_cookie("/api/auth/refresh", &cookie).await;
+        let refreshed = cookie.refresh().await;
         assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
-        cookie = refreshed.session_cookie().unwrap_or(cookie);
+        cookie.cookie = refreshed.session_cookie().unwrap_or(cookie.cookie);
     }
 }
 
 #[tokio::test]
 async fn administrators_get_the_shorter_idle_timeout() {
-    let app = spawn_app_with(&[("VIGIL_ADMIN_IDLE_TIMEOUT", "10m")]).await;
+    let app = TestApp::builder()
+        .setting("VIGIL_ADMIN_IDLE_TIMEOUT", "10m")
+        .build()
+        .await;
     let root = Username::parse("root").expect("valid");
     app.state
         .users
@@ -416,13 +392,7 @@ async fn administrators_get_the_shorter_idle_timeout() {
         .await
         .expect("admin");
     let now = app.clock.now();
-    let admin = app
-        .post(
-            "/api/auth/login",
-            json!({"username": "root", "password": "an admin password"}),
-            &[],
-        )
-        .await;
+    let admin = app.login_as("root", "an admin password").await;
     assert_eq!(admin.status, StatusCode::OK, "{}", admin.body);
     assert_eq!(admin.body["user"]["role"], "admin");
     assert_eq!(admin.body["policy"]["idle_timeout_secs"], 600);
@@ -434,56 +404,57 @@ async fn administrators_get_the_shorter_idle_timeout() {
     let policy = app.post("/api/auth/policy", json!({}), &[]).await;
     assert_eq!(policy.body["idle_timeout_secs"], 1800);
 
-    let admin = admin.session_cookie().expect("cookie");
-    let user = user.session_cookie().expect("cookie");
+    let admin = app.browser_with(admin.session_cookie().expect("cookie"));
+    let user = app.browser_with(user.session_cookie().expect("cookie"));
     app.advance(Duration::minutes(10));
-    let problem = app
-        .with_cookie("/api/auth/session-info", &admin)
+    let problem = admin
+        .session_info()
         .await
         .assert_problem(401, "session_expired");
     assert_eq!(problem.reason, Some(vigil::ExpiryReason::Idle));
-    assert_eq!(
-        app.with_cookie("/api/auth/session-info", &user)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(user.session_info().await.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn beyond_the_limit_the_least_recently_active_session_ends() {
-    let app = spawn_app_with(&[("VIGIL_MAX_SESSIONS_PER_USER", "2")]).await;
-    let first = app.browser_session().await;
+    let app = TestApp::builder()
+        .setting("VIGIL_MAX_SESSIONS_PER_USER", "2")
+        .build()
+        .await;
+    let first = app.browser().await;
     app.advance(Duration::minutes(1));
-    let second = app.browser_session().await;
+    let second = app.browser().await;
     app.advance(Duration::minutes(1));
     // The first is used (made active) after the second: the second is now the oldest.
-    let refreshed = app.with_cookie("/api/auth/refresh", &first).await;
+    let refreshed = first.refresh().await;
     assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
-    let first = refreshed.session_cookie().unwrap_or(first);
+    let first = app.browser_with(refreshed.session_cookie().unwrap_or(first.cookie));
     app.advance(Duration::minutes(1));
-    let third = app.browser_session().await;
+    let third = app.browser().await;
 
-    app.with_cookie("/api/auth/session-info", &second)
+    second
+        .session_info()
         .await
         .assert_problem(401, "session_revoked");
     for cookie in [&first, &third] {
-        let info = app.with_cookie("/api/auth/session-info", cookie).await;
+        let info = cookie.session_info().await;
         assert_eq!(info.status, StatusCode::OK, "{}", info.body);
     }
-    let listed = sessions(&app, &third).await;
+    let listed = sessions(&third).await;
     assert_eq!(listed.body["sessions"].as_array().map(Vec::len), Some(2));
 }
 
 #[tokio::test]
 async fn with_the_refuse_policy_a_sign_in_beyond_the_limit_is_refused() {
-    let app = spawn_app_with(&[
-        ("VIGIL_MAX_SESSIONS_PER_USER", "2"),
-        ("VIGIL_SESSION_LIMIT_POLICY", "refuse"),
-    ])
-    .await;
-    let first = app.browser_session().await;
-    let _second = app.browser_session().await;
+    let app = TestApp::builder()
+        .settings(&[
+            ("VIGIL_MAX_SESSIONS_PER_USER", "2"),
+            ("VIGIL_SESSION_LIMIT_POLICY", "refuse"),
+        ])
+        .build()
+        .await;
+    let first = app.browser().await;
+    let _second = app.browser().await;
     let refused = app.login().await;
     let problem = refused.assert_problem(409, "session_limit_reached");
     assert!(problem.detail.contains("Sign out"), "{}", problem.detail);
@@ -493,7 +464,7 @@ async fn with_the_refuse_policy_a_sign_in_beyond_the_limit_is_refused() {
         .await
         .assert_problem(409, "session_limit_reached");
     // Signing out one device makes room; so does a session timing out.
-    app.with_cookie("/api/auth/logout", &first).await;
+    first.logout().await;
     let third = app.login().await;
     assert_eq!(third.status, StatusCode::OK, "{}", third.body);
     app.advance(Duration::minutes(31));
@@ -507,11 +478,13 @@ async fn concurrent_sign_ins(app: &TestApp, n: usize) -> Vec<TestResponse> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_sign_ins_never_exceed_the_limit() {
-    let app = spawn_app_with(&[
-        ("VIGIL_MAX_SESSIONS_PER_USER", "3"),
-        ("VIGIL_SESSION_LIMIT_POLICY", "refuse"),
-    ])
-    .await;
+    let app = TestApp::builder()
+        .settings(&[
+            ("VIGIL_MAX_SESSIONS_PER_USER", "3"),
+            ("VIGIL_SESSION_LIMIT_POLICY", "refuse"),
+        ])
+        .build()
+        .await;
     let answers = concurrent_sign_ins(&app, 6).await;
     let admitted: Vec<_> = answers
         .iter()
@@ -522,14 +495,17 @@ async fn concurrent_sign_ins_never_exceed_the_limit() {
         .filter(|r| r.status == StatusCode::CONFLICT)
         .count();
     assert_eq!((admitted.len(), refused), (3, 3), "{answers:?}");
-    let cookie = admitted[0].session_cookie().expect("cookie");
-    let listed = sessions(&app, &cookie).await;
+    let cookie = app.browser_with(admitted[0].session_cookie().expect("cookie"));
+    let listed = sessions(&cookie).await;
     assert_eq!(listed.body["sessions"].as_array().map(Vec::len), Some(3));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_sign_ins_evicting_the_oldest_leave_exactly_the_limit() {
-    let app = spawn_app_with(&[("VIGIL_MAX_SESSIONS_PER_USER", "3")]).await;
+    let app = TestApp::builder()
+        .setting("VIGIL_MAX_SESSIONS_PER_USER", "3")
+        .build()
+        .await;
     let answers = concurrent_sign_ins(&app, 6).await;
     assert!(
         answers.iter().all(|r| r.status == StatusCode::OK),
@@ -538,13 +514,8 @@ async fn concurrent_sign_ins_evicting_the_oldest_leave_exactly_the_limit() {
     let live = {
         let mut live = 0;
         for answer in &answers {
-            let cookie = answer.session_cookie().expect("cookie");
-            if app
-                .with_cookie("/api/auth/session-info", &cookie)
-                .await
-                .status
-                == StatusCode::OK
-            {
+            let cookie = app.browser_with(answer.session_cookie().expect("cookie"));
+            if cookie.session_info().await.status == StatusCode::OK {
                 live += 1;
             }
         }
@@ -569,7 +540,7 @@ async fn operators_list_and_end_sessions_from_the_command_line() {
     .expect("list");
     assert!(listing.starts_with("2 live session(s)"), "{listing}");
     assert!(listing.contains("Firefox 133 on Linux") && listing.contains("203.0.113.x"));
-    let phone_id = public_id(&app, &phone).await;
+    let phone_id = public_id(&phone).await;
     assert!(listing.contains(&phone_id), "{listing}");
 
     let ended = run_session_command(
@@ -583,7 +554,8 @@ async fn operators_list_and_end_sessions_from_the_command_line() {
     .await
     .expect("revoke one");
     assert!(ended.contains("ended 1 session(s)"), "{ended}");
-    app.with_cookie("/api/auth/session-info", &phone)
+    phone
+        .session_info()
         .await
         .assert_problem(401, "session_revoked");
     assert!(run_session_command(
@@ -616,14 +588,18 @@ async fn operators_list_and_end_sessions_from_the_command_line() {
     .await
     .expect("revoke all");
     assert!(ended.contains("ended 1 session(s)"), "{ended}");
-    app.with_cookie("/api/auth/session-info", &laptop)
+    laptop
+        .session_info()
         .await
         .assert_problem(401, "session_revoked");
 }
 
 #[tokio::test]
 async fn the_command_line_makes_administrators() {
-    let app = spawn_app_with(&[("VIGIL_ADMIN_IDLE_TIMEOUT", "10m")]).await;
+    let app = TestApp::builder()
+        .setting("VIGIL_ADMIN_IDLE_TIMEOUT", "10m")
+        .build()
+        .await;
     let settings = test_settings(app._dir.path(), &[("VIGIL_ADMIN_IDLE_TIMEOUT", "10m")]);
     let created = run_user_command(
         &settings,
@@ -640,7 +616,7 @@ async fn the_command_line_makes_administrators() {
     .expect("created");
     assert!(created.starts_with("created admin `root`"), "{created}");
     // Promoting an existing account takes effect at its next sign-in (its sessions end).
-    let before = app.browser_session().await;
+    let before = app.browser().await;
     let promoted = run_user_command(
         &settings,
         UserCommand::Add {
@@ -655,41 +631,30 @@ async fn the_command_line_makes_administrators() {
     .await
     .expect("promoted");
     assert!(promoted.contains("ended its 1 session(s)"), "{promoted}");
-    app.with_cookie("/api/auth/session-info", &before)
+    before
+        .session_info()
         .await
         .assert_problem(401, "session_revoked");
-    let signed_in = app
-        .post(
-            "/api/auth/login",
-            json!({"username": USERNAME, "password": "a brand new password"}),
-            &[],
-        )
-        .await;
+    let signed_in = app.login_as(USERNAME, "a brand new password").await;
     assert_eq!(signed_in.body["user"]["role"], "admin");
     assert_eq!(signed_in.body["policy"]["idle_timeout_secs"], 600);
 }
 
 #[tokio::test]
 async fn metrics_count_what_happens_to_sessions() {
-    let app = spawn_app_with(&[("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT", "1")]).await;
-    let first = app.browser_session().await;
-    let second = app.browser_session().await;
-    app.with_cookie("/api/auth/logout", &first).await;
+    let app = TestApp::builder()
+        .setting("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT", "1")
+        .build()
+        .await;
+    let first = app.browser().await;
+    let second = app.browser().await;
+    first.logout().await;
     app.advance(Duration::minutes(2));
-    app.with_cookie("/api/auth/refresh", &second).await;
-    app.post(
-        "/api/auth/login",
-        json!({"username": USERNAME, "password": "wrong"}),
-        &[],
-    )
-    .await;
-    app.post(
-        "/api/auth/login",
-        json!({"username": USERNAME, "password": "wrong"}),
-        &[],
-    )
-    .await
-    .assert_problem(429, "rate_limited");
+    second.refresh().await;
+    app.login_as(USERNAME, "wrong").await;
+    app.login_as(USERNAME, "wrong")
+        .await
+        .assert_problem(429, "rate_limited");
 
     let scraped = app.send(Method::GET, "/metrics", None, &[]).await;
     assert_eq!(scraped.status, StatusCode::OK);
@@ -709,85 +674,83 @@ async fn metrics_count_what_happens_to_sessions() {
 
 #[tokio::test]
 async fn metrics_move_to_their_own_address_when_configured() {
-    let app = spawn_app_with(&[("VIGIL_METRICS_ADDR", "127.0.0.1:0")]).await;
+    let app = TestApp::builder()
+        .setting("VIGIL_METRICS_ADDR", "127.0.0.1:0")
+        .build()
+        .await;
     let scraped = app.send(Method::GET, "/metrics", None, &[]).await;
     assert_eq!(scraped.status, StatusCode::NOT_FOUND);
     assert!(!scraped.body.to_string().contains("vigil_sessions_started"));
 }
 
-async fn create_draft(app: &TestApp, cookie: &str, id: &str) -> TestResponse {
-    app.send(
-        Method::PUT,
+async fn create_draft(user: &Browser<'_>, id: &str) -> TestResponse {
+    let body = json!({"title": "T", "body": "B"});
+    user.put(
         &format!("/api/drafts/{id}"),
-        Some(json!({"title": "T", "body": "B"})),
-        &[(COOKIE.as_str(), cookie), ("if-none-match", "*")],
+        body,
+        &[("if-none-match", "*")],
     )
     .await
 }
 
-async fn drafts_of(app: &TestApp, cookie: &str, method: Method) -> TestResponse {
-    app.send(method, "/api/drafts", None, &[(COOKIE.as_str(), cookie)])
-        .await
+async fn drafts_of(user: &Browser<'_>, method: Method) -> TestResponse {
+    user.send(method, "/api/drafts", None, &[]).await
 }
 
 #[tokio::test]
 async fn deleting_all_drafts_needs_a_recent_sign_in_and_keeps_submitted_ones() {
     let app = spawn_app().await;
-    let cookie = app.browser_session().await;
+    let cookie = app.browser().await;
     for n in 1..=3 {
         let id = format!("00000000-0000-4000-8000-00000000000{n}");
-        let created = create_draft(&app, &cookie, &id).await;
+        let created = create_draft(&cookie, &id).await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     }
-    let submitted = app
+    let submitted = cookie
         .send(
             Method::POST,
             "/api/drafts/00000000-0000-4000-8000-000000000003/submit",
             None,
-            &[(COOKIE.as_str(), cookie.as_str()), ("if-match", "\"1\"")],
+            &[("if-match", "\"1\"")],
         )
         .await;
     assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
     // Someone else's drafts are never touched.
     let hers = app.sign_in_grace().await;
-    let her_draft = create_draft(&app, &hers, "00000000-0000-4000-8000-00000000000a").await;
+    let her_draft = create_draft(&hers, "00000000-0000-4000-8000-00000000000a").await;
     assert_eq!(her_draft.status, StatusCode::CREATED);
 
     app.advance(Duration::minutes(6));
-    drafts_of(&app, &cookie, Method::DELETE)
+    drafts_of(&cookie, Method::DELETE)
         .await
         .assert_problem(403, "reauthentication_required");
     assert_eq!(
-        drafts_of(&app, &cookie, Method::GET).await.body["drafts"]
+        drafts_of(&cookie, Method::GET).await.body["drafts"]
             .as_array()
             .map(Vec::len),
         Some(3),
         "a refusal deletes nothing"
     );
-    let fresh = app
-        .post(
-            "/api/auth/login",
-            credentials(),
-            &[(COOKIE.as_str(), cookie.as_str())],
-        )
-        .await
-        .session_cookie()
-        .expect("cookie");
-    let done = drafts_of(&app, &fresh, Method::DELETE).await;
+    let fresh = cookie.post("/api/auth/login", credentials()).await;
+    let fresh = app.browser_with(fresh.session_cookie().expect("cookie"));
+    let done = drafts_of(&fresh, Method::DELETE).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert_eq!(done.body["deleted"], 2);
-    let left = drafts_of(&app, &fresh, Method::GET).await;
+    let left = drafts_of(&fresh, Method::GET).await;
     let drafts = left.body["drafts"].as_array().expect("drafts");
     assert_eq!(drafts.len(), 1);
     assert!(drafts[0]["submitted_at"].is_string());
-    let theirs = drafts_of(&app, &hers, Method::GET).await;
+    let theirs = drafts_of(&hers, Method::GET).await;
     assert_eq!(theirs.body["drafts"].as_array().map(Vec::len), Some(1));
 }
 
 #[tokio::test]
 async fn production_serves_metrics_only_on_their_own_address() {
     let secret = "4f1c2a9e7b3d5f60c8e1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7";
-    let app = spawn_app_with(&[("VIGIL_ENV", "production"), ("VIGIL_JWT_SECRET", secret)]).await;
+    let app = TestApp::builder()
+        .settings(&[("VIGIL_ENV", "production"), ("VIGIL_JWT_SECRET", secret)])
+        .build()
+        .await;
     let scraped = app.send(Method::GET, "/metrics", None, &[]).await;
     assert_eq!(scraped.status, StatusCode::NOT_FOUND);
     assert!(!scraped.body.to_string().contains("vigil_sessions_started"));

@@ -6,18 +6,19 @@ use std::time::Duration as StdDuration;
 use axum::body::Body;
 use http::header::{CONTENT_TYPE, COOKIE, RETRY_AFTER};
 use http::{Request, StatusCode};
+use serde_json::json;
 use time::Duration;
 use tower::ServiceExt;
 use vigil_server::configuration::SessionStoreChoice;
 use vigil_server::session::service::{AuthError, CredentialKind, Presented};
 use vigil_server::session::ClientRequest;
 
-use crate::helpers::{session_cookie_in, session_id_of, spawn_app, spawn_instrumented_app};
+use crate::helpers::{session_cookie_in, session_id_of, spawn_app, RequestHelper, TestApp};
 
 #[tokio::test]
 async fn ten_concurrent_refreshes_make_exactly_one_new_generation() {
     let app = spawn_app().await;
-    let cookie = app.browser_session().await;
+    let cookie = app.browser().await.cookie;
     app.advance(Duration::minutes(2));
     let requests = (0..10).map(|_| {
         let router = app.router.clone();
@@ -53,15 +54,16 @@ async fn ten_concurrent_refreshes_make_exactly_one_new_generation() {
         .expect("record");
     assert_eq!(record.generation, 2, "exactly one new generation");
     for cookie in cookies {
-        let info = app.with_cookie("/api/auth/session-info", &cookie).await;
+        let info = app.browser_with(cookie).session_info().await;
         assert_eq!(info.status, StatusCode::OK, "the user stays signed in");
     }
 }
 
 #[tokio::test]
 async fn an_active_session_costs_at_most_one_write_per_heartbeat_interval() {
-    let (app, store, _pool) = spawn_instrumented_app().await;
-    let mut cookie = app.browser_session().await;
+    let app = TestApp::builder().instrumented().build().await;
+    let store = app.store_probe();
+    let mut browser = app.browser().await;
     let after_sign_in = store.writes();
     assert_eq!(after_sign_in, 1);
     // Five heartbeat intervals (60 s) of a very busy user: 25 rounds of reads and refreshes.
@@ -72,13 +74,13 @@ async fn an_active_session_costs_at_most_one_write_per_heartbeat_interval() {
             "/api/auth/me",
             "/api/auth/session-info",
         ] {
-            assert_eq!(app.with_cookie(path, &cookie).await.status, StatusCode::OK);
+            assert_eq!(browser.post(path, json!({})).await.status, StatusCode::OK);
         }
         for _ in 0..3 {
-            let refreshed = app.with_cookie("/api/auth/refresh", &cookie).await;
+            let refreshed = browser.refresh().await;
             assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
             // A new cookie only when a new generation was written (SPEC §9.1).
-            cookie = refreshed.session_cookie().unwrap_or(cookie);
+            browser.cookie = refreshed.session_cookie().unwrap_or(browser.cookie);
         }
     }
     let writes = store.writes() - after_sign_in;
@@ -89,9 +91,9 @@ async fn an_active_session_costs_at_most_one_write_per_heartbeat_interval() {
 #[tokio::test]
 async fn a_slow_refresh_finishing_after_sign_out_cannot_resurrect_the_session() {
     let app = spawn_app().await;
-    let cookie = app.browser_session().await;
+    let browser = app.browser().await;
     app.advance(Duration::minutes(2));
-    let token = cookie.trim_start_matches("__Host-vigil-session=");
+    let token = browser.cookie.trim_start_matches("__Host-vigil-session=");
     // The slow request has authenticated (read the record) before the sign-out...
     let slow = app
         .state
@@ -110,10 +112,7 @@ async fn a_slow_refresh_finishing_after_sign_out_cannot_resurrect_the_session() 
         )
         .await
         .expect("authenticated");
-    assert_eq!(
-        app.with_cookie("/api/auth/logout", &cookie).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(browser.logout().await.status, StatusCode::OK);
     // ...and tries to write after it.
     let (headers, extensions) = (http::HeaderMap::new(), http::Extensions::new());
     let client = ClientRequest {
@@ -122,22 +121,24 @@ async fn a_slow_refresh_finishing_after_sign_out_cannot_resurrect_the_session() 
     };
     let outcome = app.state.sessions.refresh(&slow, client).await;
     assert!(matches!(outcome, Err(AuthError::Revoked)), "{outcome:?}");
-    app.with_cookie("/api/auth/session-info", &cookie)
+    browser
+        .session_info()
         .await
         .assert_problem(401, "session_revoked");
 }
 
 #[tokio::test]
 async fn a_failing_store_answers_503_and_recovers_by_itself() {
-    let (app, store, _pool) = spawn_instrumented_app().await;
-    let cookie = app.browser_session().await;
+    let app = TestApp::builder().instrumented().build().await;
+    let store = app.store_probe();
+    let browser = app.browser().await;
     store.set_failing(true);
     for path in [
         "/api/auth/session-info",
         "/api/auth/refresh",
         "/api/auth/logout",
     ] {
-        let response = app.with_cookie(path, &cookie).await;
+        let response = browser.post(path, json!({})).await;
         let problem = response.assert_problem(503, "store_unavailable");
         assert_eq!(problem.retry_after, Some(5));
         assert_eq!(
@@ -150,12 +151,7 @@ async fn a_failing_store_answers_503_and_recovers_by_itself() {
     }
     app.login().await.assert_problem(503, "store_unavailable");
     store.set_failing(false);
-    assert_eq!(
-        app.with_cookie("/api/auth/session-info", &cookie)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(browser.session_info().await.status, StatusCode::OK);
     assert_eq!(app.login().await.status, StatusCode::OK);
     // Operators see each refusal counted.
     let scraped = app.send(http::Method::GET, "/metrics", None, &[]).await;
@@ -168,35 +164,31 @@ async fn a_failing_store_answers_503_and_recovers_by_itself() {
 
 #[tokio::test]
 async fn an_unreachable_database_answers_503_never_500_and_never_lets_requests_through() {
-    let (app, _store, pool) = spawn_instrumented_app().await;
-    let cookie = app.browser_session().await;
-    pool.close().await;
+    let app = TestApp::builder().instrumented().build().await;
+    let browser = app.browser().await;
+    app.state.db.close().await;
     if app.state.settings.session_store == SessionStoreChoice::Database {
-        app.with_cookie("/api/auth/session-info", &cookie)
+        browser
+            .session_info()
             .await
             .assert_problem(503, "store_unavailable");
-        app.with_cookie("/api/auth/me", &cookie)
-            .await
-            .assert_problem(503, "store_unavailable");
+        browser.me().await.assert_problem(503, "store_unavailable");
     } else {
         // Sessions live in Redis: they are still verified; the work needs the database.
-        let info = app.with_cookie("/api/auth/session-info", &cookie).await;
+        let info = browser.session_info().await;
         assert_eq!(info.status, 200, "{}", info.body);
-        app.send(
-            http::Method::GET,
-            "/api/drafts",
-            None,
-            &[("cookie", cookie.as_str())],
-        )
-        .await
-        .assert_problem(503, "store_unavailable");
+        browser
+            .get("/api/drafts")
+            .await
+            .assert_problem(503, "store_unavailable");
     }
     app.login().await.assert_problem(503, "store_unavailable");
 }
 
 #[tokio::test]
 async fn the_sweeper_survives_transient_store_errors() {
-    let (app, store, _pool) = spawn_instrumented_app().await;
+    let app = TestApp::builder().instrumented().build().await;
+    let store = app.store_probe();
     store.set_failing(true);
     let sweeper =
         vigil_server::maintenance::spawn_sweeper(app.sweeper(), StdDuration::from_millis(10));

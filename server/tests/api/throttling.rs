@@ -9,7 +9,7 @@ use http::StatusCode;
 use serde_json::json;
 use time::Duration;
 
-use crate::helpers::{post_from, spawn_app, spawn_app_with, TestApp, PASSWORD, USERNAME};
+use crate::helpers::{post_from, spawn_app, TestApp, PASSWORD, USERNAME};
 
 fn ip(text: &str) -> IpAddr {
     text.parse().expect("address")
@@ -71,7 +71,10 @@ async fn guessing_from_one_address_is_slowed_and_tells_how_long_to_wait() {
 #[tokio::test]
 async fn someone_else_guessing_never_locks_out_the_owner() {
     // Replaces "even the right password waits": that was the lock-out.
-    let app = spawn_app_with(&[("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT_HOURLY", "10")]).await;
+    let app = TestApp::builder()
+        .setting("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT_HOURLY", "10")
+        .build()
+        .await;
     // An attacker on many addresses fills every limit the account has.
     for i in 0..12 {
         let from = format!("198.51.100.{i}");
@@ -113,7 +116,10 @@ async fn successful_sign_ins_never_use_up_the_budget() {
 
 #[tokio::test]
 async fn one_address_spraying_many_accounts_is_slowed() {
-    let app = spawn_app_with(&[("VIGIL_SIGNIN_LIMIT_PER_IP", "3")]).await;
+    let app = TestApp::builder()
+        .setting("VIGIL_SIGNIN_LIMIT_PER_IP", "3")
+        .build()
+        .await;
     for user in ["u1", "u2", "u3"] {
         sign_in_as(&app, "192.0.2.1", user, "some password", &[])
             .await
@@ -147,7 +153,10 @@ async fn ipv6_clients_are_counted_per_64() {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
-    let app = spawn_app_with(&[("VIGIL_TRUSTED_PROXIES", "10.0.0.0/8")]).await;
+    let app = TestApp::builder()
+        .setting("VIGIL_TRUSTED_PROXIES", "10.0.0.0/8")
+        .build()
+        .await;
     let via_proxy = |client: &'static str| [("x-forwarded-for", client)];
     for _ in 0..5 {
         sign_in_as(
