@@ -21,7 +21,7 @@ use time::{Duration, OffsetDateTime};
 use vigil::ManualClock;
 use vigil_server::identity::users::Username;
 
-use crate::helpers::{instances_on, session_cookie_in, TestApp, TestResponse};
+use crate::helpers::{session_cookie_in, TestApp, TestResponse};
 use crate::model::{Expected, Handed, Model, Policy, Token};
 use crate::processes::{self, ServerProcess};
 
@@ -376,53 +376,44 @@ impl<'a> Run<'a> {
     /// (a sign-in's new session id comes from it).
     fn expect(&mut self, op: &Op, token: Option<&Token>, response: &TestResponse) -> Expected {
         let model = &mut self.model;
-        let unusable = Expected::Problem(401, "unauthenticated");
+        if let Op::SignIn { .. } | Op::SignInAfresh { .. } = op {
+            let new_sid = set_token(response).map(|t| claims(&t).sid);
+            if new_sid
+                .as_ref()
+                .is_some_and(|sid| model.sessions.contains_key(sid))
+            {
+                // Never an id seen before: a new session id on every sign-in.
+                return Expected::Problem(0, "a fresh session id");
+            }
+            return model.sign_in(token, new_sid.as_deref());
+        }
+        if let Op::Advance(_) | Op::Restart | Op::Drafts { .. } | Op::Malformed { .. } = op {
+            return Expected::Ok(Handed::Nothing);
+        }
+        // Every other request presents a token: `step` sends none without one.
+        let Some(token) = token else {
+            return Expected::Problem(0, "a request with a token");
+        };
         match op {
-            Op::SignIn { .. } | Op::SignInAfresh { .. } => {
-                let new_sid = set_token(response).map(|t| claims(&t).sid);
-                if new_sid
-                    .as_ref()
-                    .is_some_and(|sid| model.sessions.contains_key(sid))
-                {
-                    // Never an id seen before: a new session id on every sign-in.
-                    return Expected::Problem(0, "a fresh session id");
-                }
-                model.sign_in(token, new_sid.as_deref())
+            Op::Refresh { .. } | Op::Raced { .. } => model.refresh(token),
+            Op::Read { .. } => model.read(token).0,
+            Op::Change { .. } => model.change(token),
+            Op::Logout { .. } => model.logout(token),
+            Op::RevokeOthers { .. } => model.revoke_others(token),
+            Op::EndOne { target, .. } => {
+                let target = self.browsers[*target]
+                    .cookie
+                    .as_deref()
+                    .map(|t| claims(t).sid)
+                    .unwrap_or_default();
+                model.end_one(token, &target)
             }
-            Op::Refresh { .. } | Op::Raced { .. } => match token {
-                Some(token) => model.refresh(token),
-                None => unusable,
-            },
-            Op::Read { .. } => match token {
-                Some(token) => model.read(token).0,
-                None => unusable,
-            },
-            Op::Change { .. } => match token {
-                Some(token) => model.change(token),
-                None => unusable,
-            },
-            Op::Logout { .. } => match token {
-                Some(token) => model.logout(token),
-                None => unusable,
-            },
-            Op::RevokeOthers { .. } => match token {
-                Some(token) => model.revoke_others(token),
-                None => unusable,
-            },
-            Op::EndOne { target, .. } => match token {
-                Some(token) => {
-                    let target = self.browsers[*target]
-                        .cookie
-                        .as_deref()
-                        .map(|t| claims(t).sid)
-                        .unwrap_or_default();
-                    model.end_one(token, &target)
-                }
-                None => unusable,
-            },
-            Op::Advance(_) | Op::Restart | Op::Drafts { .. } | Op::Malformed { .. } => {
-                Expected::Ok(Handed::Nothing)
-            }
+            Op::SignIn { .. }
+            | Op::SignInAfresh { .. }
+            | Op::Advance(_)
+            | Op::Restart
+            | Op::Drafts { .. }
+            | Op::Malformed { .. } => unreachable!("answered above"),
         }
     }
 
@@ -782,7 +773,13 @@ impl Servers {
     async fn routers(n: usize) -> Self {
         let start = OffsetDateTime::from_unix_timestamp(OffsetDateTime::now_utc().unix_timestamp())
             .expect("a whole second");
-        Self::Routers(instances_on(n, SETTINGS, ManualClock::new(start)).await)
+        Self::Routers(
+            TestApp::builder()
+                .settings(SETTINGS)
+                .clock(ManualClock::new(start))
+                .instances(n)
+                .await,
+        )
     }
 
     /// `n` processes of the server binary on one SQLite file, their clocks stopped at one
@@ -843,21 +840,8 @@ impl Servers {
     ) -> TestResponse {
         let instance = instance % self.len();
         match self {
-            Self::Routers(apps) => {
-                let mut request = http::Request::builder().method(method).uri(path);
-                if body.is_some() {
-                    request = request.header(http::header::CONTENT_TYPE, "application/json");
-                }
-                for (name, value) in headers {
-                    request = request.header(*name, *value);
-                }
-                let body = body.map_or_else(axum::body::Body::empty, |b| {
-                    axum::body::Body::from(b.to_owned())
-                });
-                apps[instance]
-                    .request(request.body(body).expect("a request"))
-                    .await
-            }
+            Self::Routers(apps) => apps[instance].send_raw(method, path, body, headers).await,
+            // Real processes are reached over TCP (see `processes.rs`).
             Self::Processes { processes, .. } => processes[instance]
                 .send(method, path, body, headers)
                 .await
