@@ -45,10 +45,10 @@ async fn main() {
         _ => None,
     };
     let settings = Settings::from_env(&env).expect("settings");
-    let heartbeat = settings.policy.heartbeat_interval();
+    let heartbeat = settings.sessions.policy.heartbeat_interval();
     let pool = vigil_server::db::connect(
-        &settings.database_url,
-        settings.store_timeout.unsigned_abs(),
+        &settings.storage.database_url,
+        settings.storage.store_timeout.unsigned_abs(),
     )
     .await
     .expect("db");

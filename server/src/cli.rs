@@ -113,11 +113,11 @@ impl UserCommand {
 
 async fn open(settings: &Settings) -> Result<(Database, UserRepository), CliError> {
     let db = db::connect(
-        &settings.database_url,
-        settings.store_timeout.unsigned_abs(),
+        &settings.storage.database_url,
+        settings.storage.store_timeout.unsigned_abs(),
     )
     .await?;
-    let users = UserRepository::new(&db, settings.hashing);
+    let users = UserRepository::new(&db, settings.sign_in.hashing);
     Ok((db, users))
 }
 

@@ -1,5 +1,6 @@
 //! Typed settings, parsed once from the environment (and `.env` when present).
 
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 use thiserror::Error;
@@ -21,32 +22,35 @@ pub enum Environment {
     Production,
 }
 
+/// Everything the server is configured with, in sections, each parsed by its own reader.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub environment: Environment,
+    pub sessions: SessionSettings,
+    pub storage: StorageSettings,
+    pub tokens: TokenSettings,
+    pub sign_in: SignInSettings,
+    pub network: NetworkSettings,
+    /// How long audit rows are kept (`VIGIL_AUDIT_RETENTION`).
+    pub audit_retention: Duration,
+    /// Lets the end-to-end suite move the server clock forward (never in production).
+    pub test_clock: bool,
+}
+
+/// The rules of a session.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
     /// The policy of an ordinary session (what the sign-in page states).
     pub policy: TimeoutPolicy,
     /// Per-role and remember-me policies, the per-user limit and the step-up window.
     pub rules: SessionRules,
-    /// Where `/metrics` is served instead of the main address (`VIGIL_METRICS_ADDR`).
-    pub metrics_addr: Option<std::net::SocketAddr>,
-    pub database_url: String,
+}
+
+/// Where things are kept, and how long a store may take to answer.
+#[derive(Debug, Clone)]
+pub struct StorageSettings {
     pub data_dir: PathBuf,
-    pub secret: SecretSource,
-    /// Lets the end-to-end suite move the server clock forward (never in production).
-    pub test_clock: bool,
-    pub issuer: String,
-    pub audience: String,
-    pub sign_in_limits: SignInLimits,
-    /// How many password hashes run at once, and how many may wait.
-    pub hashing: HashingLimits,
-    /// Proxies whose `X-Forwarded-For` names the client (`VIGIL_TRUSTED_PROXIES`).
-    pub trusted_proxies: TrustedProxies,
-    /// How long audit rows are kept (`VIGIL_AUDIT_RETENTION`).
-    pub audit_retention: Duration,
-    /// How long a client may take to send its request headers, and its body.
-    pub header_read_timeout: Duration,
-    pub body_read_timeout: Duration,
+    pub database_url: String,
     /// Where session records (and, with Redis, the sign-in limits) live.
     pub session_store: SessionStoreChoice,
     /// The most any one call to the database or Redis may take before the request is
@@ -55,6 +59,34 @@ pub struct Settings {
     /// What every Redis key starts with (`VIGIL_REDIS_PREFIX`), so several deployments can
     /// share one Redis.
     pub redis_prefix: String,
+}
+
+/// What the access tokens are signed with and say about themselves.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub secret: SecretSource,
+    pub issuer: String,
+    pub audience: String,
+}
+
+/// How hard a sign-in may be tried, and how many password checks run at once.
+#[derive(Debug, Clone)]
+pub struct SignInSettings {
+    pub limits: SignInLimits,
+    /// How many password hashes run at once, and how many may wait.
+    pub hashing: HashingLimits,
+}
+
+/// What the server accepts from the network.
+#[derive(Debug, Clone)]
+pub struct NetworkSettings {
+    /// Proxies whose `X-Forwarded-For` names the client (`VIGIL_TRUSTED_PROXIES`).
+    pub trusted_proxies: TrustedProxies,
+    /// How long a client may take to send its request headers, and its body.
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    /// Where `/metrics` is served instead of the main address (`VIGIL_METRICS_ADDR`).
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// `VIGIL_SESSION_STORE`: `database` (the default: the database of `VIGIL_DATABASE_URL`),
@@ -138,87 +170,11 @@ impl Settings {
     }
 
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let vars = Vars(env);
         let environment = match env.var("VIGIL_ENV").as_deref() {
             None | Some("development") | Some("dev") => Environment::Development,
             Some("production") | Some("prod") => Environment::Production,
             Some(other) => return Err(ConfigError::Environment(other.to_owned())),
-        };
-        let duration = |name: &'static str, default: Duration| -> Result<Duration, ConfigError> {
-            match env.var(name) {
-                None => Ok(default),
-                Some(raw) => {
-                    let std = humantime::parse_duration(raw.trim())
-                        .map_err(|source| ConfigError::Duration { name, source })?;
-                    // Bounded so that no "now ± duration" can leave the calendar.
-                    Duration::try_from(std)
-                        .ok()
-                        .filter(|d| *d <= MAX_TIMEOUT)
-                        .ok_or(ConfigError::DurationOutOfRange { name })
-                }
-            }
-        };
-        let policy = TimeoutPolicy::new(
-            duration("VIGIL_IDLE_TIMEOUT", TimeoutPolicy::DEFAULT_IDLE)?,
-            duration("VIGIL_WARNING_BEFORE", TimeoutPolicy::DEFAULT_WARNING)?,
-            duration("VIGIL_ABSOLUTE_TIMEOUT", TimeoutPolicy::DEFAULT_ABSOLUTE)?,
-            duration("VIGIL_HEARTBEAT_INTERVAL", TimeoutPolicy::DEFAULT_HEARTBEAT)?,
-        )?;
-        let admin_idle = match env.var("VIGIL_ADMIN_IDLE_TIMEOUT") {
-            Some(_) => Some(duration("VIGIL_ADMIN_IDLE_TIMEOUT", policy.idle_timeout())?),
-            None => None,
-        };
-        let policies = SessionPolicies::new(
-            policy,
-            admin_idle,
-            duration(
-                "VIGIL_REMEMBER_ABSOLUTE",
-                SessionPolicies::DEFAULT_REMEMBER_ABSOLUTE,
-            )?,
-        )?;
-        let limit_policy = match env.var("VIGIL_SESSION_LIMIT_POLICY") {
-            None => LimitPolicy::EvictOldest,
-            Some(raw) => {
-                LimitPolicy::parse(&raw).ok_or_else(|| ConfigError::LimitPolicy(raw.clone()))?
-            }
-        };
-        let limit = match env.var("VIGIL_MAX_SESSIONS_PER_USER") {
-            None => None,
-            Some(raw) => Some(SessionLimit {
-                max: raw
-                    .trim()
-                    .parse::<std::num::NonZeroU32>()
-                    .map_err(|_| ConfigError::Limit {
-                        name: "VIGIL_MAX_SESSIONS_PER_USER",
-                    })?
-                    .get(),
-                policy: limit_policy,
-            }),
-        };
-        let rules = SessionRules {
-            policies,
-            limit,
-            reauth_within: duration("VIGIL_REAUTH_WITHIN", SessionRules::DEFAULT_REAUTH_WITHIN)?,
-        };
-        let metrics_addr = match env.var("VIGIL_METRICS_ADDR") {
-            None => None,
-            Some(raw) => Some(raw.trim().parse().map_err(|_| ConfigError::MetricsAddr)?),
-        };
-        let data_dir = PathBuf::from(env.var("VIGIL_DATA_DIR").unwrap_or_else(|| "data".into()));
-        let database_url = env.var("VIGIL_DATABASE_URL").unwrap_or_else(|| {
-            format!("sqlite://{}?mode=rwc", data_dir.join("vigil.db").display())
-        });
-        check_database_scheme(&database_url)?;
-        let secret = match (
-            env.var("VIGIL_JWT_SECRET"),
-            env.var("VIGIL_JWT_SECRET_FILE"),
-        ) {
-            (Some(_), Some(_)) => return Err(ConfigError::TwoSecrets),
-            (Some(value), None) => SecretSource::Value(value),
-            (None, Some(path)) => SecretSource::File(PathBuf::from(path)),
-            (None, None) if environment == Environment::Production => {
-                return Err(ConfigError::SecretMissingInProduction)
-            }
-            (None, None) => SecretSource::Generated(data_dir.join("jwt-secret")),
         };
         let test_clock = matches!(
             env.var("VIGIL_TEST_CLOCK").as_deref(),
@@ -227,48 +183,109 @@ impl Settings {
         if test_clock && environment == Environment::Production {
             return Err(ConfigError::TestClockInProduction);
         }
-        let count = |name: &'static str, default: std::num::NonZeroU32| match env.var(name) {
+        let storage = StorageSettings::read(&vars)?;
+        Ok(Self {
+            environment,
+            sessions: SessionSettings::read(&vars)?,
+            tokens: TokenSettings::read(&vars, environment, &storage.data_dir)?,
+            storage,
+            sign_in: SignInSettings::read(&vars)?,
+            network: NetworkSettings::read(&vars)?,
+            audit_retention: vars.duration("VIGIL_AUDIT_RETENTION", Duration::days(90))?,
+            test_clock,
+        })
+    }
+}
+
+/// The environment, read as the settings' kinds of value.
+struct Vars<'a>(&'a dyn Env);
+
+impl Vars<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.var(name)
+    }
+
+    /// A human duration (`30m`, `45s`, `8h`), bounded so that no "now ± duration" can leave
+    /// the calendar.
+    fn duration(&self, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+        let Some(raw) = self.var(name) else {
+            return Ok(default);
+        };
+        let std = humantime::parse_duration(raw.trim())
+            .map_err(|source| ConfigError::Duration { name, source })?;
+        Duration::try_from(std)
+            .ok()
+            .filter(|d| *d <= MAX_TIMEOUT)
+            .ok_or(ConfigError::DurationOutOfRange { name })
+    }
+
+    /// A whole number, at least 1.
+    fn count(&self, name: &'static str, default: NonZeroU32) -> Result<NonZeroU32, ConfigError> {
+        match self.var(name) {
             None => Ok(default),
             Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Limit { name }),
+        }
+    }
+}
+
+impl SessionSettings {
+    fn read(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        let policy = TimeoutPolicy::new(
+            vars.duration("VIGIL_IDLE_TIMEOUT", TimeoutPolicy::DEFAULT_IDLE)?,
+            vars.duration("VIGIL_WARNING_BEFORE", TimeoutPolicy::DEFAULT_WARNING)?,
+            vars.duration("VIGIL_ABSOLUTE_TIMEOUT", TimeoutPolicy::DEFAULT_ABSOLUTE)?,
+            vars.duration("VIGIL_HEARTBEAT_INTERVAL", TimeoutPolicy::DEFAULT_HEARTBEAT)?,
+        )?;
+        let admin_idle = match vars.var("VIGIL_ADMIN_IDLE_TIMEOUT") {
+            Some(_) => Some(vars.duration("VIGIL_ADMIN_IDLE_TIMEOUT", policy.idle_timeout())?),
+            None => None,
         };
-        let defaults = SignInLimits::default();
-        let sign_in_limits = SignInLimits {
-            per_account_and_address: Rate::per_minute(count(
-                "VIGIL_SIGNIN_LIMIT_PER_ACCOUNT",
-                defaults.per_account_and_address.failures,
-            )?),
-            per_address: Rate::per_minute(count(
-                "VIGIL_SIGNIN_LIMIT_PER_IP",
-                defaults.per_address.failures,
-            )?),
-            per_account: Rate::per_hour(count(
-                "VIGIL_SIGNIN_LIMIT_PER_ACCOUNT_HOURLY",
-                defaults.per_account.failures,
-            )?),
+        let policies = SessionPolicies::new(
+            policy,
+            admin_idle,
+            vars.duration(
+                "VIGIL_REMEMBER_ABSOLUTE",
+                SessionPolicies::DEFAULT_REMEMBER_ABSOLUTE,
+            )?,
+        )?;
+        let limit_policy = match vars.var("VIGIL_SESSION_LIMIT_POLICY") {
+            None => LimitPolicy::EvictOldest,
+            Some(raw) => {
+                LimitPolicy::parse(&raw).ok_or_else(|| ConfigError::LimitPolicy(raw.clone()))?
+            }
         };
-        let hashing_defaults = HashingLimits::default();
-        let hashing = HashingLimits {
-            concurrent: match env.var("VIGIL_HASH_CONCURRENCY") {
-                None => hashing_defaults.concurrent,
-                Some(_) => {
-                    count("VIGIL_HASH_CONCURRENCY", std::num::NonZeroU32::MIN)?.get() as usize
-                }
-            },
-            queued: match env.var("VIGIL_HASH_QUEUE") {
-                None => hashing_defaults.queued,
-                Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Limit {
-                    name: "VIGIL_HASH_QUEUE",
-                })?,
-            },
+        let limit = match vars.var("VIGIL_MAX_SESSIONS_PER_USER") {
+            None => None,
+            Some(_) => Some(SessionLimit {
+                max: vars
+                    .count("VIGIL_MAX_SESSIONS_PER_USER", NonZeroU32::MIN)?
+                    .get(),
+                policy: limit_policy,
+            }),
         };
-        let trusted_proxies =
-            TrustedProxies::parse(&env.var("VIGIL_TRUSTED_PROXIES").unwrap_or_default())?;
-        let session_store = session_store(env.var("VIGIL_SESSION_STORE").as_deref())?;
-        let store_timeout = duration("VIGIL_STORE_TIMEOUT", Duration::seconds(2))?;
+        let rules = SessionRules {
+            policies,
+            limit,
+            reauth_within: vars
+                .duration("VIGIL_REAUTH_WITHIN", SessionRules::DEFAULT_REAUTH_WITHIN)?,
+        };
+        Ok(Self { policy, rules })
+    }
+}
+
+impl StorageSettings {
+    fn read(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        let data_dir = PathBuf::from(vars.var("VIGIL_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database_url = vars.var("VIGIL_DATABASE_URL").unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", data_dir.join("vigil.db").display())
+        });
+        check_database_scheme(&database_url)?;
+        let session_store = session_store(vars.var("VIGIL_SESSION_STORE").as_deref())?;
+        let store_timeout = vars.duration("VIGIL_STORE_TIMEOUT", Duration::seconds(2))?;
         if !(Duration::milliseconds(10)..=Duration::minutes(1)).contains(&store_timeout) {
             return Err(ConfigError::StoreTimeout);
         }
-        let redis_prefix = env
+        let redis_prefix = vars
             .var("VIGIL_REDIS_PREFIX")
             .unwrap_or_else(|| "vigil".into());
         let prefix_ok = !redis_prefix.is_empty()
@@ -280,25 +297,88 @@ impl Settings {
             return Err(ConfigError::RedisPrefix);
         }
         Ok(Self {
+            data_dir,
+            database_url,
             session_store,
             store_timeout,
             redis_prefix,
-            environment,
-            sign_in_limits,
-            hashing,
-            trusted_proxies,
-            audit_retention: duration("VIGIL_AUDIT_RETENTION", Duration::days(90))?,
-            header_read_timeout: duration("VIGIL_HEADER_READ_TIMEOUT", Duration::seconds(10))?,
-            body_read_timeout: duration("VIGIL_BODY_READ_TIMEOUT", Duration::seconds(30))?,
-            policy,
-            rules,
-            metrics_addr,
-            database_url,
-            data_dir,
+        })
+    }
+}
+
+impl TokenSettings {
+    fn read(
+        vars: &Vars<'_>,
+        environment: Environment,
+        data_dir: &std::path::Path,
+    ) -> Result<Self, ConfigError> {
+        let secret = match (
+            vars.var("VIGIL_JWT_SECRET"),
+            vars.var("VIGIL_JWT_SECRET_FILE"),
+        ) {
+            (Some(_), Some(_)) => return Err(ConfigError::TwoSecrets),
+            (Some(value), None) => SecretSource::Value(value),
+            (None, Some(path)) => SecretSource::File(PathBuf::from(path)),
+            (None, None) if environment == Environment::Production => {
+                return Err(ConfigError::SecretMissingInProduction)
+            }
+            (None, None) => SecretSource::Generated(data_dir.join("jwt-secret")),
+        };
+        Ok(Self {
             secret,
-            test_clock,
-            issuer: env.var("VIGIL_ISSUER").unwrap_or_else(|| "vigil".into()),
-            audience: env.var("VIGIL_AUDIENCE").unwrap_or_else(|| "vigil".into()),
+            issuer: vars.var("VIGIL_ISSUER").unwrap_or_else(|| "vigil".into()),
+            audience: vars.var("VIGIL_AUDIENCE").unwrap_or_else(|| "vigil".into()),
+        })
+    }
+}
+
+impl SignInSettings {
+    fn read(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        let defaults = SignInLimits::default();
+        let limits = SignInLimits {
+            per_account_and_address: Rate::per_minute(vars.count(
+                "VIGIL_SIGNIN_LIMIT_PER_ACCOUNT",
+                defaults.per_account_and_address.failures,
+            )?),
+            per_address: Rate::per_minute(
+                vars.count("VIGIL_SIGNIN_LIMIT_PER_IP", defaults.per_address.failures)?,
+            ),
+            per_account: Rate::per_hour(vars.count(
+                "VIGIL_SIGNIN_LIMIT_PER_ACCOUNT_HOURLY",
+                defaults.per_account.failures,
+            )?),
+        };
+        let hashing_defaults = HashingLimits::default();
+        let hashing = HashingLimits {
+            concurrent: match vars.var("VIGIL_HASH_CONCURRENCY") {
+                None => hashing_defaults.concurrent,
+                Some(_) => vars.count("VIGIL_HASH_CONCURRENCY", NonZeroU32::MIN)?.get() as usize,
+            },
+            queued: match vars.var("VIGIL_HASH_QUEUE") {
+                None => hashing_defaults.queued,
+                Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Limit {
+                    name: "VIGIL_HASH_QUEUE",
+                })?,
+            },
+        };
+        Ok(Self { limits, hashing })
+    }
+}
+
+impl NetworkSettings {
+    fn read(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        let metrics_addr = match vars.var("VIGIL_METRICS_ADDR") {
+            None => None,
+            Some(raw) => Some(raw.trim().parse().map_err(|_| ConfigError::MetricsAddr)?),
+        };
+        Ok(Self {
+            trusted_proxies: TrustedProxies::parse(
+                &vars.var("VIGIL_TRUSTED_PROXIES").unwrap_or_default(),
+            )?,
+            header_read_timeout: vars
+                .duration("VIGIL_HEADER_READ_TIMEOUT", Duration::seconds(10))?,
+            body_read_timeout: vars.duration("VIGIL_BODY_READ_TIMEOUT", Duration::seconds(30))?,
+            metrics_addr,
         })
     }
 }
@@ -364,10 +444,13 @@ mod tests {
     #[test]
     fn defaults_follow_the_spec() {
         let settings = Settings::from_env(&env(&[])).expect("defaults are valid");
-        assert_eq!(settings.policy, TimeoutPolicy::default());
+        assert_eq!(settings.sessions.policy, TimeoutPolicy::default());
         assert_eq!(settings.environment, Environment::Development);
-        assert!(settings.database_url.starts_with("sqlite://data/vigil.db"));
-        assert!(matches!(settings.secret, SecretSource::Generated(_)));
+        assert!(settings
+            .storage
+            .database_url
+            .starts_with("sqlite://data/vigil.db"));
+        assert!(matches!(settings.tokens.secret, SecretSource::Generated(_)));
         assert!(!settings.test_clock);
     }
 
@@ -380,9 +463,18 @@ mod tests {
             ("VIGIL_HEARTBEAT_INTERVAL", "10s"),
         ]))
         .expect("valid");
-        assert_eq!(settings.policy.idle_timeout(), Duration::minutes(2));
-        assert_eq!(settings.policy.warning_before(), Duration::seconds(45));
-        assert_eq!(settings.policy.absolute_timeout(), Duration::minutes(90));
+        assert_eq!(
+            settings.sessions.policy.idle_timeout(),
+            Duration::minutes(2)
+        );
+        assert_eq!(
+            settings.sessions.policy.warning_before(),
+            Duration::seconds(45)
+        );
+        assert_eq!(
+            settings.sessions.policy.absolute_timeout(),
+            Duration::minutes(90)
+        );
     }
 
     #[test]
@@ -435,7 +527,7 @@ mod tests {
             ("VIGIL_METRICS_ADDR", "127.0.0.1:9464"),
         ]))
         .expect("valid");
-        let rules = settings.rules;
+        let rules = settings.sessions.rules;
         assert_eq!(
             rules
                 .policies
@@ -458,8 +550,8 @@ mod tests {
                 policy: LimitPolicy::Refuse
             })
         );
-        assert!(settings.metrics_addr.is_some());
-        let defaults = Settings::from_env(&env(&[])).expect("valid").rules;
+        assert!(settings.network.metrics_addr.is_some());
+        let defaults = Settings::from_env(&env(&[])).expect("valid").sessions.rules;
         assert_eq!(defaults.limit, None);
         assert_eq!(defaults.reauth_within, Duration::minutes(5));
         assert!(matches!(
@@ -506,10 +598,14 @@ mod tests {
     #[test]
     fn reads_the_session_store_without_echoing_a_url() {
         let store = |raw: &str| {
-            Settings::from_env(&env(&[("VIGIL_SESSION_STORE", raw)])).map(|s| s.session_store)
+            Settings::from_env(&env(&[("VIGIL_SESSION_STORE", raw)]))
+                .map(|s| s.storage.session_store)
         };
         assert_eq!(
-            Settings::from_env(&env(&[])).expect("valid").session_store,
+            Settings::from_env(&env(&[]))
+                .expect("valid")
+                .storage
+                .session_store,
             SessionStoreChoice::Database
         );
         assert_eq!(
@@ -545,6 +641,7 @@ mod tests {
         assert_eq!(
             with("VIGIL_REDIS_PREFIX", "staging:vigil")
                 .expect("valid")
+                .storage
                 .redis_prefix,
             "staging:vigil"
         );
@@ -555,6 +652,7 @@ mod tests {
         assert_eq!(
             with("VIGIL_STORE_TIMEOUT", "500ms")
                 .expect("valid")
+                .storage
                 .store_timeout,
             Duration::milliseconds(500)
         );
@@ -565,6 +663,7 @@ mod tests {
         let settings = Settings::from_env(&env(&[("VIGIL_TRUSTED_PROXIES", "10.0.0.0/8, ::1")]))
             .expect("valid");
         assert!(settings
+            .network
             .trusted_proxies
             .contains("10.1.2.3".parse().expect("ip")));
         let err = Settings::from_env(&env(&[("VIGIL_TRUSTED_PROXIES", "10.0.0.0/33")]));

@@ -61,7 +61,7 @@ async fn serve(settings: Settings) -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let policy = settings.policy;
+    let policy = settings.sessions.policy;
     let app = match Application::build(settings, leptos_options).await {
         Ok(app) => app,
         Err(err) => {

@@ -70,8 +70,8 @@ pub async fn build_state(
     clock: Option<Arc<dyn Clock>>,
 ) -> Result<AppState, StartupError> {
     let db = db::connect(
-        &settings.database_url,
-        settings.store_timeout.unsigned_abs(),
+        &settings.storage.database_url,
+        settings.storage.store_timeout.unsigned_abs(),
     )
     .await?;
     let redis = redis(&settings)?;
@@ -81,11 +81,11 @@ pub async fn build_state(
 
 /// The connection to Redis, when the settings keep sessions there (nothing connects yet).
 pub fn redis(settings: &Settings) -> Result<Option<RedisConnection>, RedisSetupError> {
-    match &settings.session_store {
+    match &settings.storage.session_store {
         SessionStoreChoice::Database => Ok(None),
         SessionStoreChoice::Redis(target) => Ok(Some(RedisConnection::new(
             target,
-            settings.store_timeout.unsigned_abs(),
+            settings.storage.store_timeout.unsigned_abs(),
         )?)),
     }
 }
@@ -100,10 +100,11 @@ pub fn session_store(
     match redis {
         Some(connection) => Arc::new(RedisSessionStore::new(
             connection.clone(),
-            &settings.redis_prefix,
+            &settings.storage.redis_prefix,
         )),
         None => {
-            let sessions = DatabaseSessionStore::new(db, db::database_file(&settings.database_url));
+            let sessions =
+                DatabaseSessionStore::new(db, db::database_file(&settings.storage.database_url));
             match sessions.write_marks() {
                 Some(mark) => Arc::new(CachedSessionStore::new(sessions, mark)),
                 None => Arc::new(sessions),
@@ -127,13 +128,13 @@ pub async fn build_state_with_store(
         (None, None) => Arc::new(SystemClock),
     };
     let secret = JwtSecret::load(
-        &settings.secret,
+        &settings.tokens.secret,
         settings.environment == Environment::Production,
     )?;
-    let tokens = TokenService::new(&secret, &settings.issuer, &settings.audience)?;
+    let tokens = TokenService::new(&secret, &settings.tokens.issuer, &settings.tokens.audience)?;
     tokens.self_test(clock.now())?;
     let audit = AuditLog::new(&db);
-    let users = UserRepository::new(&db, settings.hashing);
+    let users = UserRepository::new(&db, settings.sign_in.hashing);
     let work = WorkStore::new(db.clone());
     let local_keys = LocalKeys::new(&secret);
     let metrics = Arc::new(Metrics::new());
@@ -142,7 +143,7 @@ pub async fn build_state_with_store(
         store,
         tokens,
         clock.clone(),
-        settings.rules,
+        settings.sessions.rules,
         audit,
         local_keys,
         metrics.clone(),
@@ -150,12 +151,12 @@ pub async fn build_state_with_store(
     // The limits are shared wherever the sessions are: in Redis, or in this process.
     let throttle = Arc::new(match redis(&settings)? {
         Some(connection) => SignInThrottle::shared(
-            settings.sign_in_limits,
+            settings.sign_in.limits,
             clock.clone(),
             connection,
-            &settings.redis_prefix,
+            &settings.storage.redis_prefix,
         ),
-        None => SignInThrottle::new(settings.sign_in_limits, clock.clone()),
+        None => SignInThrottle::new(settings.sign_in.limits, clock.clone()),
     });
     let backend = Arc::new(VigilBackend::new(
         sessions.clone(),
@@ -177,8 +178,21 @@ pub async fn build_state_with_store(
     }))
 }
 
+/// Every path of the API namespace the router serves: the axum API routes (the one list of
+/// `http::api`, whose `routes!` record each path) and the server functions' registry. These
+/// are exactly what [`routes`] merges into the API namespace; the OpenAPI coverage test holds
+/// the document to them (and the methods to what the router answers).
+pub fn api_paths(settings: &Settings) -> std::collections::BTreeSet<String> {
+    let (_, recorded) = api(settings).split_for_parts();
+    recorded
+        .paths
+        .paths
+        .into_keys()
+        .chain(server_fns::paths())
+        .collect()
+}
+
 /// The routes alone: pages and server functions (Leptos), files, the API, the test hooks.
-/// The OpenAPI coverage test reads the paths of this router.
 pub fn routes(state: &AppState) -> Router {
     // Server functions are served by `server_fns`, pages by Leptos.
     let routes = generate_route_list_with_exclusions(App, Some(server_fns::paths()));
@@ -210,7 +224,7 @@ pub fn routes(state: &AppState) -> Router {
 /// The one `Router` production and the tests use: [`routes`] inside the middleware stack.
 pub fn router(state: AppState) -> Router {
     let routes = routes(&state);
-    let body_read_timeout = state.settings.body_read_timeout.unsigned_abs();
+    let body_read_timeout = state.settings.network.body_read_timeout.unsigned_abs();
     // One stack around the whole router, outermost first. (`Router::layer` would wrap every
     // route in each layer: a boxed clone per layer per request, most of a bare request's
     // time.)
@@ -232,7 +246,7 @@ pub fn router(state: AppState) -> Router {
         .map_request(|request: http::Request<_>| request.map(axum::body::Body::new))
         .map_request({
             let settings = state.settings.clone();
-            move |request| resolve_client_address(&settings.trusted_proxies, request)
+            move |request| resolve_client_address(&settings.network.trusted_proxies, request)
         })
         .layer(from_fn(run_to_completion))
         .layer(from_fn(normalize_api))
@@ -326,9 +340,15 @@ impl Application {
         let metrics = self
             .state
             .settings
+            .network
             .metrics_addr
             .map(|addr| tokio::spawn(serve_metrics(self.state.clone(), addr)));
-        let header_read_timeout = self.state.settings.header_read_timeout.unsigned_abs();
+        let header_read_timeout = self
+            .state
+            .settings
+            .network
+            .header_read_timeout
+            .unsigned_abs();
         serve::serve(self.listener, self.router, header_read_timeout, shutdown).await;
         sweeper.abort();
         flusher.abort();

@@ -37,7 +37,7 @@ pub fn api(settings: &Settings) -> OpenApiRouter<AppState> {
         .routes(routes!(openapi::serve_document));
     // In production the metrics are never on the public address: only on
     // `VIGIL_METRICS_ADDR` (they tell how many people are signed in, and what fails).
-    let public_metrics = settings.metrics_addr.is_none()
+    let public_metrics = settings.network.metrics_addr.is_none()
         && settings.environment != crate::configuration::Environment::Production;
     if public_metrics {
         api.merge(health::metrics_routes())

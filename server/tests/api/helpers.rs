@@ -129,18 +129,22 @@ impl TestAppBuilder {
         let shared_clock = Some(Arc::new(clock.clone()) as Arc<dyn vigil::Clock>);
         let (state, instrumented) = if self.instrumented {
             let pool = vigil_server::db::connect(
-                &settings.database_url,
-                settings.store_timeout.unsigned_abs(),
+                &settings.storage.database_url,
+                settings.storage.store_timeout.unsigned_abs(),
             )
             .await
             .expect("db");
-            let store = Arc::new(InstrumentedStore::new(match settings.session_store {
-                SessionStoreChoice::Database => Arc::new(DatabaseSessionStore::new(&pool, None)),
-                SessionStoreChoice::Redis(_) => {
-                    let redis = vigil_server::startup::redis(&settings).expect("redis");
-                    vigil_server::startup::session_store(&settings, &pool, redis.as_ref())
-                }
-            }));
+            let store = Arc::new(InstrumentedStore::new(
+                match settings.storage.session_store {
+                    SessionStoreChoice::Database => {
+                        Arc::new(DatabaseSessionStore::new(&pool, None))
+                    }
+                    SessionStoreChoice::Redis(_) => {
+                        let redis = vigil_server::startup::redis(&settings).expect("redis");
+                        vigil_server::startup::session_store(&settings, &pool, redis.as_ref())
+                    }
+                },
+            ));
             let state = build_state_with_store(
                 settings,
                 leptos_options(),
@@ -553,7 +557,7 @@ fn shared_stores(dir: &std::path::Path) -> Vec<(String, String)> {
 
 /// Creates the Postgres database a test's settings name, once (SQLite creates its own file).
 pub async fn create_database(settings: &Settings) {
-    let url = &settings.database_url;
+    let url = &settings.storage.database_url;
     if vigil_server::db::Backend::of(url) != Some(vigil_server::db::Backend::Postgres) {
         return;
     }

@@ -122,7 +122,7 @@ async fn sign_in_failures_count_on_every_instance_sharing_the_limits() {
             .assert_problem(401, "invalid_credentials");
     }
     let sixth = attempt(&apps[2], "guess guess").await;
-    match apps[0].state.settings.session_store {
+    match apps[0].state.settings.storage.session_store {
         // Shared in Redis: the third instance counts all five.
         SessionStoreChoice::Redis(_) => {
             sixth.assert_problem(429, "rate_limited");

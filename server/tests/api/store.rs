@@ -167,7 +167,7 @@ async fn an_unreachable_database_answers_503_never_500_and_never_lets_requests_t
     let app = TestApp::builder().instrumented().build().await;
     let browser = app.browser().await;
     app.state.db.close().await;
-    if app.state.settings.session_store == SessionStoreChoice::Database {
+    if app.state.settings.storage.session_store == SessionStoreChoice::Database {
         browser
             .session_info()
             .await

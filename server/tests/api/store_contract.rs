@@ -38,8 +38,8 @@ async fn connect(
     let settings = test_settings(dir.path(), extra);
     create_database(&settings).await;
     let db = vigil_server::db::connect(
-        &settings.database_url,
-        settings.store_timeout.unsigned_abs(),
+        &settings.storage.database_url,
+        settings.storage.store_timeout.unsigned_abs(),
     )
     .await
     .expect("the database answers and migrates");
