@@ -165,7 +165,8 @@ fn user_does(client: &mut Client, now: Millis, action: UserAction) -> Vec<Comman
 }
 
 /// A new draft `id` typed with `text` and sent when the pause is over: the request.
-fn typed_and_sent(client: &mut Client, id: &str, text: DraftInput) -> (RequestId, String, WorkOp) {
+/// At `T0 + 1` the user makes draft `id`; at `T0 + 2` they type `text` into it.
+fn typed(client: &mut Client, id: &str, text: DraftInput) {
     user_does(client, T0 + 1, UserAction::NewDraft { id: id.into() });
     user_does(
         client,
@@ -175,6 +176,10 @@ fn typed_and_sent(client: &mut Client, id: &str, text: DraftInput) -> (RequestId
             input: text,
         },
     );
+}
+
+fn typed_and_sent(client: &mut Client, id: &str, text: DraftInput) -> (RequestId, String, WorkOp) {
+    typed(client, id, text);
     let sent = fire(client, T0 + 2000, Timer::Autosave);
     work_sent(&sent)
 }
@@ -428,11 +433,12 @@ fn typing_is_written_here_soon_and_to_the_account_after_a_pause() {
         }
     );
     assert!(key.starts_with("tab-"));
-    client.handle(Event::Answered {
-        now: now + 1600,
+    answer(
+        &mut client,
+        now + 1600,
         id,
-        answer: Ok(Answer::Saved(stored("d1", "T", "Hello", 1))),
-    });
+        Ok(Answer::Saved(stored("d1", "T", "Hello", 1))),
+    );
     assert_eq!(client.waiting(), 0);
     assert_eq!(client.save_status(), SaveStatus::Saved);
 }
@@ -443,11 +449,7 @@ fn a_change_refused_because_the_session_ended_is_sent_again_with_its_key_after_s
     let (id, key, op) = typed_and_sent(&mut client, "d1", input("T", "typed"));
     let mut expired = problem(ErrorCode::SessionExpired);
     expired.reason = Some(ExpiryReason::Idle);
-    client.handle(Event::Answered {
-        now: T0 + 2001,
-        id,
-        answer: Err(expired),
-    });
+    answer(&mut client, T0 + 2001, id, Err(expired));
     assert!(client.phase().is_ended());
     assert_eq!(client.waiting(), 1);
     assert_eq!(client.save_status(), SaveStatus::WaitingForSignIn);
@@ -473,11 +475,7 @@ fn a_conflict_keeps_both_versions_until_the_user_chooses() {
     let (id, _, _) = typed_and_sent(&mut client, "d1", input("T", "mine"));
     let mut conflict = problem(ErrorCode::EditConflict);
     conflict.current = Some(Box::new(stored("d1", "T", "theirs", 3)));
-    client.handle(Event::Answered {
-        now: T0 + 2001,
-        id,
-        answer: Err(conflict),
-    });
+    answer(&mut client, T0 + 2001, id, Err(conflict));
     assert_eq!(client.save_status(), SaveStatus::Conflict);
     let draft = client.drafts().next().cloned().expect("draft");
     assert_eq!(draft.local.body, "mine");
@@ -514,27 +512,16 @@ fn a_conflict_keeps_both_versions_until_the_user_chooses() {
 #[test]
 fn a_submit_waits_for_the_text_to_be_saved_and_then_happens_once() {
     let mut client = signed_in();
-    user_does(
-        &mut client,
-        T0 + 1,
-        UserAction::NewDraft { id: "d1".into() },
-    );
-    user_does(
-        &mut client,
-        T0 + 2,
-        UserAction::Edit {
-            id: "d1".into(),
-            input: input("Report", "final"),
-        },
-    );
+    typed(&mut client, "d1", input("Report", "final"));
     let pressed = user_does(&mut client, T0 + 3, UserAction::Submit { id: "d1".into() });
     let (id, _, op) = work_sent(&pressed);
     assert!(matches!(op, WorkOp::PutDraft { .. }), "the text first");
-    let next = client.handle(Event::Answered {
-        now: T0 + 4,
+    let next = answer(
+        &mut client,
+        T0 + 4,
         id,
-        answer: Ok(Answer::Saved(stored("d1", "Report", "final", 1))),
-    });
+        Ok(Answer::Saved(stored("d1", "Report", "final", 1))),
+    );
     let (id, _, op) = work_sent(&next);
     assert_eq!(
         op,
@@ -545,11 +532,7 @@ fn a_submit_waits_for_the_text_to_be_saved_and_then_happens_once() {
     );
     let mut submitted = stored("d1", "Report", "final", 2);
     submitted.submitted_at = Some(at(T0 + 5));
-    let done = client.handle(Event::Answered {
-        now: T0 + 5,
-        id,
-        answer: Ok(Answer::Saved(submitted)),
-    });
+    let done = answer(&mut client, T0 + 5, id, Ok(Answer::Saved(submitted)));
     assert!(sends(&done).is_empty(), "nothing more to send");
     assert_eq!(client.waiting(), 0);
     // Read-only from now on.
@@ -567,19 +550,7 @@ fn a_submit_waits_for_the_text_to_be_saved_and_then_happens_once() {
 #[test]
 fn nothing_is_sent_for_another_user() {
     let mut client = signed_in();
-    user_does(
-        &mut client,
-        T0 + 1,
-        UserAction::NewDraft { id: "d1".into() },
-    );
-    user_does(
-        &mut client,
-        T0 + 2,
-        UserAction::Edit {
-            id: "d1".into(),
-            input: input("Ada's", "private"),
-        },
-    );
+    typed(&mut client, "d1", input("Ada's", "private"));
     let out = user_does(&mut client, T0 + 3, UserAction::SignOut);
     let logout = sent(&out, &Request::Logout);
     answer(&mut client, T0 + 4, logout, Ok(Answer::LoggedOut));
@@ -788,11 +759,12 @@ mod account {
         });
         let saved = fire(&mut client, T0 + 2_000, Timer::Autosave);
         let (id, _, _) = work_sent(&saved);
-        client.handle(Event::Answered {
-            now: T0 + 2_100,
+        super::answer(
+            &mut client,
+            T0 + 2_100,
             id,
-            answer: Ok(Answer::Saved(stored("d1", "Old", "notes", 1))),
-        });
+            Ok(Answer::Saved(stored("d1", "Old", "notes", 1))),
+        );
         assert_eq!(client.drafts().count(), 1);
 
         let asked = act(&mut client, T0 + 3_000, AccountAction::DeleteAllDrafts);

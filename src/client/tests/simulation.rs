@@ -646,6 +646,13 @@ impl World {
         self.now = until;
     }
 
+    /// The tab's user signs in again in it (the modal's form).
+    fn sign_in_again(&mut self, tab: usize) {
+        let info = self.server.sign_in(self.user_of(tab), self.now);
+        let now = self.now;
+        self.feed(tab, Event::SignedIn { now, info });
+    }
+
     fn user_of(&self, tab: usize) -> i64 {
         self.tabs[tab].client.user().map_or(ADA, |u| u.id)
     }
@@ -779,14 +786,7 @@ impl World {
             Action::SignInAgain { tab } => {
                 let phase = self.tabs[tab].client.phase().clone();
                 if phase.is_ended() || phase == ClientPhase::SignedOut {
-                    let info = self.server.sign_in(self.user_of(tab), self.now);
-                    self.feed(
-                        tab,
-                        Event::SignedIn {
-                            now: self.now,
-                            info,
-                        },
-                    );
+                    self.sign_in_again(tab);
                 }
             }
             Action::SwitchUser { tab } => {
@@ -928,14 +928,7 @@ impl World {
             for tab in 0..self.tabs.len() {
                 let phase = self.tabs[tab].client.phase().clone();
                 if phase.is_ended() {
-                    let info = self.server.sign_in(self.user_of(tab), self.now);
-                    self.feed(
-                        tab,
-                        Event::SignedIn {
-                            now: self.now,
-                            info,
-                        },
-                    );
+                    self.sign_in_again(tab);
                     busy = true;
                 }
                 while !self.tabs[tab].requests.is_empty() {
