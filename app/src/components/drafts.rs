@@ -143,16 +143,19 @@ fn Editor() -> impl IntoView {
     let field =
         move |f: fn(&DraftView) -> String| move || current().map(|d| f(&d)).unwrap_or_default();
     let read_only = move || current().is_none_or(|d| d.read_only() || d.conflict.is_some());
-    let edit = move |change: Box<dyn FnOnce(&mut DraftInput)>| {
-        let Some(draft) = ctx.current_draft() else {
-            return;
-        };
-        let mut input = DraftInput {
-            title: draft.title,
-            body: draft.body,
-        };
-        change(&mut input);
-        actions::edit(draft.id, input);
+    // What typing into one of the two fields does: that field of the current draft changes.
+    let typing = move |set: fn(&mut DraftInput, String)| {
+        move |ev: leptos::ev::Event| {
+            let Some(draft) = ctx.current_draft() else {
+                return;
+            };
+            let mut input = DraftInput {
+                title: draft.title,
+                body: draft.body,
+            };
+            set(&mut input, event_target_value(&ev));
+            actions::edit(draft.id, input);
+        }
     };
     let with_id = move |act: fn(String)| {
         move |_| {
@@ -185,10 +188,7 @@ fn Editor() -> impl IntoView {
             maxlength=MAX_TITLE_CHARS.to_string()
             prop:value=field(|d| d.title.clone())
             readonly=read_only
-            on:input=move |ev| {
-                let value = event_target_value(&ev);
-                edit(Box::new(move |d| d.title = value));
-            }
+            on:input=typing(|d, value| d.title = value)
             on:blur=move |_| actions::flush()
         />
         <label for="draft-body">"Text"</label>
@@ -197,10 +197,7 @@ fn Editor() -> impl IntoView {
             rows="14"
             prop:value=field(|d| d.body.clone())
             readonly=read_only
-            on:input=move |ev| {
-                let value = event_target_value(&ev);
-                edit(Box::new(move |d| d.body = value));
-            }
+            on:input=typing(|d, value| d.body = value)
             on:blur=move |_| actions::flush()
         ></textarea>
         {move || current().and_then(|d| d.rejected).map(|why| view! { <p class="form-error" role="alert">{why}</p> })}

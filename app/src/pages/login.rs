@@ -119,24 +119,8 @@ pub fn LoginPage() -> impl IntoView {
                 }}
                 // Someone filling in the form will need the session's code: fetch it meanwhile.
                 <form class="login-form" method="post" on:submit=submit on:focusin=preload novalidate>
-                    <label for="username">"Username"</label>
-                    <input
-                        id="username"
-                        name="username"
-                        type="text"
-                        autocomplete="username"
-                        required
-                        node_ref=username
-                    />
-                    <label for="password">"Password"</label>
-                    <input
-                        id="password"
-                        name="password"
-                        type="password"
-                        autocomplete="current-password"
-                        required
-                        node_ref=password
-                    />
+                    <Field name="username" label="Username" kind="text" autocomplete="username" node_ref=username/>
+                    <Field name="password" label="Password" kind="password" autocomplete="current-password" node_ref=password/>
                     <div class="checkbox-row">
                         <input
                             id="remember"
@@ -159,5 +143,20 @@ pub fn LoginPage() -> impl IntoView {
                 </Show>
             </section>
         </div>
+    }
+}
+
+/// One labelled, required field of the sign-in form, named as password managers expect.
+#[component]
+fn Field(
+    name: &'static str,
+    label: &'static str,
+    kind: &'static str,
+    autocomplete: &'static str,
+    node_ref: NodeRef<leptos::html::Input>,
+) -> impl IntoView {
+    view! {
+        <label for=name>{label}</label>
+        <input id=name name=name type=kind autocomplete=autocomplete required node_ref=node_ref/>
     }
 }
