@@ -11,15 +11,12 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use time::Duration;
 
-use crate::helpers::{TestApp, PASSWORD, USERNAME};
+use crate::helpers::{spawn_app_with, TestApp, PASSWORD, USERNAME};
 
 const SECRET: &str = "an-attack-catalogue-secret-of-more-than-32-bytes";
 
 async fn app() -> TestApp {
-    TestApp::builder()
-        .settings(&[("VIGIL_JWT_SECRET", SECRET)])
-        .build()
-        .await
+    spawn_app_with(&[("VIGIL_JWT_SECRET", SECRET)]).await
 }
 
 fn token_of(cookie: &str) -> &str {

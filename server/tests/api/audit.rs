@@ -4,7 +4,7 @@ use http::{Method, StatusCode};
 use serde_json::json;
 use time::Duration;
 
-use crate::helpers::{spawn_app, RequestHelper, TestApp, PASSWORD, USERNAME};
+use crate::helpers::{spawn_app, spawn_app_with, RequestHelper, TestApp, PASSWORD, USERNAME};
 
 #[tokio::test]
 async fn security_events_are_audited_without_secrets() {
@@ -58,14 +58,7 @@ async fn security_events_are_audited_without_secrets() {
     app.advance(Duration::minutes(31));
     idle.me().await.assert_problem(401, "session_expired");
 
-    app.state.sessions.audit().flush().await.expect("flush");
-    let rows = app
-        .state
-        .sessions
-        .audit()
-        .recent(100)
-        .await
-        .expect("audit rows");
+    let rows = app.audit_log(100).await;
     let events: Vec<&str> = rows.iter().rev().map(|r| r.event.as_str()).collect();
     for expected in [
         "sign_in_failed",
@@ -117,13 +110,8 @@ async fn security_events_are_audited_without_secrets() {
 }
 
 async fn audit_rows(app: &TestApp, event: &str) -> Vec<vigil_server::audit::AuditRow> {
-    app.state.sessions.audit().flush().await.expect("flush");
-    app.state
-        .sessions
-        .audit()
-        .recent(10_000)
+    app.audit_log(10_000)
         .await
-        .expect("audit rows")
         .into_iter()
         .filter(|r| r.event == event)
         .collect()
@@ -144,15 +132,19 @@ async fn refused_anonymous_requests_are_counted_not_written_one_by_one() {
         .await
         .assert_problem(403, "csrf_rejected");
     }
-    for _ in 0..3 {
-        app.request(crate::helpers::post_from(
+    let cross_site_logout = || {
+        let request = crate::helpers::post_from(
             from("198.51.100.8"),
             "/api/auth/logout",
             json!({}),
             &cross_site,
-        ))
-        .await
-        .assert_problem(403, "csrf_rejected");
+        );
+        app.request(request)
+    };
+    for _ in 0..3 {
+        cross_site_logout()
+            .await
+            .assert_problem(403, "csrf_rejected");
     }
     // Nothing is written per request...
     let written_now = app
@@ -174,32 +166,17 @@ async fn refused_anonymous_requests_are_counted_not_written_one_by_one() {
     assert_eq!(count_of("198.51.100.7"), Some(200));
     assert_eq!(count_of("198.51.100.8"), Some(3));
     // The same minute again adds to the same row; the next minute starts a new one.
-    app.request(crate::helpers::post_from(
-        from("198.51.100.8"),
-        "/api/auth/logout",
-        json!({}),
-        &cross_site,
-    ))
-    .await;
+    cross_site_logout().await;
     let rows = audit_rows(&app, "csrf_rejected").await;
     assert_eq!(rows.len(), 2);
     app.advance(Duration::minutes(1));
-    app.request(crate::helpers::post_from(
-        from("198.51.100.8"),
-        "/api/auth/logout",
-        json!({}),
-        &cross_site,
-    ))
-    .await;
+    cross_site_logout().await;
     assert_eq!(audit_rows(&app, "csrf_rejected").await.len(), 3);
 }
 
 #[tokio::test]
 async fn throttled_sign_ins_are_counted_not_written_one_by_one() {
-    let app = TestApp::builder()
-        .setting("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT", "1")
-        .build()
-        .await;
+    let app = spawn_app_with(&[("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT", "1")]).await;
     let from: std::net::IpAddr = "198.51.100.9".parse().expect("ip");
     for _ in 0..50 {
         app.request(crate::helpers::post_from(
@@ -217,10 +194,7 @@ async fn throttled_sign_ins_are_counted_not_written_one_by_one() {
 
 #[tokio::test]
 async fn audit_rows_are_deleted_after_the_retention_period() {
-    let app = TestApp::builder()
-        .setting("VIGIL_AUDIT_RETENTION", "30d")
-        .build()
-        .await;
+    let app = spawn_app_with(&[("VIGIL_AUDIT_RETENTION", "30d")]).await;
     app.login_as(USERNAME, "wrong wrong").await;
     let sweeper = app.sweeper();
     app.advance(Duration::days(29));

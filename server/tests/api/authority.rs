@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 use time::Duration;
 
 use crate::helpers::{
-    spawn_app, ApiClient, Browser, RequestHelper, TestApp, TestResponse, PASSWORD, USERNAME,
+    spawn_app, spawn_app_with, user_add_command, ApiClient, Browser, RequestHelper, TestApp,
+    TestResponse, PASSWORD, USERNAME,
 };
 
 fn credentials() -> Value {
@@ -70,9 +71,8 @@ async fn a_refresh_never_hands_out_a_second_token_of_one_generation() {
         .0
         .assert_problem(401, "session_revoked");
     app.api_client_with(second)
-        .session_info()
-        .await
-        .assert_problem(401, "session_revoked");
+        .assert_session_refused("session_revoked")
+        .await;
 }
 
 #[tokio::test]
@@ -149,13 +149,11 @@ async fn a_token_superseded_on_one_instance_is_refused_on_another() {
 /// so the limit never stands in the way, and no other device pays for it.
 #[tokio::test]
 async fn signing_in_again_in_place_is_never_refused_by_the_limit() {
-    let app = TestApp::builder()
-        .settings(&[
-            ("VIGIL_MAX_SESSIONS_PER_USER", "1"),
-            ("VIGIL_SESSION_LIMIT_POLICY", "refuse"),
-        ])
-        .build()
-        .await;
+    let app = spawn_app_with(&[
+        ("VIGIL_MAX_SESSIONS_PER_USER", "1"),
+        ("VIGIL_SESSION_LIMIT_POLICY", "refuse"),
+    ])
+    .await;
     let old = app.browser().await;
     app.advance(Duration::minutes(6));
     old.post("/api/sessions/revoke-others", json!({}))
@@ -166,9 +164,7 @@ async fn signing_in_again_in_place_is_never_refused_by_the_limit() {
     let fresh = app.browser_with(again.session_cookie().expect("cookie"));
     let done = fresh.post("/api/sessions/revoke-others", json!({})).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
-    old.session_info()
-        .await
-        .assert_problem(401, "session_revoked");
+    old.assert_session_refused("session_revoked").await;
     // A second browser is still refused: the limit holds.
     app.login()
         .await
@@ -177,10 +173,7 @@ async fn signing_in_again_in_place_is_never_refused_by_the_limit() {
 
 #[tokio::test]
 async fn signing_in_again_in_place_evicts_no_other_device() {
-    let app = TestApp::builder()
-        .setting("VIGIL_MAX_SESSIONS_PER_USER", "2")
-        .build()
-        .await;
+    let app = spawn_app_with(&[("VIGIL_MAX_SESSIONS_PER_USER", "2")]).await;
     let laptop = app.browser().await;
     app.advance(Duration::minutes(1));
     let phone = app.browser().await;
@@ -190,10 +183,7 @@ async fn signing_in_again_in_place_evicts_no_other_device() {
     let laptop_now = app.browser_with(again.session_cookie().expect("cookie"));
     let phone_seen = phone.session_info().await;
     assert_eq!(phone_seen.status, StatusCode::OK, "{}", phone_seen.body);
-    laptop
-        .session_info()
-        .await
-        .assert_problem(401, "session_revoked");
+    laptop.assert_session_refused("session_revoked").await;
     // Both deadlines start again at the re-authentication.
     let info = laptop_now.session_info().await;
     assert_eq!(info.time("created_at"), info.time("server_now"));
@@ -376,14 +366,7 @@ async fn a_wrong_current_password_is_audited() {
         )
         .await;
     refused.assert_problem(422, "validation_failed");
-    app.state.sessions.audit().flush().await.expect("flush");
-    let rows = app
-        .state
-        .sessions
-        .audit()
-        .recent(100)
-        .await
-        .expect("audit rows");
+    let rows = app.audit_log(100).await;
     assert!(
         rows.iter().any(|r| r.event == "password_change_failed"),
         "{:?}",
@@ -450,13 +433,11 @@ async fn idempotency_answers_keep_no_copy_of_the_text_and_are_bounded_per_user()
 
 #[tokio::test]
 async fn signing_in_again_in_place_at_a_full_limit_replaces() {
-    let app = TestApp::builder()
-        .settings(&[
-            ("VIGIL_MAX_SESSIONS_PER_USER", "3"),
-            ("VIGIL_SESSION_LIMIT_POLICY", "refuse"),
-        ])
-        .build()
-        .await;
+    let app = spawn_app_with(&[
+        ("VIGIL_MAX_SESSIONS_PER_USER", "3"),
+        ("VIGIL_SESSION_LIMIT_POLICY", "refuse"),
+    ])
+    .await;
     let _a = app.browser().await;
     let b = app.browser().await;
     let _c = app.browser().await;
@@ -495,18 +476,16 @@ async fn a_password_change_moves_the_local_copy_key_on_keeping_the_one_before() 
 
 #[tokio::test]
 async fn a_password_reset_from_the_command_line_moves_the_key_on_too() {
-    use vigil_server::cli::{run_user_command, UserCommand};
     let app = spawn_app().await;
-    let command = UserCommand::Add {
-        name: USERNAME.into(),
-        password_stdin: true,
-        display_name: String::new(),
-        update: true,
-        role: None,
-    };
-    run_user_command(&app.state.settings, command, "a reset passphrase")
-        .await
-        .expect("reset");
+    user_add_command(
+        &app.state.settings,
+        USERNAME,
+        true,
+        None,
+        "a reset passphrase",
+    )
+    .await
+    .expect("reset");
     let signed = app.login_as(USERNAME, "a reset passphrase").await;
     assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
     assert_eq!(signed.body["local_key"]["version"], 2);

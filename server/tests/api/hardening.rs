@@ -8,9 +8,11 @@ use http::{Request, StatusCode};
 use serde_json::json;
 use time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use vigil_server::cli::{run_user_command, UserCommand};
 
-use crate::helpers::{spawn_app, test_settings, RequestHelper, TestApp, TestResponse, USERNAME};
+use crate::helpers::{
+    spawn_app, spawn_app_with, spawn_production_app, test_settings, user_add_command,
+    RequestHelper, TestResponse, USERNAME,
+};
 
 fn set_cookies(response: &TestResponse) -> Vec<String> {
     response
@@ -40,13 +42,7 @@ async fn signing_out_of_an_ended_session_still_removes_the_cookie() {
     let response = browser.logout().await;
     response.assert_problem(401, "session_expired");
     assert!(clears_the_cookie(&response), "{:?}", set_cookies(&response));
-    assert_eq!(
-        response
-            .headers
-            .get("clear-site-data")
-            .and_then(|v| v.to_str().ok()),
-        Some("\"cookies\"")
-    );
+    assert_eq!(response.header("clear-site-data"), Some("\"cookies\""));
     // Garbage and revoked sessions too.
     let garbage = app
         .with_cookie("/api/auth/logout", "__Host-vigil-session=not.a.jwt")
@@ -71,10 +67,7 @@ async fn a_token_past_its_own_expiry_still_signs_out() {
     assert_eq!(saved.status, StatusCode::CREATED, "{}", saved.body);
     // ...so the token runs out before the session does.
     app.advance(Duration::minutes(11));
-    browser
-        .session_info()
-        .await
-        .assert_problem(401, "token_expired");
+    browser.assert_session_refused("token_expired").await;
     // Nobody should have to refresh in order to sign out.
     let out = browser.logout().await;
     assert_eq!(out.status, StatusCode::OK, "{}", out.body);
@@ -170,14 +163,7 @@ async fn every_response_carries_the_protective_headers() {
         .await;
     let problem = app.post("/api/auth/me", json!({}), &[]).await;
     for (what, response) in [("api", &api), ("page", &page), ("problem", &problem)] {
-        let header = |name: &str| {
-            response
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let header = |name: &str| response.header(name).unwrap_or_default().to_owned();
         assert_eq!(header("x-content-type-options"), "nosniff", "{what}");
         assert_eq!(header("referrer-policy"), "no-referrer", "{what}");
         assert!(
@@ -206,12 +192,7 @@ async fn every_response_carries_the_protective_headers() {
         "the inline scripts carry it"
     );
     assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"));
-    assert_eq!(
-        page.headers
-            .get("cache-control")
-            .and_then(|v| v.to_str().ok()),
-        Some("no-store")
-    );
+    assert_eq!(page.header("cache-control"), Some("no-store"));
 }
 
 #[tokio::test]
@@ -300,16 +281,10 @@ async fn pages_go_compressed_to_browsers_that_accept_it_and_state_the_policy() {
 
 #[tokio::test]
 async fn production_adds_strict_transport_security() {
-    let secret = "4f1c2a9e7b3d5f60c8e1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7";
-    let app = TestApp::builder()
-        .settings(&[("VIGIL_ENV", "production"), ("VIGIL_JWT_SECRET", secret)])
-        .build()
-        .await;
+    let app = spawn_production_app().await;
     let response = app.login().await;
     assert!(response
-        .headers
-        .get("strict-transport-security")
-        .and_then(|v| v.to_str().ok())
+        .header("strict-transport-security")
         .is_some_and(|v| v.starts_with("max-age=")));
 }
 
@@ -365,10 +340,7 @@ async fn a_client_chosen_request_id_is_kept_only_when_safe() {
 
 #[tokio::test]
 async fn a_huge_test_clock_advance_is_refused_and_nothing_breaks() {
-    let app = TestApp::builder()
-        .setting("VIGIL_TEST_CLOCK", "1")
-        .build()
-        .await;
+    let app = spawn_app_with(&[("VIGIL_TEST_CLOCK", "1")]).await;
     let browser = app.browser().await;
     let refused = app
         .post("/__test__/clock/advance", json!({"seconds": i64::MAX}), &[])
@@ -396,27 +368,12 @@ async fn a_password_reset_from_the_command_line_ends_every_session_of_the_user()
     let browser = app.browser().await;
     let api = app.api_client().await;
     let settings = test_settings(app._dir.path(), &[]);
-    let message = run_user_command(
-        &settings,
-        UserCommand::Add {
-            name: USERNAME.into(),
-            password_stdin: true,
-            display_name: String::new(),
-            update: true,
-            role: None,
-        },
-        "a brand new password\n",
-    )
-    .await
-    .expect("reset");
+    let message = user_add_command(&settings, USERNAME, true, None, "a brand new password\n")
+        .await
+        .expect("reset");
     assert!(message.contains("ended its 2 session(s)"), "{message}");
-    browser
-        .session_info()
-        .await
-        .assert_problem(401, "session_revoked");
-    api.session_info()
-        .await
-        .assert_problem(401, "session_revoked");
+    browser.assert_session_refused("session_revoked").await;
+    api.assert_session_refused("session_revoked").await;
     // The new password works; the old one does not.
     app.login().await.assert_problem(401, "invalid_credentials");
     let again = app.login_as(USERNAME, "a brand new password").await;
@@ -428,10 +385,7 @@ async fn a_password_reset_from_the_command_line_ends_every_session_of_the_user()
 /// restart, never "not found".
 #[tokio::test]
 async fn tombstones_outlive_every_token_through_sweeps_and_restarts() {
-    let app = TestApp::builder()
-        .setting("VIGIL_ABSOLUTE_TIMEOUT", "1h")
-        .build()
-        .await;
+    let app = spawn_app_with(&[("VIGIL_ABSOLUTE_TIMEOUT", "1h")]).await;
     // Activity keeps it alive to near the absolute deadline; the last token runs to it.
     let mut current = app.browser().await;
     for _ in 0..3 {
@@ -444,40 +398,25 @@ async fn tombstones_outlive_every_token_through_sweeps_and_restarts() {
     // Just past the absolute deadline, inside the token's leeway.
     app.advance(Duration::minutes(15) + Duration::seconds(2));
     app.sweeper().sweep().await.expect("sweep");
-    current
-        .session_info()
-        .await
-        .assert_problem(401, "session_revoked");
+    current.assert_session_refused("session_revoked").await;
     let current = current.cookie;
     let restarted = app.restart(&[("VIGIL_ABSOLUTE_TIMEOUT", "1h")]).await;
     let current = restarted.browser_with(current);
-    current
-        .session_info()
-        .await
-        .assert_problem(401, "session_revoked");
+    current.assert_session_refused("session_revoked").await;
     // Long after: the record is swept, and a genuine but expired token hears that its
     // session's lifetime ran out, not that it never existed.
     restarted.advance(Duration::hours(2));
     restarted.sweeper().sweep().await.expect("sweep");
-    let problem = current
-        .session_info()
-        .await
-        .assert_problem(401, "session_expired");
+    let problem = current.assert_session_refused("session_expired").await;
     assert_eq!(problem.reason, Some(vigil::ExpiryReason::Absolute));
 }
 
 #[tokio::test]
 async fn an_idle_expiry_is_remembered_past_the_absolute_deadline() {
-    let app = TestApp::builder()
-        .setting("VIGIL_ABSOLUTE_TIMEOUT", "1h")
-        .build()
-        .await;
+    let app = spawn_app_with(&[("VIGIL_ABSOLUTE_TIMEOUT", "1h")]).await;
     let browser = app.browser().await;
     app.advance(Duration::minutes(31));
-    browser
-        .session_info()
-        .await
-        .assert_problem(401, "session_expired");
+    browser.assert_session_refused("session_expired").await;
     app.advance(Duration::minutes(29) + Duration::seconds(1));
     app.sweeper().sweep().await.expect("sweep");
     let problem = browser

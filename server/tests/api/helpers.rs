@@ -10,17 +10,19 @@ use std::sync::Arc;
 use axum::body::{to_bytes, Body};
 use axum::extract::ConnectInfo;
 use axum::Router;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use http::header::{AsHeaderName, AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use http::{HeaderMap, Method, Request, StatusCode};
 use leptos::config::LeptosOptions;
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 use tower::ServiceExt;
-use vigil::{ManualClock, Problem};
+use vigil::{ManualClock, Problem, Role};
+use vigil_server::audit::AuditRow;
+use vigil_server::cli::{run_user_command, CliError, UserCommand};
 use vigil_server::configuration::{SessionStoreChoice, Settings};
 use vigil_server::identity::users::{UserError, Username};
 use vigil_server::session::store::{DatabaseSessionStore, InstrumentedStore};
-use vigil_server::session::SessionId;
+use vigil_server::session::{SessionId, SessionRecord};
 use vigil_server::startup::{build_state, build_state_with_store, router};
 use vigil_server::state::AppState;
 
@@ -40,6 +42,24 @@ pub struct TestApp {
 /// The default app: `TestApp::builder().build()`.
 pub async fn spawn_app() -> TestApp {
     TestApp::builder().build().await
+}
+
+/// An app with these `VIGIL_…` settings and nothing else changed.
+pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
+    TestApp::builder().settings(settings).build().await
+}
+
+/// The JWT secret of `spawn_production_app`: production refuses to start without one.
+pub const PRODUCTION_SECRET: &str =
+    "4f1c2a9e7b3d5f60c8e1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7";
+
+/// An app configured as in production (`VIGIL_ENV=production`).
+pub async fn spawn_production_app() -> TestApp {
+    spawn_app_with(&[
+        ("VIGIL_ENV", "production"),
+        ("VIGIL_JWT_SECRET", PRODUCTION_SECRET),
+    ])
+    .await
 }
 
 /// How a `TestApp` is made: its settings, clock, directory and store.
@@ -270,18 +290,6 @@ impl TestApp {
         self.request(builder.body(body).expect("request")).await
     }
 
-    /// Any method, an optional JSON body, and extra headers.
-    pub async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> TestResponse {
-        let body = body.map(|b| b.to_string());
-        self.send_raw(method, path, body.as_deref(), headers).await
-    }
-
     /// POSTs a raw body with the given extra headers.
     pub async fn post_raw(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> TestResponse {
         self.send_raw(Method::POST, path, Some(body), headers).await
@@ -363,15 +371,83 @@ impl TestApp {
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);
     }
+
+    /// The newest `limit` audit rows, after writing out what is still buffered.
+    pub async fn audit_log(&self, limit: i64) -> Vec<AuditRow> {
+        let audit = self.state.sessions.audit();
+        audit.flush().await.expect("flush");
+        audit.recent(limit).await.expect("audit rows")
+    }
+
+    /// The stored record of the default user's session behind `cookie`.
+    pub async fn session_record(&self, cookie: &str) -> SessionRecord {
+        self.state
+            .sessions
+            .store()
+            .load(1, &session_id_of(cookie))
+            .await
+            .expect("store")
+            .expect("record")
+    }
 }
 
-/// Requests that carry one signed-in user's credential, whichever kind it is.
+/// `n` refreshes of one `cookie` at once, spread over `apps` in turn, as tasks on the
+/// runtime so that they race; every answer must be a 200 with a usable cookie, which this
+/// returns in order.
+pub async fn refresh_concurrently(apps: &[TestApp], cookie: &str, n: usize) -> Vec<String> {
+    let requests: Vec<_> = (0..n)
+        .map(|i| {
+            let router = apps[i % apps.len()].router.clone();
+            let cookie = cookie.to_owned();
+            tokio::spawn(async move {
+                let request = Request::post("/api/auth/refresh")
+                    .header(CONTENT_TYPE, "application/json")
+                    .header(COOKIE, cookie)
+                    .body(Body::from("{}"))
+                    .expect("request");
+                router.oneshot(request).await.expect("infallible")
+            })
+        })
+        .collect();
+    let mut cookies = Vec::new();
+    for request in requests {
+        let response = request.await.expect("task");
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "never a 5xx, never refused"
+        );
+        let set =
+            session_cookie_in(response.headers()).expect("every answer carries a usable cookie");
+        cookies.push(set);
+    }
+    cookies
+}
+
+/// Adds or updates `name` through the `vigil user add` command, the password on stdin.
+pub async fn user_add_command(
+    settings: &Settings,
+    name: &str,
+    update: bool,
+    role: Option<Role>,
+    password: &str,
+) -> Result<String, CliError> {
+    let command = UserCommand::Add {
+        name: name.into(),
+        password_stdin: true,
+        display_name: String::new(),
+        update,
+        role,
+    };
+    run_user_command(settings, command, password).await
+}
+
+/// Requests as one caller: a signed-in user carrying its credential, whichever kind it
+/// is, or the `TestApp` itself carrying none.
 #[allow(async_fn_in_trait)]
 pub trait RequestHelper {
-    fn app(&self) -> &TestApp;
-
-    /// The header that carries the credential: its name and value.
-    fn credential(&self) -> (&str, &str);
+    /// The app, and the header that carries the credential (its name and value), if any.
+    fn signed_in(&self) -> (&TestApp, Option<(&str, &str)>);
 
     /// Any method, an optional JSON body, and extra headers after the credential.
     async fn send(
@@ -381,9 +457,11 @@ pub trait RequestHelper {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> TestResponse {
-        let mut all = vec![self.credential()];
+        let (app, credential) = self.signed_in();
+        let mut all: Vec<_> = credential.into_iter().collect();
         all.extend_from_slice(headers);
-        self.app().send(method, path, body, &all).await
+        let body = body.map(|b| b.to_string());
+        app.send_raw(method, path, body.as_deref(), &all).await
     }
 
     async fn get(&self, path: &str) -> TestResponse {
@@ -404,6 +482,11 @@ pub trait RequestHelper {
 
     async fn session_info(&self) -> TestResponse {
         self.post("/api/auth/session-info", json!({})).await
+    }
+
+    /// Asserts session-info refuses this credential with a 401 of `code`.
+    async fn assert_session_refused(&self, code: &str) -> Problem {
+        self.session_info().await.assert_problem(401, code)
     }
 
     async fn refresh(&self) -> TestResponse {
@@ -428,12 +511,8 @@ pub struct Browser<'a> {
 }
 
 impl RequestHelper for Browser<'_> {
-    fn app(&self) -> &TestApp {
-        self.app
-    }
-
-    fn credential(&self) -> (&str, &str) {
-        (COOKIE.as_str(), &self.cookie)
+    fn signed_in(&self) -> (&TestApp, Option<(&str, &str)>) {
+        (self.app, Some((COOKIE.as_str(), &self.cookie)))
     }
 }
 
@@ -446,12 +525,19 @@ pub struct ApiClient<'a> {
 }
 
 impl RequestHelper for ApiClient<'_> {
-    fn app(&self) -> &TestApp {
-        self.app
+    fn signed_in(&self) -> (&TestApp, Option<(&str, &str)>) {
+        (
+            self.app,
+            Some((AUTHORIZATION.as_str(), &self.authorization)),
+        )
     }
+}
 
-    fn credential(&self) -> (&str, &str) {
-        (AUTHORIZATION.as_str(), &self.authorization)
+/// The app's own requests carry no credential; its inherent `post` (with headers) stays
+/// the one `app.post(…)` calls.
+impl RequestHelper for TestApp {
+    fn signed_in(&self) -> (&TestApp, Option<(&str, &str)>) {
+        (self, None)
     }
 }
 
@@ -471,26 +557,25 @@ impl TestResponse {
     /// Asserts a problem response with this status and code, and its common members.
     pub fn assert_problem(&self, status: u16, code: &str) -> Problem {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
-        assert_eq!(
-            self.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()),
-            Some("application/problem+json")
-        );
+        assert_eq!(self.header(CONTENT_TYPE), Some("application/problem+json"));
         assert_eq!(self.body["error_code"], code, "body: {}", self.body);
         let problem = self.problem();
         assert_eq!(problem.status, status);
         assert!(problem.type_uri.starts_with("/problems/"));
         assert!(!problem.title.is_empty() && !problem.detail.is_empty());
         assert!(problem.instance.is_some() && problem.timestamp.is_some());
-        let request_id = self
-            .headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok());
+        let request_id = self.header("x-request-id");
         assert!(request_id.is_some());
         assert_eq!(problem.request_id.as_deref(), request_id);
         if status == 401 {
             assert!(self.headers.contains_key(http::header::WWW_AUTHENTICATE));
         }
         problem
+    }
+
+    /// The header `name` as text (the first, if repeated); `None` if absent or not text.
+    pub fn header(&self, name: impl AsHeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The session cookie set by this response, as a `Cookie` header value.

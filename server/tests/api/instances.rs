@@ -7,15 +7,13 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use axum::body::Body;
-use http::header::{CONTENT_TYPE, COOKIE, RETRY_AFTER};
-use http::{Method, Request, StatusCode};
+use http::header::RETRY_AFTER;
+use http::{Method, StatusCode};
 use serde_json::json;
 use time::Duration;
-use tower::ServiceExt;
 use vigil_server::configuration::SessionStoreChoice;
 
-use crate::helpers::{post_from, session_cookie_in, session_id_of, TestApp, PASSWORD, USERNAME};
+use crate::helpers::{post_from, refresh_concurrently, RequestHelper, TestApp, PASSWORD, USERNAME};
 
 #[tokio::test]
 async fn sign_out_on_one_instance_is_refused_on_every_other_at_once() {
@@ -62,40 +60,8 @@ async fn ten_concurrent_refreshes_spread_over_three_instances_make_one_new_gener
     let apps = TestApp::builder().instances(3).await;
     let cookie = apps[0].browser().await.cookie;
     apps[0].advance(Duration::minutes(2));
-    let requests: Vec<_> = (0..10)
-        .map(|i| {
-            let router = apps[i % 3].router.clone();
-            let cookie = cookie.clone();
-            tokio::spawn(async move {
-                let request = Request::post("/api/auth/refresh")
-                    .header(CONTENT_TYPE, "application/json")
-                    .header(COOKIE, cookie)
-                    .body(Body::from("{}"))
-                    .expect("request");
-                router.oneshot(request).await.expect("infallible")
-            })
-        })
-        .collect();
-    let mut cookies = Vec::new();
-    for request in requests {
-        let response = request.await.expect("task");
-        assert_eq!(
-            response.status(),
-            StatusCode::OK,
-            "never a 5xx, never refused"
-        );
-        let set =
-            session_cookie_in(response.headers()).expect("every answer carries a usable cookie");
-        cookies.push(set);
-    }
-    let record = apps[2]
-        .state
-        .sessions
-        .store()
-        .load(1, &session_id_of(&cookie))
-        .await
-        .expect("store")
-        .expect("record");
+    let cookies = refresh_concurrently(&apps, &cookie, 10).await;
+    let record = apps[2].session_record(&cookie).await;
     assert_eq!(record.generation, 2, "exactly one new generation");
     assert!(record.ended.is_none(), "nobody was signed out");
     for (i, cookie) in cookies.iter().enumerate() {

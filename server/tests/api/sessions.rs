@@ -8,12 +8,12 @@ use http::{Method, StatusCode};
 use serde_json::{json, Value};
 use time::Duration;
 use vigil::{Clock, Role};
-use vigil_server::cli::{run_session_command, run_user_command, SessionCommand, UserCommand};
+use vigil_server::cli::{run_session_command, SessionCommand};
 use vigil_server::identity::users::Username;
 
 use crate::helpers::{
-    post_from, spawn_app, test_settings, Browser, RequestHelper, TestApp, TestResponse, PASSWORD,
-    USERNAME,
+    post_from, spawn_app, spawn_app_with, spawn_production_app, test_settings, user_add_command,
+    Browser, RequestHelper, TestApp, TestResponse, PASSWORD, USERNAME,
 };
 
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
@@ -116,10 +116,7 @@ async fn ending_a_session_from_another_device_refuses_it_at_once() {
     let ended = end_session(&laptop, &phone_id).await;
     assert_eq!(ended.status, StatusCode::OK, "{}", ended.body);
     assert_eq!(ended.body["ended"], 1);
-    phone
-        .session_info()
-        .await
-        .assert_problem(401, "session_revoked");
+    phone.assert_session_refused("session_revoked").await;
     phone.refresh().await.assert_problem(401, "session_revoked");
     // Gone from the list; ending it again, or a made-up id, is 404.
     let rows = sessions(&laptop).await.body["sessions"].clone();
@@ -164,10 +161,7 @@ async fn ending_this_session_signs_it_out_and_clears_the_cookie() {
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.starts_with("__Host-vigil-session=;") && v.contains("Max-Age=0"));
     assert!(cleared, "{:?}", ended.headers);
-    cookie
-        .session_info()
-        .await
-        .assert_problem(401, "session_revoked");
+    cookie.assert_session_refused("session_revoked").await;
 }
 
 #[tokio::test]
@@ -190,18 +184,12 @@ async fn signing_out_everywhere_else_needs_a_recent_sign_in() {
     let again = laptop.post("/api/auth/login", credentials()).await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.body);
     let fresh = app.browser_with(again.session_cookie().expect("cookie"));
-    laptop
-        .session_info()
-        .await
-        .assert_problem(401, "session_revoked");
+    laptop.assert_session_refused("session_revoked").await;
     let done = revoke_others(&fresh).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert_eq!(done.body["ended"], 2);
     for cookie in [&phone, &tablet] {
-        cookie
-            .session_info()
-            .await
-            .assert_problem(401, "session_revoked");
+        cookie.assert_session_refused("session_revoked").await;
     }
     let listed = sessions(&fresh).await;
     assert_eq!(listed.body["sessions"].as_array().map(Vec::len), Some(1));
@@ -210,10 +198,7 @@ async fn signing_out_everywhere_else_needs_a_recent_sign_in() {
 
 #[tokio::test]
 async fn the_step_up_window_is_configurable() {
-    let app = TestApp::builder()
-        .setting("VIGIL_REAUTH_WITHIN", "30s")
-        .build()
-        .await;
+    let app = spawn_app_with(&[("VIGIL_REAUTH_WITHIN", "30s")]).await;
     let cookie = app.browser().await;
     app.advance(Duration::seconds(29));
     assert_eq!(revoke_others(&cookie).await.status, StatusCode::OK);
@@ -262,13 +247,8 @@ async fn changing_the_password_checks_it_and_ends_every_other_session() {
     let changed = change_password(&cookie, PASSWORD, "a completely new one").await;
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
     assert_eq!(changed.body["sessions_ended"], 2);
-    other
-        .session_info()
-        .await
-        .assert_problem(401, "session_revoked");
-    api.session_info()
-        .await
-        .assert_problem(401, "session_revoked");
+    other.assert_session_refused("session_revoked").await;
+    api.assert_session_refused("session_revoked").await;
     let mine = cookie.session_info().await;
     assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
     app.login().await.assert_problem(401, "invalid_credentials");
@@ -278,10 +258,7 @@ async fn changing_the_password_checks_it_and_ends_every_other_session() {
 
 #[tokio::test]
 async fn guessing_the_current_password_meets_the_sign_in_limits() {
-    let app = TestApp::builder()
-        .setting("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT", "3")
-        .build()
-        .await;
+    let app = spawn_app_with(&[("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT", "3")]).await;
     let cookie = app.browser().await;
     for _ in 0..3 {
         change_password(&cookie, "a wrong guess", "a completely new one")
@@ -299,11 +276,7 @@ async fn remember_me_lengthens_the_lifetime_and_persists_the_cookie() {
     let app = spawn_app().await;
     let now = app.clock.now();
     let plain = app.login().await;
-    let cookie = plain
-        .headers
-        .get(SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .expect("cookie");
+    let cookie = plain.header(SET_COOKIE).expect("cookie");
     assert!(
         !cookie.contains("Max-Age"),
         "a browser-session cookie: {cookie}"
@@ -318,11 +291,7 @@ async fn remember_me_lengthens_the_lifetime_and_persists_the_cookie() {
         )
         .await;
     assert_eq!(remembered.status, StatusCode::OK, "{}", remembered.body);
-    let cookie = remembered
-        .headers
-        .get(SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .expect("cookie");
+    let cookie = remembered.header(SET_COOKIE).expect("cookie");
     let max_age: i64 = cookie
         .split("Max-Age=")
         .nth(1)
@@ -345,10 +314,7 @@ async fn remember_me_lengthens_the_lifetime_and_persists_the_cookie() {
     );
     let session = app.browser_with(remembered.session_cookie().expect("cookie"));
     app.advance(Duration::minutes(31));
-    session
-        .session_info()
-        .await
-        .assert_problem(401, "session_expired");
+    session.assert_session_refused("session_expired").await;
     // The sign-in page states the remembered lifetime.
     let policy = app.post("/api/auth/policy", json!({}), &[]).await;
     assert_eq!(policy.body["remember_absolute_secs"], 30 * 86_400);
@@ -356,10 +322,7 @@ async fn remember_me_lengthens_the_lifetime_and_persists_the_cookie() {
 
 #[tokio::test]
 async fn a_remembered_session_outlives_the_ordinary_lifetime_while_active() {
-    let app = TestApp::builder()
-        .setting("VIGIL_REMEMBER_ABSOLUTE", "2d")
-        .build()
-        .await;
+    let app = spawn_app_with(&[("VIGIL_REMEMBER_ABSOLUTE", "2d")]).await;
     let cookie = app
         .post(
             "/api/auth/login",
@@ -381,10 +344,7 @@ async fn a_remembered_session_outlives_the_ordinary_lifetime_while_active() {
 
 #[tokio::test]
 async fn administrators_get_the_shorter_idle_timeout() {
-    let app = TestApp::builder()
-        .setting("VIGIL_ADMIN_IDLE_TIMEOUT", "10m")
-        .build()
-        .await;
+    let app = spawn_app_with(&[("VIGIL_ADMIN_IDLE_TIMEOUT", "10m")]).await;
     let root = Username::parse("root").expect("valid");
     app.state
         .users
@@ -407,20 +367,14 @@ async fn administrators_get_the_shorter_idle_timeout() {
     let admin = app.browser_with(admin.session_cookie().expect("cookie"));
     let user = app.browser_with(user.session_cookie().expect("cookie"));
     app.advance(Duration::minutes(10));
-    let problem = admin
-        .session_info()
-        .await
-        .assert_problem(401, "session_expired");
+    let problem = admin.assert_session_refused("session_expired").await;
     assert_eq!(problem.reason, Some(vigil::ExpiryReason::Idle));
     assert_eq!(user.session_info().await.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn beyond_the_limit_the_least_recently_active_session_ends() {
-    let app = TestApp::builder()
-        .setting("VIGIL_MAX_SESSIONS_PER_USER", "2")
-        .build()
-        .await;
+    let app = spawn_app_with(&[("VIGIL_MAX_SESSIONS_PER_USER", "2")]).await;
     let first = app.browser().await;
     app.advance(Duration::minutes(1));
     let second = app.browser().await;
@@ -432,10 +386,7 @@ async fn beyond_the_limit_the_least_recently_active_session_ends() {
     app.advance(Duration::minutes(1));
     let third = app.browser().await;
 
-    second
-        .session_info()
-        .await
-        .assert_problem(401, "session_revoked");
+    second.assert_session_refused("session_revoked").await;
     for cookie in [&first, &third] {
         let info = cookie.session_info().await;
         assert_eq!(info.status, StatusCode::OK, "{}", info.body);
@@ -446,13 +397,11 @@ async fn beyond_the_limit_the_least_recently_active_session_ends() {
 
 #[tokio::test]
 async fn with_the_refuse_policy_a_sign_in_beyond_the_limit_is_refused() {
-    let app = TestApp::builder()
-        .settings(&[
-            ("VIGIL_MAX_SESSIONS_PER_USER", "2"),
-            ("VIGIL_SESSION_LIMIT_POLICY", "refuse"),
-        ])
-        .build()
-        .await;
+    let app = spawn_app_with(&[
+        ("VIGIL_MAX_SESSIONS_PER_USER", "2"),
+        ("VIGIL_SESSION_LIMIT_POLICY", "refuse"),
+    ])
+    .await;
     let first = app.browser().await;
     let _second = app.browser().await;
     let refused = app.login().await;
@@ -478,13 +427,11 @@ async fn concurrent_sign_ins(app: &TestApp, n: usize) -> Vec<TestResponse> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_sign_ins_never_exceed_the_limit() {
-    let app = TestApp::builder()
-        .settings(&[
-            ("VIGIL_MAX_SESSIONS_PER_USER", "3"),
-            ("VIGIL_SESSION_LIMIT_POLICY", "refuse"),
-        ])
-        .build()
-        .await;
+    let app = spawn_app_with(&[
+        ("VIGIL_MAX_SESSIONS_PER_USER", "3"),
+        ("VIGIL_SESSION_LIMIT_POLICY", "refuse"),
+    ])
+    .await;
     let answers = concurrent_sign_ins(&app, 6).await;
     let admitted: Vec<_> = answers
         .iter()
@@ -502,10 +449,7 @@ async fn concurrent_sign_ins_never_exceed_the_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_sign_ins_evicting_the_oldest_leave_exactly_the_limit() {
-    let app = TestApp::builder()
-        .setting("VIGIL_MAX_SESSIONS_PER_USER", "3")
-        .build()
-        .await;
+    let app = spawn_app_with(&[("VIGIL_MAX_SESSIONS_PER_USER", "3")]).await;
     let answers = concurrent_sign_ins(&app, 6).await;
     assert!(
         answers.iter().all(|r| r.status == StatusCode::OK),
@@ -554,10 +498,7 @@ async fn operators_list_and_end_sessions_from_the_command_line() {
     .await
     .expect("revoke one");
     assert!(ended.contains("ended 1 session(s)"), "{ended}");
-    phone
-        .session_info()
-        .await
-        .assert_problem(401, "session_revoked");
+    phone.assert_session_refused("session_revoked").await;
     assert!(run_session_command(
         &settings,
         SessionCommand::Revoke {
@@ -588,28 +529,18 @@ async fn operators_list_and_end_sessions_from_the_command_line() {
     .await
     .expect("revoke all");
     assert!(ended.contains("ended 1 session(s)"), "{ended}");
-    laptop
-        .session_info()
-        .await
-        .assert_problem(401, "session_revoked");
+    laptop.assert_session_refused("session_revoked").await;
 }
 
 #[tokio::test]
 async fn the_command_line_makes_administrators() {
-    let app = TestApp::builder()
-        .setting("VIGIL_ADMIN_IDLE_TIMEOUT", "10m")
-        .build()
-        .await;
+    let app = spawn_app_with(&[("VIGIL_ADMIN_IDLE_TIMEOUT", "10m")]).await;
     let settings = test_settings(app._dir.path(), &[("VIGIL_ADMIN_IDLE_TIMEOUT", "10m")]);
-    let created = run_user_command(
+    let created = user_add_command(
         &settings,
-        UserCommand::Add {
-            name: "root".into(),
-            password_stdin: true,
-            display_name: String::new(),
-            update: false,
-            role: Some(Role::Admin),
-        },
+        "root",
+        false,
+        Some(Role::Admin),
         "an admin password\n",
     )
     .await
@@ -617,24 +548,17 @@ async fn the_command_line_makes_administrators() {
     assert!(created.starts_with("created admin `root`"), "{created}");
     // Promoting an existing account takes effect at its next sign-in (its sessions end).
     let before = app.browser().await;
-    let promoted = run_user_command(
+    let promoted = user_add_command(
         &settings,
-        UserCommand::Add {
-            name: USERNAME.into(),
-            password_stdin: true,
-            display_name: String::new(),
-            update: true,
-            role: Some(Role::Admin),
-        },
+        USERNAME,
+        true,
+        Some(Role::Admin),
         "a brand new password\n",
     )
     .await
     .expect("promoted");
     assert!(promoted.contains("ended its 1 session(s)"), "{promoted}");
-    before
-        .session_info()
-        .await
-        .assert_problem(401, "session_revoked");
+    before.assert_session_refused("session_revoked").await;
     let signed_in = app.login_as(USERNAME, "a brand new password").await;
     assert_eq!(signed_in.body["user"]["role"], "admin");
     assert_eq!(signed_in.body["policy"]["idle_timeout_secs"], 600);
@@ -642,10 +566,7 @@ async fn the_command_line_makes_administrators() {
 
 #[tokio::test]
 async fn metrics_count_what_happens_to_sessions() {
-    let app = TestApp::builder()
-        .setting("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT", "1")
-        .build()
-        .await;
+    let app = spawn_app_with(&[("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT", "1")]).await;
     let first = app.browser().await;
     let second = app.browser().await;
     first.logout().await;
@@ -674,10 +595,7 @@ async fn metrics_count_what_happens_to_sessions() {
 
 #[tokio::test]
 async fn metrics_move_to_their_own_address_when_configured() {
-    let app = TestApp::builder()
-        .setting("VIGIL_METRICS_ADDR", "127.0.0.1:0")
-        .build()
-        .await;
+    let app = spawn_app_with(&[("VIGIL_METRICS_ADDR", "127.0.0.1:0")]).await;
     let scraped = app.send(Method::GET, "/metrics", None, &[]).await;
     assert_eq!(scraped.status, StatusCode::NOT_FOUND);
     assert!(!scraped.body.to_string().contains("vigil_sessions_started"));
@@ -746,11 +664,7 @@ async fn deleting_all_drafts_needs_a_recent_sign_in_and_keeps_submitted_ones() {
 
 #[tokio::test]
 async fn production_serves_metrics_only_on_their_own_address() {
-    let secret = "4f1c2a9e7b3d5f60c8e1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7";
-    let app = TestApp::builder()
-        .settings(&[("VIGIL_ENV", "production"), ("VIGIL_JWT_SECRET", secret)])
-        .build()
-        .await;
+    let app = spawn_production_app().await;
     let scraped = app.send(Method::GET, "/metrics", None, &[]).await;
     assert_eq!(scraped.status, StatusCode::NOT_FOUND);
     assert!(!scraped.body.to_string().contains("vigil_sessions_started"));

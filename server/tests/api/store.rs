@@ -3,55 +3,23 @@
 
 use std::time::Duration as StdDuration;
 
-use axum::body::Body;
-use http::header::{CONTENT_TYPE, COOKIE, RETRY_AFTER};
-use http::{Request, StatusCode};
+use http::header::RETRY_AFTER;
+use http::StatusCode;
 use serde_json::json;
 use time::Duration;
-use tower::ServiceExt;
 use vigil_server::configuration::SessionStoreChoice;
 use vigil_server::session::service::{AuthError, CredentialKind, Presented};
 use vigil_server::session::ClientRequest;
 
-use crate::helpers::{session_cookie_in, session_id_of, spawn_app, RequestHelper, TestApp};
+use crate::helpers::{refresh_concurrently, spawn_app, RequestHelper, TestApp};
 
 #[tokio::test]
 async fn ten_concurrent_refreshes_make_exactly_one_new_generation() {
     let app = spawn_app().await;
     let cookie = app.browser().await.cookie;
     app.advance(Duration::minutes(2));
-    let requests = (0..10).map(|_| {
-        let router = app.router.clone();
-        let cookie = cookie.clone();
-        tokio::spawn(async move {
-            let request = Request::post("/api/auth/refresh")
-                .header(CONTENT_TYPE, "application/json")
-                .header(COOKIE, cookie)
-                .body(Body::from("{}"))
-                .expect("request");
-            router.oneshot(request).await.expect("infallible")
-        })
-    });
-    let mut cookies = Vec::new();
-    for request in requests {
-        let response = request.await.expect("task");
-        assert_eq!(
-            response.status(),
-            StatusCode::OK,
-            "never a 5xx, never refused"
-        );
-        let set =
-            session_cookie_in(response.headers()).expect("every answer carries a usable cookie");
-        cookies.push(set);
-    }
-    let record = app
-        .state
-        .sessions
-        .store()
-        .load(1, &session_id_of(&cookie))
-        .await
-        .expect("store")
-        .expect("record");
+    let cookies = refresh_concurrently(std::slice::from_ref(&app), &cookie, 10).await;
+    let record = app.session_record(&cookie).await;
     assert_eq!(record.generation, 2, "exactly one new generation");
     for cookie in cookies {
         let info = app.browser_with(cookie).session_info().await;
@@ -121,10 +89,7 @@ async fn a_slow_refresh_finishing_after_sign_out_cannot_resurrect_the_session() 
     };
     let outcome = app.state.sessions.refresh(&slow, client).await;
     assert!(matches!(outcome, Err(AuthError::Revoked)), "{outcome:?}");
-    browser
-        .session_info()
-        .await
-        .assert_problem(401, "session_revoked");
+    browser.assert_session_refused("session_revoked").await;
 }
 
 #[tokio::test]
@@ -141,13 +106,7 @@ async fn a_failing_store_answers_503_and_recovers_by_itself() {
         let response = browser.post(path, json!({})).await;
         let problem = response.assert_problem(503, "store_unavailable");
         assert_eq!(problem.retry_after, Some(5));
-        assert_eq!(
-            response
-                .headers
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok()),
-            Some("5")
-        );
+        assert_eq!(response.header(RETRY_AFTER), Some("5"));
     }
     app.login().await.assert_problem(503, "store_unavailable");
     store.set_failing(false);

@@ -9,13 +9,15 @@ use http::StatusCode;
 use serde_json::json;
 use time::Duration;
 
-use crate::helpers::{post_from, spawn_app, TestApp, PASSWORD, USERNAME};
+use crate::helpers::{
+    post_from, spawn_app, spawn_app_with, TestApp, TestResponse, PASSWORD, USERNAME,
+};
 
 fn ip(text: &str) -> IpAddr {
     text.parse().expect("address")
 }
 
-async fn sign_in_from(app: &TestApp, from: &str, password: &str) -> crate::helpers::TestResponse {
+async fn sign_in_from(app: &TestApp, from: &str, password: &str) -> TestResponse {
     sign_in_as(app, from, USERNAME, password, &[]).await
 }
 
@@ -25,7 +27,7 @@ async fn sign_in_as(
     username: &str,
     password: &str,
     headers: &[(&str, &str)],
-) -> crate::helpers::TestResponse {
+) -> TestResponse {
     app.request(post_from(
         ip(from),
         "/api/auth/login",
@@ -71,10 +73,7 @@ async fn guessing_from_one_address_is_slowed_and_tells_how_long_to_wait() {
 #[tokio::test]
 async fn someone_else_guessing_never_locks_out_the_owner() {
     // Replaces "even the right password waits": that was the lock-out.
-    let app = TestApp::builder()
-        .setting("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT_HOURLY", "10")
-        .build()
-        .await;
+    let app = spawn_app_with(&[("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT_HOURLY", "10")]).await;
     // An attacker on many addresses fills every limit the account has.
     for i in 0..12 {
         let from = format!("198.51.100.{i}");
@@ -116,10 +115,7 @@ async fn successful_sign_ins_never_use_up_the_budget() {
 
 #[tokio::test]
 async fn one_address_spraying_many_accounts_is_slowed() {
-    let app = TestApp::builder()
-        .setting("VIGIL_SIGNIN_LIMIT_PER_IP", "3")
-        .build()
-        .await;
+    let app = spawn_app_with(&[("VIGIL_SIGNIN_LIMIT_PER_IP", "3")]).await;
     for user in ["u1", "u2", "u3"] {
         sign_in_as(&app, "192.0.2.1", user, "some password", &[])
             .await
@@ -153,40 +149,22 @@ async fn ipv6_clients_are_counted_per_64() {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
-    let app = TestApp::builder()
-        .setting("VIGIL_TRUSTED_PROXIES", "10.0.0.0/8")
-        .build()
-        .await;
-    let via_proxy = |client: &'static str| [("x-forwarded-for", client)];
-    for _ in 0..5 {
-        sign_in_as(
-            &app,
-            "10.0.0.2",
-            USERNAME,
-            "guess",
-            &via_proxy("198.51.100.66"),
-        )
-        .await
-        .assert_problem(401, "invalid_credentials");
+    let app = spawn_app_with(&[("VIGIL_TRUSTED_PROXIES", "10.0.0.0/8")]).await;
+    /// A sign-in through the trusted proxy, which names `client` as the sender.
+    async fn via_proxy(app: &TestApp, client: &str, password: &str) -> TestResponse {
+        let forwarded = [("x-forwarded-for", client)];
+        sign_in_as(app, "10.0.0.2", USERNAME, password, &forwarded).await
     }
-    sign_in_as(
-        &app,
-        "10.0.0.2",
-        USERNAME,
-        "guess",
-        &via_proxy("198.51.100.66"),
-    )
-    .await
-    .assert_problem(429, "rate_limited");
+    for _ in 0..5 {
+        via_proxy(&app, "198.51.100.66", "guess")
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    via_proxy(&app, "198.51.100.66", "guess")
+        .await
+        .assert_problem(429, "rate_limited");
     // The same proxy forwarding someone else: not one global bucket.
-    let other = sign_in_as(
-        &app,
-        "10.0.0.2",
-        USERNAME,
-        PASSWORD,
-        &via_proxy("203.0.113.5"),
-    )
-    .await;
+    let other = via_proxy(&app, "203.0.113.5", PASSWORD).await;
     assert_eq!(other.status, StatusCode::OK, "{}", other.body);
     // An untrusted peer cannot pick its address by forging the header.
     let forged = [("x-forwarded-for", "203.0.113.5")];

@@ -8,10 +8,7 @@ async fn an_idle_session_expires_with_reason_idle() {
     let app = spawn_app().await;
     let browser = app.browser().await;
     app.advance(Duration::minutes(30));
-    let problem = browser
-        .session_info()
-        .await
-        .assert_problem(401, "session_expired");
+    let problem = browser.assert_session_refused("session_expired").await;
     assert_eq!(problem.reason, Some(vigil::ExpiryReason::Idle));
     assert_eq!(problem.session_timeout, Some(1800));
     // The verdict is remembered: still expired, not revoked or unknown.
@@ -38,10 +35,7 @@ async fn polling_session_info_never_moves_the_deadline() {
         assert_eq!(me.status, StatusCode::OK);
     }
     app.advance(Duration::minutes(5));
-    browser
-        .session_info()
-        .await
-        .assert_problem(401, "session_expired");
+    browser.assert_session_refused("session_expired").await;
 }
 
 #[tokio::test]
