@@ -23,8 +23,9 @@ use time::OffsetDateTime;
 use vigil::{TimeoutPolicy, UserSummary};
 use vigil_server::db::{self, Database};
 use vigil_server::redis_connection::{RedisConnection, RedisTarget};
+use vigil_server::session::store::SessionStore;
 use vigil_server::session::store::{DatabaseSessionStore, Keys, RedisSessionStore};
-use vigil_server::session::{ClientSummary, SessionId, SessionRecord, SessionStore};
+use vigil_server::session::{ClientSummary, SessionId, SessionRecord};
 
 const SMALL: usize = 1_000;
 const LARGE: usize = 1_000_000;

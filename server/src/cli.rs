@@ -12,8 +12,9 @@ use crate::configuration::Settings;
 use crate::db::{self, Database};
 use crate::identity::users::{UserError, UserRepository, Username};
 use crate::redis_connection::RedisSetupError;
-use crate::session::service::{end_sessions_of, live_sessions_of, view_of};
-use crate::session::{AuthError, EndReason, SharedSessionStore};
+use crate::session::store::SharedSessionStore;
+use crate::session::{end_sessions_of, live_sessions_of, view_of};
+use crate::session::{AuthError, EndReason};
 
 #[derive(Debug, Parser)]
 #[command(

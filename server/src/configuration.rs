@@ -12,8 +12,8 @@ use crate::http::client_address::{ProxyListError, TrustedProxies};
 use crate::identity::throttle::{Rate, SignInLimits};
 use crate::identity::users::HashingLimits;
 use crate::redis_connection::RedisTarget;
-use crate::session::policies::{LimitPolicy, SessionLimit, SessionPolicies, SessionRules};
-use crate::session::secret::SecretSource;
+use crate::session::SecretSource;
+use crate::session::{LimitPolicy, SessionLimit, SessionPolicies, SessionRules};
 
 /// Where the server runs: production refuses weak secrets and test hooks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

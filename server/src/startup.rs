@@ -34,13 +34,13 @@ use crate::identity::users::UserRepository;
 use crate::maintenance::{self, Sweeper};
 use crate::metrics::{self, Metrics};
 use crate::redis_connection::{RedisConnection, RedisSetupError};
-use crate::session::local_key::LocalKeys;
-use crate::session::secret::{JwtSecret, SecretError};
 use crate::session::store::{
     CachedSessionStore, DatabaseSessionStore, MeasuredStore, RedisSessionStore, SharedSessionStore,
 };
-use crate::session::token::{TokenError, TokenService};
+use crate::session::LocalKeys;
 use crate::session::SessionService;
+use crate::session::{JwtSecret, SecretError};
+use crate::session::{TokenError, TokenService};
 use crate::state::{AppState, Components};
 use crate::work::WorkStore;
 

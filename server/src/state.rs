@@ -10,7 +10,7 @@ use vigil::Clock;
 
 use crate::configuration::Settings;
 use crate::identity::users::UserRepository;
-use crate::session::service::SessionService;
+use crate::session::SessionService;
 
 /// Cloned for every layer of every request, so it is one reference count.
 #[derive(Clone)]

@@ -17,8 +17,8 @@ use vigil::{Deadlines, ErrorCode, Phase, Problem};
 
 use crate::http::problem::{is_state_changing, problem_response, ApiProblem, ProblemContext};
 use crate::session::cookies;
-use crate::session::service::{AuthError, Authenticated, CredentialKind, Presented};
 use crate::session::ClientRequest;
+use crate::session::{AuthError, Authenticated, CredentialKind, Presented};
 use crate::state::AppState;
 
 /// The idle deadline of the session, RFC 3339, on every authenticated response.

@@ -18,10 +18,8 @@ use crate::http::problem::{self, ApiProblem};
 use crate::identity::throttle::{Refusal, SignInThrottle};
 use crate::identity::users::UserRepository;
 use crate::session::cookies;
-use crate::session::service::{
-    Authenticated, CredentialKind, Presented, Refreshed, SessionService,
-};
-use crate::session::token::IssuedToken;
+use crate::session::IssuedToken;
+use crate::session::{Authenticated, CredentialKind, Presented, Refreshed, SessionService};
 use crate::session::{ClientRequest, SessionRecord};
 
 #[derive(Debug, Clone)]

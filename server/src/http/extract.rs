@@ -12,7 +12,7 @@ use vigil::work::{is_draft_id, is_idempotency_key, parse_etag, IDEMPOTENCY_KEY_H
 use vigil::{ErrorCode, Problem};
 
 use crate::http::problem::ApiProblem;
-use crate::work::Precondition;
+use vigil::work::Precondition;
 
 /// A JSON body of type `T`; anything else is refused naming the field and why (`422` for
 /// JSON of the wrong shape, `400` for what is not JSON).

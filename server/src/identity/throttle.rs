@@ -27,7 +27,7 @@ use time::{Duration, OffsetDateTime};
 use vigil::Clock;
 
 use crate::redis_connection::RedisConnection;
-use crate::session::StoreError;
+use crate::session::store::StoreError;
 
 /// A number of failures allowed per period: the burst, refilled evenly over the period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

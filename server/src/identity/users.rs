@@ -238,7 +238,7 @@ impl UserRepository {
                 username: username.clone(),
                 display_name,
                 role,
-                key_version: crate::session::local_key::FIRST_KEY_VERSION,
+                key_version: crate::session::FIRST_KEY_VERSION,
             }),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(UserError::Exists(username.as_str().to_owned()))
@@ -337,7 +337,7 @@ impl UserRepository {
 
 /// A stored key version; out of range reads as the first.
 fn key_version(stored: i64) -> u32 {
-    u32::try_from(stored).unwrap_or(crate::session::local_key::FIRST_KEY_VERSION)
+    u32::try_from(stored).unwrap_or(crate::session::FIRST_KEY_VERSION)
 }
 
 #[cfg(test)]

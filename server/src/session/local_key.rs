@@ -15,7 +15,7 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 use vigil::session_info::{LocalKey, RetiredKey};
 
-use crate::session::secret::JwtSecret;
+use crate::session::JwtSecret;
 
 /// The version of a user's key before any password change (the derivation every earlier
 /// build used): copies written then stay readable.

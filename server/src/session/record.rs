@@ -215,7 +215,7 @@ pub struct SessionRecord {
 }
 
 fn first_key_version() -> u32 {
-    crate::session::local_key::FIRST_KEY_VERSION
+    crate::session::FIRST_KEY_VERSION
 }
 
 /// The verdict on a record at some instant.

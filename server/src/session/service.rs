@@ -14,17 +14,17 @@ use vigil::{Clock, ExpiryReason, SessionInfo, TimeoutPolicy, UserSummary};
 
 use crate::audit::{AuditEvent, AuditKind, AuditLog};
 use crate::metrics::Metrics;
-use crate::session::devices::{masked_address, Device};
-use crate::session::local_key::LocalKeys;
-use crate::session::policies::{LimitPolicy, SessionRules};
 use crate::session::store::{
     Created, NewSession, Replaced, SessionStore, SharedSessionStore, StoreError,
 };
-use crate::session::token::{IssuedToken, TokenError, TokenService, TokenSubject};
+use crate::session::LocalKeys;
+use crate::session::{masked_address, Device};
 use crate::session::{
     ClientRequest, ClientSummary, EndReason, GenerationCheck, SessionId, SessionRecord,
     SessionState, Tombstone,
 };
+use crate::session::{IssuedToken, TokenError, TokenService, TokenSubject};
+use crate::session::{LimitPolicy, SessionRules};
 
 /// How the client presented its token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

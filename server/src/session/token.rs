@@ -20,7 +20,7 @@ use time::{Duration, OffsetDateTime};
 use vigil::claims::{Claims, ACCESS_TOKEN_TYPE};
 use vigil::token::{Rejected, TokenVerifier};
 
-use crate::session::secret::JwtSecret;
+use crate::session::JwtSecret;
 use crate::session::SessionId;
 
 /// Clock tolerance for `nbf` and `exp`.

@@ -1,6 +1,5 @@
 //! The user's work in the account: drafts and settings, changed once per idempotency key.
 
-pub mod store;
+mod store;
 
 pub use store::{Applied, Cursor, Operation, Outcome, WorkError, WorkStore, CURSOR_PATTERN};
-pub use vigil::work::Precondition;

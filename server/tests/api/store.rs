@@ -8,8 +8,8 @@ use http::StatusCode;
 use serde_json::json;
 use time::Duration;
 use vigil_server::configuration::SessionStoreChoice;
-use vigil_server::session::service::{AuthError, CredentialKind, Presented};
 use vigil_server::session::ClientRequest;
+use vigil_server::session::{AuthError, CredentialKind, Presented};
 
 use crate::helpers::{refresh_concurrently, spawn_app, RequestHelper, TestApp};
 

@@ -288,7 +288,7 @@ async fn limits_are_enforced_and_name_the_field() {
                         title: String::new(),
                         body: String::new(),
                     },
-                    precondition: vigil_server::work::Precondition::Absent,
+                    precondition: vigil::work::Precondition::Absent,
                 },
                 None,
                 time::OffsetDateTime::now_utc(),

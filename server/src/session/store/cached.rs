@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::{Created, NewSession, Replaced, SessionStore, StoreError, WriteMarks};
-use crate::session::record::{SessionId, SessionRecord};
+use crate::session::{SessionId, SessionRecord};
 
 /// Above this many cached records the cache starts over (records are small; this bounds it).
 const CACHE_CAPACITY: usize = 100_000;

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::{decode, encode, Created, NewSession, Replaced, SessionStore, StoreError, WriteMarks};
 use crate::db::{Backend, Database};
-use crate::session::record::{SessionId, SessionRecord};
+use crate::session::{SessionId, SessionRecord};
 
 /// The store in the database (SQLite by default, or Postgres): one row per session in the
 /// `session_records` table, with the version, the user and the retention beside the record

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::{Created, NewSession, Replaced, SessionStore, SharedSessionStore, StoreError};
-use crate::session::record::{SessionId, SessionRecord};
+use crate::session::{SessionId, SessionRecord};
 
 #[derive(Debug)]
 pub struct InstrumentedStore {

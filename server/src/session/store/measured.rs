@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::{Created, NewSession, Replaced, SessionStore, SharedSessionStore, StoreError};
 use crate::metrics::{Metrics, StoreCall};
-use crate::session::record::{SessionId, SessionRecord};
+use crate::session::{SessionId, SessionRecord};
 
 /// Times every call for the `vigil_store_latency_seconds` histogram.
 #[derive(Debug)]

@@ -31,7 +31,7 @@ use time::OffsetDateTime;
 
 use super::{decode, encode, Created, NewSession, Replaced, SessionStore, StoreError};
 use crate::redis_connection::{Ready, RedisConnection};
-use crate::session::record::{SessionId, SessionRecord};
+use crate::session::{SessionId, SessionRecord};
 
 /// Stores the record as version 0, unless a record with this id exists (0) or, with a
 /// limit above 0, the user has that many sessions live at `now` (-1). The records are read

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::StoreError;
-use crate::session::record::SessionId;
+use crate::session::SessionId;
 
 /// A small file beside the database holding one mark per slot of session ids (the slot is
 /// a prefix of the id, which is random): every write of a session changes its slot's mark
