@@ -194,10 +194,6 @@ impl Metrics {
         self.reuse.inc();
     }
 
-    pub fn sign_in_throttled(&self) {
-        self.throttled.inc();
-    }
-
     pub fn store_call(&self, call: StoreCall, since: Instant) {
         self.store_latency[call as usize].observe(since.elapsed().as_secs_f64());
     }
@@ -216,10 +212,17 @@ impl Metrics {
     }
 }
 
-/// Counts every 503 on its way out.
-pub fn count_unavailable<B>(metrics: &Metrics, response: http::Response<B>) -> http::Response<B> {
-    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
-        metrics.unavailable.inc();
+/// Counts refusals on their way out, in the one step every response crosses: every 503, and
+/// every 429 (only the sign-in limits answer it).
+pub fn count_refusals<B>(metrics: &Metrics, response: http::Response<B>) -> http::Response<B> {
+    match response.status() {
+        StatusCode::SERVICE_UNAVAILABLE => {
+            metrics.unavailable.inc();
+        }
+        StatusCode::TOO_MANY_REQUESTS => {
+            metrics.throttled.inc();
+        }
+        _ => {}
     }
     response
 }

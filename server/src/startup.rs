@@ -231,7 +231,7 @@ pub fn router(state: AppState) -> Router {
     let stack = ServiceBuilder::new()
         .map_response({
             let metrics = state.metrics.clone();
-            move |response| metrics::count_unavailable(&metrics, response)
+            move |response| metrics::count_refusals(&metrics, response)
         })
         .map_request(sanitize_request_id)
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

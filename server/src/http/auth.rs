@@ -186,13 +186,15 @@ pub struct CurrentUser(pub i64);
 
 /// The session the layer verified; refused (never served) if the router lost the layer.
 fn verified(parts: &Parts) -> Result<&Arc<Authenticated>, ApiProblem> {
-    authenticated(parts).ok_or_else(|| {
-        Problem::new(
-            ErrorCode::Unauthenticated,
-            "This endpoint requires a session.",
-        )
-        .into()
-    })
+    authenticated(parts).ok_or_else(|| no_session().into())
+}
+
+/// Only reachable if the router lost this layer: refuse, never serve.
+pub fn no_session() -> Problem {
+    Problem::new(
+        ErrorCode::Unauthenticated,
+        "This endpoint requires a session.",
+    )
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentSession {

@@ -13,7 +13,7 @@ use vigil::session_info::RefreshResponse;
 use vigil::{ErrorCode, PolicyInfo, Problem, SessionInfo, TokenResponse, UserSummary};
 
 use crate::audit::{AuditEvent, AuditKind};
-use crate::http::auth::{credential, deadline_headers, fingerprint};
+use crate::http::auth::{credential, deadline_headers, fingerprint, no_session};
 use crate::http::problem::{self, ApiProblem};
 use crate::identity::throttle::{Refusal, SignInThrottle};
 use crate::identity::users::UserRepository;
@@ -119,7 +119,6 @@ impl VigilBackend {
         let address = client_request.address();
         if let Err(refusal) = self.throttle.check(&credentials.username, address).await {
             if matches!(refusal, Refusal::Wait(_)) {
-                self.sessions.metrics().sign_in_throttled();
                 self.audit(
                     AuditEvent::new(AuditKind::SignInThrottled)
                         .username(&credentials.username)
@@ -204,17 +203,6 @@ impl VigilBackend {
         .await;
         Ok((record, token))
     }
-}
-
-/// The answer to a password check the sign-in limits refused: `429` with `Retry-After` (and
-/// counted), or `503` when the limits cannot be read (fail closed). Sign-ins and the current
-/// password of a password change share the limits, and so this answer.
-/// Only reachable if the router lost its authentication layer: refuse, never serve.
-fn no_session() -> Problem {
-    Problem::new(
-        ErrorCode::Unauthenticated,
-        "This endpoint requires a session.",
-    )
 }
 
 #[async_trait]

@@ -18,7 +18,6 @@ use crate::audit::{AuditEvent, AuditKind};
 use crate::http::auth::CurrentSession;
 use crate::http::extract::AppJson;
 use crate::http::problem::{refusal, ApiProblem};
-use crate::identity::throttle::Refusal;
 use crate::session::cookies;
 use crate::session::{ClientRequest, CredentialKind, EndReason};
 use crate::state::AppState;
@@ -132,9 +131,6 @@ async fn change_password(
     let client = ClientRequest::of(&parts);
     let address = client.address();
     if let Err(refused) = state.throttle.check(&user.username, address).await {
-        if matches!(refused, Refusal::Wait(_)) {
-            state.metrics.sign_in_throttled();
-        }
         let detail = "Too many wrong passwords. Wait before trying again.";
         return Err(refusal(refused, detail));
     }

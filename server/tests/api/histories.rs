@@ -376,44 +376,38 @@ impl<'a> Run<'a> {
     /// (a sign-in's new session id comes from it).
     fn expect(&mut self, op: &Op, token: Option<&Token>, response: &TestResponse) -> Expected {
         let model = &mut self.model;
-        if let Op::SignIn { .. } | Op::SignInAfresh { .. } = op {
-            let new_sid = set_token(response).map(|t| claims(&t).sid);
-            if new_sid
-                .as_ref()
-                .is_some_and(|sid| model.sessions.contains_key(sid))
-            {
-                // Never an id seen before: a new session id on every sign-in.
-                return Expected::Problem(0, "a fresh session id");
-            }
-            return model.sign_in(token, new_sid.as_deref());
-        }
-        if let Op::Advance(_) | Op::Restart | Op::Drafts { .. } | Op::Malformed { .. } = op {
-            return Expected::Ok(Handed::Nothing);
-        }
-        // Every other request presents a token: `step` sends none without one.
-        let Some(token) = token else {
-            return Expected::Problem(0, "a request with a token");
+        // Every request but a sign-in presents a token: `step` sends none without one.
+        let presented = |f: &mut dyn FnMut(&Token) -> Expected| {
+            token.map_or(Expected::Problem(0, "a request with a token"), f)
         };
         match op {
-            Op::Refresh { .. } | Op::Raced { .. } => model.refresh(token),
-            Op::Read { .. } => model.read(token).0,
-            Op::Change { .. } => model.change(token),
-            Op::Logout { .. } => model.logout(token),
-            Op::RevokeOthers { .. } => model.revoke_others(token),
+            Op::SignIn { .. } | Op::SignInAfresh { .. } => {
+                let new_sid = set_token(response).map(|t| claims(&t).sid);
+                if new_sid
+                    .as_ref()
+                    .is_some_and(|sid| model.sessions.contains_key(sid))
+                {
+                    // Never an id seen before: a new session id on every sign-in.
+                    return Expected::Problem(0, "a fresh session id");
+                }
+                model.sign_in(token, new_sid.as_deref())
+            }
+            Op::Refresh { .. } | Op::Raced { .. } => presented(&mut |t| model.refresh(t)),
+            Op::Read { .. } => presented(&mut |t| model.read(t).0),
+            Op::Change { .. } => presented(&mut |t| model.change(t)),
+            Op::Logout { .. } => presented(&mut |t| model.logout(t)),
+            Op::RevokeOthers { .. } => presented(&mut |t| model.revoke_others(t)),
             Op::EndOne { target, .. } => {
                 let target = self.browsers[*target]
                     .cookie
                     .as_deref()
                     .map(|t| claims(t).sid)
                     .unwrap_or_default();
-                model.end_one(token, &target)
+                presented(&mut |t| model.end_one(t, &target))
             }
-            Op::SignIn { .. }
-            | Op::SignInAfresh { .. }
-            | Op::Advance(_)
-            | Op::Restart
-            | Op::Drafts { .. }
-            | Op::Malformed { .. } => unreachable!("answered above"),
+            Op::Advance(_) | Op::Restart | Op::Drafts { .. } | Op::Malformed { .. } => {
+                Expected::Ok(Handed::Nothing)
+            }
         }
     }
 

@@ -115,8 +115,9 @@ impl From<UserError> for ApiProblem {
     }
 }
 
-/// The sign-in limits refused an attempt (`detail` says which kind): wait, or fail closed
-/// when the limits cannot be read.
+/// The answer to a password check the sign-in limits refused: `429` with `Retry-After`, or
+/// `503` when the limits cannot be read (fail closed). Sign-ins and the current password of a
+/// password change share the limits, and so this answer; `detail` says which it was.
 pub fn refusal(refusal: Refusal, detail: &str) -> ApiProblem {
     match refusal {
         Refusal::Wait(RetryAfter(seconds)) => Problem::new(ErrorCode::RateLimited, detail)
