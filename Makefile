@@ -24,7 +24,7 @@ SITE_ADDR := 127.0.0.1:3000
 .PHONY: help tools rust-tools wasm-target cargo-leptos wasm-bindgen node-tools chromium wrk oha \
         stores cargo-fuzz schemathesis build run run-cluster test test-core test-server test-shared \
         test-fuzz test-api test-e2e check-model \
-        fuzz soak lint fmt size release \
+        fuzz soak lint fmt size release dist test-dist \
         bench bench-browser
 
 help:
@@ -32,6 +32,7 @@ help:
 	@echo "make run-cluster - the same behind haproxy: three instances on Redis and Postgres"
 	@echo "make test   - install what is missing, then lint and run every test: core, server, end-to-end"
 	@echo "make test-core | test-server | test-shared | test-fuzz | test-api | test-e2e | lint | size | bench | bench-browser"
+	@echo "make dist   - target/dist/vigil-<version>-<target>.tar.gz: binary, site, settings, systemd unit (test-dist checks it)"
 	@echo "make fuzz   - every fuzz target for FUZZ_SECONDS (300) each, then executions and findings"
 	@echo "make check-model - MODEL_HISTORIES random histories per topology checked against the session model"
 	@echo "make soak   - SOAK_USERS people for SOAK_SECONDS against three instances while faults are injected"
@@ -134,9 +135,24 @@ run: build
 run-cluster: build stores
 	deploy/cluster.sh run
 
+# Built only when a source changed since the last release build or the site beside it is
+# another build's (a debug build writes the same target/site): cargo-leptos itself would run
+# wasm-bindgen and `wasm-opt --converge` again every time (deploy/release-current.sh).
 release: rust-tools node-tools
-	cargo leptos build --release $(SPLIT)
-	@node end2end/bench/size.mjs target/site/pkg >/dev/null
+	@if deploy/release-current.sh; then echo "release: target/release and target/site are up to date"; \
+	  else cargo leptos build --release $(SPLIT) \
+	    && node end2end/bench/size.mjs target/site/pkg >/dev/null \
+	    && deploy/release-current.sh --record; fi
+
+# target/dist/vigil-<version>-<target>.tar.gz: the release binary, its site, example settings,
+# a hardened systemd unit and the operations guide (docs/operations.md, The release).
+dist: release
+	deploy/dist.sh release
+
+# The release archive unpacked elsewhere and started with only its example settings: every
+# file of /login answers and the page hydrates (make test runs the same on the debug build).
+test-dist: release node-tools chromium
+	cd end2end && VIGIL_DIST_PROFILE=release VIGIL_E2E_ONLY=dist npx playwright test --project=dist
 
 # Bytes shipped to the browser: raw, gzip -9 and Brotli 11 for each wasm, JS and CSS file of
 # the release build (the server sends the compressed files it finds beside them), then what
@@ -228,12 +244,19 @@ soak: release stores
 	cargo build --release --locked --manifest-path bench/peers/Cargo.toml --target-dir target
 	bench/soak.sh
 
+# The benches are built with the release's flags and features (cargo-leptos builds the
+# server with `--cfg erase_components` and `split`): cargo reuses the release's artifacts,
+# and the server binary a bench build puts in target/release is the release's own.
+BENCH_FEATURES := --features split
+
 bench: release wrk oha stores
 	cargo build --release --locked --manifest-path bench/peers/Cargo.toml --target-dir target
 	bench/http.sh
-	LEPTOS_OUTPUT_NAME=vigil cargo bench -q -p server --bench store_writes
+	$(CARGO_ENV) cargo bench -q -p server $(BENCH_FEATURES) --bench store_writes
 	@trap 'VIGIL_SERVICES_DIR=$(CURDIR)/target/bench-stores deploy/services.sh stop' EXIT; \
 	  eval "$$(VIGIL_SERVICES_DIR=$(CURDIR)/target/bench-stores VIGIL_SERVICES_PG_PORT=54349 \
 	    VIGIL_SERVICES_REDIS_PORT=63819 deploy/services.sh start | sed 's/^/export /')" && \
-	  VIGIL_BENCH_POSTGRES="$$VIGIL_TEST_POSTGRES" LEPTOS_OUTPUT_NAME=vigil \
-	    cargo bench -q -p server --bench session_lookup
+	  VIGIL_BENCH_POSTGRES="$$VIGIL_TEST_POSTGRES" $(CARGO_ENV) \
+	    cargo bench -q -p server $(BENCH_FEATURES) --bench session_lookup
+	@deploy/release-current.sh || { echo "make bench changed the release build" >&2; exit 1; }
+	$(MAKE) --no-print-directory test-dist

@@ -42,7 +42,7 @@ trap 'exit 143' INT TERM
 export VIGIL_SIGNIN_LIMIT_PER_ACCOUNT=100000
 export VIGIL_SIGNIN_LIMIT_PER_IP=100000
 export VIGIL_SIGNIN_LIMIT_PER_ACCOUNT_HOURLY=100000
-export LEPTOS_OUTPUT_NAME=vigil LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg RUST_LOG="${RUST_LOG:-error}"
+export RUST_LOG="${RUST_LOG:-error}"
 
 # CPU time the host took from this machine (steal) while the benchmark ran: on a shared
 # host it can cost more than any change measured here, so every run says how much it was.
@@ -67,9 +67,9 @@ with_setup() { # setup, command...
   mkdir -p "$work/$setup"
   if [ "$setup" = shared ]; then
     VIGIL_DATABASE_URL="$VIGIL_TEST_POSTGRES/postgres" VIGIL_SESSION_STORE="$VIGIL_TEST_REDIS" \
-      VIGIL_DATA_DIR="$work/$setup" LEPTOS_SITE_ADDR="127.0.0.1:$((port + n))" "$@"
+      VIGIL_DATA_DIR="$work/$setup" VIGIL_LISTEN_ADDR="127.0.0.1:$((port + n))" "$@"
   else
-    VIGIL_DATA_DIR="$work/$setup" LEPTOS_SITE_ADDR="127.0.0.1:$((port + n))" "$@"
+    VIGIL_DATA_DIR="$work/$setup" VIGIL_LISTEN_ADDR="127.0.0.1:$((port + n))" "$@"
   fi
 }
 

@@ -44,7 +44,6 @@ export_settings() {
   export VIGIL_JWT_SECRET_FILE="$DIR/jwt-secret"
   export VIGIL_TRUSTED_PROXIES="127.0.0.1"
   export VIGIL_DATA_DIR="$DIR"
-  source deploy/site-env.sh
   export RUST_LOG="${RUST_LOG:-warn}"
 }
 
@@ -69,7 +68,7 @@ wait_until_answers() {
 start_instance() {
   local n=$1 port
   port=$(instance_port "$n")
-  LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_RELOAD_PORT=$((port + 100)) \
+  VIGIL_LISTEN_ADDR="127.0.0.1:$port" LEPTOS_RELOAD_PORT=$((port + 100)) \
     nohup "$SERVER" >"$DIR/instance-$n.log" 2>&1 &
   echo $! >"$DIR/instance-$n.pid"
 }

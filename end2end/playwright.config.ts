@@ -1,6 +1,8 @@
 import { defineConfig, devices } from "@playwright/test";
 
-import { clusterPort, serverPort as port } from "./ports";
+import { clusterPort, distPort, serverPort as port } from "./ports";
+
+const only = process.env.VIGIL_E2E_ONLY;
 
 /**
  * One worker: the tests share one server (and one cluster) whose clock they move forward.
@@ -31,13 +33,23 @@ export default defineConfig({
     },
   },
   projects: [
-    { name: "chromium", testIgnore: /cluster\.spec\.ts/, use: { ...devices["Desktop Chrome"] } },
+    {
+      name: "chromium",
+      testIgnore: /(cluster|dist)\.spec\.ts/,
+      use: { ...devices["Desktop Chrome"] },
+    },
     {
       name: "cluster",
       testMatch: /cluster\.spec\.ts/,
       use: { ...devices["Desktop Chrome"], baseURL: `http://127.0.0.1:${clusterPort}` },
     },
+    {
+      name: "dist",
+      testMatch: /dist\.spec\.ts/,
+      use: { ...devices["Desktop Chrome"], baseURL: `http://127.0.0.1:${distPort}` },
+    },
   ],
+  // VIGIL_E2E_ONLY=dist starts only the packed release (`make test-dist`, after `make bench`).
   webServer: [
     {
       command: "./start-server.sh",
@@ -56,5 +68,14 @@ export default defineConfig({
       stderr: "pipe",
       gracefulShutdown: { signal: "SIGTERM", timeout: 20_000 },
     },
-  ],
+    {
+      // The packed release, unpacked elsewhere (deploy/dist.sh).
+      command: "./start-dist.sh",
+      url: `http://127.0.0.1:${distPort}/login`,
+      reuseExistingServer: false,
+      timeout: 180_000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  ].filter((server) => !only || server.command === `./start-${only}.sh`),
 });

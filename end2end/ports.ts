@@ -4,3 +4,5 @@ export const serverPort = Number(process.env.VIGIL_E2E_PORT ?? 3100);
 export const clusterPort = Number(process.env.VIGIL_E2E_CLUSTER_PORT ?? 3200);
 /** ...which listen on the three ports after clusterPort + 10 (deploy/cluster.sh). */
 export const instancePorts = [1, 2, 3].map((n) => clusterPort + 10 + n);
+/** The packed release, unpacked and started by start-dist.sh. */
+export const distPort = Number(process.env.VIGIL_E2E_DIST_PORT ?? 3300);

@@ -13,7 +13,6 @@ export VIGIL_REAUTH_WITHIN="${VIGIL_REAUTH_WITHIN:-30s}"
 export VIGIL_SIGNIN_LIMIT_PER_ACCOUNT=10000
 export VIGIL_SIGNIN_LIMIT_PER_IP=10000
 export VIGIL_SIGNIN_LIMIT_PER_ACCOUNT_HOURLY=100000
-source deploy/site-env.sh
 export RUST_LOG="${RUST_LOG:-warn}"
 
 # The suite's accounts, through the server's command line ("$@" runs it): Lin's password

@@ -12,7 +12,7 @@ rm -rf "$data_dir"
 mkdir -p "$data_dir"
 
 export VIGIL_DATA_DIR="$data_dir"
-export LEPTOS_SITE_ADDR="127.0.0.1:${port}"
+export VIGIL_LISTEN_ADDR="127.0.0.1:${port}"
 export LEPTOS_RELOAD_PORT=3101
 
 add_accounts "$server"

@@ -13,6 +13,7 @@ pub mod phase;
 pub mod policy;
 pub mod preserved;
 pub mod problem;
+pub mod return_path;
 pub mod session_info;
 pub mod sessions;
 pub mod timestamp;

@@ -2,19 +2,22 @@
 //! --password-stdin` creates an account (`--role admin` for an administrator), or with
 //! `--update` resets its password and ends every session it has; `server session list
 //! --user NAME` and `server session revoke --user NAME (--all | ID)` let an operator see and
-//! end a user's sessions.
+//! end a user's sessions; `server check` validates the settings and reaches the database,
+//! the session store and the site, as `serve` would, without serving.
 
 use clap::{Parser, Subcommand};
 use vigil::{Clock, Role, SystemClock};
 
 use crate::audit::{AuditEvent, AuditKind, AuditLog};
-use crate::configuration::Settings;
+use crate::configuration::{Environment, SessionStoreChoice, Settings};
 use crate::db::{self, Database};
 use crate::identity::users::{UserError, UserRepository, Username};
 use crate::redis_connection::RedisSetupError;
 use crate::session::store::SharedSessionStore;
+use crate::session::JwtSecret;
 use crate::session::{end_sessions_of, live_sessions_of, view_of};
 use crate::session::{AuthError, EndReason};
+use crate::site::{self, SiteError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,6 +43,9 @@ pub enum Command {
         #[command(subcommand)]
         command: SessionCommand,
     },
+    /// Check the settings, the signing secret, the database, the session store and the
+    /// site; exits non-zero naming what failed.
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +109,8 @@ pub enum CliError {
     NoSuchUser(String),
     #[error("user `{0}` has no live session with the id `{1}`")]
     NoSuchSession(String, String),
+    #[error("{0}\nthe check failed")]
+    CheckFailed(String),
 }
 
 impl UserCommand {
@@ -255,5 +263,98 @@ pub async fn run_session_command(
                 username.as_str()
             ))
         }
+    }
+}
+
+/// `server check`: each part `serve` needs, in the order it needs them, one line each
+/// (`ok` or `FAILED` and why). Answers the report, or the report as the error when a part
+/// failed.
+pub async fn run_check(
+    settings: &Settings,
+    site: Result<leptos::config::LeptosOptions, SiteError>,
+) -> Result<String, CliError> {
+    let mut report = Vec::new();
+    let mut failed = false;
+    let mut line = |part: &str, outcome: Result<String, String>| {
+        failed |= outcome.is_err();
+        report.push(match outcome {
+            Ok(detail) => format!("ok      {part}: {detail}"),
+            Err(why) => format!("FAILED  {part}: {why}"),
+        });
+    };
+    line(
+        "settings",
+        Ok(format!(
+            "{} environment, idle timeout {}s, absolute {}s",
+            match settings.environment {
+                Environment::Production => "production",
+                Environment::Development => "development",
+            },
+            settings.sessions.policy.idle_timeout().whole_seconds(),
+            settings.sessions.policy.absolute_timeout().whole_seconds(),
+        )),
+    );
+    let production = settings.environment == Environment::Production;
+    line(
+        "signing secret",
+        JwtSecret::load(&settings.tokens.secret, production)
+            .map(|_| "loaded".to_owned())
+            .map_err(|err| err.to_string()),
+    );
+    let db = match open(settings).await {
+        Ok((db, _)) => match db.check().await {
+            Ok(()) => {
+                line(
+                    "database",
+                    Ok(format!("{:?}, migrations applied", db.backend())),
+                );
+                Some(db)
+            }
+            Err(err) => {
+                line("database", Err(err.to_string()));
+                None
+            }
+        },
+        Err(err) => {
+            line("database", Err(err.to_string()));
+            None
+        }
+    };
+    let kind = match settings.storage.session_store {
+        SessionStoreChoice::Database => "in the database",
+        SessionStoreChoice::Redis(_) => "Redis",
+    };
+    match db.as_ref().map(|db| session_store(settings, db)) {
+        None => line(
+            "session store",
+            Err("not checked without the database".into()),
+        ),
+        Some(Err(err)) => line("session store", Err(err.to_string())),
+        Some(Ok(store)) => line(
+            "session store",
+            store
+                .check()
+                .await
+                .map(|()| format!("{kind}, answering"))
+                .map_err(|err| format!("{kind}: {err}")),
+        ),
+    }
+    line(
+        "site",
+        site.and_then(|options| {
+            let files = site::check(&options)?;
+            Ok(format!(
+                "{} ({} files named by this build, all present)",
+                options.site_root,
+                files.len()
+            ))
+        })
+        .map_err(|err| err.to_string()),
+    );
+    let report = report.join("\n");
+    if failed {
+        Err(CliError::CheckFailed(report))
+    } else {
+        Ok(report)
     }
 }

@@ -85,6 +85,9 @@ pub struct NetworkSettings {
     /// How long a client may take to send its request headers, and its body.
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
+    /// Where the site is served (`VIGIL_LISTEN_ADDR`; without it `LEPTOS_SITE_ADDR`, or
+    /// 127.0.0.1:3000).
+    pub listen_addr: Option<std::net::SocketAddr>,
     /// Where `/metrics` is served instead of the main address (`VIGIL_METRICS_ADDR`).
     pub metrics_addr: Option<std::net::SocketAddr>,
 }
@@ -138,8 +141,11 @@ pub enum ConfigError {
     StoreTimeout,
     #[error("VIGIL_SESSION_LIMIT_POLICY must be `evict-oldest` or `refuse`, not `{0}`")]
     LimitPolicy(String),
-    #[error("VIGIL_METRICS_ADDR must be an address with a port, like 127.0.0.1:9464")]
-    MetricsAddr,
+    #[error("{name} must be an address with a port, like {example}")]
+    Address {
+        name: &'static str,
+        example: &'static str,
+    },
 }
 
 /// Reads a variable through a lookup function, so tests need not touch the process env.
@@ -220,6 +226,21 @@ impl Vars<'_> {
     }
 
     /// A whole number, at least 1.
+    /// A socket address, if set; `example` is shown when it is not one.
+    fn address(
+        &self,
+        name: &'static str,
+        example: &'static str,
+    ) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        self.var(name)
+            .map(|raw| {
+                raw.trim()
+                    .parse()
+                    .map_err(|_| ConfigError::Address { name, example })
+            })
+            .transpose()
+    }
+
     fn count(&self, name: &'static str, default: NonZeroU32) -> Result<NonZeroU32, ConfigError> {
         match self.var(name) {
             None => Ok(default),
@@ -367,18 +388,15 @@ impl SignInSettings {
 
 impl NetworkSettings {
     fn read(vars: &Vars<'_>) -> Result<Self, ConfigError> {
-        let metrics_addr = match vars.var("VIGIL_METRICS_ADDR") {
-            None => None,
-            Some(raw) => Some(raw.trim().parse().map_err(|_| ConfigError::MetricsAddr)?),
-        };
         Ok(Self {
+            listen_addr: vars.address("VIGIL_LISTEN_ADDR", "127.0.0.1:3000")?,
             trusted_proxies: TrustedProxies::parse(
                 &vars.var("VIGIL_TRUSTED_PROXIES").unwrap_or_default(),
             )?,
             header_read_timeout: vars
                 .duration("VIGIL_HEADER_READ_TIMEOUT", Duration::seconds(10))?,
             body_read_timeout: vars.duration("VIGIL_BODY_READ_TIMEOUT", Duration::seconds(30))?,
-            metrics_addr,
+            metrics_addr: vars.address("VIGIL_METRICS_ADDR", "127.0.0.1:9464")?,
         })
     }
 }

@@ -13,6 +13,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod redis_connection;
 pub mod session;
+pub mod site;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

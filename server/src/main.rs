@@ -1,7 +1,7 @@
 use clap::Parser;
-use leptos::config::get_configuration;
-use vigil_server::cli::{run_session_command, run_user_command, Cli, Command};
+use vigil_server::cli::{run_check, run_session_command, run_user_command, Cli, Command};
 use vigil_server::configuration::Settings;
+use vigil_server::site;
 use vigil_server::startup::Application;
 use vigil_server::telemetry;
 
@@ -35,6 +35,7 @@ async fn main() -> std::process::ExitCode {
             report(run_user_command(&settings, command, &password).await)
         }
         Command::Session { command } => report(run_session_command(&settings, command).await),
+        Command::Check => report(run_check(&settings, site::options()).await),
         Command::Serve => serve(settings).await,
     }
 }
@@ -54,13 +55,18 @@ fn report(outcome: Result<String, impl std::fmt::Display>) -> std::process::Exit
 }
 
 async fn serve(settings: Settings) -> std::process::ExitCode {
-    let leptos_options = match get_configuration(None) {
-        Ok(conf) => conf.leptos_options,
+    let leptos_options = match site::options() {
+        Ok(options) => options,
         Err(err) => {
-            eprintln!("vigil: leptos configuration error: {err}");
+            eprintln!("vigil: {err}");
             return std::process::ExitCode::from(2);
         }
     };
+    // Served anyway (the API works without it), but a page would wait for files that are
+    // not there: say so where the operator looks first.
+    if let Err(err) = site::check(&leptos_options) {
+        tracing::error!(error = %err, "the site's files are missing; pages will not load");
+    }
     let policy = settings.sessions.policy;
     let app = match Application::build(settings, leptos_options).await {
         Ok(app) => app,

@@ -27,6 +27,7 @@ use crate::http::client_address::resolve_client_address;
 use crate::http::completion::run_to_completion;
 use crate::http::csrf::reject_cross_site;
 use crate::http::headers::{protective_headers, sanitize_request_id};
+use crate::http::page_access::redirect_without_session;
 use crate::http::problem::{normalize_api, REQUEST_ID};
 use crate::http::{api, assets, health, serve, server_fns, test_hooks};
 use crate::identity::throttle::SignInThrottle;
@@ -197,15 +198,12 @@ pub fn routes(state: &AppState) -> Router {
     // Server functions are served by `server_fns`, pages by Leptos.
     let routes = generate_route_list_with_exclusions(App, Some(server_fns::paths()));
     let backend = state.backend.clone();
-    let mut router = Router::new().leptos_routes_with_context(
-        state,
-        routes,
-        move || provide_context(backend.clone()),
-        {
+    let mut router = Router::new()
+        .leptos_routes_with_context(state, routes, move || provide_context(backend.clone()), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
-        },
-    );
+        })
+        .route_layer(from_fn(redirect_without_session));
     router = router
         .merge(server_fns::routes(state.backend.clone()))
         .merge(assets::routes(
@@ -300,7 +298,10 @@ impl Application {
         settings: Settings,
         leptos_options: LeptosOptions,
     ) -> Result<Self, StartupError> {
-        let addr = leptos_options.site_addr;
+        let addr = settings
+            .network
+            .listen_addr
+            .unwrap_or(leptos_options.site_addr);
         let state = build_state(settings, leptos_options, None).await?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await

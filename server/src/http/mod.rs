@@ -12,6 +12,7 @@ pub mod extract;
 pub mod headers;
 pub mod health;
 pub mod openapi;
+pub mod page_access;
 pub mod page_compression;
 pub mod problem;
 pub mod serve;

@@ -15,6 +15,8 @@ mod histories;
 mod instances;
 mod model;
 mod openapi;
+mod operations;
+mod pages;
 mod problem_pages;
 mod processes;
 mod session_lifecycle;

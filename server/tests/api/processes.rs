@@ -37,7 +37,6 @@ pub fn environment(dir: &Path, settings: &[(&str, &str)]) -> Vec<(String, String
     let mut env: Vec<(String, String)> = vec![
         ("VIGIL_DATA_DIR".into(), dir.display().to_string()),
         ("VIGIL_TEST_CLOCK".into(), "1".into()),
-        ("LEPTOS_OUTPUT_NAME".into(), "vigil".into()),
         ("RUST_LOG".into(), "warn".into()),
     ];
     env.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
@@ -66,7 +65,7 @@ impl ServerProcess {
             .expect("a log file");
         let child = Command::new(env!("CARGO_BIN_EXE_server"))
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("LEPTOS_SITE_ADDR", self.addr.to_string())
+            .env("VIGIL_LISTEN_ADDR", self.addr.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -195,6 +194,16 @@ fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
 /// Runs a command of the server binary (`user add`, …) with `env`, `input` on its standard
 /// input; panics with its output when it fails.
 pub fn command(env: &[(String, String)], args: &[&str], input: &str) {
+    let output = run_command(env, args, input);
+    assert!(
+        output.status.success(),
+        "server {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Runs a command of the server binary and answers how it ended and what it printed.
+pub fn run_command(env: &[(String, String)], args: &[&str], input: &str) -> std::process::Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -207,10 +216,5 @@ pub fn command(env: &[(String, String)], args: &[&str], input: &str) {
     if let Some(mut stdin) = child.stdin.take() {
         stdin.write_all(input.as_bytes()).expect("input");
     }
-    let output = child.wait_with_output().expect("it ends");
-    assert!(
-        output.status.success(),
-        "server {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    child.wait_with_output().expect("it ends")
 }

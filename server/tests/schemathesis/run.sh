@@ -23,8 +23,7 @@ trap 'exit 143' INT TERM
 # A client that tries thousands of wrong inputs is not someone guessing passwords.
 export VIGIL_SIGNIN_LIMIT_PER_ACCOUNT=1000000 VIGIL_SIGNIN_LIMIT_PER_IP=1000000
 export VIGIL_SIGNIN_LIMIT_PER_ACCOUNT_HOURLY=1000000
-export VIGIL_DATA_DIR="$work" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_OUTPUT_NAME=vigil
-export LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg RUST_LOG="${RUST_LOG:-warn}"
+export VIGIL_DATA_DIR="$work" VIGIL_LISTEN_ADDR="127.0.0.1:$port" RUST_LOG="${RUST_LOG:-warn}"
 export VIGIL_ST_BASE="http://127.0.0.1:$port" VIGIL_ST_USER=schemathesis
 export VIGIL_ST_PASSWORD="an api test passphrase"
 printf '%s' "$VIGIL_ST_PASSWORD" | "$server" user add "$VIGIL_ST_USER" --password-stdin >/dev/null

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Packs a release into target/dist/vigil-<version>-<target>.tar.gz: bin/server with the
+# hash.txt its build wrote beside it (Leptos reads the hashed file names from there), site/
+# (the browser's files with their compressed copies), the example settings, the systemd unit
+# and the operations guide. The binary finds site/ beside bin/ by itself (server/src/site.rs).
+#
+#   deploy/dist.sh [release|debug]   (make dist: release; the end-to-end suite packs its debug build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+profile="${1:-release}"
+version="$(awk -F'"' '/^version = / { print $2; exit }' server/Cargo.toml)"
+target="$(rustc -vV | sed -n 's/^host: //p')"
+name="vigil-${version}-${target}"
+[ "$profile" = release ] || name="${name}-${profile}"
+bin="target/${profile}"
+
+for file in "$bin/server" "$bin/hash.txt" target/site/pkg; do
+  [ -e "$file" ] || { echo "dist: $file is missing (build the ${profile} site first)" >&2; exit 1; }
+done
+
+stage="target/dist/${name}"
+rm -rf "$stage" "target/dist/${name}.tar.gz"
+mkdir -p "$stage/bin"
+# Without debug information: what a server needs to run and to print a backtrace.
+objcopy --strip-debug "$bin/server" "$stage/bin/server"
+cp "$bin/hash.txt" "$stage/bin/hash.txt"
+cp -r target/site "$stage/site"
+cp deploy/dist/vigil.env.example deploy/dist/vigil.service "$stage/"
+cp docs/operations.md "$stage/OPERATIONS.md"
+tar -C target/dist -czf "target/dist/${name}.tar.gz" "$name"
+rm -rf "$stage"
+echo "target/dist/${name}.tar.gz"
