@@ -1,7 +1,9 @@
-import { defineConfig, devices } from "@playwright/test";
+import { defineConfig, devices, type PlaywrightTestConfig } from "@playwright/test";
 
 import { clusterPort, distPort, serverPort as port } from "./ports";
 
+/** One server the suite starts (Playwright's type for it is not exported by name). */
+type WebServer = Exclude<NonNullable<PlaywrightTestConfig["webServer"]>, unknown[]>;
 const only = process.env.VIGIL_E2E_ONLY;
 
 /**
@@ -50,7 +52,7 @@ export default defineConfig({
     },
   ],
   // VIGIL_E2E_ONLY=dist starts only the packed release (`make test-dist`, after `make bench`).
-  webServer: [
+  webServer: (<WebServer[]>[
     {
       command: "./start-server.sh",
       url: `http://127.0.0.1:${port}/login`,
@@ -74,8 +76,9 @@ export default defineConfig({
       url: `http://127.0.0.1:${distPort}/login`,
       reuseExistingServer: false,
       timeout: 180_000,
-      stdout: "pipe",
+      // The example settings log every request (RUST_LOG=info) to standard output.
+      stdout: "ignore",
       stderr: "pipe",
     },
-  ].filter((server) => !only || server.command === `./start-${only}.sh`),
+  ]).filter((server) => !only || server.command === `./start-${only}.sh`),
 });

@@ -11,6 +11,7 @@ pub mod browser;
 pub mod components;
 pub mod content_security;
 pub mod messages;
+pub mod page_head;
 pub mod page_meta;
 pub mod pages;
 pub mod session_context;
@@ -23,6 +24,7 @@ use leptos_router::path;
 #[cfg(feature = "split")]
 use leptos_router::{lazy_route, Lazy, LazyRoute};
 
+use crate::page_head::{FollowRoute, PageHead};
 use crate::page_meta::{POLICY_META, SESSION_META};
 use crate::pages::account::AccountPage;
 use crate::pages::login::LoginPage;
@@ -33,7 +35,7 @@ use crate::session_context::SessionContext;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let (session, path) = page_request_setup(&options);
-    let title = page_title(&path);
+    let head = PageHead::of(&path);
     let policy = page_meta::page_policy().map(|policy| page_meta::encode_policy(&policy));
     view! {
         <!DOCTYPE html>
@@ -42,6 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
+                <meta name="description" content=head.description/>
                 <meta name=SESSION_META content=session/>
                 <meta name=POLICY_META content=policy/>
                 // The SVG is the icon browsers use; declaring the ICO by its sizes (not "any") keeps
@@ -53,7 +56,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                <title>{title}</title>
+                <title>{head.title()}</title>
             </head>
             <body>
                 <App/>
@@ -100,35 +103,6 @@ fn page_request_setup(_options: &LeptosOptions) -> (&'static str, String) {
     ("cookie", String::new())
 }
 
-/// Each page's title (WCAG 2.4.2), from its path, as the server writes it into the page.
-pub fn page_title(path: &str) -> String {
-    let page = routed_page_name(path).unwrap_or_else(|| {
-        match path
-            .strip_prefix("/problems/")
-            .map(vigil::ErrorCode::from_slug)
-        {
-            Some(Some(code)) => code.title(),
-            Some(None) => "Unknown problem type",
-            None => "Page not found",
-        }
-    });
-    format!("{page} · Vigil")
-}
-
-/// The names of the pages the router moves between; the browser sets the title again on
-/// every navigation (`PageTitle`). Problem pages are not among them: nothing in the app links
-/// to one (they are the `type` of API problems, opened directly), so their title is always
-/// the one the server wrote.
-fn routed_page_name(path: &str) -> Option<&'static str> {
-    match path.trim_end_matches('/') {
-        "" => Some("Drafts"),
-        "/login" => Some("Sign in"),
-        "/sessions" => Some("Where you are signed in"),
-        "/account" => Some("Your account"),
-        _ => None,
-    }
-}
-
 /// A page's view for its route: lazy (its own wasm chunk, declared by `lazy_page!`) in a split
 /// build, the page component itself otherwise.
 #[cfg(feature = "split")]
@@ -152,7 +126,7 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Router>
-            <PageTitle/>
+            <FollowRoute/>
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("") view={page!(WorkspaceRoute, WorkspacePage)}/>
                 <Route path=path!("login") view=LoginPage/>
@@ -164,26 +138,6 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Keeps the document's title that of the page shown, as the router moves between pages.
-#[component]
-fn PageTitle() -> impl IntoView {
-    #[cfg(feature = "hydrate")]
-    {
-        let location = leptos_router::hooks::use_location();
-        Effect::new(move |_| {
-            let Some(page) = routed_page_name(&location.pathname.get()) else {
-                return;
-            };
-            let title = format!("{page} · Vigil");
-            if let Some(document) = web_sys::window().and_then(|window| window.document()) {
-                if document.title() != title {
-                    document.set_title(&title);
-                }
-            }
-        });
-    }
-}
-
 #[component]
 fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -191,12 +145,12 @@ fn NotFound() -> impl IntoView {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
     view! {
-        <div class="problem-page">
+        <main class="problem-page">
             <article class="problem-card">
                 <h1>"Page not found"</h1>
                 <p><a href="/">"Back to Vigil"</a></p>
             </article>
-        </div>
+        </main>
     }
 }
 
@@ -228,26 +182,4 @@ lazy_page! {
     SessionsRoute => SessionsPage,
     AccountRoute => AccountPage,
     ProblemRoute => ProblemPage,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::page_title;
-
-    #[test]
-    fn every_page_has_a_title_of_its_own() {
-        assert_eq!(page_title("/login"), "Sign in · Vigil");
-        assert_eq!(page_title("/"), "Drafts · Vigil");
-        assert_eq!(page_title("/sessions/"), "Where you are signed in · Vigil");
-        assert_eq!(page_title("/account"), "Your account · Vigil");
-        assert_eq!(
-            page_title("/problems/session-expired"),
-            "Session expired · Vigil"
-        );
-        assert_eq!(
-            page_title("/problems/no-such-thing"),
-            "Unknown problem type · Vigil"
-        );
-        assert_eq!(page_title("/nowhere"), "Page not found · Vigil");
-    }
 }

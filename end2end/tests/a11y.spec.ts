@@ -17,6 +17,9 @@ test.describe("WCAG 2.2 AA in every state (axe-core)", () => {
     await page.goto("/login");
     await expect(page.locator("#timeout-disclosure")).toBeVisible();
     await expectNoViolations(page, "sign-in page");
+    await page.getByText("Time limits and your drafts").click();
+    await expect(page.locator("#remember-disclosure")).toBeVisible();
+    await expectNoViolations(page, "sign-in page with the policy open");
   });
 
   test("workspace, warning toast, timeout modal and sign-out question", async ({ page }) => {

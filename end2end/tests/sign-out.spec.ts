@@ -101,7 +101,7 @@ test.describe("signing out and the work kept here", () => {
   test("wrong credentials on the sign-in page are explained", async ({ page }) => {
     await page.goto("/login");
     await expect(page.locator("#timeout-disclosure")).toContainText("2 minutes");
-    await expect(page.locator("#timeout-disclosure")).toContainText("7 days");
+    await expect(page.locator("#policy-details")).toContainText("7 days");
     await hydrated(page);
     await page.getByLabel("Username").fill(ADA.username);
     await page.getByLabel("Password").fill("wrong password");

@@ -37,7 +37,12 @@ pub fn SignedInFrame(children: ChildrenFn) -> impl IntoView {
     view! {
         <Show
             when=ready
-            fallback=|| view! { <div class="checking" role="status">"Checking your session…"</div> }
+            // The page's one `main` until the page itself shows.
+            fallback=|| view! {
+                <main class="checking">
+                    <p role="status">"Checking your session…"</p>
+                </main>
+            }
         >
             <div class="theme-root" data-theme=theme data-text-size=size>
                 <div class="app-shell" inert=blocked aria-hidden=move || blocked().then_some("true")>

@@ -3,6 +3,7 @@
 //! attempt at a time, and the dialog's own second button.
 
 use leptos::prelude::*;
+use vigil::UserSummary;
 
 use crate::actions::{self, SignInForm};
 use crate::session_context::use_session;
@@ -31,12 +32,11 @@ pub fn ReauthForm(
             let _ = el.focus();
         }
     });
-    let who = move || {
+    let name = move || {
         ctx.user
-            .get()
-            .map(|u| (u.display_name, u.username))
-            .unwrap_or_default()
+            .with(|u| u.as_ref().map(|u| u.display_name.clone()))
     };
+    let aside = move || ctx.user.with(|u| u.as_ref().and_then(username_aside));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         form.submit(
@@ -53,7 +53,7 @@ pub fn ReauthForm(
     view! {
         <form class="reauth-form" on:submit=submit>
             <p class="reauth-user">
-                "Continue as " <strong>{move || who().0}</strong> " (" {move || who().1} ")"
+                "Continue as " <strong>{name}</strong> {aside}
             </p>
             <label for=input_id>"Password"</label>
             <input
@@ -72,5 +72,34 @@ pub fn ReauthForm(
                 {children()}
             </div>
         </form>
+    }
+}
+
+/// " (ada)" after the display name, which says whose password is asked for, unless the
+/// display name already is the username.
+fn username_aside(user: &UserSummary) -> Option<String> {
+    (user.display_name != user.username).then(|| format!(" ({})", user.username))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(username: &str, display_name: &str) -> UserSummary {
+        UserSummary {
+            id: 1,
+            username: username.into(),
+            display_name: display_name.into(),
+            role: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_username_is_named_once() {
+        assert_eq!(
+            username_aside(&user("ada", "Ada Lovelace")).as_deref(),
+            Some(" (ada)")
+        );
+        assert_eq!(username_aside(&user("alice", "alice")), None);
     }
 }

@@ -1,10 +1,13 @@
-//! The sign-in page. It states how long inactivity may last and how long drafts are kept
-//! before anyone signs in (WCAG 2.2.6), from the server's own policy.
+//! The sign-in page. It states how long inactivity may last (WCAG 2.2.6) in one sentence
+//! above the form and the rest of the server's policy one step away, so the form and its
+//! button fit the first screen, on a phone too.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_navigate, use_query_map};
 use vigil::client::Notice;
 use vigil::preserved::RETENTION;
+use vigil::return_path::{after_sign_in, NEXT_PARAM};
+use vigil::PolicyInfo;
 
 use crate::actions::{self, SignInForm};
 use crate::page_meta::page_policy;
@@ -30,14 +33,18 @@ pub fn LoginPage() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     crate::browser::loader::start_if_session_after_hydration(ctx);
     let navigate = use_navigate();
+    // Back to the page that sent here (the server's `303` names it), never off this site.
+    let query = use_query_map();
+    let destination =
+        move || after_sign_in(query.with_untracked(|q| q.get(NEXT_PARAM)).as_deref()).to_owned();
 
-    // Someone already signed in (or with a session to resume) belongs in the workspace.
+    // Someone already signed in (or with a session to resume) belongs in the app.
     Effect::new({
         let navigate = navigate.clone();
         move |_| {
             let phase = ctx.phase.get();
             if phase.is_signed_in() || phase.is_ended() {
-                navigate("/", Default::default());
+                navigate(&destination(), Default::default());
             }
         }
     });
@@ -58,7 +65,7 @@ pub fn LoginPage() -> impl IntoView {
                 if let Some(el) = password.get_untracked() {
                     el.set_value("");
                 }
-                navigate("/", Default::default());
+                navigate(&destination(), Default::default());
             }
         });
     };
@@ -79,44 +86,12 @@ pub fn LoginPage() -> impl IntoView {
         crate::browser::loader::preload();
     };
 
-    let retention = human_duration(RETENTION.whole_seconds());
     view! {
-        <div class="login-page">
+        <main class="login-page">
             <section class="login-card" aria-labelledby="login-heading">
                 <p class="brand" aria-hidden="true">"Vigil"</p>
                 <h1 id="login-heading">"Sign in"</h1>
-                {match policy {
-                    Some(p) => view! {
-                        <p class="disclosure" id="timeout-disclosure">
-                            "For your security you are signed out after "
-                            <strong>{human_duration(p.idle_timeout_secs)}</strong>
-                            " without activity, and after "
-                            {human_duration(p.absolute_timeout_secs)}
-                            " in any case. You will be warned "
-                            {human_duration(p.warning_secs)}
-                            " before and can stay signed in with one click. "
-                            "Your drafts and settings are saved to your account, and kept encrypted in this browser for "
-                            {retention.clone()}
-                            " in case your session ends before they reach it."
-                        </p>
-                        {p.remember_absolute_secs.map(|secs| view! {
-                            <p class="disclosure" id="remember-disclosure">
-                                "With “Remember me”, this browser stays signed in for up to "
-                                {human_duration(secs)}
-                                ", even after it is closed; you are still signed out after "
-                                {human_duration(p.idle_timeout_secs)}
-                                " without activity. Without it, closing the browser signs you out."
-                            </p>
-                        })}
-                    }.into_any(),
-                    None => view! {
-                        <p class="disclosure" id="timeout-disclosure">
-                            "You are signed out after a period without activity. Your drafts are kept in this browser for "
-                            {retention}
-                            "."
-                        </p>
-                    }.into_any(),
-                }}
+                <InactivityNotice policy/>
                 // Someone filling in the form will need the session's code: fetch it meanwhile.
                 <form class="login-form" method="post" on:submit=submit on:focusin=preload novalidate>
                     <Field name="username" label="Username" kind="text" autocomplete="username" node_ref=username/>
@@ -141,8 +116,62 @@ pub fn LoginPage() -> impl IntoView {
                 <Show when=unreachable>
                     <p class="notice warning" role="status">"Vigil cannot reach the server right now."</p>
                 </Show>
+                <PolicyDetails policy/>
             </section>
-        </div>
+        </main>
+    }
+}
+
+/// How long inactivity may last (WCAG 2.2.6), in one sentence above the form; the rest of
+/// the policy is in [`PolicyDetails`], so the form fits the first screen.
+#[component]
+fn InactivityNotice(policy: Option<PolicyInfo>) -> impl IntoView {
+    view! {
+        <p class="disclosure" id="timeout-disclosure">
+            {match policy {
+                Some(p) => view! {
+                    "For your security you are signed out after "
+                    <strong>{human_duration(p.idle_timeout_secs)}</strong>
+                    " without activity; your work is kept."
+                }.into_any(),
+                None => "You are signed out after a period without activity; your work is kept."
+                    .into_any(),
+            }}
+        </p>
+    }
+}
+
+/// The policy in full, one step away below the form: the warning, the absolute limit, how
+/// long drafts are kept in this browser, and what "Remember me" changes (the checkbox's
+/// description).
+#[component]
+fn PolicyDetails(policy: Option<PolicyInfo>) -> impl IntoView {
+    let retention = human_duration(RETENTION.whole_seconds());
+    view! {
+        <details class="policy-details" id="policy-details">
+            <summary>"Time limits and your drafts"</summary>
+            {policy.map(|p| view! {
+                <p>
+                    "You will be warned " {human_duration(p.warning_secs)}
+                    " before an inactive session ends and can stay signed in with one click. However active you are, you are signed out after "
+                    {human_duration(p.absolute_timeout_secs)} "."
+                </p>
+            })}
+            <p>
+                "Your drafts and settings are saved to your account, and kept encrypted in this browser for "
+                {retention}
+                " in case your session ends before they reach it."
+            </p>
+            {policy.and_then(|p| p.remember_absolute_secs.map(|secs| view! {
+                <p id="remember-disclosure">
+                    "With “Remember me”, this browser stays signed in for up to "
+                    {human_duration(secs)}
+                    ", even after it is closed; you are still signed out after "
+                    {human_duration(p.idle_timeout_secs)}
+                    " without activity. Without it, closing the browser signs you out."
+                </p>
+            }))}
+        </details>
     }
 }
 

@@ -9,7 +9,7 @@ pub fn ProblemPage() -> impl IntoView {
     let params = use_params_map();
     let code = move || params.with(|p| p.get("code").and_then(|slug| ErrorCode::from_slug(&slug)));
     view! {
-        <div class="problem-page">
+        <main class="problem-page">
             {move || match code() {
                 Some(code) => {
                     let (for_people, for_clients) = code.resolution();
@@ -49,6 +49,6 @@ pub fn ProblemPage() -> impl IntoView {
                     .into_any()
                 }
             }}
-        </div>
+        </main>
     }
 }

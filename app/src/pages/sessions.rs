@@ -103,7 +103,8 @@ fn SessionRow(view: SessionView) -> impl IntoView {
 }
 
 /// The outcome of the last account action: polite when it worked, an alert when it did
-/// not (a field-specific one is shown by its field instead).
+/// not (a field-specific one is shown by its field instead). Both take room only while
+/// they say something (`main.css`).
 #[component]
 pub fn AccountStatus() -> impl IntoView {
     let ctx = use_session();
@@ -117,7 +118,7 @@ pub fn AccountStatus() -> impl IntoView {
     };
     view! {
         <p class="account-status" role="status" id="account-status">{done}</p>
-        <p class="form-error" role="alert" id="account-error">{failed}</p>
+        <p class="form-error account-error" role="alert" id="account-error">{failed}</p>
     }
 }
 
