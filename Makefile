@@ -210,7 +210,7 @@ lint:
 	cargo fmt --all --check
 	cargo fmt --check --manifest-path bench/peers/Cargo.toml
 	cargo fmt --check --manifest-path fuzz/Cargo.toml
-	$(CARGO_ENV) cargo clippy -p vigil -p app -p server --all-targets -- -D warnings
+	$(CARGO_ENV) cargo clippy -p vigil -p app -p server -p server-benches --all-targets -- -D warnings
 	$(CARGO_ENV) cargo clippy -p frontend -p app --target wasm32-unknown-unknown \
 	  --target-dir target/front -- -D warnings
 	$(CARGO_ENV) cargo clippy -p frontend --features split --target wasm32-unknown-unknown \
@@ -244,19 +244,19 @@ soak: release stores
 	cargo build --release --locked --manifest-path bench/peers/Cargo.toml --target-dir target
 	bench/soak.sh
 
-# The benches are built with the release's flags and features (cargo-leptos builds the
-# server with `--cfg erase_components` and `split`): cargo reuses the release's artifacts,
-# and the server binary a bench build puts in target/release is the release's own.
+# The benches (bench/server, a package of their own so that building them never builds the
+# server binary) use the release's flags and features (cargo-leptos builds the server with
+# `--cfg erase_components` and `split`), so cargo reuses the release's dependency tree.
 BENCH_FEATURES := --features split
 
 bench: release wrk oha stores
 	cargo build --release --locked --manifest-path bench/peers/Cargo.toml --target-dir target
 	bench/http.sh
-	$(CARGO_ENV) cargo bench -q -p server $(BENCH_FEATURES) --bench store_writes
+	$(CARGO_ENV) cargo bench -q -p server-benches $(BENCH_FEATURES) --bench store_writes
 	@trap 'VIGIL_SERVICES_DIR=$(CURDIR)/target/bench-stores deploy/services.sh stop' EXIT; \
 	  eval "$$(VIGIL_SERVICES_DIR=$(CURDIR)/target/bench-stores VIGIL_SERVICES_PG_PORT=54349 \
 	    VIGIL_SERVICES_REDIS_PORT=63819 deploy/services.sh start | sed 's/^/export /')" && \
 	  VIGIL_BENCH_POSTGRES="$$VIGIL_TEST_POSTGRES" $(CARGO_ENV) \
-	    cargo bench -q -p server $(BENCH_FEATURES) --bench session_lookup
+	    cargo bench -q -p server-benches $(BENCH_FEATURES) --bench session_lookup
 	@deploy/release-current.sh || { echo "make bench changed the release build" >&2; exit 1; }
 	$(MAKE) --no-print-directory test-dist

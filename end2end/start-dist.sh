@@ -19,7 +19,7 @@ cd "$root/work"
 secret="$(head -c 48 /dev/urandom | base64 -w0)"
 # A clean environment holding only what the example file sets, the secret and the ports.
 launch=(env -i PATH=/usr/bin:/bin HOME="$root/work" bash -c '
-  set -a; source "$0/vigil.env.example"; set +a
+  set -ea; source "$0/vigil.env.example"; set +a
   exec "$@"' "$release" env VIGIL_JWT_SECRET="$secret"
   VIGIL_LISTEN_ADDR="127.0.0.1:${port}" VIGIL_METRICS_ADDR="127.0.0.1:$((port + 1))")
 "${launch[@]}" "$release/bin/server" check
