@@ -21,7 +21,7 @@ DEMO_USER := demo
 DEMO_PASSWORD := vigil-demo-password
 SITE_ADDR := 127.0.0.1:3000
 
-.PHONY: help tools rust-tools wasm-target cargo-leptos wasm-bindgen node-tools chromium wrk oha \
+.PHONY: help tools rust-tools wasm-target cargo-leptos wasm-bindgen node-tools chromium wrk oha lighthouse \
         stores cargo-fuzz schemathesis build run run-cluster test test-core test-server test-shared \
         test-fuzz test-api test-e2e check-model \
         fuzz soak lint fmt size release dist test-dist \
@@ -88,6 +88,13 @@ stores:
 	    redis-server redis-tools postgresql haproxy; }
 
 # A constant-rate load generator (the latency a steady load sees), for `make bench` only.
+# Lighthouse (npm), for `make size` only: its own folder, so `make test` never installs it.
+lighthouse: end2end/lighthouse/node_modules/.installed
+
+end2end/lighthouse/node_modules/.installed: end2end/lighthouse/package.json end2end/lighthouse/package-lock.json
+	cd end2end/lighthouse && npm ci --no-audit --no-fund
+	@touch $@
+
 # Schemathesis (PyPI) in a project-local virtual environment, pinned with everything it needs.
 schemathesis: .venv/.installed
 
@@ -156,10 +163,12 @@ test-dist: release node-tools chromium
 
 # Bytes shipped to the browser: raw, gzip -9 and Brotli 11 for each wasm, JS and CSS file of
 # the release build (the server sends the compressed files it finds beside them), then what
-# Chromium transfers for the first load of /login and of the workspace (cache disabled).
-size: release node-tools chromium
+# Chromium transfers for the first load of /login and of the workspace (cache disabled),
+# and Lighthouse's scores for both pages (mobile preset, the median of three runs each).
+size: release node-tools chromium lighthouse
 	node end2end/bench/size.mjs target/site/pkg
 	cd end2end && node bench/transfer.mjs
+	cd end2end && node bench/lighthouse.mjs
 
 ## ---- tests ------------------------------------------------------------------
 
