@@ -87,7 +87,6 @@ stores:
 	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends \
 	    redis-server redis-tools postgresql haproxy; }
 
-# A constant-rate load generator (the latency a steady load sees), for `make bench` only.
 # Lighthouse (npm), for `make size` only: its own folder, so `make test` never installs it.
 lighthouse: end2end/lighthouse/node_modules/.installed
 
@@ -109,6 +108,7 @@ cargo-fuzz:
 	@cargo fuzz --version 2>/dev/null | grep -q " $(CARGO_FUZZ_VERSION)$$" \
 	  || cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
 
+# A constant-rate load generator (the latency a steady load sees), for `make bench` only.
 OHA_VERSION := 1.16.0
 oha:
 	@oha --version 2>/dev/null | grep -q " $(OHA_VERSION)$$" \
@@ -147,7 +147,7 @@ run-cluster: build stores
 # wasm-bindgen and `wasm-opt --converge` again every time (deploy/release-current.sh).
 release: rust-tools node-tools
 	@if deploy/release-current.sh; then echo "release: target/release and target/site are up to date"; \
-	  else cargo leptos build --release $(SPLIT) \
+	  else deploy/release-current.sh --begin && cargo leptos build --release $(SPLIT) \
 	    && node end2end/bench/size.mjs target/site/pkg >/dev/null \
 	    && deploy/release-current.sh --record; fi
 

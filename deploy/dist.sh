@@ -18,6 +18,8 @@ bin="target/${profile}"
 for file in "$bin/server" "$bin/hash.txt" target/site/pkg; do
   [ -e "$file" ] || { echo "dist: $file is missing (build the ${profile} site first)" >&2; exit 1; }
 done
+deploy/site-matches.sh "$bin/hash.txt" \
+  || { echo "dist: target/site is not the ${profile} build's site (build it again)" >&2; exit 1; }
 
 stage="target/dist/${name}"
 rm -rf "$stage" "target/dist/${name}.tar.gz"
@@ -28,6 +30,8 @@ cp "$bin/hash.txt" "$stage/bin/hash.txt"
 cp -r target/site "$stage/site"
 cp deploy/dist/vigil.env.example deploy/dist/vigil.service "$stage/"
 cp docs/operations.md "$stage/OPERATIONS.md"
-tar -C target/dist -czf "target/dist/${name}.tar.gz" "$name"
+# Owned by root and writable by nobody else once unpacked, whoever built it.
+tar -C target/dist --owner=0 --group=0 --numeric-owner --mode=go-w \
+  -czf "target/dist/${name}.tar.gz" "$name"
 rm -rf "$stage"
 echo "target/dist/${name}.tar.gz"

@@ -13,10 +13,10 @@ use crate::configuration::{Environment, SessionStoreChoice, Settings};
 use crate::db::{self, Database};
 use crate::identity::users::{UserError, UserRepository, Username};
 use crate::redis_connection::RedisSetupError;
-use crate::session::store::SharedSessionStore;
-use crate::session::JwtSecret;
+use crate::session::store::{RedisSessionStore, SessionStore, SharedSessionStore};
 use crate::session::{end_sessions_of, live_sessions_of, view_of};
 use crate::session::{AuthError, EndReason};
+use crate::session::{JwtSecret, SecretSource};
 use crate::site::{self, SiteError};
 
 #[derive(Debug, Parser)]
@@ -267,8 +267,9 @@ pub async fn run_session_command(
 }
 
 /// `server check`: each part `serve` needs, in the order it needs them, one line each
-/// (`ok` or `FAILED` and why). Answers the report, or the report as the error when a part
-/// failed.
+/// (`ok` or `FAILED` and why), changing nothing: no database file or secret is created and
+/// no migration applied (it says which the first start would). Answers the report, or the
+/// report as the error when a part failed.
 pub async fn run_check(
     settings: &Settings,
     site: Result<leptos::config::LeptosOptions, SiteError>,
@@ -297,48 +298,53 @@ pub async fn run_check(
     let production = settings.environment == Environment::Production;
     line(
         "signing secret",
-        JwtSecret::load(&settings.tokens.secret, production)
-            .map(|_| "loaded".to_owned())
-            .map_err(|err| err.to_string()),
-    );
-    let db = match open(settings).await {
-        Ok((db, _)) => match db.check().await {
-            Ok(()) => {
-                line(
-                    "database",
-                    Ok(format!("{:?}, migrations applied", db.backend())),
-                );
-                Some(db)
-            }
-            Err(err) => {
-                line("database", Err(err.to_string()));
-                None
-            }
+        match &settings.tokens.secret {
+            SecretSource::Generated(path) if !path.exists() => Ok(format!(
+                "none yet: development makes one at {} at the first start",
+                path.display()
+            )),
+            source => JwtSecret::load(source, production)
+                .map(|_| "loaded".to_owned())
+                .map_err(|err| err.to_string()),
         },
-        Err(err) => {
-            line("database", Err(err.to_string()));
-            None
-        }
-    };
-    let kind = match settings.storage.session_store {
-        SessionStoreChoice::Database => "in the database",
-        SessionStoreChoice::Redis(_) => "Redis",
-    };
-    match db.as_ref().map(|db| session_store(settings, db)) {
-        None => line(
-            "session store",
-            Err("not checked without the database".into()),
-        ),
-        Some(Err(err)) => line("session store", Err(err.to_string())),
-        Some(Ok(store)) => line(
-            "session store",
-            store
-                .check()
-                .await
-                .map(|()| format!("{kind}, answering"))
-                .map_err(|err| format!("{kind}: {err}")),
-        ),
-    }
+    );
+    let timeout = settings.storage.store_timeout.unsigned_abs();
+    let database = db::inspect(&settings.storage.database_url, timeout).await;
+    line(
+        "database",
+        match &database {
+            Ok(found) => Ok(match &found.missing_file {
+                Some(file) => format!(
+                    "{:?}, none yet at {}: the first start creates it",
+                    found.backend,
+                    file.display()
+                ),
+                None => format!(
+                    "{:?}, answering; {} migrations applied, {} to apply at start",
+                    found.backend, found.applied, found.pending
+                ),
+            }),
+            Err(err) => Err(err.to_string()),
+        },
+    );
+    line(
+        "session store",
+        match &settings.storage.session_store {
+            SessionStoreChoice::Database if database.is_ok() => Ok("in the database".into()),
+            SessionStoreChoice::Database => Err("in the database, which did not answer".into()),
+            SessionStoreChoice::Redis(_) => match crate::startup::redis(settings) {
+                Ok(Some(connection)) => {
+                    RedisSessionStore::new(connection, &settings.storage.redis_prefix)
+                        .check()
+                        .await
+                        .map(|()| "Redis, answering".to_owned())
+                        .map_err(|err| format!("Redis: {err}"))
+                }
+                Ok(None) => Err("Redis is not configured".into()),
+                Err(err) => Err(format!("Redis: {err}")),
+            },
+        },
+    );
     line(
         "site",
         site.and_then(|options| {

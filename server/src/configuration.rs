@@ -225,7 +225,6 @@ impl Vars<'_> {
             .ok_or(ConfigError::DurationOutOfRange { name })
     }
 
-    /// A whole number, at least 1.
     /// A socket address, if set; `example` is shown when it is not one.
     fn address(
         &self,
@@ -241,6 +240,7 @@ impl Vars<'_> {
             .transpose()
     }
 
+    /// A whole number, at least 1.
     fn count(&self, name: &'static str, default: NonZeroU32) -> Result<NonZeroU32, ConfigError> {
         match self.var(name) {
             None => Ok(default),

@@ -25,6 +25,10 @@ pub enum DbError {
     Connect(#[source] sqlx::Error),
     #[error("could not migrate the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("could not read which migrations the database has: {0}")]
+    Inspect(#[source] sqlx::Error),
+    #[error("the database has migration {0}, which this build does not know: it is newer than this binary")]
+    Newer(i64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +154,78 @@ pub fn database_file(database_url: &str) -> Option<PathBuf> {
     (!memory).then(|| options.get_filename().to_path_buf())
 }
 
+/// What [`inspect`] found, without changing anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    pub backend: Backend,
+    /// The SQLite file [`connect`] would create at the first start, when there is none yet.
+    pub missing_file: Option<PathBuf>,
+    /// Migrations already applied, and those [`connect`] would apply.
+    pub applied: usize,
+    pub pending: usize,
+}
+
+/// The migrations this build applies to `backend`.
+fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
+    match backend {
+        Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+        Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+    }
+}
+
+/// Reaches the database and reads which migrations it has, creating and migrating nothing
+/// (`server check`): a SQLite file is opened read-only, and a missing one is reported.
+pub async fn inspect(database_url: &str, timeout: Duration) -> Result<Inspection, DbError> {
+    static DRIVERS: Once = Once::new();
+    DRIVERS.call_once(sqlx::any::install_default_drivers);
+    let backend = Backend::of(database_url).ok_or(DbError::Scheme)?;
+    let known = migrator(backend);
+    let url = match (backend, database_file(database_url)) {
+        (Backend::Sqlite, Some(file)) if !file.exists() => {
+            return Ok(Inspection {
+                backend,
+                missing_file: Some(file),
+                applied: 0,
+                pending: known.iter().count(),
+            })
+        }
+        (Backend::Sqlite, Some(file)) => format!("sqlite://{}?mode=ro", file.display()),
+        _ => database_url.to_owned(),
+    };
+    let options = AnyConnectOptions::from_str(&url).map_err(DbError::Url)?;
+    let pool = open_pool(backend, &options, 1, timeout, Role::Reads).await?;
+    let applied: Result<Vec<(i64,)>, sqlx::Error> =
+        sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&pool)
+            .await;
+    pool.close().await;
+    let applied = match applied {
+        Ok(rows) => rows
+            .into_iter()
+            .map(|(version,)| version)
+            .collect::<Vec<_>>(),
+        // A database nothing was migrated in yet has no such table.
+        Err(sqlx::Error::Database(err)) if err.message().contains("_sqlx_migrations") => Vec::new(),
+        Err(err) => return Err(DbError::Inspect(err)),
+    };
+    if let Some(unknown) = applied
+        .iter()
+        .find(|version| !known.iter().any(|m| m.version == **version))
+    {
+        return Err(DbError::Newer(*unknown));
+    }
+    let pending = known
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .count();
+    Ok(Inspection {
+        backend,
+        missing_file: None,
+        applied: applied.len(),
+        pending,
+    })
+}
+
 /// Opens the database (creating a SQLite file and its directory on first use) and brings
 /// its schema up to date. `timeout` bounds waiting for a connection and, on Postgres, every
 /// statement, so an engine that stops answering makes requests fail instead of hang.
@@ -167,10 +243,7 @@ pub async fn connect(database_url: &str, timeout: Duration) -> Result<Database, 
         Backend::Postgres => 16,
     };
     let pool = open_pool(backend, &options, connections, timeout, Role::Reads).await?;
-    match backend {
-        Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
-        Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
-    }
+    migrator(backend).run(&pool).await?;
     // An in-memory database exists once per connection: it cannot have a writer apart.
     let (writer, checkpointer) =
         if backend == Backend::Sqlite && database_file(database_url).is_some() {

@@ -62,10 +62,18 @@ async fn serve(settings: Settings) -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    // Served anyway (the API works without it), but a page would wait for files that are
-    // not there: say so where the operator looks first.
-    if let Err(err) = site::check(&leptos_options) {
-        tracing::error!(error = %err, "the site's files are missing; pages will not load");
+    match site::check(&leptos_options) {
+        Ok(_) => {}
+        // Leptos reads the hashed names on every page and cannot render one without them.
+        Err(err @ site::SiteError::Hashes { .. }) => {
+            eprintln!("vigil: {err}");
+            return std::process::ExitCode::from(2);
+        }
+        // Served anyway (the API works without it), but the pages would name files that are
+        // not there: say so where the operator looks first.
+        Err(err) => {
+            tracing::error!(error = %err, "the site's files are missing; pages will not load")
+        }
     }
     let policy = settings.sessions.policy;
     let app = match Application::build(settings, leptos_options).await {

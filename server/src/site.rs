@@ -4,7 +4,7 @@
 //! its build left it, `site/` beside the binary's folder (`target/release/server` →
 //! `target/site`; an unpacked `make dist` archive's `bin/server` → `site/`), and names the
 //! files as the build named them (content hashes, read by Leptos from `hash.txt` beside the
-//! binary). `LEPTOS_*` variables still override each value.
+//! binary, when it is there). `LEPTOS_*` variables still override each value.
 //!
 //! The site stays on disk rather than embedded in the binary: cargo-leptos builds the
 //! server and the browser bundle side by side, so an embedded site would need the server
@@ -29,7 +29,7 @@ const SITE_DIR: &str = "site";
 #[derive(Debug, thiserror::Error)]
 pub enum SiteError {
     #[error("the Leptos settings are invalid: {0}")]
-    Settings(String),
+    Settings(#[from] leptos::config::errors::LeptosConfigError),
     #[error("the site is not at {0} (set LEPTOS_SITE_ROOT to the folder holding `pkg/`)")]
     Missing(PathBuf),
     #[error("the file names are not readable from {path}: {source} (the release puts `hash.txt` beside the binary)")]
@@ -44,9 +44,7 @@ pub enum SiteError {
 /// The site's settings: the `LEPTOS_*` variables over what this build produced.
 pub fn options() -> Result<LeptosOptions, SiteError> {
     let set = |name: &str| std::env::var_os(name).is_some();
-    let mut options = get_configuration(None)
-        .map_err(|err| SiteError::Settings(err.to_string()))?
-        .leptos_options;
+    let mut options = get_configuration(None)?.leptos_options;
     if options.output_name.is_empty() {
         options.output_name = OUTPUT_NAME.into();
     }
@@ -56,8 +54,11 @@ pub fn options() -> Result<LeptosOptions, SiteError> {
             options.site_root = root.to_string_lossy().as_ref().into();
         }
     }
+    // Hashed names only with the file that holds them: Leptos reads `hash.txt` on every page
+    // and cannot render one without it (a binary copied or run without its build's site).
     if !set("LEPTOS_HASH_FILES") {
-        options.hash_files = HASH_FILES;
+        options.hash_files =
+            HASH_FILES && beside_binary(options.hash_file.as_ref()).is_some_and(|p| p.is_file());
     }
     Ok(options)
 }

@@ -13,24 +13,20 @@ use axum::response::{IntoResponse, Response};
 use http::header::{CACHE_CONTROL, LOCATION};
 use http::{HeaderValue, Method, StatusCode};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-use vigil::return_path::{NEXT_PARAM, SIGN_IN_PATH};
+use vigil::return_path::{needs_session, MAX_LEN, NEXT_PARAM, SIGN_IN_PATH};
 
 use crate::session::cookies;
-
-/// The pages anyone may open: signing in, and the problem explanations.
-fn is_public(path: &str) -> bool {
-    path == SIGN_IN_PATH || path.starts_with("/problems/")
-}
 
 /// Layered on the page routes only (`startup::routes`).
 pub async fn redirect_without_session(request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let reads = matches!(*request.method(), Method::GET | Method::HEAD);
-    if !reads || is_public(path) || cookies::session_cookie(request.headers()).is_some() {
+    if !reads || !needs_session(path) || cookies::session_cookie(request.headers()).is_some() {
         return next.run(request).await;
     }
     let location = match request.uri().path_and_query().map(|p| p.as_str()) {
         None | Some("/") => SIGN_IN_PATH.to_owned(),
+        Some(page) if page.len() > MAX_LEN => SIGN_IN_PATH.to_owned(),
         Some(page) => format!(
             "{SIGN_IN_PATH}?{NEXT_PARAM}={}",
             utf8_percent_encode(page, NON_ALPHANUMERIC)

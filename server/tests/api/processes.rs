@@ -17,6 +17,7 @@ use crate::helpers::TestResponse;
 
 /// One running `server` process.
 pub struct ServerProcess {
+    binary: PathBuf,
     child: Option<Child>,
     pub addr: SocketAddr,
     env: Vec<(String, String)>,
@@ -46,7 +47,13 @@ pub fn environment(dir: &Path, settings: &[(&str, &str)]) -> Vec<(String, String
 impl ServerProcess {
     /// Starts a process and waits until it answers `/health/live`.
     pub async fn start(env: &[(String, String)], log: PathBuf) -> Self {
+        Self::start_binary(env!("CARGO_BIN_EXE_server").into(), env, log).await
+    }
+
+    /// As [`ServerProcess::start`], with the server binary at `binary` (a release's layout).
+    pub async fn start_binary(binary: PathBuf, env: &[(String, String)], log: PathBuf) -> Self {
         let mut process = Self {
+            binary,
             child: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             env: env.to_vec(),
@@ -63,7 +70,7 @@ impl ServerProcess {
             .append(true)
             .open(&self.log)
             .expect("a log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+        let child = Command::new(&self.binary)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("VIGIL_LISTEN_ADDR", self.addr.to_string())
             .stdin(Stdio::null())
@@ -204,8 +211,18 @@ pub fn command(env: &[(String, String)], args: &[&str], input: &str) {
 
 /// Runs a command of the server binary and answers how it ended and what it printed.
 pub fn run_command(env: &[(String, String)], args: &[&str], input: &str) -> std::process::Output {
+    run_binary(Path::new(env!("CARGO_BIN_EXE_server")), env, args, input)
+}
+
+/// As [`run_command`], with the server binary at `binary`.
+pub fn run_binary(
+    binary: &Path,
+    env: &[(String, String)],
+    args: &[&str],
+    input: &str,
+) -> std::process::Output {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+    let mut child = Command::new(binary)
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .args(args)
         .stdin(Stdio::piped())
