@@ -5,6 +5,7 @@
 
 #![warn(missing_docs)]
 
+pub mod boot;
 pub mod claims;
 pub mod client;
 pub mod clock;

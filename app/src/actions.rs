@@ -9,8 +9,9 @@ use crate::session_context::SessionContext;
 use crate::sign_in::SignIn;
 
 fn act(action: UserAction) {
+    // Through the loader: no page refers to the machine's code, which stays in its chunk.
     #[cfg(feature = "hydrate")]
-    crate::browser::controller::user(action);
+    crate::browser::loader::user(action);
     #[cfg(not(feature = "hydrate"))]
     let _ = action;
 }

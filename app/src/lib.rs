@@ -37,6 +37,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let (session, path) = page_request_setup(&options);
     let head = PageHead::of(&path);
     let policy = page_meta::page_policy().map(|policy| page_meta::encode_policy(&policy));
+    let boot = page_meta::page_boot().map(|boot| {
+        view! { <script type="application/json" id=vigil::boot::BOOT_ELEMENT_ID inner_html=boot.to_script()></script> }
+    });
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -47,6 +50,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="description" content=head.description/>
                 <meta name=SESSION_META content=session/>
                 <meta name=POLICY_META content=policy/>
+                {boot}
                 // The SVG is the icon browsers use; declaring the ICO by its sizes (not "any") keeps
                 // Chromium from fetching both.
                 <link rel="icon" href="/favicon.ico" sizes="48x48"/>
@@ -122,7 +126,7 @@ macro_rules! page {
 pub fn App() -> impl IntoView {
     // The session machine starts when a page that shows the session asks for it
     // (`browser::loader`).
-    provide_context(SessionContext::new());
+    provide_context(SessionContext::starting_from(page_meta::page_boot()));
 
     view! {
         <Router>

@@ -1,9 +1,11 @@
 //! What the server tells the browser in the page's `<head>`, so the browser need not ask:
-//! whether the page request came with a session cookie, and the public timeout policy the
-//! sign-in page states (WCAG 2.2.6). Both are rendered by the server into every page's shell
-//! and read by the browser synchronously, so the sign-in page hydrates with exactly the text
-//! the server rendered, without a request, a resource or a JSON decoder of its own.
+//! whether the page request came with a session cookie, the public timeout policy the
+//! sign-in page states (WCAG 2.2.6), and on a signed-in page the session and the account it
+//! was rendered from (`vigil::boot`). All are rendered by the server into the page's shell
+//! and read by the browser synchronously, so the page hydrates with exactly what the server
+//! rendered, without a request.
 
+use vigil::boot::Boot;
 use vigil::PolicyInfo;
 
 /// `"cookie"` or `"none"`: without a cookie the browser knows it is signed out without
@@ -64,6 +66,29 @@ pub fn page_policy() -> Option<PolicyInfo> {
         .map(|backend| backend.policy());
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     return read(POLICY_META).as_deref().and_then(decode_policy);
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    None
+}
+
+/// The session and the account this page was rendered from, if the server had them: on the
+/// server what the page request carries (`page_access`), in the browser what the server
+/// wrote into the page (read once).
+pub fn page_boot() -> Option<Boot> {
+    #[cfg(feature = "ssr")]
+    return leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<std::sync::Arc<Boot>>().cloned())
+        .map(|boot| Boot::clone(&boot));
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    return {
+        thread_local! {
+            static BOOT: Option<Boot> = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.get_element_by_id(vigil::boot::BOOT_ELEMENT_ID))
+                .and_then(|element| element.text_content())
+                .and_then(|text| Boot::from_script(&text));
+        }
+        BOOT.with(Clone::clone)
+    };
     #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
     None
 }

@@ -130,6 +130,10 @@ pub struct SessionContext {
     pub step_up: RwSignal<bool>,
     /// Counts password changes, so the form clears its fields after each.
     pub password_changes: RwSignal<u32>,
+    /// The session machine shows this page: its code is here and has caught up with what
+    /// the server rendered. Until then the page is the server's rendering, and text fields
+    /// take no input (this browser may hold a newer copy of the work than the page shows).
+    pub live: RwSignal<bool>,
 }
 
 impl SessionContext {
@@ -154,6 +158,7 @@ impl SessionContext {
             account_busy: RwSignal::new(false),
             step_up: RwSignal::new(false),
             password_changes: RwSignal::new(0),
+            live: RwSignal::new(false),
         }
     }
 
@@ -201,6 +206,32 @@ impl SessionContext {
                 .find(|d| Some(&d.id) == selected.as_ref())
                 .cloned()
         })
+    }
+}
+
+impl SessionContext {
+    /// The page's state before its machine runs: what the server rendered the page from
+    /// (`vigil::boot`), shown as the machine will show it once it has taken the same answers
+    /// (a live session, the account's drafts with the first selected); without a record,
+    /// "checking" as before.
+    pub fn starting_from(boot: Option<vigil::boot::Boot>) -> Self {
+        let ctx = Self::new();
+        if let Some(boot) = boot {
+            let drafts: Vec<DraftView> = boot
+                .work
+                .drafts
+                .into_iter()
+                .map(|draft| DraftView::of(&LocalDraft::from_server(draft)))
+                .collect();
+            ctx.selected.set(drafts.first().map(|d| d.id.clone()));
+            ctx.drafts.set(drafts);
+            ctx.settings.set(boot.work.settings);
+            ctx.policy.set(Some(boot.session.policy));
+            ctx.user.set(Some(boot.session.user));
+            ctx.work_ready.set(true);
+            ctx.phase.set(ClientPhase::Active);
+        }
+        ctx
     }
 }
 

@@ -27,7 +27,7 @@ use crate::http::client_address::resolve_client_address;
 use crate::http::completion::run_to_completion;
 use crate::http::csrf::reject_cross_site;
 use crate::http::headers::{protective_headers, sanitize_request_id};
-use crate::http::page_access::redirect_without_session;
+use crate::http::page_access::page_session;
 use crate::http::problem::{normalize_api, REQUEST_ID};
 use crate::http::{api, assets, health, serve, server_fns, test_hooks};
 use crate::identity::throttle::SignInThrottle;
@@ -203,7 +203,7 @@ pub fn routes(state: &AppState) -> Router {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .route_layer(from_fn(redirect_without_session));
+        .route_layer(from_fn_with_state(state.clone(), page_session));
     router = router
         .merge(server_fns::routes(state.backend.clone()))
         .merge(assets::routes(

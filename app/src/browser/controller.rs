@@ -8,7 +8,9 @@ use std::collections::HashMap;
 
 use gloo_timers::callback::Timeout;
 use leptos::task::spawn_local;
-use vigil::client::{Client, Command, Event, Notice as MachineNotice, Timer, UserAction};
+use vigil::client::{
+    Client, ClientPhase, Command, Event, Notice as MachineNotice, Timer, UserAction,
+};
 use vigil::session_info::LocalKey;
 use wasm_bindgen::JsCast;
 
@@ -31,10 +33,34 @@ struct Shell {
     /// Events raised while a step runs, handled right after it.
     queued: Vec<Event>,
     busy: bool,
+    /// The server's answers the page was rendered from (`vigil::boot`), each given once to
+    /// the machine's first request for it instead of asking again.
+    boot_session: Option<vigil::SessionInfo>,
+    boot_work: Option<vigil::work::WorkSnapshot>,
+    /// The page shows the server's record until the machine has caught up with it (the
+    /// session taken, the local copy read): the user's actions meanwhile wait here, since
+    /// the machine could not yet find the drafts they change.
+    catching_up: bool,
+    held: Vec<UserAction>,
 }
 
 thread_local! {
     static SHELL: RefCell<Shell> = RefCell::new(Shell::default());
+}
+
+impl Shell {
+    /// The page's record as the answer to `request`, the first time it is asked.
+    fn answer_from_boot(
+        &mut self,
+        request: &vigil::client::Request,
+    ) -> Option<vigil::client::Answer> {
+        use vigil::client::{Answer, Request};
+        match request {
+            Request::CheckSession => self.boot_session.take().map(Answer::Session),
+            Request::GetWork => self.boot_work.take().map(Answer::Snapshot),
+            _ => None,
+        }
+    }
 }
 
 fn with<R>(f: impl FnOnce(&mut Shell) -> R) -> R {
@@ -51,6 +77,16 @@ pub fn start(ctx: SessionContext) {
     if !first {
         return;
     }
+    if let Some(boot) = crate::page_meta::page_boot() {
+        // The record waited in the page since the server wrote it (at most since the page
+        // was asked for, which is what `performance.now()` counts from).
+        let boot = boot.aged(super::time::since_page_start_ms() as i64);
+        with(|s| {
+            s.boot_session = Some(boot.session);
+            s.boot_work = Some(boot.work);
+            s.catching_up = true;
+        });
+    }
     local_copy::sweep();
     if !local_copy::available() {
         ctx.notify(
@@ -59,7 +95,7 @@ pub fn start(ctx: SessionContext) {
             StorageProblem::Unavailable.to_string(),
         );
     }
-    activity::install(|| dispatch(Event::Activity { now: now() }));
+    activity::install(activity);
     install_lifecycle_listeners();
     dispatch(Event::Started {
         now: now(),
@@ -71,7 +107,20 @@ pub fn start(ctx: SessionContext) {
 
 /// What the user did.
 pub fn user(action: UserAction) {
-    dispatch(Event::User { now: now(), action });
+    let held = with(|s| {
+        if s.catching_up {
+            s.held.push(action.clone());
+        }
+        s.catching_up
+    });
+    if !held {
+        dispatch(Event::User { now: now(), action });
+    }
+}
+
+/// The user did something the machine's own listeners did not see.
+pub fn activity() {
+    dispatch(Event::Activity { now: now() });
 }
 
 /// What another tab said (anything else written to the channel is ignored).
@@ -152,14 +201,26 @@ fn execute(command: Command) {
                 old.cancel();
             }
         }
-        Command::Send { id, request } => spawn_local(async move {
-            let answer = http::send(request).await;
-            dispatch(Event::Answered {
-                now: now(),
-                id,
-                answer,
-            });
-        }),
+        Command::Send { id, request } => {
+            if let Some(answer) = with(|s| s.answer_from_boot(&request)) {
+                // Taken in this same step (`dispatch` drains the queue before showing
+                // anything).
+                let event = Event::Answered {
+                    now: now(),
+                    id,
+                    answer: Ok(answer),
+                };
+                return with(|s| s.queued.push(event));
+            }
+            spawn_local(async move {
+                let answer = http::send(request).await;
+                dispatch(Event::Answered {
+                    now: now(),
+                    id,
+                    answer,
+                });
+            })
+        }
         Command::TryHeartbeatLock => refresh_lock::acquire(|| {
             dispatch(Event::HeartbeatLock {
                 now: now(),
@@ -284,6 +345,9 @@ struct View {
 /// read first and let go before any signal is set: effects may dispatch again.
 fn show() {
     let Some(ctx) = ctx() else { return };
+    if !caught_up() {
+        return;
+    }
     let view = with(|s| {
         let client = &s.client;
         View {
@@ -324,6 +388,7 @@ fn show() {
     set_if_changed(ctx.account_busy, view.account_busy);
     set_if_changed(ctx.step_up, view.step_up);
     set_if_changed(ctx.password_changes, view.password_changes);
+    set_if_changed(ctx.live, true);
     for notice in [MachineNotice::Unreachable, MachineNotice::SignOutPending] {
         let key = NoticeKey::Machine(notice);
         if view.notices.contains(&notice) {
@@ -332,6 +397,33 @@ fn show() {
             ctx.clear_notice(key);
         }
     }
+}
+
+/// Whether the machine has caught up with the record the page was rendered from: its work
+/// loaded, or the session no longer live (then the page shows what the machine decided).
+/// The actions the user took meanwhile are handed over then, in order.
+fn caught_up() -> bool {
+    let held = with(|s| {
+        let settled = s.client.work_ready()
+            || matches!(
+                s.client.phase(),
+                ClientPhase::SignedOut | ClientPhase::Ended { .. }
+            );
+        if s.catching_up && settled {
+            s.catching_up = false;
+            std::mem::take(&mut s.held)
+        } else {
+            Vec::new()
+        }
+    });
+    if !held.is_empty() {
+        // `show` runs again at the end of these.
+        for action in held {
+            dispatch(Event::User { now: now(), action });
+        }
+        return false;
+    }
+    !with(|s| s.catching_up)
 }
 
 fn notice_text(notice: MachineNotice) -> &'static str {

@@ -3,9 +3,16 @@
 //! The sign-in page is where every first visit lands, and someone signed out needs none of
 //! the machine there: its timers, the outbox, the local copy, the decoders of every answer.
 //! In a split build (`cargo leptos --split`) that code is a wasm chunk of its own, fetched
-//! when the machine starts: after hydration on the pages that show a session (and on the
-//! sign-in page when the page came with a session cookie), when someone signs in, or when
-//! another tab tells this one about the session. Until then nothing of it is downloaded.
+//! when the machine starts: on the pages that show a session, after hydration (and on the
+//! sign-in page when the page came with a session cookie), when someone signs in, when the
+//! user does something, or when another tab tells this one about the session. Until then
+//! nothing of it is downloaded.
+//!
+//! A page the server rendered from the live session (`vigil::boot`) already shows what the
+//! machine's first answers would: there the machine starts on the user's first interaction
+//! or [`START_AFTER_MS`] after hydration, whichever comes first, so the page's first load is
+//! what it needs to paint and to hydrate (the chunk is most of the signed-in pages' code).
+//! It starts at once when the warning is near, so nothing of the warning's timing waits.
 //!
 //! Everything the page asks of the machine from here goes through one queue that the chunk
 //! drains in order, so a message that arrives while the chunk is on its way is neither lost
@@ -28,7 +35,21 @@ enum Call {
     SignIn(SignIn, oneshot::Sender<Result<(), String>>),
     /// A message from another tab, as it arrived.
     Tab(String),
+    /// Something the user did before the machine's code was here.
+    User(vigil::client::UserAction),
+    /// The interaction that started the machine, which its own listeners were not yet
+    /// there to count.
+    Activity,
 }
+
+/// On a page rendered from the live session, the machine starts this long after hydration
+/// at the latest. Long enough that the page's first load ends without it; short against
+/// anything the machine times (the heartbeat, the warning: see [`START_AT_ONCE_WITHIN_MS`]).
+pub const START_AFTER_MS: u32 = 5_000;
+
+/// A page whose warning is due sooner than this starts its machine at once: the wait above
+/// and a slow network's fetch of the chunk still end before the warning is due.
+const START_AT_ONCE_WITHIN_MS: i128 = 30_000;
 
 thread_local! {
     static CALLS: RefCell<Vec<Call>> = const { RefCell::new(Vec::new()) };
@@ -36,6 +57,22 @@ thread_local! {
     /// A run is fetching the code (or waiting to try again): it drains the queue when it
     /// gets through, so no second one is started meanwhile.
     static RUNNING: Cell<bool> = const { Cell::new(false) };
+    /// The machine's entry for the user's actions, set by its chunk once it is here.
+    static USER: Cell<Option<fn(vigil::client::UserAction)>> = const { Cell::new(None) };
+    /// The page's session context, for calls made outside a component.
+    static CONTEXT: Cell<Option<SessionContext>> = const { Cell::new(None) };
+}
+
+/// Hands what the user did to the machine: at once when its code is here, otherwise queued
+/// and the machine started.
+pub fn user(action: vigil::client::UserAction) {
+    if let Some(user) = USER.get() {
+        return user(action);
+    }
+    CALLS.with(|calls| calls.borrow_mut().push(Call::User(action)));
+    if let Some(ctx) = CONTEXT.get() {
+        spawn_local(run(ctx));
+    }
 }
 
 /// On a page that shows the session: once it has hydrated, listens to the other tabs and
@@ -43,8 +80,53 @@ thread_local! {
 pub fn start_after_hydration(ctx: SessionContext) {
     hydration::after_hydration(move || {
         prepare(ctx);
-        spawn_local(run(ctx));
+        if rendered_from_session_far_from_warning() {
+            start_on_interaction_or_after(ctx, START_AFTER_MS);
+        } else {
+            spawn_local(run(ctx));
+        }
     });
+}
+
+/// The page shows the live session the server rendered it from, and its warning is not near.
+fn rendered_from_session_far_from_warning() -> bool {
+    crate::page_meta::page_boot().is_some_and(|boot| {
+        (boot.session.warn_at - boot.session.server_now).whole_milliseconds()
+            > START_AT_ONCE_WITHIN_MS
+    })
+}
+
+/// Starts the machine on the first pointer, key, touch or focus, or after `wait_ms`.
+fn start_on_interaction_or_after(ctx: SessionContext, wait_ms: u32) {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    let started = std::rc::Rc::new(Cell::new(false));
+    let start = move |interaction: bool| {
+        if !started.replace(true) {
+            if interaction {
+                CALLS.with(|calls| calls.borrow_mut().push(Call::Activity));
+            }
+            spawn_local(run(ctx));
+        }
+    };
+    if let Some(window) = web_sys::window() {
+        let start = start.clone();
+        let on_interaction = Closure::<dyn Fn()>::new(move || start(true));
+        let options = web_sys::AddEventListenerOptions::new();
+        options.set_once(true);
+        options.set_passive(true);
+        options.set_capture(true);
+        for event in ["pointerdown", "keydown", "touchstart", "focusin"] {
+            let _ = window.add_event_listener_with_callback_and_add_event_listener_options(
+                event,
+                on_interaction.as_ref().unchecked_ref(),
+                &options,
+            );
+        }
+        // Once per page, for the page's lifetime.
+        on_interaction.forget();
+    }
+    gloo_timers::callback::Timeout::new(wait_ms, move || start(false)).forget();
 }
 
 /// On the sign-in page: the machine starts at once only when the page came with a session
@@ -83,6 +165,7 @@ pub fn preload() {
 /// Once per page: the tab listener, which hands messages on without reading them (reading
 /// them takes the machine's code).
 fn prepare(ctx: SessionContext) {
+    CONTEXT.set(Some(ctx));
     let first = !LISTENING.replace(true);
     if !first {
         return;
@@ -149,6 +232,7 @@ impl From<leptos::wasm_split::SplitLoaderError> for Unavailable {
 )]
 fn session_machine(ctx: SessionContext) -> Result<(), Unavailable> {
     controller::start(ctx);
+    USER.set(Some(controller::user));
     let calls = CALLS.with(|calls| std::mem::take(&mut *calls.borrow_mut()));
     for call in calls {
         match call {
@@ -156,6 +240,8 @@ fn session_machine(ctx: SessionContext) -> Result<(), Unavailable> {
                 let _ = reply.send(controller::sign_in(attempt).await);
             }),
             Call::Tab(raw) => controller::tab_message(&raw),
+            Call::User(action) => controller::user(action),
+            Call::Activity => controller::activity(),
         }
     }
     Ok(())

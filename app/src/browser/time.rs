@@ -11,6 +11,13 @@ pub fn now() -> OffsetDateTime {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
+/// How long ago the page was asked for (`performance.now()`, which counts from then).
+pub fn since_page_start_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
 /// A time of day in the user's locale, e.g. "14:05".
 pub fn local_time_label(ms: f64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));

@@ -143,6 +143,8 @@ fn Editor() -> impl IntoView {
     let field =
         move |f: fn(&DraftView) -> String| move || current().map(|d| f(&d)).unwrap_or_default();
     let read_only = move || current().is_none_or(|d| d.read_only() || d.conflict.is_some());
+    // Typing waits for the machine, which may hold a newer copy than the page shows.
+    let fixed = move || read_only() || !ctx.live.get();
     // What typing into one of the two fields does: that field of the current draft changes.
     let typing = move |set: fn(&mut DraftInput, String)| {
         move |ev: leptos::ev::Event| {
@@ -187,7 +189,7 @@ fn Editor() -> impl IntoView {
             autocomplete="off"
             maxlength=MAX_TITLE_CHARS.to_string()
             prop:value=field(|d| d.title.clone())
-            readonly=read_only
+            readonly=fixed
             on:input=typing(|d, value| d.title = value)
             on:blur=move |_| actions::flush()
         />
@@ -196,7 +198,7 @@ fn Editor() -> impl IntoView {
             id="draft-body"
             rows="14"
             prop:value=field(|d| d.body.clone())
-            readonly=read_only
+            readonly=fixed
             on:input=typing(|d, value| d.body = value)
             on:blur=move |_| actions::flush()
         ></textarea>

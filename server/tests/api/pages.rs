@@ -1,11 +1,15 @@
 //! Who is sent where: a page that needs a session, asked for without a session cookie, is
 //! answered by the server (`303` to sign in, naming the page to come back to); the public
-//! pages render for anyone; with a cookie, the page renders and the browser decides.
+//! pages render for anyone; with a cookie, the page renders, from the session and the
+//! account when the session is live (`vigil::boot`), and otherwise for the browser to decide.
 
-use http::header::{CACHE_CONTROL, COOKIE, LOCATION};
+use http::header::{CACHE_CONTROL, COOKIE, LOCATION, SET_COOKIE};
 use http::{Method, StatusCode};
+use serde_json::json;
+use time::Duration;
+use vigil::boot::{Boot, BOOT_ELEMENT_ID};
 
-use crate::helpers::{spawn_app, TestApp, TestResponse};
+use crate::helpers::{spawn_app, RequestHelper, TestApp, TestResponse};
 
 async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> TestResponse {
     app.send_raw(Method::GET, path, None, headers).await
@@ -72,4 +76,107 @@ async fn with_a_cookie_the_page_renders_even_for_an_ended_session() {
     let stale = "__Host-vigil-session=not-a-token";
     let response = get(&app, "/", &[(COOKIE.as_str(), stale)]).await;
     assert_eq!(response.status, StatusCode::OK);
+}
+
+/// The record a rendered page carries, if any.
+fn boot_of(page: &TestResponse) -> Option<Boot> {
+    let html = page.body.as_str().expect("an HTML page");
+    let open = format!("<script type=\"application/json\" id=\"{BOOT_ELEMENT_ID}\">");
+    let start = html.find(&open)? + open.len();
+    let end = start + html[start..].find("</script>").expect("the element ends");
+    Some(Boot::from_script(&html[start..end]).expect("a record the browser can read"))
+}
+
+const DRAFT: &str = "0f8e6a2c-4b1d-4e8f-9a3b-2c1d0e9f8a7b";
+
+#[tokio::test]
+async fn a_page_of_a_live_session_is_rendered_with_the_session_and_the_account() {
+    let app = spawn_app().await;
+    let browser = app.browser().await;
+    let title = "Letter </script><script>alert(1)</script>";
+    let saved = browser
+        .put(
+            &format!("/api/drafts/{DRAFT}"),
+            json!({"title": title, "body": "Dear Ada <!--"}),
+            &[("if-none-match", "*")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::CREATED, "{}", saved.body);
+    let info = browser.session_info().await;
+    for page in ["/", "/sessions", "/account"] {
+        let response = get(&app, page, &[(COOKIE.as_str(), &browser.cookie)]).await;
+        assert_eq!(response.status, StatusCode::OK, "{page}");
+        assert_eq!(response.header(CACHE_CONTROL), Some("no-store"), "{page}");
+        let boot = boot_of(&response).unwrap_or_else(|| panic!("{page} carries its record"));
+        // What the browser machine would have asked for: the same session, the same account.
+        assert_eq!(boot.session.user.username, "ada");
+        assert_eq!(boot.session.session_id, info.body["session_id"], "{page}");
+        assert_eq!(boot.session.idle_expires_at, info.time("idle_expires_at"));
+        assert_eq!(boot.work.drafts.len(), 1);
+        assert_eq!(boot.work.drafts[0].title, title);
+        assert_eq!(boot.work.drafts[0].body, "Dear Ada <!--");
+    }
+    // The workspace itself is rendered with the drafts, as text.
+    let page = get(&app, "/", &[(COOKIE.as_str(), &browser.cookie)]).await;
+    let html = page.body.as_str().unwrap_or_default();
+    assert!(html.contains("Letter &lt;/script&gt;"), "{html}");
+    assert!(!html.contains("Checking your session"));
+}
+
+#[tokio::test]
+async fn rendering_a_page_from_the_session_extends_and_rotates_nothing() {
+    let app = spawn_app().await;
+    let browser = app.browser().await;
+    let before = browser.session_info().await.time("idle_expires_at");
+    app.advance(Duration::minutes(5));
+    let page = get(&app, "/", &[(COOKIE.as_str(), &browser.cookie)]).await;
+    assert!(boot_of(&page).is_some());
+    assert_eq!(page.header(SET_COOKIE), None);
+    let after = browser.session_info().await.time("idle_expires_at");
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn only_a_live_session_with_an_unexpired_token_renders_a_page_from_it() {
+    let app = spawn_app().await;
+    // Not a token.
+    let stale = "__Host-vigil-session=not-a-token";
+    let page = get(&app, "/", &[(COOKIE.as_str(), stale)]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(boot_of(&page).is_none());
+    assert!(page
+        .body
+        .as_str()
+        .unwrap_or_default()
+        .contains("Checking your session"));
+
+    // A token past its own expiry, of a session still alive: the browser refreshes first.
+    let browser = app.browser().await;
+    app.advance(Duration::minutes(20));
+    let saved = browser
+        .put(
+            &format!("/api/drafts/{DRAFT}"),
+            json!({"title": "t", "body": "b"}),
+            &[("if-none-match", "*")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::CREATED, "{}", saved.body);
+    app.advance(Duration::minutes(11));
+    browser.assert_session_refused("token_expired").await;
+    let page = get(&app, "/", &[(COOKIE.as_str(), &browser.cookie)]).await;
+    assert!(
+        boot_of(&page).is_none(),
+        "an expired token renders nothing of the account"
+    );
+
+    // A session past its idle deadline, and one signed out.
+    let idle = app.browser().await;
+    app.advance(Duration::hours(2));
+    let page = get(&app, "/", &[(COOKIE.as_str(), &idle.cookie)]).await;
+    assert!(boot_of(&page).is_none());
+    let signed_out = app.browser().await;
+    assert_eq!(signed_out.logout().await.status, StatusCode::OK);
+    let page = get(&app, "/", &[(COOKIE.as_str(), &signed_out.cookie)]).await;
+    assert!(boot_of(&page).is_none());
+    assert!(!page.body.as_str().unwrap_or_default().contains("Dear"));
 }
