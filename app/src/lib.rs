@@ -126,7 +126,7 @@ macro_rules! page {
 pub fn App() -> impl IntoView {
     // The session machine starts when a page that shows the session asks for it
     // (`browser::loader`).
-    provide_context(SessionContext::starting_from(page_meta::page_boot()));
+    provide_context(SessionContext::new());
 
     view! {
         <Router>

@@ -209,29 +209,56 @@ impl SessionContext {
     }
 }
 
-impl SessionContext {
-    /// The page's state before its machine runs: what the server rendered the page from
-    /// (`vigil::boot`), shown as the machine will show it once it has taken the same answers
-    /// (a live session, the account's drafts with the first selected); without a record,
-    /// "checking" as before.
-    pub fn starting_from(boot: Option<vigil::boot::Boot>) -> Self {
-        let ctx = Self::new();
-        if let Some(boot) = boot {
-            let drafts: Vec<DraftView> = boot
+/// What a page rendered from its live session shows before its machine runs
+/// (`vigil::boot`): what the machine will show once it has taken the same record as its
+/// first answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FirstView {
+    pub user: UserSummary,
+    pub policy: PolicyInfo,
+    /// Oldest first, the first selected.
+    pub drafts: Vec<DraftView>,
+    pub settings: Preferences,
+    /// How long after the record was written the warning is due.
+    pub warning_in_ms: i64,
+}
+
+impl FirstView {
+    /// The view of the server's record, through the machine's own mapping of a draft.
+    pub fn of(boot: vigil::boot::Boot) -> Self {
+        Self {
+            warning_in_ms: i64::try_from(
+                (boot.session.warn_at - boot.session.server_now).whole_milliseconds(),
+            )
+            .unwrap_or(i64::MAX),
+            user: boot.session.user,
+            policy: boot.session.policy,
+            drafts: boot
                 .work
                 .drafts
                 .into_iter()
                 .map(|draft| DraftView::of(&LocalDraft::from_server(draft)))
-                .collect();
-            ctx.selected.set(drafts.first().map(|d| d.id.clone()));
-            ctx.drafts.set(drafts);
-            ctx.settings.set(boot.work.settings);
-            ctx.policy.set(Some(boot.session.policy));
-            ctx.user.set(Some(boot.session.user));
-            ctx.work_ready.set(true);
-            ctx.phase.set(ClientPhase::Active);
+                .collect(),
+            settings: boot.work.settings,
         }
-        ctx
+    }
+}
+
+impl SessionContext {
+    /// Shows the page's first view. Only before anything else has been shown: a page that
+    /// has its session already (navigated to within the app) keeps it.
+    pub fn adopt(&self, view: Option<FirstView>) {
+        let Some(view) = view else { return };
+        if self.phase.get_untracked() != ClientPhase::Checking || self.live.get_untracked() {
+            return;
+        }
+        self.selected.set(view.drafts.first().map(|d| d.id.clone()));
+        self.drafts.set(view.drafts);
+        self.settings.set(view.settings);
+        self.policy.set(Some(view.policy));
+        self.user.set(Some(view.user));
+        self.work_ready.set(true);
+        self.phase.set(ClientPhase::Active);
     }
 }
 

@@ -1,5 +1,5 @@
 import { expect } from "@playwright/test";
-import { ADA, HYDRATION_TIMEOUT, signIn, test, waitForSaved, writeDraft } from "./helpers";
+import { account, ADA, HYDRATION_TIMEOUT, signIn, test, waitForSaved, writeDraft } from "./helpers";
 
 // A page of a live session is rendered by the server with the session and the account
 // (`vigil::boot`): it paints the user's work before any script has run, and its session
@@ -60,7 +60,16 @@ test.describe("a signed-in page is rendered from the session", () => {
     await signIn(page);
     await writeDraft(page, "First", "one");
     await writeDraft(page, "Second", "two");
+    await page.getByLabel("Dark").check();
+    await expect.poll(async () => (await account(page)).settings?.theme).toBe("dark");
+    const problems: string[] = [];
+    page.on("pageerror", (error) => problems.push(error.message));
+    page.on("console", (message) => {
+      if (message.type() === "error" || message.type() === "warning") problems.push(message.text());
+    });
     await page.reload();
+    // Rendered in the account's settings, and hydrated from the same record without a fault.
+    await expect(page.locator("[data-theme=dark]")).toBeVisible();
     // The page opens on the oldest draft, as the machine would.
     await expect(page.getByRole("button", { name: "First" })).toBeVisible();
     // Chosen as soon as the page answers clicks: the choice waits for the machine's code.
@@ -69,5 +78,7 @@ test.describe("a signed-in page is rendered from the session", () => {
       await expect(page.getByLabel("Title")).toHaveValue("Second", { timeout: 1_000 });
     }).toPass({ timeout: HYDRATION_TIMEOUT });
     await expect(page.getByLabel("Text", { exact: true })).toHaveValue("two");
+    await expect(page.locator("[data-theme=dark]")).toBeVisible();
+    expect(problems).toEqual([]);
   });
 });

@@ -49,7 +49,7 @@ pub const START_AFTER_MS: u32 = 5_000;
 
 /// A page whose warning is due sooner than this starts its machine at once: the wait above
 /// and a slow network's fetch of the chunk still end before the warning is due.
-const START_AT_ONCE_WITHIN_MS: i128 = 30_000;
+const START_AT_ONCE_WITHIN_MS: i64 = 30_000;
 
 thread_local! {
     static CALLS: RefCell<Vec<Call>> = const { RefCell::new(Vec::new()) };
@@ -90,10 +90,8 @@ pub fn start_after_hydration(ctx: SessionContext) {
 
 /// The page shows the live session the server rendered it from, and its warning is not near.
 fn rendered_from_session_far_from_warning() -> bool {
-    crate::page_meta::page_boot().is_some_and(|boot| {
-        (boot.session.warn_at - boot.session.server_now).whole_milliseconds()
-            > START_AT_ONCE_WITHIN_MS
-    })
+    crate::page_meta::page_first_view()
+        .is_some_and(|view| view.warning_in_ms > START_AT_ONCE_WITHIN_MS)
 }
 
 /// Starts the machine on the first pointer, key, touch or focus, or after `wait_ms`.

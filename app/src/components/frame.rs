@@ -16,6 +16,9 @@ use crate::session_context::{use_session, ClientPhase};
 #[component]
 pub fn SignedInFrame(children: ChildrenFn) -> impl IntoView {
     let ctx = use_session();
+    // Here rather than where the context is made: the record's reader then travels with
+    // the signed-in pages' code, not with the sign-in page's.
+    ctx.adopt(crate::page_meta::page_first_view());
     #[cfg(feature = "hydrate")]
     crate::browser::loader::start_after_hydration(ctx);
     let navigate = use_navigate();
