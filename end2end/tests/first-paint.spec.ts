@@ -81,4 +81,14 @@ test.describe("a signed-in page is rendered from the session", () => {
     await expect(page.locator("[data-theme=dark]")).toBeVisible();
     expect(problems).toEqual([]);
   });
+
+  test("the sessions page loaded directly asks for its list at once, nothing touched", async ({ page }) => {
+    await signIn(page);
+    await page.goto("/sessions");
+    await expect(page.getByRole("heading", { name: "Where you are signed in" })).toBeVisible();
+    // The page's own request starts the machine: no interaction, no clock moved.
+    await expect(page.locator("#session-list > li.current")).toContainText("This device", {
+      timeout: HYDRATION_TIMEOUT,
+    });
+  });
 });

@@ -80,7 +80,10 @@ pub fn user(action: vigil::client::UserAction) {
 pub fn start_after_hydration(ctx: SessionContext) {
     hydration::after_hydration(move || {
         prepare(ctx);
-        if rendered_from_session_far_from_warning() {
+        // A page that asked something of the machine already (the sessions page its list)
+        // needs it now.
+        let asked = CALLS.with(|calls| !calls.borrow().is_empty());
+        if !asked && rendered_from_session_far_from_warning() {
             start_on_interaction_or_after(ctx, START_AFTER_MS);
         } else {
             spawn_local(run(ctx));
