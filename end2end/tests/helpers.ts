@@ -89,6 +89,15 @@ export async function signIn(page: Page, user = ADA) {
   await expect(page.getByText(`Signed in as ${user.name}`)).toBeVisible({ timeout: 15_000 });
 }
 
+/**
+ * Waits until the session machine shows the page. A page rendered from the live session
+ * shows its work at once, but starts its machine on the first interaction or a few seconds
+ * after hydration (the clock's time flows after `install`).
+ */
+export async function machineRunning(page: Page) {
+  await expect(page.locator(".app-shell[data-live]")).toBeAttached({ timeout: HYDRATION_TIMEOUT });
+}
+
 /** The server's view of the session, read without extending it. */
 export async function sessionInfo(page: Page) {
   const response = await page.request.post("/api/auth/session-info", { data: {} });

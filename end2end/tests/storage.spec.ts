@@ -1,5 +1,5 @@
 import { expect } from "@playwright/test";
-import { ADA, advance, HYDRATION_TIMEOUT, LIN, modal, POLICY, signIn, test, writeDraft } from "./helpers";
+import { ADA, advance, HYDRATION_TIMEOUT, LIN, machineRunning, modal, POLICY, signIn, test, writeDraft } from "./helpers";
 
 test.describe("when the browser cannot keep the work", () => {
   test("full storage: a notice, and the drafts stay in the tab through a timeout", async ({ page }) => {
@@ -68,6 +68,7 @@ test.describe("the local-copy key after a password change", () => {
       await page.reload();
       await expect(page.getByText(`Signed in as ${LIN.name}`)).toBeVisible({ timeout: HYDRATION_TIMEOUT });
       await expect(page.getByRole("button", { name: "Before the change" })).toBeVisible();
+      await machineRunning(page);
       await expect.poll(async () => [...new Set(await keyVersions(page))]).toEqual([before + 1]);
       await expect(page.locator("[data-notice=storage]")).toHaveCount(0);
     } finally {

@@ -1,10 +1,22 @@
 import { expect, type Page } from "@playwright/test";
-import { ADA, advance, heartbeatTaken, modal, POLICY, sessionInfo, signIn, toast, test } from "./helpers";
+import {
+  ADA,
+  advance,
+  heartbeatTaken,
+  machineRunning,
+  modal,
+  POLICY,
+  sessionInfo,
+  signIn,
+  toast,
+  test,
+} from "./helpers";
 
 async function openSecondTab(page: Page) {
   const other = await page.context().newPage();
   await other.goto("/");
   await expect(other.getByText(`Signed in as ${ADA.name}`)).toBeVisible();
+  await machineRunning(other);
   return other;
 }
 

@@ -48,7 +48,13 @@ pub fn SignedInFrame(children: ChildrenFn) -> impl IntoView {
             }
         >
             <div class="theme-root" data-theme=theme data-text-size=size>
-                <div class="app-shell" inert=blocked aria-hidden=move || blocked().then_some("true")>
+                <div
+                    class="app-shell"
+                    inert=blocked
+                    aria-hidden=move || blocked().then_some("true")
+                    // The session machine shows the page (before: the server's rendering).
+                    data-live=move || ctx.live.get().then_some("")
+                >
                     <TopBar/>
                     <Notices/>
                     {children()}
