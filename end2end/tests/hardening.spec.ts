@@ -1,5 +1,5 @@
 import { expect, type ConsoleMessage, type Page, type Request, type Response } from "@playwright/test";
-import { ADA, advance, hydrated, HYDRATION_TIMEOUT, sessionInfo, signIn, test } from "./helpers";
+import { ADA, advance, hydrated, HYDRATION_TIMEOUT, machineRunning, sessionInfo, signIn, test } from "./helpers";
 
 /** Everything the browser reports as a problem while `journey` runs. */
 async function problemsDuring(page: Page, journey: () => Promise<void>) {
@@ -74,6 +74,8 @@ test.describe("a quiet, locked-down page", () => {
         await page.goto(path);
         if (fetched) expect((await fetched).status(), path).toBe(200);
         await expect(live).toBeVisible({ timeout: HYDRATION_TIMEOUT });
+        // A signed-in page has hydrated once its machine shows it (its text is the server's).
+        if (path !== "/problems/session-expired") await machineRunning(page);
         // Whatever the page asked for has been answered before the next page is opened (a
         // request cut off by the navigation would be counted against that page).
         await page.waitForLoadState("networkidle");
@@ -103,6 +105,9 @@ test.describe("a quiet, locked-down page", () => {
       });
       await page.goto("/");
       await expect(page.getByText(`Signed in as ${ADA.name}`)).toBeVisible({ timeout: HYDRATION_TIMEOUT });
+      // The text is the server's (the page is rendered from the live session): the page has
+      // hydrated once its machine shows it.
+      await machineRunning(page);
     });
     expect(problems).toEqual([]);
   });
