@@ -97,6 +97,17 @@ pub fn credential(headers: &HeaderMap) -> Result<(&str, CredentialKind), AuthErr
         .ok_or(AuthError::Unauthenticated)
 }
 
+/// The session cookie a browser's request presents, for the places where only the cookie
+/// counts (a page, signing in again over the browser's own session).
+pub fn presented_cookie(request: &Parts) -> Option<Presented<'_>> {
+    Some(Presented {
+        token: cookies::session_cookie(&request.headers)?,
+        credential: CredentialKind::Cookie,
+        fingerprint: fingerprint(&request.headers),
+        client: ClientRequest::of(request),
+    })
+}
+
 pub fn fingerprint(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(FINGERPRINT_HEADER)

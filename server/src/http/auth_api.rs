@@ -13,13 +13,13 @@ use vigil::session_info::RefreshResponse;
 use vigil::{ErrorCode, PolicyInfo, Problem, SessionInfo, TokenResponse, UserSummary};
 
 use crate::audit::{AuditEvent, AuditKind};
-use crate::http::auth::{credential, deadline_headers, fingerprint, no_session};
+use crate::http::auth::{credential, deadline_headers, fingerprint, no_session, presented_cookie};
 use crate::http::problem::{self, ApiProblem};
 use crate::identity::throttle::{Refusal, SignInThrottle};
 use crate::identity::users::UserRepository;
 use crate::session::cookies;
 use crate::session::IssuedToken;
-use crate::session::{Authenticated, CredentialKind, Presented, Refreshed, SessionService};
+use crate::session::{Authenticated, CredentialKind, Refreshed, SessionService};
 use crate::session::{ClientRequest, SessionRecord};
 
 #[derive(Debug, Clone)]
@@ -81,13 +81,7 @@ impl VigilBackend {
     /// whose cookie still names a live session of the same user replaces that session: one
     /// device, one session. This is that session, if there is one.
     async fn replaceable(&self, request: &Parts, user_id: i64) -> Option<SessionRecord> {
-        let token = cookies::session_cookie(&request.headers)?;
-        let presented = Presented {
-            token,
-            credential: CredentialKind::Cookie,
-            fingerprint: fingerprint(&request.headers),
-            client: ClientRequest::of(request),
-        };
+        let presented = presented_cookie(request)?;
         let previous = self.sessions.authenticate(presented, true).await.ok()?;
         (previous.record.user.id == user_id).then_some(previous.record)
     }

@@ -24,8 +24,8 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use vigil::boot::Boot;
 use vigil::return_path::{needs_session, MAX_LEN, NEXT_PARAM, SIGN_IN_PATH};
 
-use super::auth::fingerprint;
-use crate::session::{cookies, ClientRequest, CredentialKind, Presented};
+use super::auth::presented_cookie;
+use crate::session::cookies;
 use crate::state::AppState;
 
 /// Layered on the page routes only (`startup::routes`).
@@ -70,14 +70,11 @@ pub async fn page_session(State(state): State<AppState>, request: Request, next:
 /// The page's session and account, if its cookie's session is alive with an unexpired token
 /// (`require_session`'s verdict for an API read: no other credential counts on a page).
 async fn boot(state: &AppState, request: &Parts) -> Option<Boot> {
-    let token = cookies::session_cookie(&request.headers)?;
-    let presented = Presented {
-        token,
-        credential: CredentialKind::Cookie,
-        fingerprint: fingerprint(&request.headers),
-        client: ClientRequest::of(request),
-    };
-    let auth = match state.sessions.authenticate(presented, false).await {
+    let auth = match state
+        .sessions
+        .authenticate(presented_cookie(request)?, false)
+        .await
+    {
         Ok(auth) => auth,
         Err(err) => {
             tracing::debug!(error = %err, "page rendered without its session");

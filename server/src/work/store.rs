@@ -15,9 +15,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 use thiserror::Error;
 use time::{Duration, OffsetDateTime};
-use vigil::work::{
-    DraftsPage, Precondition, Preferences, StoredDraft, WorkSnapshot, MAX_DRAFTS, MAX_PAGE,
-};
+use vigil::work::{DraftsPage, Precondition, Preferences, StoredDraft, WorkSnapshot, MAX_DRAFTS};
 
 use crate::db::Database;
 
@@ -260,26 +258,19 @@ impl WorkStore {
     /// from the pages of `GET /api/drafts` (`WorkSnapshot`), read here for a page the server
     /// renders with it (`vigil::boot`).
     pub async fn snapshot(&self, user_id: i64) -> Result<WorkSnapshot, WorkError> {
-        let mut snapshot = WorkSnapshot::default();
-        let mut after: Option<Cursor> = None;
-        // An account holds at most MAX_DRAFTS: more pages than that is a fault.
-        for _ in 0..=MAX_DRAFTS / MAX_PAGE + 1 {
-            let page = self.page(user_id, MAX_PAGE, after.as_ref()).await?;
-            if let Some(settings) = page.settings {
-                snapshot.settings = settings;
-            }
-            snapshot.drafts.extend(page.drafts);
-            match page.next_cursor.as_deref().and_then(Cursor::decode) {
-                Some(cursor) => after = Some(cursor),
-                None => {
-                    snapshot.drafts.reverse();
-                    return Ok(snapshot);
-                }
-            }
-        }
-        Err(WorkError::Corrupt(
-            "the drafts did not end after as many pages as an account can fill".into(),
+        // The pages' order reversed: by creation, then id (an account holds at most
+        // MAX_DRAFTS, so one statement reads them all).
+        let rows: Vec<DraftRow> = sqlx::query_as(&format!(
+            "SELECT {DRAFT_COLUMNS} FROM drafts WHERE user_id = $1 \
+             ORDER BY created_at ASC, id ASC"
         ))
+        .bind(user_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(WorkSnapshot {
+            drafts: rows.into_iter().map(draft).collect(),
+            settings: self.settings(user_id).await?,
+        })
     }
 
     async fn settings(&self, user_id: i64) -> Result<Preferences, WorkError> {

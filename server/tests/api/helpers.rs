@@ -510,6 +510,23 @@ pub struct Browser<'a> {
     pub cookie: String,
 }
 
+impl Browser<'_> {
+    /// Saves work 20 minutes in (which keeps the session alive without a new token), then
+    /// lets 11 more pass: the token has run out, the session has not.
+    pub async fn outlive_token(&self) {
+        self.app.advance(Duration::minutes(20));
+        let saved = self
+            .put(
+                "/api/drafts/0f8e6a2c-4b1d-4e8f-9a3b-2c1d0e9f8a7b",
+                json!({"title": "t", "body": "b"}),
+                &[("if-none-match", "*")],
+            )
+            .await;
+        assert_eq!(saved.status, StatusCode::CREATED, "{}", saved.body);
+        self.app.advance(Duration::minutes(11));
+    }
+}
+
 impl RequestHelper for Browser<'_> {
     fn signed_in(&self) -> (&TestApp, Option<(&str, &str)>) {
         (self.app, Some((COOKIE.as_str(), &self.cookie)))
