@@ -37,8 +37,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let (session, path) = page_request_setup(&options);
     let head = PageHead::of(&path);
     let policy = page_meta::page_policy().map(|policy| page_meta::encode_policy(&policy));
-    let boot = page_meta::page_boot().map(|boot| {
-        view! { <script type="application/json" id=vigil::boot::BOOT_ELEMENT_ID inner_html=boot.to_script()></script> }
+    let boot = page_meta::page_boot_script().map(|record| {
+        view! { <script type="application/json" id=vigil::boot::BOOT_ELEMENT_ID inner_html=record></script> }
     });
     view! {
         <!DOCTYPE html>

@@ -74,18 +74,27 @@ pub fn page_policy() -> Option<PolicyInfo> {
     None
 }
 
-/// The session and the account this page was rendered from, if the server had them: on the
-/// server what the page request carries (`page_access`), in the browser what the server
-/// wrote into the page (decoded by the machine, which takes it as its first answers).
-pub fn page_boot() -> Option<Boot> {
-    #[cfg(feature = "ssr")]
-    return leptos::prelude::use_context::<http::request::Parts>()
+/// The session and the account the page request carries (`page_access`), shared: the
+/// shell writes it into the page and the frame shows it, neither copies it.
+#[cfg(feature = "ssr")]
+fn request_boot() -> Option<std::sync::Arc<Boot>> {
+    leptos::prelude::use_context::<http::request::Parts>()
         .and_then(|parts| parts.extensions.get::<std::sync::Arc<Boot>>().cloned())
-        .map(|boot| Boot::clone(&boot));
-    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-    return boot_text().as_deref().and_then(Boot::from_script);
-    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+}
+
+/// The record as the page carries it ([`Boot::to_script`]), if the server has one.
+pub fn page_boot_script() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    return request_boot().map(|boot| boot.to_script());
+    #[cfg(not(feature = "ssr"))]
     None
+}
+
+/// The record the server wrote into this page, decoded (by the machine, which takes it as
+/// its first answers).
+#[cfg(feature = "hydrate")]
+pub fn page_boot() -> Option<Boot> {
+    boot_text().as_deref().and_then(Boot::from_script)
 }
 
 /// What the page shows before its machine runs, if the server rendered it from the session:
@@ -95,7 +104,7 @@ pub fn page_boot() -> Option<Boot> {
 /// (about 35 KB compressed, measured in the release build).
 pub fn page_first_view() -> Option<FirstView> {
     #[cfg(feature = "ssr")]
-    return page_boot().map(FirstView::of);
+    return request_boot().map(|boot| FirstView::of(&boot));
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     return {
         thread_local! {

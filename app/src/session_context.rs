@@ -225,19 +225,20 @@ pub struct FirstView {
 
 impl FirstView {
     /// The view of the server's record, through the machine's own mapping of a draft.
-    pub fn of(boot: vigil::boot::Boot) -> Self {
+    pub fn of(boot: &vigil::boot::Boot) -> Self {
+        let session = &boot.session;
         Self {
             warning_in_ms: i64::try_from(
-                (boot.session.warn_at - boot.session.server_now).whole_milliseconds(),
+                (session.warn_at - session.server_now).whole_milliseconds(),
             )
             .unwrap_or(i64::MAX),
-            user: boot.session.user,
-            policy: boot.session.policy,
+            user: session.user.clone(),
+            policy: session.policy,
             drafts: boot
                 .work
                 .drafts
-                .into_iter()
-                .map(|draft| DraftView::of(&LocalDraft::from_server(draft)))
+                .iter()
+                .map(|draft| DraftView::of(&LocalDraft::from_server(draft.clone())))
                 .collect(),
             settings: boot.work.settings,
         }
