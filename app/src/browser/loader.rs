@@ -59,6 +59,8 @@ thread_local! {
     static RUNNING: Cell<bool> = const { Cell::new(false) };
     /// The machine's entry for the user's actions, set by its chunk once it is here.
     static USER: Cell<Option<fn(vigil::client::UserAction)>> = const { Cell::new(None) };
+    /// The session's toast and dialogs, set by the machine's chunk, which carries their code.
+    static DIALOGS: Cell<Option<fn() -> leptos::prelude::AnyView>> = const { Cell::new(None) };
     /// The page's session context, for calls made outside a component.
     static CONTEXT: Cell<Option<SessionContext>> = const { Cell::new(None) };
 }
@@ -73,6 +75,11 @@ pub fn user(action: vigil::client::UserAction) {
     if let Some(ctx) = CONTEXT.get() {
         spawn_local(run(ctx));
     }
+}
+
+/// The session's toast and dialogs, once the machine's code is here.
+pub fn session_dialogs() -> Option<leptos::prelude::AnyView> {
+    DIALOGS.get().map(|dialogs| dialogs())
 }
 
 /// On a page that shows the session: once it has hydrated, listens to the other tabs and
@@ -232,6 +239,7 @@ impl From<leptos::wasm_split::SplitLoaderError> for Unavailable {
     )
 )]
 fn session_machine(ctx: SessionContext) -> Result<(), Unavailable> {
+    DIALOGS.set(Some(crate::components::frame::session_dialogs));
     controller::start(ctx);
     USER.set(Some(controller::user));
     let calls = CALLS.with(|calls| std::mem::take(&mut *calls.borrow_mut()));
