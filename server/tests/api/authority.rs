@@ -309,15 +309,7 @@ async fn submitting_needs_if_match_on_every_path() {
     let app = spawn_app().await;
     let cookie = app.browser().await;
     let id = "0f8e6a2c-4b1d-4e8f-9a3b-2c1d0e9f8a7b";
-    let created = cookie
-        .send(
-            Method::PUT,
-            &format!("/api/drafts/{id}"),
-            Some(json!({"title": "t", "body": "b"})),
-            &[("if-none-match", "*")],
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    cookie.create_draft(id, "t", "b").await;
     for (body, key) in [(None, None), (Some(json!({})), None), (None, Some("k-1"))] {
         let headers: Vec<_> = key.map(|k| ("idempotency-key", k)).into_iter().collect();
         let path = format!("/api/drafts/{id}/submit");

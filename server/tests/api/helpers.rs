@@ -511,18 +511,24 @@ pub struct Browser<'a> {
 }
 
 impl Browser<'_> {
+    /// Creates the draft `id` (`If-None-Match: *`), which must succeed.
+    pub async fn create_draft(&self, id: &str, title: &str, body: &str) {
+        let created = self
+            .put(
+                &format!("/api/drafts/{id}"),
+                json!({"title": title, "body": body}),
+                &[("if-none-match", "*")],
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    }
+
     /// Saves work 20 minutes in (which keeps the session alive without a new token), then
     /// lets 11 more pass: the token has run out, the session has not.
     pub async fn outlive_token(&self) {
         self.app.advance(Duration::minutes(20));
-        let saved = self
-            .put(
-                "/api/drafts/0f8e6a2c-4b1d-4e8f-9a3b-2c1d0e9f8a7b",
-                json!({"title": "t", "body": "b"}),
-                &[("if-none-match", "*")],
-            )
+        self.create_draft("0f8e6a2c-4b1d-4e8f-9a3b-2c1d0e9f8a7b", "t", "b")
             .await;
-        assert_eq!(saved.status, StatusCode::CREATED, "{}", saved.body);
         self.app.advance(Duration::minutes(11));
     }
 }

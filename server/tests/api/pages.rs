@@ -5,7 +5,6 @@
 
 use http::header::{CACHE_CONTROL, COOKIE, LOCATION, SET_COOKIE};
 use http::{Method, StatusCode};
-use serde_json::json;
 use time::Duration;
 use vigil::boot::{Boot, BOOT_ELEMENT_ID};
 
@@ -94,14 +93,7 @@ async fn a_page_of_a_live_session_is_rendered_with_the_session_and_the_account()
     let app = spawn_app().await;
     let browser = app.browser().await;
     let title = "Letter </script><script>alert(1)</script>";
-    let saved = browser
-        .put(
-            &format!("/api/drafts/{DRAFT}"),
-            json!({"title": title, "body": "Dear Ada <!--"}),
-            &[("if-none-match", "*")],
-        )
-        .await;
-    assert_eq!(saved.status, StatusCode::CREATED, "{}", saved.body);
+    browser.create_draft(DRAFT, title, "Dear Ada <!--").await;
     let info = browser.session_info().await;
     for page in ["/", "/sessions", "/account"] {
         let response = get(&app, page, &[(COOKIE.as_str(), &browser.cookie)]).await;
@@ -128,14 +120,7 @@ async fn a_page_of_a_live_session_is_rendered_with_the_session_and_the_account()
         ("5b7c1e2a-9d3f-4a6b-8c2e-1f0a9b8c7d6e", "Second"),
         ("8d2f4a6c-1e3b-4c5d-9a7e-2b4c6d8e0f1a", "Third"),
     ] {
-        let saved = browser
-            .put(
-                &format!("/api/drafts/{id}"),
-                json!({"title": title, "body": ""}),
-                &[("if-none-match", "*")],
-            )
-            .await;
-        assert_eq!(saved.status, StatusCode::CREATED, "{}", saved.body);
+        browser.create_draft(id, title, "").await;
         app.advance(Duration::seconds(1));
     }
     let listed = browser.get("/api/drafts").await.body["drafts"]

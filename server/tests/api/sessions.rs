@@ -601,16 +601,6 @@ async fn metrics_move_to_their_own_address_when_configured() {
     assert!(!scraped.body.to_string().contains("vigil_sessions_started"));
 }
 
-async fn create_draft(user: &Browser<'_>, id: &str) -> TestResponse {
-    let body = json!({"title": "T", "body": "B"});
-    user.put(
-        &format!("/api/drafts/{id}"),
-        body,
-        &[("if-none-match", "*")],
-    )
-    .await
-}
-
 async fn drafts_of(user: &Browser<'_>, method: Method) -> TestResponse {
     user.send(method, "/api/drafts", None, &[]).await
 }
@@ -621,8 +611,7 @@ async fn deleting_all_drafts_needs_a_recent_sign_in_and_keeps_submitted_ones() {
     let cookie = app.browser().await;
     for n in 1..=3 {
         let id = format!("00000000-0000-4000-8000-00000000000{n}");
-        let created = create_draft(&cookie, &id).await;
-        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        cookie.create_draft(&id, "T", "B").await;
     }
     let submitted = cookie
         .send(
@@ -635,8 +624,8 @@ async fn deleting_all_drafts_needs_a_recent_sign_in_and_keeps_submitted_ones() {
     assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
     // Someone else's drafts are never touched.
     let hers = app.sign_in_grace().await;
-    let her_draft = create_draft(&hers, "00000000-0000-4000-8000-00000000000a").await;
-    assert_eq!(her_draft.status, StatusCode::CREATED);
+    hers.create_draft("00000000-0000-4000-8000-00000000000a", "T", "B")
+        .await;
 
     app.advance(Duration::minutes(6));
     drafts_of(&cookie, Method::DELETE)
