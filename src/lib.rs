@@ -10,6 +10,7 @@ pub mod claims;
 pub mod client;
 pub mod clock;
 pub mod heartbeat;
+pub mod passkeys;
 pub mod phase;
 pub mod policy;
 pub mod preserved;

@@ -57,6 +57,12 @@ pub enum ErrorCode {
     NotFound,
     /// The endpoint exists but not for that method (state-changing endpoints are POST only).
     MethodNotAllowed,
+    /// A passkey ceremony that is unknown, already finished, or older than five minutes.
+    PasskeyCeremonyExpired,
+    /// The passkey's answer did not verify, or names no passkey of the expected user.
+    PasskeyRejected,
+    /// The authenticator's passkey is already registered.
+    PasskeyExists,
     /// An unexpected server fault; still answered as a problem, never a bare 500.
     InternalError,
     /// Never sent by the server: the browser could not reach it.
@@ -69,7 +75,7 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// Every code but [`Unknown`](Self::Unknown), which stands for codes this build does not
     /// know.
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 25] = [
         Self::Unauthenticated,
         Self::InvalidCredentials,
         Self::SessionInvalid,
@@ -90,6 +96,9 @@ impl ErrorCode {
         Self::SessionLimitReached,
         Self::NotFound,
         Self::MethodNotAllowed,
+        Self::PasskeyCeremonyExpired,
+        Self::PasskeyRejected,
+        Self::PasskeyExists,
         Self::InternalError,
         Self::NetworkError,
     ];
@@ -117,6 +126,9 @@ impl ErrorCode {
             Self::SessionLimitReached => "session_limit_reached",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::PasskeyCeremonyExpired => "passkey_ceremony_expired",
+            Self::PasskeyRejected => "passkey_rejected",
+            Self::PasskeyExists => "passkey_exists",
             Self::InternalError => "internal_error",
             Self::NetworkError => "network_error",
             Self::Unknown => "unknown",
@@ -163,9 +175,11 @@ impl ErrorCode {
             | Self::SessionExpired
             | Self::TokenExpired
             | Self::SessionRevoked
-            | Self::SessionNotFound => 401,
+            | Self::SessionNotFound
+            | Self::PasskeyRejected => 401,
             Self::CsrfRejected | Self::ReauthenticationRequired => 403,
-            Self::SessionLimitReached | Self::DraftSubmitted => 409,
+            Self::SessionLimitReached | Self::DraftSubmitted | Self::PasskeyExists => 409,
+            Self::PasskeyCeremonyExpired => 400,
             Self::RateLimited => 429,
             Self::ValidationFailed => 400,
             Self::StoreUnavailable | Self::Overloaded => 503,
@@ -202,6 +216,9 @@ impl ErrorCode {
             Self::SessionLimitReached => "Too many sessions",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
+            Self::PasskeyCeremonyExpired => "Passkey request expired",
+            Self::PasskeyRejected => "Passkey not accepted",
+            Self::PasskeyExists => "Passkey already registered",
             Self::InternalError | Self::Unknown => "Unexpected server error",
             Self::NetworkError => "The server could not be reached",
         }
@@ -294,6 +311,20 @@ impl ErrorCode {
                 "The endpoint exists, but not for this HTTP method. Nothing changes state \
                  through a GET: the session endpoints take POST, and drafts take GET, PUT, \
                  DELETE and POST as documented."
+            }
+            Self::PasskeyCeremonyExpired => {
+                "A passkey's answer is accepted only for the request it answers, once, within \
+                 five minutes. This one was already used, is older than that, or was never \
+                 issued. Nothing was changed."
+            }
+            Self::PasskeyRejected => {
+                "The passkey's answer could not be verified: it is not registered with this \
+                 account, it was made for another site, or the device did not confirm it was \
+                 you. Nothing was changed."
+            }
+            Self::PasskeyExists => {
+                "This device's passkey is already registered, to this account or another. A \
+                 passkey belongs to one account."
             }
             Self::InternalError | Self::Unknown => {
                 "Something went wrong on the server that Vigil did not anticipate."
@@ -392,6 +423,18 @@ impl ErrorCode {
             Self::MethodNotAllowed => (
                 "Use the app's own buttons and forms.",
                 "Use the method the documentation names, with Content-Type: application/json.",
+            ),
+            Self::PasskeyCeremonyExpired => (
+                "Choose the passkey button again; your work is kept.",
+                "Ask for new options (the options endpoint) and answer them within five minutes.",
+            ),
+            Self::PasskeyRejected => (
+                "Try again with a passkey of this account, or use your password.",
+                "Do not retry the same answer; start a new ceremony.",
+            ),
+            Self::PasskeyExists => (
+                "Use it to sign in; remove it from its account first to register it here.",
+                "List the account's passkeys with GET /api/account/passkeys.",
             ),
             Self::InternalError | Self::Unknown => (
                 "Try again; if it persists, report the request id shown.",

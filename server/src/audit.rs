@@ -36,6 +36,10 @@ pub enum AuditKind {
     /// A session was ended by its owner from another one, by an operator, or by the
     /// session limit (the reason says which).
     SessionEnded,
+    /// A passkey was added to the account (its name in the reason).
+    PasskeyRegistered,
+    /// A passkey was removed from the account (its name in the reason).
+    PasskeyRemoved,
 }
 
 impl AuditKind {
@@ -53,6 +57,8 @@ impl AuditKind {
             Self::PasswordChanged => "password_changed",
             Self::PasswordChangeFailed => "password_change_failed",
             Self::SessionEnded => "session_ended",
+            Self::PasskeyRegistered => "passkey_registered",
+            Self::PasskeyRemoved => "passkey_removed",
         }
     }
 

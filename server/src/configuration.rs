@@ -90,6 +90,47 @@ pub struct NetworkSettings {
     pub listen_addr: Option<std::net::SocketAddr>,
     /// Where `/metrics` is served instead of the main address (`VIGIL_METRICS_ADDR`).
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// The address people reach the site at (`VIGIL_PUBLIC_URL`): the origin passkeys are
+    /// bound to, and its host their relying party id.
+    pub public_url: PublicUrl,
+}
+
+/// `VIGIL_PUBLIC_URL`: an `https://` origin, or `http://localhost[:port]` in development.
+/// Browsers offer passkeys only in a secure context, and bind each to the site's host, so
+/// an IP address or a plain-HTTP host could register none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(url::Url);
+
+impl PublicUrl {
+    pub const DEFAULT: &'static str = "http://localhost:3000";
+
+    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+        let url =
+            url::Url::parse(raw.trim()).map_err(|_| ConfigError::PublicUrl(raw.to_owned()))?;
+        let host = match url.host() {
+            Some(url::Host::Domain(host)) => host.to_owned(),
+            _ => return Err(ConfigError::PublicUrl(raw.to_owned())),
+        };
+        let secure = match url.scheme() {
+            "https" => true,
+            "http" => host == "localhost" || host.ends_with(".localhost"),
+            _ => false,
+        };
+        let origin_only = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+        if !secure || !origin_only || !url.username().is_empty() {
+            return Err(ConfigError::PublicUrl(raw.to_owned()));
+        }
+        Ok(Self(url))
+    }
+
+    pub fn url(&self) -> &url::Url {
+        &self.0
+    }
+
+    /// The relying party id: the host.
+    pub fn host(&self) -> &str {
+        self.0.host_str().unwrap_or("localhost")
+    }
 }
 
 /// `VIGIL_SESSION_STORE`: `database` (the default: the database of `VIGIL_DATABASE_URL`),
@@ -128,6 +169,11 @@ pub enum ConfigError {
          use sqlite://PATH (the default is sqlite://data/vigil.db) or postgres://…"
     )]
     UnsupportedDatabase(String),
+    #[error(
+        "VIGIL_PUBLIC_URL must be the site's origin, https://host[:port] (or \
+         http://localhost[:port] in development), not `{0}`"
+    )]
+    PublicUrl(String),
     #[error("VIGIL_TRUSTED_PROXIES: {0}")]
     TrustedProxies(#[from] ProxyListError),
     #[error(
@@ -397,6 +443,11 @@ impl NetworkSettings {
                 .duration("VIGIL_HEADER_READ_TIMEOUT", Duration::seconds(10))?,
             body_read_timeout: vars.duration("VIGIL_BODY_READ_TIMEOUT", Duration::seconds(30))?,
             metrics_addr: vars.address("VIGIL_METRICS_ADDR", "127.0.0.1:9464")?,
+            public_url: PublicUrl::parse(
+                &vars
+                    .var("VIGIL_PUBLIC_URL")
+                    .unwrap_or_else(|| PublicUrl::DEFAULT.into()),
+            )?,
         })
     }
 }
@@ -470,6 +521,32 @@ mod tests {
             .starts_with("sqlite://data/vigil.db"));
         assert!(matches!(settings.tokens.secret, SecretSource::Generated(_)));
         assert!(!settings.test_clock);
+    }
+
+    #[test]
+    fn the_public_url_is_a_secure_origin_with_a_host_name() {
+        let default = Settings::from_env(&env(&[])).expect("defaults are valid");
+        assert_eq!(default.network.public_url.host(), "localhost");
+        for good in [
+            "https://vigil.example.com",
+            "https://vigil.example.com:8443/",
+            "http://localhost:3100",
+            "http://app.localhost",
+        ] {
+            assert!(PublicUrl::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://vigil.example.com",
+            "https://127.0.0.1",
+            "http://[::1]:3000",
+            "https://vigil.example.com/app",
+            "https://user@vigil.example.com",
+            "ftp://vigil.example.com",
+            "vigil.example.com",
+        ] {
+            let refused = Settings::from_env(&env(&[("VIGIL_PUBLIC_URL", bad)]));
+            assert!(matches!(refused, Err(ConfigError::PublicUrl(_))), "{bad}");
+        }
     }
 
     #[test]

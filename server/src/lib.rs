@@ -11,6 +11,7 @@ pub mod http;
 pub mod identity;
 pub mod maintenance;
 pub mod metrics;
+pub mod passkeys;
 pub mod redis_connection;
 pub mod session;
 pub mod site;

@@ -1,5 +1,5 @@
-//! Housekeeping that runs beside the server: sweeping session records, audit rows and
-//! idempotency keys whose retention has passed, writing the coalesced audit counts, and
+//! Housekeeping that runs beside the server: sweeping session records, audit rows,
+//! idempotency keys and passkey ceremonies whose retention has passed, writing the coalesced audit counts, and
 //! moving SQLite's write-ahead log into the database file. Each step keeps going through
 //! transient errors; a failure is logged and retried on the next tick.
 
@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::audit::AuditLog;
 use crate::db::Database;
+use crate::passkeys::Ceremonies;
 use crate::session::SessionService;
 use crate::work::WorkStore;
 
@@ -23,14 +24,21 @@ pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
 pub struct Sweeper {
     sessions: SessionService,
     work: WorkStore,
+    ceremonies: Ceremonies,
     audit_retention: time::Duration,
 }
 
 impl Sweeper {
-    pub fn new(sessions: SessionService, work: WorkStore, audit_retention: time::Duration) -> Self {
+    pub fn new(
+        sessions: SessionService,
+        work: WorkStore,
+        ceremonies: Ceremonies,
+        audit_retention: time::Duration,
+    ) -> Self {
         Self {
             sessions,
             work,
+            ceremonies,
             audit_retention,
         }
     }
@@ -45,16 +53,18 @@ impl Sweeper {
             .delete_older_than(self.audit_retention, now)
             .await;
         let keys = self.work.delete_expired_keys(now).await;
-        match (records, audit, keys) {
-            (Ok(records), Ok(rows), Ok(keys)) => {
-                if records + rows + keys > 0 {
-                    tracing::debug!(records, audit_rows = rows, keys, "swept");
+        let ceremonies = self.ceremonies.delete_expired(now).await;
+        match (records, audit, keys, ceremonies) {
+            (Ok(records), Ok(rows), Ok(keys), Ok(ceremonies)) => {
+                if records + rows + keys + ceremonies > 0 {
+                    tracing::debug!(records, audit_rows = rows, keys, ceremonies, "swept");
                 }
                 Ok(())
             }
-            (Err(e), _, _) => Err(SweepError(e.to_string())),
-            (_, Err(e), _) => Err(SweepError(e.to_string())),
-            (_, _, Err(e)) => Err(SweepError(e.to_string())),
+            (Err(e), _, _, _) => Err(SweepError(e.to_string())),
+            (_, Err(e), _, _) => Err(SweepError(e.to_string())),
+            (_, _, Err(e), _) => Err(SweepError(e.to_string())),
+            (_, _, _, Err(e)) => Err(SweepError(e.to_string())),
         }
     }
 }

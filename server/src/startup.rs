@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use app::api::AuthBackend;
 use app::{shell, App};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::Router;
@@ -34,6 +35,7 @@ use crate::identity::throttle::SignInThrottle;
 use crate::identity::users::UserRepository;
 use crate::maintenance::{self, Sweeper};
 use crate::metrics::{self, Metrics};
+use crate::passkeys::{Ceremonies, Credentials, Passkeys};
 use crate::redis_connection::{RedisConnection, RedisSetupError};
 use crate::session::store::{
     CachedSessionStore, DatabaseSessionStore, MeasuredStore, RedisSessionStore, SharedSessionStore,
@@ -55,6 +57,8 @@ pub enum StartupError {
     Redis(#[from] RedisSetupError),
     #[error("the token self-test failed: {0}")]
     TokenSelfTest(#[from] TokenError),
+    #[error(transparent)]
+    Passkeys(#[from] crate::passkeys::PasskeySetupError),
     #[error("could not listen on {addr}: {source}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -149,16 +153,31 @@ pub async fn build_state_with_store(
         local_keys,
         metrics.clone(),
     );
-    // The limits are shared wherever the sessions are: in Redis, or in this process.
-    let throttle = Arc::new(match redis(&settings)? {
+    // The limits and the passkey ceremonies are shared wherever the sessions are: in
+    // Redis, or in this process and its database.
+    let redis = redis(&settings)?;
+    let prefix = &settings.storage.redis_prefix;
+    let throttle = Arc::new(match &redis {
         Some(connection) => SignInThrottle::shared(
             settings.sign_in.limits,
             clock.clone(),
-            connection,
-            &settings.storage.redis_prefix,
+            connection.clone(),
+            prefix,
         ),
         None => SignInThrottle::new(settings.sign_in.limits, clock.clone()),
     });
+    let ceremonies = match redis {
+        Some(connection) => Ceremonies::Redis {
+            connection,
+            prefix: prefix.clone(),
+        },
+        None => Ceremonies::Database(db.clone()),
+    };
+    let passkeys = Passkeys::new(
+        &settings.network.public_url,
+        ceremonies,
+        Credentials::new(&db),
+    )?;
     let backend = Arc::new(VigilBackend::new(
         sessions.clone(),
         users.clone(),
@@ -174,6 +193,7 @@ pub async fn build_state_with_store(
         sessions,
         work,
         backend,
+        passkeys,
         throttle,
         metrics,
     }))
@@ -197,7 +217,7 @@ pub fn api_paths(settings: &Settings) -> std::collections::BTreeSet<String> {
 pub fn routes(state: &AppState) -> Router {
     // Server functions are served by `server_fns`, pages by Leptos.
     let routes = generate_route_list_with_exclusions(App, Some(server_fns::paths()));
-    let backend = state.backend.clone();
+    let backend: Arc<dyn AuthBackend> = state.backend.clone();
     let mut router = Router::new()
         .leptos_routes_with_context(state, routes, move || provide_context(backend.clone()), {
             let options = state.leptos_options.clone();
@@ -329,6 +349,7 @@ impl Application {
             Sweeper::new(
                 self.state.sessions.clone(),
                 self.state.work.clone(),
+                self.state.passkeys.ceremonies().clone(),
                 self.state.settings.audit_retention,
             ),
             maintenance::SWEEP_INTERVAL,

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use app::api::AuthBackend;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use vigil::clock::OffsetClock;
@@ -19,6 +18,13 @@ pub struct AppState(Arc<Components>);
 impl AppState {
     pub fn new(components: Components) -> Self {
         Self(Arc::new(components))
+    }
+}
+
+impl Components {
+    /// Records an audit event now (a failing write is logged, never the request's failure).
+    pub async fn audit(&self, event: crate::audit::AuditEvent<'_>) {
+        self.sessions.audit().record(event, self.clock.now()).await;
     }
 }
 
@@ -41,7 +47,10 @@ pub struct Components {
     pub users: UserRepository,
     pub sessions: SessionService,
     pub work: crate::work::WorkStore,
-    pub backend: Arc<dyn AuthBackend>,
+    /// Sign-in and the session endpoints behind the server functions; passkey sign-ins
+    /// start their sessions through it too.
+    pub backend: Arc<crate::http::auth_api::VigilBackend>,
+    pub passkeys: crate::passkeys::Passkeys,
     /// The sign-in failure limits (a wrong current password counts like a failed sign-in).
     pub throttle: Arc<crate::identity::throttle::SignInThrottle>,
     pub metrics: Arc<crate::metrics::Metrics>,

@@ -56,9 +56,12 @@ pub enum Activity {
 /// every other API request is user-driven exactly when it changes state.
 pub fn access_for(method: &Method, path: &str) -> Access {
     match path {
-        "/api/auth/login" | "/api/auth/token" | "/api/auth/policy" | "/api/openapi.json" => {
-            Access::Public
-        }
+        "/api/auth/login"
+        | "/api/auth/token"
+        | vigil::passkeys::SIGN_IN_PATH
+        | vigil::passkeys::SIGN_IN_OPTIONS_PATH
+        | "/api/auth/policy"
+        | "/api/openapi.json" => Access::Public,
         // Refresh exchanges a token past its own `exp`; sign-out ends the session with one
         // (nobody should have to refresh in order to sign out).
         "/api/auth/refresh" | LOGOUT_PATH => Access::Session {

@@ -16,7 +16,7 @@ use crate::audit::{AuditEvent, AuditKind};
 use crate::http::auth::{credential, deadline_headers, fingerprint, no_session, presented_cookie};
 use crate::http::problem::{self, ApiProblem};
 use crate::identity::throttle::{Refusal, SignInThrottle};
-use crate::identity::users::UserRepository;
+use crate::identity::users::{User, UserRepository};
 use crate::session::cookies;
 use crate::session::IssuedToken;
 use crate::session::{Authenticated, CredentialKind, Refreshed, SessionService};
@@ -30,6 +30,13 @@ pub struct VigilBackend {
 }
 
 type Result<T> = std::result::Result<Reply<T>, Problem>;
+
+/// How the user proved who they are, as the audit log tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInMethod {
+    Password,
+    Passkey,
+}
 
 impl VigilBackend {
     pub fn new(
@@ -108,21 +115,7 @@ impl VigilBackend {
                 "A username cannot hold a NUL character (U+0000).",
             ));
         }
-        let client_request = ClientRequest::of(request);
-        let client = client_request.summary();
-        let address = client_request.address();
-        if let Err(refusal) = self.throttle.check(&credentials.username, address).await {
-            if matches!(refusal, Refusal::Wait(_)) {
-                self.audit(
-                    AuditEvent::new(AuditKind::SignInThrottled)
-                        .username(&credentials.username)
-                        .client(&client),
-                )
-                .await;
-            }
-            let detail = "Too many failed sign-in attempts. Wait before trying again.";
-            return Err(problem::refusal(refusal, detail).into_logged());
-        }
+        self.admit(request, &credentials.username).await?;
         let user = match self
             .users
             .verify(&credentials.username, &credentials.password)
@@ -130,21 +123,8 @@ impl VigilBackend {
         {
             Ok(Some(user)) => user,
             Ok(None) => {
-                if let Err(err) = self
-                    .throttle
-                    .record_failure(&credentials.username, address)
-                    .await
-                {
-                    // Refuse the attempt as the wrong password it was; the next one finds
-                    // the limits unreadable too, and is refused with 503.
-                    tracing::error!(error = %err, "a failed sign-in could not be counted");
-                }
-                self.audit(
-                    AuditEvent::new(AuditKind::SignInFailed)
-                        .username(&credentials.username)
-                        .client(&client),
-                )
-                .await;
+                self.count_failure(request, &credentials.username, SignInMethod::Password)
+                    .await;
                 return Err(Problem::new(
                     ErrorCode::InvalidCredentials,
                     "The username or password is not correct.",
@@ -152,15 +132,81 @@ impl VigilBackend {
             }
             Err(err) => return Err(ApiProblem::from(err).into_logged()),
         };
+        self.forgive(request, &credentials.username).await;
+        self.start_session(
+            request,
+            &user,
+            credentials.remember,
+            replace,
+            SignInMethod::Password,
+        )
+        .await
+    }
+
+    /// May an attempt to sign in as `username` from this request's address be checked at
+    /// all? Passwords and passkeys share the limits (SPEC §2, §9.2).
+    pub async fn admit(&self, request: &Parts, username: &str) -> std::result::Result<(), Problem> {
+        let client = ClientRequest::of(request);
+        let Err(refusal) = self.throttle.check(username, client.address()).await else {
+            return Ok(());
+        };
+        if matches!(refusal, Refusal::Wait(_)) {
+            self.audit(
+                AuditEvent::new(AuditKind::SignInThrottled)
+                    .username(username)
+                    .client(&client.summary()),
+            )
+            .await;
+        }
+        let detail = "Too many failed sign-in attempts. Wait before trying again.";
+        Err(problem::refusal(refusal, detail).into_logged())
+    }
+
+    /// Counts a failed attempt against the limits, and audits it.
+    pub async fn count_failure(&self, request: &Parts, username: &str, method: SignInMethod) {
+        let client = ClientRequest::of(request);
+        let summary = client.summary();
         if let Err(err) = self
             .throttle
-            .record_success(&credentials.username, address)
+            .record_failure(username, client.address())
             .await
         {
+            // Refuse the attempt as the failure it was; the next one finds the limits
+            // unreadable too, and is refused with 503.
+            tracing::error!(error = %err, "a failed sign-in could not be counted");
+        }
+        let failed = AuditEvent::new(AuditKind::SignInFailed)
+            .username(username)
+            .client(&summary);
+        self.audit(match method {
+            SignInMethod::Password => failed,
+            SignInMethod::Passkey => failed.reason("passkey"),
+        })
+        .await;
+    }
+
+    /// A successful sign-in forgives this address's failures for the account.
+    pub async fn forgive(&self, request: &Parts, username: &str) {
+        let address = ClientRequest::of(request).address();
+        if let Err(err) = self.throttle.record_success(username, address).await {
             // Only forgiveness is lost: the owner may meet a limit their earlier typos
             // filled, which empties by itself.
             tracing::warn!(error = %err, "a successful sign-in could not clear its failures");
         }
+    }
+
+    /// Starts a session for a user whose credentials were just checked. A browser's sign-in
+    /// (`replace`) replaces the session its cookie names, if it is the same user's: one
+    /// device, one session, never counted against the limit.
+    pub async fn start_session(
+        &self,
+        request: &Parts,
+        user: &User,
+        remember: bool,
+        replace: bool,
+        method: SignInMethod,
+    ) -> std::result::Result<(SessionRecord, IssuedToken), Problem> {
+        let client = ClientRequest::of(request).summary();
         let replacing = match replace {
             true => self.replaceable(request, user.id).await,
             false => None,
@@ -171,7 +217,7 @@ impl VigilBackend {
                 &user.summary(),
                 fingerprint(&request.headers),
                 client.clone(),
-                credentials.remember,
+                remember,
                 user.key_version,
                 replacing.clone(),
             )
@@ -187,15 +233,33 @@ impl VigilBackend {
             )
             .await;
         }
-        self.audit(
-            AuditEvent::new(AuditKind::SignIn)
-                .user(user.id)
-                .username(user.username.as_str())
-                .session(&record.id)
-                .client(&client),
-        )
+        let signed_in = AuditEvent::new(AuditKind::SignIn)
+            .user(user.id)
+            .username(user.username.as_str())
+            .session(&record.id)
+            .client(&client);
+        self.audit(match method {
+            SignInMethod::Password => signed_in,
+            SignInMethod::Passkey => signed_in.reason("passkey"),
+        })
         .await;
         Ok((record, token))
+    }
+
+    /// A browser's sign-in answer: the session, its cookie and deadline headers.
+    pub fn cookie_reply(&self, record: &SessionRecord, token: &IssuedToken) -> Reply<SessionInfo> {
+        Reply::with_headers(self.info(record), self.cookie_headers(record, token))
+    }
+
+    /// An API client's sign-in answer: the bearer token and the session.
+    pub fn token_reply(&self, record: &SessionRecord, token: IssuedToken) -> Reply<TokenResponse> {
+        let body = TokenResponse {
+            expires_in: expires_in(&token, self.sessions.now()),
+            access_token: token.token,
+            token_type: "Bearer".into(),
+            session: self.info(record),
+        };
+        Reply::with_headers(body, self.headers_for(record))
     }
 }
 
@@ -203,21 +267,12 @@ impl VigilBackend {
 impl AuthBackend for VigilBackend {
     async fn login(&self, request: &Parts, credentials: Credentials) -> Result<SessionInfo> {
         let (record, token) = self.sign_in(request, credentials, true).await?;
-        Ok(Reply::with_headers(
-            self.info(&record),
-            self.cookie_headers(&record, &token),
-        ))
+        Ok(self.cookie_reply(&record, &token))
     }
 
     async fn token(&self, request: &Parts, credentials: Credentials) -> Result<TokenResponse> {
         let (record, token) = self.sign_in(request, credentials, false).await?;
-        let body = TokenResponse {
-            expires_in: expires_in(&token, self.sessions.now()),
-            access_token: token.token,
-            token_type: "Bearer".into(),
-            session: self.info(&record),
-        };
-        Ok(Reply::with_headers(body, self.headers_for(&record)))
+        Ok(self.token_reply(&record, token))
     }
 
     async fn refresh(&self, request: &Parts) -> Result<RefreshResponse> {

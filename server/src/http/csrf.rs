@@ -71,13 +71,10 @@ pub async fn reject_cross_site(
                 CrossSite::Origin => "origin",
             };
             state
-                .sessions
-                .audit()
-                .record(
+                .audit(
                     AuditEvent::new(AuditKind::CsrfRejected)
                         .reason(reason)
                         .client(&client),
-                    state.clock.now(),
                 )
                 .await;
             let context = ProblemContext::of(&request);

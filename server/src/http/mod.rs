@@ -14,6 +14,7 @@ pub mod health;
 pub mod openapi;
 pub mod page_access;
 pub mod page_compression;
+pub mod passkeys_api;
 pub mod problem;
 pub mod serve;
 pub mod server_fns;
@@ -34,6 +35,7 @@ pub fn api(settings: &Settings) -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new()
         .merge(work_api::routes())
         .merge(sessions_api::routes())
+        .merge(passkeys_api::routes())
         .merge(health::routes())
         .routes(routes!(openapi::serve_document));
     // In production the metrics are never on the public address: only on

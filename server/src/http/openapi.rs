@@ -415,6 +415,23 @@ fn own_problems(method: &Method, path: &str) -> &'static [(u16, ErrorCode)] {
             (503, Overloaded),
         ],
         ("GET", "/health/ready") => &[(503, StoreUnavailable)],
+        ("POST", "/api/auth/passkey/options") => &[(503, StoreUnavailable)],
+        ("POST", "/api/auth/passkey") => &[
+            (400, PasskeyCeremonyExpired),
+            (401, PasskeyRejected),
+            (409, SessionLimitReached),
+            (429, RateLimited),
+            (503, StoreUnavailable),
+        ],
+        ("POST", "/api/account/passkeys/options") => &[(403, ReauthenticationRequired)],
+        ("POST", "/api/account/passkeys") => &[
+            (400, PasskeyCeremonyExpired),
+            (403, ReauthenticationRequired),
+            (409, PasskeyExists),
+        ],
+        ("DELETE", "/api/account/passkeys/{id}") => {
+            &[(403, ReauthenticationRequired), (404, NotFound)]
+        }
         _ => &[],
     }
 }

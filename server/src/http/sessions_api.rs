@@ -85,15 +85,12 @@ async fn revoke_others(
         .await?;
     let summary = ClientRequest::of(&parts).summary();
     state
-        .sessions
-        .audit()
-        .record(
+        .audit(
             AuditEvent::new(AuditKind::SessionEnded)
                 .user(user)
                 .session(&auth.record.id)
                 .client(&summary)
                 .reason("signed out everywhere else"),
-            state.clock.now(),
         )
         .await;
     Ok(Json(SessionsEnded {
@@ -145,15 +142,12 @@ async fn change_password(
                 tracing::error!(error = %err, "a wrong current password could not be counted");
             }
             state
-                .sessions
-                .audit()
-                .record(
+                .audit(
                     AuditEvent::new(AuditKind::PasswordChangeFailed)
                         .user(user.id)
                         .username(&user.username)
                         .session(&auth.record.id)
                         .client(&client.summary()),
-                    state.clock.now(),
                 )
                 .await;
             return Err(Problem::invalid_field(
@@ -179,15 +173,12 @@ async fn change_password(
         .await?;
     let summary = client.summary();
     state
-        .sessions
-        .audit()
-        .record(
+        .audit(
             AuditEvent::new(AuditKind::PasswordChanged)
                 .user(user.id)
                 .username(&user.username)
                 .session(&auth.record.id)
                 .client(&summary),
-            state.clock.now(),
         )
         .await;
     Ok(Json(PasswordChanged {

@@ -26,6 +26,18 @@ pub struct User {
 }
 
 impl User {
+    /// The user as a row of `users` gives it.
+    fn stored(id: i64, username: String, display_name: String, role: &str, version: i64) -> Self {
+        Self {
+            id,
+            username: Username(username),
+            display_name,
+            // An unknown role grants nothing beyond an ordinary user's.
+            role: Role::parse(role).unwrap_or_default(),
+            key_version: key_version(version),
+        }
+    }
+
     pub fn summary(&self) -> UserSummary {
         UserSummary {
             id: self.id,
@@ -199,6 +211,19 @@ impl UserRepository {
         )
     }
 
+    /// The account with this id, if it exists (a passkey names its owner by id).
+    pub async fn find(&self, id: i64) -> Result<Option<User>, UserError> {
+        let row: Option<(i64, String, String, String, i64)> = sqlx::query_as(
+            "SELECT id, username, display_name, role, key_version FROM users WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(row.map(|(id, username, display_name, role, version)| {
+            User::stored(id, username, display_name, &role, version)
+        }))
+    }
+
     /// Every account's id (the end-to-end suite's reset).
     pub async fn ids(&self) -> Result<Vec<i64>, UserError> {
         Ok(sqlx::query_scalar("SELECT id FROM users ORDER BY id")
@@ -322,14 +347,9 @@ impl UserRepository {
             .run(move || verify_hash(&hash, &password))
             .await?;
         Ok(match row {
-            Some((id, username, display_name, _, role, version)) if matches => Some(User {
-                id,
-                username: Username(username),
-                display_name,
-                // An unknown role grants nothing beyond an ordinary user's.
-                role: Role::parse(&role).unwrap_or_default(),
-                key_version: key_version(version),
-            }),
+            Some((id, username, display_name, _, role, version)) if matches => {
+                Some(User::stored(id, username, display_name, &role, version))
+            }
             _ => None,
         })
     }

@@ -242,7 +242,7 @@ async fn pages_go_compressed_to_browsers_that_accept_it_and_state_the_policy() {
 
     // The policy the server enforces is in the page for the browser to read back, and stated
     // in the sign-in page's own words.
-    let policy = app::page_meta::encode_policy(&app.state.backend.policy());
+    let policy = app::page_meta::encode_policy(&app::api::AuthBackend::policy(&*app.state.backend));
     assert!(
         html.contains(&format!("<meta name=\"vigil-policy\" content=\"{policy}\"")),
         "{policy}"

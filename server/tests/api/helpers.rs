@@ -244,6 +244,7 @@ impl TestApp {
         vigil_server::maintenance::Sweeper::new(
             self.state.sessions.clone(),
             self.state.work.clone(),
+            self.state.passkeys.ceremonies().clone(),
             self.state.settings.audit_retention,
         )
     }

@@ -17,6 +17,7 @@ mod model;
 mod openapi;
 mod operations;
 mod pages;
+mod passkeys;
 mod problem_pages;
 mod processes;
 mod session_lifecycle;

@@ -6,6 +6,7 @@ use vigil::{ErrorCode, Problem};
 use super::ApiProblem;
 use crate::identity::throttle::{Refusal, RetryAfter};
 use crate::identity::users::UserError;
+use crate::passkeys::PasskeyError;
 use crate::session::AuthError;
 use crate::work::WorkError;
 
@@ -112,6 +113,51 @@ impl From<UserError> for ApiProblem {
             ),
         };
         ApiProblem::caused_by(problem, format!("user store: {err}"))
+    }
+}
+
+impl From<PasskeyError> for ApiProblem {
+    fn from(err: PasskeyError) -> Self {
+        match err {
+            PasskeyError::CeremonyExpired => Problem::new(
+                ErrorCode::PasskeyCeremonyExpired,
+                "This passkey request is unknown, was already answered, or is older than five \
+                 minutes. Ask for new options.",
+            )
+            .into(),
+            PasskeyError::Malformed(why) => Problem::invalid_field(
+                "credential",
+                format!("The credential is not WebAuthn's PublicKeyCredential JSON: {why}"),
+            )
+            .into(),
+            PasskeyError::Rejected(why) => ApiProblem::caused_by(
+                Problem::new(
+                    ErrorCode::PasskeyRejected,
+                    "The passkey was not accepted. Try again, or use your password.",
+                ),
+                format!("passkey refused: {why}"),
+            ),
+            PasskeyError::Unverified(why) => Problem::invalid_field(
+                "credential",
+                format!("The new passkey could not be verified: {why}"),
+            )
+            .into(),
+            PasskeyError::Exists => Problem::new(
+                ErrorCode::PasskeyExists,
+                "This passkey is already registered. A passkey belongs to one account.",
+            )
+            .into(),
+            PasskeyError::Store(e) => {
+                ApiProblem::caused_by(store_unavailable(), format!("passkey store: {e}"))
+            }
+            PasskeyError::Options(why) => ApiProblem::caused_by(
+                Problem::new(
+                    ErrorCode::InternalError,
+                    "Passkey options could not be made.",
+                ),
+                format!("passkey options: {why}"),
+            ),
+        }
     }
 }
 

@@ -1,0 +1,232 @@
+//! Passkeys (SPEC §9.2): signing in with one, and the account's list of them.
+//!
+//! A passkey sign-in is a sign-in like a password's: the same limits (a refused passkey
+//! counts as a failed attempt against its owner, or against the address alone when it names
+//! nobody), the same session start (a browser's replaces the session its cookie names), the
+//! same answers (cookie, or token with `"token": true`). Adding and removing a passkey are
+//! sensitive: each request needs a sign-in within `VIGIL_REAUTH_WITHIN`.
+
+use axum::extract::{Path, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use vigil::passkeys::{
+    name_problem, PasskeyChallenge, PasskeyList, PasskeyRegistration, PasskeySignIn, PasskeyView,
+};
+use vigil::{ErrorCode, Problem, SessionInfo, TokenResponse};
+
+use crate::audit::{AuditEvent, AuditKind};
+use crate::http::auth::CurrentSession;
+use crate::http::auth_api::SignInMethod;
+use crate::http::extract::AppJson;
+use crate::http::problem::ApiProblem;
+use crate::identity::users::Username;
+use crate::passkeys::{PasskeyError, Passkeys};
+use crate::session::ClientRequest;
+use crate::state::AppState;
+
+/// The routes, each documented where it is declared.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sign_in_options))
+        .routes(routes!(sign_in))
+        .routes(routes!(list, register))
+        .routes(routes!(registration_options))
+        .routes(routes!(remove))
+}
+
+type Answer = Result<Response, ApiProblem>;
+
+/// What a passkey sign-in answers: the session (a browser, with its cookie) or a token.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // Only the document reads it: the handler answers either body itself.
+enum SignedIn {
+    Session(SessionInfo),
+    Token(TokenResponse),
+}
+
+fn reply<T: Serialize>(reply: app::api::Reply<T>) -> Response {
+    (reply.headers, Json(reply.body)).into_response()
+}
+
+#[utoipa::path(post, path = "/api/auth/passkey/options", tag = "auth", responses(
+    (status = 200, body = PasskeyChallenge,
+        description = "Options for `navigator.credentials.get` (any passkey of this site), and \
+            the ceremony the answer must name within five minutes")))]
+async fn sign_in_options(State(state): State<AppState>) -> Answer {
+    let challenge = state.passkeys.sign_in_options(state.clock.now()).await?;
+    Ok(Json(challenge).into_response())
+}
+
+#[utoipa::path(post, path = "/api/auth/passkey", tag = "auth",
+    request_body(content = PasskeySignIn, content_type = "application/json"),
+    responses((status = 200, body = SignedIn,
+        description = "Signed in: the session (its cookie set), or with `\"token\": true` a \
+            bearer token as `/api/auth/token` answers")))]
+async fn sign_in(
+    State(state): State<AppState>,
+    parts: Parts,
+    AppJson(body): AppJson<PasskeySignIn>,
+) -> Answer {
+    let credential = Passkeys::assertion(body.credential)?;
+    let expected = match body.username.as_deref() {
+        Some(name) => Some(Username::parse(name).map_err(|_| {
+            Problem::invalid_field("username", "This is not a username anybody could hold.")
+        })?),
+        None => None,
+    };
+    let passkey = state.passkeys.identify(&credential).await?;
+    let owner = match &passkey {
+        Some(passkey) => state.users.find(passkey.user_id).await?,
+        None => None,
+    }
+    .filter(|owner| expected.as_ref().is_none_or(|name| *name == owner.username));
+    // Whose limits the attempt counts against: the passkey's owner, else the name the client
+    // expected, else the address alone.
+    let account = owner
+        .as_ref()
+        .map(|owner| owner.username.as_str())
+        .or(expected.as_ref().map(Username::as_str))
+        .unwrap_or_default()
+        .to_owned();
+    let backend = &state.backend;
+    backend.admit(&parts, &account).await?;
+    let now = state.clock.now();
+    let passkey = passkey.filter(|_| owner.is_some());
+    match state
+        .passkeys
+        .verify(&body.ceremony, &credential, passkey, now)
+        .await
+    {
+        Ok(_) => {}
+        Err(err @ PasskeyError::Rejected(_)) => {
+            backend
+                .count_failure(&parts, &account, SignInMethod::Passkey)
+                .await;
+            return Err(err.into());
+        }
+        Err(err) => return Err(err.into()),
+    }
+    let Some(user) = owner else {
+        // `verify` refuses a passkey without an owner.
+        return Err(PasskeyError::Rejected("no owner".into()).into());
+    };
+    backend.forgive(&parts, &account).await;
+    let (record, token) = backend
+        .start_session(
+            &parts,
+            &user,
+            body.remember,
+            !body.token,
+            SignInMethod::Passkey,
+        )
+        .await?;
+    Ok(match body.token {
+        true => reply(backend.token_reply(&record, token)),
+        false => reply(backend.cookie_reply(&record, &token)),
+    })
+}
+
+#[utoipa::path(get, path = "/api/account/passkeys", tag = "sessions", responses(
+    (status = 200, body = PasskeyList, description = "The user's passkeys, newest first")))]
+async fn list(State(state): State<AppState>, CurrentSession(auth): CurrentSession) -> Answer {
+    let passkeys = state
+        .passkeys
+        .credentials()
+        .list(auth.record.user.id)
+        .await
+        .map_err(PasskeyError::from)?;
+    Ok(Json(PasskeyList { passkeys }).into_response())
+}
+
+#[utoipa::path(post, path = "/api/account/passkeys/options", tag = "sessions", responses(
+    (status = 200, body = PasskeyChallenge,
+        description = "Options for `navigator.credentials.create` (needs a recent sign-in), \
+            and the ceremony the answer must name within five minutes")))]
+async fn registration_options(
+    State(state): State<AppState>,
+    CurrentSession(auth): CurrentSession,
+) -> Answer {
+    state.sessions.require_recent_sign_in(&auth)?;
+    let challenge = state
+        .passkeys
+        .registration_options(&auth.record.user, state.clock.now())
+        .await?;
+    Ok(Json(challenge).into_response())
+}
+
+#[utoipa::path(post, path = "/api/account/passkeys", tag = "sessions",
+    request_body(content = PasskeyRegistration, content_type = "application/json"),
+    responses((status = 201, body = PasskeyView,
+        description = "Registered (needs a recent sign-in)")))]
+async fn register(
+    State(state): State<AppState>,
+    CurrentSession(auth): CurrentSession,
+    parts: Parts,
+    AppJson(body): AppJson<PasskeyRegistration>,
+) -> Answer {
+    state.sessions.require_recent_sign_in(&auth)?;
+    if let Some(problem) = name_problem(&body.name) {
+        return Err(Problem::invalid_field("name", problem).into());
+    }
+    let user = &auth.record.user;
+    let view = state
+        .passkeys
+        .register(
+            user,
+            &body.ceremony,
+            &body.name,
+            body.credential,
+            state.clock.now(),
+        )
+        .await?;
+    state
+        .audit(
+            AuditEvent::new(AuditKind::PasskeyRegistered)
+                .user(user.id)
+                .username(&user.username)
+                .session(&auth.record.id)
+                .client(&ClientRequest::of(&parts).summary())
+                .reason(&view.name),
+        )
+        .await;
+    Ok((http::StatusCode::CREATED, Json(view)).into_response())
+}
+
+#[utoipa::path(delete, path = "/api/account/passkeys/{id}", tag = "sessions",
+    params(("id" = String, Path, description = "The id of one of the user's passkeys")),
+    responses((status = 204, description = "Removed (needs a recent sign-in)")))]
+async fn remove(
+    State(state): State<AppState>,
+    CurrentSession(auth): CurrentSession,
+    Path(id): Path<String>,
+    parts: Parts,
+) -> Answer {
+    state.sessions.require_recent_sign_in(&auth)?;
+    let user = &auth.record.user;
+    let Some(name) = state
+        .passkeys
+        .credentials()
+        .remove(user.id, &id)
+        .await
+        .map_err(PasskeyError::from)?
+    else {
+        // Unknown, or another user's: the same answer for both.
+        return Err(Problem::new(ErrorCode::NotFound, "You have no passkey with this id.").into());
+    };
+    state
+        .audit(
+            AuditEvent::new(AuditKind::PasskeyRemoved)
+                .user(user.id)
+                .username(&user.username)
+                .session(&auth.record.id)
+                .client(&ClientRequest::of(&parts).summary())
+                .reason(&name),
+        )
+        .await;
+    Ok(http::StatusCode::NO_CONTENT.into_response())
+}
