@@ -13,6 +13,7 @@
 //! account has not acknowledged, conflicts: `work.rs`).
 
 mod account;
+pub mod passkey;
 mod session;
 mod work;
 
@@ -25,6 +26,7 @@ use crate::work::{DraftInput, Preferences, StoredDraft, WorkOp, WorkSnapshot};
 use crate::{PolicyInfo, Problem, SessionInfo, UserSummary};
 
 pub use account::{AccountAction, AccountMessage};
+pub use passkey::{CeremonyCommand, CeremonyEvent, CeremonyState, PasskeyCeremony};
 pub use session::ClientPhase;
 pub use work::{Resolution, SaveStatus};
 
