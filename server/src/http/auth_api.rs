@@ -84,13 +84,25 @@ impl VigilBackend {
         headers
     }
 
+    /// The live session this browser's cookie names, if any.
+    async fn live_here(&self, request: &Parts) -> Option<SessionRecord> {
+        let presented = presented_cookie(request)?;
+        let current = self.sessions.authenticate(presented, true).await.ok()?;
+        Some(current.record)
+    }
+
     /// Signing in again (after a timeout, or to confirm a sensitive action) from a browser
     /// whose cookie still names a live session of the same user replaces that session: one
     /// device, one session. This is that session, if there is one.
     async fn replaceable(&self, request: &Parts, user_id: i64) -> Option<SessionRecord> {
-        let presented = presented_cookie(request)?;
-        let previous = self.sessions.authenticate(presented, true).await.ok()?;
-        (previous.record.user.id == user_id).then_some(previous.record)
+        self.live_here(request)
+            .await
+            .filter(|record| record.user.id == user_id)
+    }
+
+    /// The user whose live session this browser's cookie names, if it names one.
+    pub async fn signed_in_here(&self, request: &Parts) -> Option<UserSummary> {
+        self.live_here(request).await.map(|record| record.user)
     }
 
     /// Validates the form of the credentials, then checks them; one answer for unknown users

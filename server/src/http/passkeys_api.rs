@@ -22,7 +22,7 @@ use crate::audit::{AuditEvent, AuditKind};
 use crate::http::auth::CurrentSession;
 use crate::http::auth_api::SignInMethod;
 use crate::http::extract::AppJson;
-use crate::http::problem::ApiProblem;
+use crate::http::problem::{refusal, ApiProblem};
 use crate::identity::users::Username;
 use crate::passkeys::{PasskeyError, Passkeys};
 use crate::session::ClientRequest;
@@ -57,7 +57,13 @@ fn reply<T: Serialize>(reply: app::api::Reply<T>) -> Response {
     (status = 200, body = PasskeyChallenge,
         description = "Options for `navigator.credentials.get` (any passkey of this site), and \
             the ceremony the answer must name within five minutes")))]
-async fn sign_in_options(State(state): State<AppState>) -> Answer {
+async fn sign_in_options(State(state): State<AppState>, parts: Parts) -> Answer {
+    // Each ceremony is stored until it expires: an address starts them at a bounded rate.
+    let address = ClientRequest::of(&parts).address();
+    if let Err(refused) = state.throttle.start_ceremony(address).await {
+        let detail = "Too many passkey sign-ins were started. Wait before trying again.";
+        return Err(refusal(refused, detail));
+    }
     let challenge = state.passkeys.sign_in_options(state.clock.now()).await?;
     Ok(Json(challenge).into_response())
 }
@@ -73,10 +79,17 @@ async fn sign_in(
     AppJson(body): AppJson<PasskeySignIn>,
 ) -> Answer {
     let credential = Passkeys::assertion(body.credential)?;
+    // Signing in again in place never changes who is signed in: the user the client names,
+    // or else the one whose live session this browser's cookie names.
     let expected = match body.username.as_deref() {
         Some(name) => Some(Username::parse(name).map_err(|_| {
             Problem::invalid_field("username", "This is not a username anybody could hold.")
         })?),
+        None if !body.token => state
+            .backend
+            .signed_in_here(&parts)
+            .await
+            .and_then(|user| Username::parse(&user.username).ok()),
         None => None,
     };
     let passkey = state.passkeys.identify(&credential).await?;
@@ -208,14 +221,18 @@ async fn remove(
 ) -> Answer {
     state.sessions.require_recent_sign_in(&auth)?;
     let user = &auth.record.user;
-    let Some(name) = state
-        .passkeys
-        .credentials()
-        .remove(user.id, &id)
-        .await
-        .map_err(PasskeyError::from)?
-    else {
-        // Unknown, or another user's: the same answer for both.
+    let known = crate::passkeys::is_credential_id(&id);
+    let removed = match known {
+        true => state
+            .passkeys
+            .credentials()
+            .remove(user.id, &id)
+            .await
+            .map_err(PasskeyError::from)?,
+        false => None,
+    };
+    let Some(name) = removed else {
+        // Unknown, malformed, or another user's: the same answer for all three.
         return Err(Problem::new(ErrorCode::NotFound, "You have no passkey with this id.").into());
     };
     state

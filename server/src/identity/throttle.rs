@@ -89,6 +89,14 @@ impl Default for SignInLimits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryAfter(pub u64);
 
+impl RetryAfter {
+    /// A wait in whole seconds, rounded up, at least one.
+    fn of(wait: Duration) -> Self {
+        let seconds = wait.whole_seconds() + i64::from(wait.subsec_nanoseconds() > 0);
+        Self(seconds.max(1).unsigned_abs())
+    }
+}
+
 /// What the limits count an address as: itself for IPv4, its /64 for IPv6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AddressKey {
@@ -117,6 +125,9 @@ enum Bucket {
     AccountAndAddress(String, AddressKey),
     Address(AddressKey),
     Account(String),
+    /// Passkey ceremonies started from one address: each is stored for five minutes, so
+    /// anonymous traffic may not start them without bound.
+    Ceremonies(AddressKey),
 }
 
 impl Bucket {
@@ -138,6 +149,10 @@ impl Bucket {
             Self::Account(account) => {
                 digest.update(b"account\0");
                 digest.update(account.as_bytes());
+            }
+            Self::Ceremonies(address) => {
+                digest.update(b"ceremonies\0");
+                digest.update(address.bytes());
             }
         }
         format!("{prefix}:limit:{}", hex::encode(&digest.finalize()[..16]))
@@ -342,7 +357,7 @@ impl SignInThrottle {
     fn rate(&self, bucket: &Bucket) -> Rate {
         match bucket {
             Bucket::AccountAndAddress(..) => self.limits.per_account_and_address,
-            Bucket::Address(_) => self.limits.per_address,
+            Bucket::Address(_) | Bucket::Ceremonies(_) => self.limits.per_address,
             Bucket::Account(_) => self.limits.per_account,
         }
     }
@@ -382,8 +397,7 @@ impl SignInThrottle {
             wait = wait.max(self.wait(&by_account, account_tat, now));
         }
         if wait > Duration::ZERO {
-            let seconds = wait.whole_seconds() + i64::from(wait.subsec_nanoseconds() > 0);
-            Err(Refusal::Wait(RetryAfter(seconds.max(1) as u64)))
+            Err(Refusal::Wait(RetryAfter::of(wait)))
         } else {
             Ok(())
         }
@@ -409,6 +423,21 @@ impl SignInThrottle {
         });
         let [a, b, c] = charges;
         tokio::try_join!(a, b, c).map(|_| ())
+    }
+
+    /// May this address start another passkey ceremony? Each one counts, at the rate of
+    /// failed sign-ins from one address (`VIGIL_SIGNIN_LIMIT_PER_IP`).
+    pub async fn start_ceremony(&self, ip: Option<IpAddr>) -> Result<(), Refusal> {
+        let now = self.clock.now();
+        let bucket = Bucket::Ceremonies(AddressKey::of(ip));
+        let tat = self.arrivals.get(&bucket).await?;
+        let wait = self.wait(&bucket, tat, now);
+        if wait > Duration::ZERO {
+            return Err(Refusal::Wait(RetryAfter::of(wait)));
+        }
+        let interval = self.rate(&bucket).emission_interval();
+        self.arrivals.charge(bucket, interval, now).await?;
+        Ok(())
     }
 
     /// A correct password forgives this address's failures for the account.

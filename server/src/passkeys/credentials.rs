@@ -17,11 +17,25 @@ pub struct StoredPasskey {
     /// The user handle the authenticator keeps beside the credential.
     pub user_handle: Uuid,
     pub passkey: Passkey,
+    /// The sign counter as it was read: a use is recorded only from this value.
+    pub read_count: i64,
 }
 
 #[derive(Debug, Clone)]
 pub struct Credentials {
     db: Database,
+}
+
+/// The longest credential id WebAuthn allows is 1,023 bytes: 1,364 base64url characters.
+const MAX_ID_CHARS: usize = 1_364;
+
+/// Whether `id` could name a passkey at all (base64url, bounded): anything else is answered
+/// without asking the store.
+pub fn is_credential_id(id: &str) -> bool {
+    (1..=MAX_ID_CHARS).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A credential id as the API and the table name it: base64url without padding.
@@ -52,13 +66,14 @@ fn view_of(
     })
 }
 
-/// The backup state webauthn-rs recorded for a credential (its record keeps the flag to
-/// itself; its serialised form is the documented way to persist it).
-fn backed_up(passkey: &Passkey) -> bool {
-    serde_json::to_value(passkey)
-        .ok()
-        .and_then(|value| value["cred"]["backup_state"].as_bool())
-        .unwrap_or(false)
+/// What webauthn-rs recorded of a credential that the table keeps beside it: its sign
+/// counter and whether it is backed up (the record keeps both to itself; its serialised form
+/// is the documented way to persist it).
+fn recorded(passkey: &Passkey) -> (i64, bool) {
+    let value = serde_json::to_value(passkey).unwrap_or_default();
+    let count = value["cred"]["counter"].as_i64().unwrap_or(0);
+    let backed_up = value["cred"]["backup_state"].as_bool().unwrap_or(false);
+    (count, backed_up)
 }
 
 impl Credentials {
@@ -97,11 +112,12 @@ impl Credentials {
 
     /// The user's WebAuthn handle: the one their passkeys already carry, else a new one.
     pub async fn handle_of(&self, user_id: i64) -> Result<Uuid, StoreError> {
-        let stored: Option<String> =
-            sqlx::query_scalar("SELECT user_handle FROM passkeys WHERE user_id = $1 LIMIT 1")
-                .bind(user_id)
-                .fetch_optional(self.db.pool())
-                .await?;
+        let stored: Option<String> = sqlx::query_scalar(
+            "SELECT user_handle FROM passkeys WHERE user_id = $1 ORDER BY created_at, id LIMIT 1",
+        )
+        .bind(user_id)
+        .fetch_optional(self.db.pool())
+        .await?;
         match stored {
             Some(handle) => Uuid::parse_str(&handle).map_err(corrupt),
             None => Ok(Uuid::new_v4()),
@@ -111,17 +127,19 @@ impl Credentials {
     /// The passkey with this credential id, whoever holds it.
     pub async fn find(&self, raw_id: &[u8]) -> Result<Option<StoredPasskey>, StoreError> {
         let id = credential_id(raw_id);
-        let row: Option<(i64, String, String)> =
-            sqlx::query_as("SELECT user_id, user_handle, credential FROM passkeys WHERE id = $1")
-                .bind(&id)
-                .fetch_optional(self.db.pool())
-                .await?;
-        row.map(|(user_id, handle, credential)| {
+        let row: Option<(i64, String, String, i64)> = sqlx::query_as(
+            "SELECT user_id, user_handle, credential, sign_count FROM passkeys WHERE id = $1",
+        )
+        .bind(&id)
+        .fetch_optional(self.db.pool())
+        .await?;
+        row.map(|(user_id, handle, credential, read_count)| {
             Ok(StoredPasskey {
                 id: id.clone(),
                 user_id,
                 user_handle: Uuid::parse_str(&handle).map_err(corrupt)?,
                 passkey: serde_json::from_str(&credential).map_err(corrupt)?,
+                read_count,
             })
         })
         .transpose()
@@ -138,10 +156,11 @@ impl Credentials {
     ) -> Result<Option<PasskeyView>, StoreError> {
         let id = credential_id(passkey.cred_id());
         let json = serde_json::to_string(passkey).map_err(corrupt)?;
-        let backed_up = backed_up(passkey);
+        let (count, backed_up) = recorded(passkey);
         let inserted = sqlx::query(
             "INSERT INTO passkeys (id, user_id, user_handle, name, credential, created_at, \
-             backed_up) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+             backed_up, sign_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (id) DO NOTHING",
         )
         .bind(&id)
         .bind(user_id)
@@ -150,6 +169,7 @@ impl Credentials {
         .bind(json)
         .bind(now.unix_timestamp())
         .bind(i64::from(backed_up))
+        .bind(count)
         .execute(self.db.writer())
         .await?
         .rows_affected();
@@ -163,23 +183,29 @@ impl Credentials {
     }
 
     /// Records a sign-in with the passkey: when, and its counter and backup flags as the
-    /// authenticator now reports them.
+    /// authenticator now reports them; only if nobody recorded one since it was read (`false`
+    /// otherwise: two answers checked against the same counter, of which one must lose).
     pub async fn used(
         &self,
         stored: &StoredPasskey,
         now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let json = serde_json::to_string(&stored.passkey).map_err(corrupt)?;
-        sqlx::query(
-            "UPDATE passkeys SET last_used_at = $1, credential = $2, backed_up = $3 WHERE id = $4",
+        let (count, backed_up) = recorded(&stored.passkey);
+        let updated = sqlx::query(
+            "UPDATE passkeys SET last_used_at = $1, credential = $2, backed_up = $3, \
+             sign_count = $4 WHERE id = $5 AND sign_count = $6",
         )
         .bind(now.unix_timestamp())
         .bind(json)
-        .bind(i64::from(backed_up(&stored.passkey)))
+        .bind(i64::from(backed_up))
+        .bind(count)
         .bind(&stored.id)
+        .bind(stored.read_count)
         .execute(self.db.writer())
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        Ok(updated == 1)
     }
 
     /// Removes one of the user's passkeys; its name if there was one to remove.

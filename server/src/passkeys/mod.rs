@@ -24,7 +24,7 @@ use webauthn_rs::prelude::{
 };
 
 pub use ceremonies::{Ceremonies, CeremonyKind, LIFETIME};
-pub use credentials::{credential_id, Credentials, StoredPasskey};
+pub use credentials::{credential_id, is_credential_id, Credentials, StoredPasskey};
 
 use crate::configuration::PublicUrl;
 use crate::session::store::StoreError;
@@ -243,7 +243,11 @@ impl Passkeys {
             .finish_discoverable_authentication_v2(credential, state, &passkey.passkey)
             .map_err(|e| PasskeyError::Rejected(e.to_string()))?;
         passkey.passkey.update_credential(&result);
-        self.credentials.used(&passkey, now).await?;
+        if !self.credentials.used(&passkey, now).await? {
+            return Err(PasskeyError::Rejected(
+                "another answer of this passkey was recorded at the same moment".into(),
+            ));
+        }
         Ok(passkey)
     }
 }

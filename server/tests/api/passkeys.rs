@@ -102,7 +102,7 @@ async fn register(
         .await;
     assert_eq!(options.status, StatusCode::OK, "{}", options.body);
     let credential = authenticator.create(&options.body["options"]);
-    finish_registration(&browser, &options.body, name, &credential).await
+    finish_registration(browser, &options.body, name, &credential).await
 }
 
 /// A sign-in ceremony's options, asked for by a visitor with no session.
@@ -255,7 +255,7 @@ async fn a_ceremony_is_answered_once_and_within_five_minutes() {
 }
 
 #[tokio::test]
-async fn a_registration_ceremony_belongs_to_its_user_and_cannot_sign_in() {
+async fn a_registration_ceremony_belongs_to_its_user_and_a_wrong_answer_spends_it() {
     let app = spawn_app().await;
     let ada = app.browser().await;
     let grace = app.sign_in_grace().await;
@@ -523,4 +523,124 @@ async fn several_passkeys_per_user_each_sign_in() {
         .unwrap()
         .len();
     assert_eq!(excluded, 2);
+}
+
+#[tokio::test]
+async fn signing_in_again_here_with_another_users_passkey_is_refused_without_a_name() {
+    let app = spawn_app().await;
+    let ada = app.browser().await;
+    let grace = app.sign_in_grace().await;
+    let mut graces = Authenticator::new();
+    register(&grace, &mut graces, "Grace's").await;
+
+    // This browser's cookie names Ada's live session: Grace's passkey does not replace it.
+    passkey_sign_in(
+        &app,
+        &mut graces,
+        json!({}),
+        &[(COOKIE.as_str(), &ada.cookie)],
+    )
+    .await
+    .assert_problem(401, "passkey_rejected");
+    assert_eq!(
+        ada.me().await.status,
+        StatusCode::OK,
+        "Ada's session goes on"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_naming_another_users_handle_is_refused() {
+    let app = spawn_app().await;
+    let mut key = Authenticator::new();
+    register(&app.browser().await, &mut key, "Key").await;
+    let grace = app.sign_in_grace().await;
+    let mut graces = Authenticator::new();
+    register(&grace, &mut graces, "Grace's").await;
+
+    // Ada's credential presented with Grace's user handle.
+    let options = sign_in_options(&app).await;
+    let mut credential = key.get(&options["options"]);
+    credential["response"]["userHandle"] = graces.held[0].1.clone().into();
+    answer(&app, &options, credential)
+        .await
+        .assert_problem(401, "passkey_rejected");
+}
+
+#[tokio::test]
+async fn a_registration_ceremony_cannot_sign_in_and_a_late_confirmation_is_refused() {
+    let app = spawn_app_with(&[("VIGIL_REAUTH_WITHIN", "1m")]).await;
+    let browser = app.browser().await;
+    let mut key = Authenticator::new();
+    let options = browser
+        .post("/api/account/passkeys/options", json!({}))
+        .await;
+    let credential = key.create(&options.body["options"]);
+
+    // The step-up window passes while the authenticator is asked.
+    app.advance(Duration::minutes(2));
+    finish_registration(&browser, &options.body, "Key", &credential)
+        .await
+        .assert_problem(403, "reauthentication_required");
+
+    // A sign-in answer sent with a registration's ceremony finds no sign-in ceremony.
+    let fresh = app.browser().await;
+    register(&fresh, &mut key, "Key").await;
+    let registration = fresh.post("/api/account/passkeys/options", json!({})).await;
+    let sign_in = sign_in_options(&app).await;
+    let credential = key.get(&sign_in["options"]);
+    answer(&app, &registration.body, credential)
+        .await
+        .assert_problem(400, "passkey_ceremony_expired");
+}
+
+#[tokio::test]
+async fn passwords_and_passkeys_share_the_limits() {
+    let app = spawn_app().await;
+    let mut key = Authenticator::new();
+    register(&app.browser().await, &mut key, "Key").await;
+    // Three wrong passwords for Ada, then two refused answers naming her…
+    for _ in 0..3 {
+        app.login_as(USERNAME, "wrong password")
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    for _ in 0..2 {
+        let options = sign_in_options(&app).await;
+        let mut credential = key.get(&options["options"]);
+        credential["response"]["signature"] = "AAAA".into();
+        answer(&app, &options, credential)
+            .await
+            .assert_problem(401, "passkey_rejected");
+    }
+    // …fill her limit from this address, for the password and the passkey alike.
+    app.login().await.assert_problem(429, "rate_limited");
+    passkey_sign_in(&app, &mut key, json!({}), &[])
+        .await
+        .assert_problem(429, "rate_limited");
+}
+
+#[tokio::test]
+async fn an_address_starts_ceremonies_at_a_bounded_rate() {
+    let app = spawn_app_with(&[("VIGIL_SIGNIN_LIMIT_PER_IP", "3")]).await;
+    for _ in 0..3 {
+        sign_in_options(&app).await;
+    }
+    let refused = app.post("/api/auth/passkey/options", json!({}), &[]).await;
+    refused.assert_problem(429, "rate_limited");
+    assert!(refused.header("retry-after").is_some());
+    app.advance(Duration::minutes(1));
+    sign_in_options(&app).await;
+}
+
+#[tokio::test]
+async fn a_malformed_passkey_id_is_not_found_without_reaching_the_store() {
+    let app = spawn_app().await;
+    let browser = app.browser().await;
+    for id in ["%00", "a%20b", &"A".repeat(1_400)] {
+        browser
+            .delete(&format!("/api/account/passkeys/{id}"), &[])
+            .await
+            .assert_problem(404, "not_found");
+    }
 }

@@ -148,10 +148,11 @@ pub fn problem_response(mut problem: Problem, context: &ProblemContext) -> Respo
 fn www_authenticate(code: ErrorCode) -> HeaderValue {
     let value = match code {
         ErrorCode::Unauthenticated => r#"Bearer realm="vigil""#.to_owned(),
-        ErrorCode::InvalidCredentials => {
-            r#"Bearer realm="vigil", error="invalid_request", error_description="invalid_credentials""#
-                .to_owned()
-        }
+        // A sign-in refused: no token was presented, so none is called invalid.
+        ErrorCode::InvalidCredentials | ErrorCode::PasskeyRejected => format!(
+            r#"Bearer realm="vigil", error="invalid_request", error_description="{}""#,
+            code.as_str()
+        ),
         other => format!(
             r#"Bearer realm="vigil", error="invalid_token", error_description="{}""#,
             other.as_str()
