@@ -13,6 +13,8 @@ mkdir -p "$data_dir"
 
 export VIGIL_DATA_DIR="$data_dir"
 export VIGIL_LISTEN_ADDR="127.0.0.1:${port}"
+# Passkeys need a host name: their tests open the site as localhost (passkeys.spec.ts).
+export VIGIL_PUBLIC_URL="http://localhost:${port}"
 export LEPTOS_RELOAD_PORT=3101
 
 add_accounts "$server"

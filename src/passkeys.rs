@@ -29,7 +29,7 @@ pub const MAX_NAME_CHARS: usize = 64;
 /// The answer of both options endpoints: what to hand to `navigator.credentials`, and the
 /// ceremony its answer must name.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasskeyChallenge {
     /// Names this ceremony when it is finished; valid for five minutes, once.
     pub ceremony: String,
@@ -40,7 +40,7 @@ pub struct PasskeyChallenge {
 
 /// The body of `POST /api/auth/passkey`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasskeySignIn {
     /// The `ceremony` of the options this answers.
     #[cfg_attr(feature = "openapi", schema(min_length = 1))]
@@ -62,7 +62,7 @@ pub struct PasskeySignIn {
 
 /// The body of `POST /api/account/passkeys`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasskeyRegistration {
     /// The `ceremony` of the options this answers.
     #[cfg_attr(feature = "openapi", schema(min_length = 1))]

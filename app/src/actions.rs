@@ -6,7 +6,7 @@ use vigil::client::{Resolution, UserAction};
 use vigil::work::{DraftInput, Preferences};
 
 use crate::session_context::SessionContext;
-use crate::sign_in::SignIn;
+use crate::sign_in::{Proof, SignIn};
 
 fn act(action: UserAction) {
     // Through the loader: no page refers to the machine's code, which stays in its chunk.
@@ -107,21 +107,33 @@ pub async fn sign_in(
 ) -> Result<(), String> {
     let attempt = SignIn {
         username,
-        password,
+        proof: Proof::Password(password),
         remember,
         same_user: None,
     };
     hand_to_machine(ctx, attempt).await
 }
 
-/// Signs in again inside the timeout modal, as the same user.
-pub async fn sign_in_again(ctx: SessionContext, password: String) -> Result<(), String> {
+/// Signs in from the sign-in page with a passkey: the passkey says who.
+pub async fn sign_in_with_passkey(ctx: SessionContext, remember: bool) -> Result<(), String> {
+    let attempt = SignIn {
+        username: String::new(),
+        proof: Proof::Passkey,
+        remember,
+        same_user: None,
+    };
+    hand_to_machine(ctx, attempt).await
+}
+
+/// Signs in again inside the timeout modal (or to confirm an action), as the same user,
+/// with the password or (`None`) a passkey of theirs.
+pub async fn sign_in_again(ctx: SessionContext, password: Option<String>) -> Result<(), String> {
     let Some(user) = ctx.user.get_untracked() else {
         return Err("Sign in from the sign-in page.".into());
     };
     let attempt = SignIn {
         username: user.username,
-        password,
+        proof: password.map_or(Proof::Passkey, Proof::Password),
         remember: false,
         same_user: Some(user.id),
     };

@@ -124,6 +124,8 @@ pub struct SessionContext {
     pub work_ready: RwSignal<bool>,
     /// The user's live sessions, once loaded.
     pub sessions: RwSignal<Option<Vec<SessionView>>>,
+    /// The user's passkeys, once loaded.
+    pub passkeys: RwSignal<Option<Vec<vigil::passkeys::PasskeyView>>>,
     pub account_message: RwSignal<Option<AccountMessage>>,
     pub account_busy: RwSignal<bool>,
     /// A sensitive action waits for the user to confirm their password.
@@ -154,6 +156,7 @@ impl SessionContext {
             signing_out: RwSignal::new(false),
             work_ready: RwSignal::new(false),
             sessions: RwSignal::new(None),
+            passkeys: RwSignal::new(None),
             account_message: RwSignal::new(None),
             account_busy: RwSignal::new(false),
             step_up: RwSignal::new(false),

@@ -1,16 +1,18 @@
-import AxeBuilder from "@axe-core/playwright";
-import { expect, type Page } from "@playwright/test";
-import { ADA, advance, holdSaves, modal, POLICY, settled, signIn, stepUp, test, toast, writeDraft } from "./helpers";
+import { expect } from "@playwright/test";
+import {
+  ADA,
+  advance,
+  expectNoViolations,
+  holdSaves,
+  modal,
+  POLICY,
+  signIn,
+  stepUp,
+  test,
+  toast,
+  writeDraft,
+} from "./helpers";
 
-const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
-
-async function expectNoViolations(page: Page, state: string) {
-  await settled(page);
-  const results = await new AxeBuilder({ page }).withTags(TAGS).analyze();
-  const summary = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(" | ")}`);
-  expect(summary, `axe violations in ${state}`).toEqual([]);
-  console.log(`axe ${state}: 0 violations, ${results.passes.length} rules passed`);
-}
 
 test.describe("WCAG 2.2 AA in every state (axe-core)", () => {
   test("sign-in page", async ({ page }) => {

@@ -27,7 +27,7 @@ test("the sign-in page loads every file it names and hydrates", async ({ page })
   const response = await page.goto("/login");
   expect(response?.status()).toBe(200);
   // The button is enabled only once the app has hydrated.
-  await expect(page.getByRole("button", { name: "Sign in" })).toBeEnabled({ timeout: 20_000 });
+  await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeEnabled({ timeout: 20_000 });
   expect(assets.some((a) => a.includes(".wasm"))).toBeTruthy();
   expect(assets.every((a) => a.startsWith("200 "))).toBeTruthy();
   expect(failed).toEqual([]);
@@ -43,7 +43,7 @@ test("a page that needs a session sends a visitor without one to sign in, and ba
   await expect(page).toHaveURL(/\/login\?next=%2Fsessions$/);
   await page.getByLabel("Username").fill(ADA.username);
   await page.getByLabel("Password").fill(ADA.password);
-  await page.getByRole("button", { name: "Sign in" }).click({ timeout: 20_000 });
+  await page.getByRole("button", { name: "Sign in", exact: true }).click({ timeout: 20_000 });
   // Back where the visitor was going, its page's own chunk loaded.
   await expect(page).toHaveURL(/\/sessions$/, { timeout: 20_000 });
   await expect(page.getByRole("heading", { level: 1 })).toBeVisible();

@@ -40,7 +40,7 @@ test.describe("a quiet, locked-down page", () => {
       await hydrated(page);
       await page.getByLabel("Username").fill(ADA.username);
       await page.getByLabel("Password").fill(ADA.password);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await expect(page.getByText(`Signed in as ${ADA.name}`)).toBeVisible();
       await page.locator("#new-draft").click();
       await page.getByLabel("Title").fill("Quiet");
@@ -221,7 +221,7 @@ test.describe("the sign-in page loads what signing in needs, and no more", () =>
     }
     await page.getByLabel("Username").fill(ADA.username);
     await page.getByLabel("Password").fill(ADA.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.getByText(`Signed in as ${ADA.name}`)).toBeVisible({ timeout: HYDRATION_TIMEOUT });
     expect((await sessionInfo(page)).status).toBe(200);
     // Each page says which it is, in the browser's title too (WCAG 2.4.2).
@@ -238,7 +238,7 @@ test.describe("the sign-in page loads what signing in needs, and no more", () =>
     await hydrated(other);
     await other.getByLabel("Username").fill(ADA.username);
     await other.getByLabel("Password").fill(ADA.password);
-    await other.getByRole("button", { name: "Sign in" }).click();
+    await other.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(other.getByText(`Signed in as ${ADA.name}`)).toBeVisible({ timeout: HYDRATION_TIMEOUT });
     // The first tab never loaded the session's code; the other tab's message brings it.
     await expect(page).not.toHaveURL(/\/login$/, { timeout: HYDRATION_TIMEOUT });
@@ -260,7 +260,7 @@ test.describe("the sign-in page loads what signing in needs, and no more", () =>
     }
     await page.getByLabel("Username").fill(ADA.username);
     await page.getByLabel("Password").fill(ADA.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     if (split) {
       await expect(page.getByRole("status").filter({ hasText: "cannot reach the server" })).toBeVisible();
       await expect(page.getByRole("button", { name: "Signing in…" })).toBeDisabled();

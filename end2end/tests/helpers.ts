@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { test as base, expect, type Page, type Route } from "@playwright/test";
 import { instancePorts } from "../ports";
 
@@ -60,7 +61,7 @@ export const HYDRATION_TIMEOUT = 20_000;
 
 /** Waits until the app has hydrated: the sign-in button is enabled only then. */
 export async function hydrated(page: Page) {
-  await expect(page.getByRole("button", { name: "Sign in" })).toBeEnabled({ timeout: HYDRATION_TIMEOUT });
+  await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeEnabled({ timeout: HYDRATION_TIMEOUT });
 }
 
 /**
@@ -85,7 +86,7 @@ export async function signIn(page: Page, user = ADA) {
   await hydrated(page);
   await page.getByLabel("Username").fill(user.username);
   await page.getByLabel("Password").fill(user.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByText(`Signed in as ${user.name}`)).toBeVisible({ timeout: 15_000 });
 }
 
@@ -176,4 +177,15 @@ export async function holdSaves(page: Page): Promise<() => Promise<void>> {
     holding = false;
     for (const route of held.splice(0)) await route.continue();
   };
+}
+
+/** WCAG 2.2 AA as axe-core checks it: no violation on the settled page in `state`. */
+export async function expectNoViolations(page: Page, state: string) {
+  await settled(page);
+  const results = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"])
+    .analyze();
+  const summary = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(" | ")}`);
+  expect(summary, `axe violations in ${state}`).toEqual([]);
+  console.log(`axe ${state}: 0 violations, ${results.passes.length} rules passed`);
 }

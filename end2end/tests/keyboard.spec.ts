@@ -15,7 +15,7 @@ test.describe("by keyboard alone", () => {
   test("sign in, write, get warned, extend, time out, sign in again, keep typing in the same place", async ({ page }) => {
     await page.clock.install();
     await page.goto("/login");
-    await expect(page.getByRole("button", { name: "Sign in" })).toBeEnabled();
+    await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeEnabled();
     await tabTo(page, "username");
     await page.keyboard.type(ADA.username);
     await page.keyboard.press("Tab");

@@ -14,7 +14,7 @@ for (const screen of SCREENS) {
     test("the form and its button are on the first screen, the inactivity limit above them", async ({ page }) => {
       await page.goto("/login");
       await hydrated(page);
-      const button = page.getByRole("button", { name: "Sign in" });
+      const button = page.getByRole("button", { name: "Sign in", exact: true });
       await expect(button).toBeInViewport({ ratio: 1 });
       const box = (await button.boundingBox())!;
       console.log(`${screen.name}: the Sign in button ends at y = ${Math.round(box.y + box.height)}`);
@@ -117,7 +117,7 @@ test.describe("small layout slips", () => {
     await hydrated(page);
     await page.getByLabel("Username").fill(ADA.username);
     await page.getByLabel("Password").fill(ADA.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.locator(".signed-in-as")).toHaveText(`Signed in as ${ADA.username}`, { timeout: 15_000 });
 
     await advance(page, POLICY.idleSecs + 1);

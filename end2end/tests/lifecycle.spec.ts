@@ -66,7 +66,7 @@ test.describe("sleep, background and wrong clocks", () => {
       await page.goto("/login");
       await page.getByLabel("Username").fill(ADA.username);
       await page.getByLabel("Password").fill(ADA.password);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await expect(page.getByText(`Signed in as ${ADA.name}`)).toBeVisible();
 
       await advance(page, POLICY.idleSecs - POLICY.warningSecs - 3);

@@ -174,7 +174,7 @@ test.describe("sessions people can see and end", () => {
       await page.getByLabel("Username").fill(ADA.username);
       await page.getByLabel("Password").fill(ADA.password);
       if (remember) await page.getByLabel("Remember me on this device").check();
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await expect(page.getByText(`Signed in as ${ADA.name}`)).toBeVisible();
       const state = await context.storageState();
       await context.close();
@@ -189,7 +189,7 @@ test.describe("sessions people can see and end", () => {
         await expect(again.getByText(`Signed in as ${ADA.name}`)).toBeVisible();
       } else {
         await expect(again).toHaveURL(/\/login$/);
-        await expect(again.getByRole("heading", { name: "Sign in" })).toBeVisible();
+        await expect(again.getByRole("heading", { name: "Sign in", exact: true })).toBeVisible();
       }
       await restarted.close();
     }

@@ -40,7 +40,7 @@ test.describe("signing out and the work kept here", () => {
     await hydrated(page);
     await page.getByLabel("Username").fill(ADA.username);
     await page.getByLabel("Password").fill(ADA.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.getByLabel("Text", { exact: true })).toHaveValue("in the account");
   });
 
@@ -73,7 +73,7 @@ test.describe("signing out and the work kept here", () => {
     await hydrated(page);
     await page.getByLabel("Username").fill(GRACE.username);
     await page.getByLabel("Password").fill(GRACE.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.getByText(`Signed in as ${GRACE.name}`)).toBeVisible();
     await expect(page.getByText("No drafts yet.")).toBeVisible();
     await expect(page.getByText("Ada's secret")).toHaveCount(0);
@@ -91,7 +91,7 @@ test.describe("signing out and the work kept here", () => {
     await hydrated(page);
     await page.getByLabel("Username").fill(ADA.username);
     await page.getByLabel("Password").fill(ADA.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.locator("[data-notice=storage]")).toContainText("could not be used");
     await writeDraft(page, "Fresh start", "works");
     const aside = await page.evaluate((key) => localStorage.getItem(`${key}.set-aside`), key);
@@ -105,7 +105,7 @@ test.describe("signing out and the work kept here", () => {
     await hydrated(page);
     await page.getByLabel("Username").fill(ADA.username);
     await page.getByLabel("Password").fill("wrong password");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.locator("#login-error")).toContainText("do not match");
     await expect(page).toHaveURL(/\/login$/);
   });

@@ -1,6 +1,6 @@
-import AxeBuilder from "@axe-core/playwright";
 import { expect, type Browser, type Page } from "@playwright/test";
 import {
+  expectNoViolations,
   account,
   ADA,
   advance,
@@ -10,7 +10,6 @@ import {
   localStorageText,
   modal,
   POLICY,
-  settled,
   signIn,
   test,
   waitForSaved,
@@ -34,15 +33,6 @@ async function signInAgain(page: Page) {
   await expect(modal(page)).toBeHidden();
 }
 
-async function expectNoViolations(page: Page, state: string) {
-  await settled(page);
-  const results = await new AxeBuilder({ page })
-    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"])
-    .analyze();
-  const summary = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(" | ")}`);
-  expect(summary, `axe violations in ${state}`).toEqual([]);
-  console.log(`axe ${state}: 0 violations, ${results.passes.length} rules passed`);
-}
 
 test.describe("the work lives in the account", () => {
   test("typing while the session is ended behind the page's back loses nothing", async ({ page, browser }) => {

@@ -1,9 +1,16 @@
-//! The account half of the browser machine (SPEC §8): the list of the user's sessions,
-//! ending one or all others, and changing the password. A sensitive action the server
-//! refuses with `reauthentication_required` waits while the user confirms their password in
-//! the sign-in modal; after that sign-in it is sent again, once.
+//! The account half of the browser machine (SPEC §8, §9.2): the list of the user's sessions,
+//! ending one or all others, changing the password, and the account's passkeys. A sensitive
+//! action the server refuses with `reauthentication_required` waits while the user confirms
+//! who they are in the sign-in modal; after that sign-in it is sent again, once.
+//!
+//! Adding a passkey is three steps: the options (step-up), the authenticator
+//! ([`Command::CreatePasskey`], answered by [`Event::Authenticator`](super::Event)), the
+//! registration (step-up again). A confirmation asked for at either request starts it over
+//! from fresh options, so nothing waits on a challenge that may have expired.
 
-use super::{Answer, Millis, Out, Request, RequestId};
+use super::passkey::{failure_text, problem_text, AuthenticatorFailure};
+use super::{Answer, Command, Millis, Out, Request, RequestId};
+use crate::passkeys::{name_problem, PasskeyRegistration, PasskeyView};
 use crate::sessions::{PasswordChange, PasswordRule, SessionView};
 use crate::{ErrorCode, Problem};
 
@@ -23,6 +30,18 @@ pub enum AccountAction {
     ChangePassword(PasswordChange),
     /// Delete every draft that is not submitted (step-up).
     DeleteAllDrafts,
+    /// Load the user's passkeys for the account page.
+    LoadPasskeys,
+    /// Add a passkey called `name` (step-up).
+    AddPasskey {
+        /// What the user calls it.
+        name: String,
+    },
+    /// Remove the passkey with this id (step-up).
+    RemovePasskey {
+        /// The passkey's id.
+        id: String,
+    },
     /// Not now: the confirmation of a sensitive action was dismissed.
     CancelStepUp,
 }
@@ -72,11 +91,24 @@ pub(crate) struct Account {
     replayed: bool,
     /// Bumped when the password changed, so the form clears its fields.
     pub password_changes: u32,
+    /// The user's passkeys, once loaded.
+    pub passkeys: Option<Vec<PasskeyView>>,
+    /// A passkey being added, while the authenticator is asked: its ceremony and name.
+    adding: Option<Adding>,
+    /// Numbers the authenticator's prompts, so a late answer to one that is over is ignored.
+    attempt: u32,
+}
+
+#[derive(Debug)]
+struct Adding {
+    attempt: u32,
+    ceremony: String,
+    name: String,
 }
 
 impl Account {
     pub fn busy(&self) -> bool {
-        self.pending.is_some()
+        self.pending.is_some() || self.adding.is_some()
     }
 
     pub fn owns(&self, id: RequestId) -> bool {
@@ -96,6 +128,15 @@ impl Account {
                 }
             }
             _ if !signed_in => {}
+            AccountAction::AddPasskey { name } => match name_problem(&name) {
+                Some(text) => {
+                    self.message = Some(AccountMessage::Failed {
+                        text: text.into(),
+                        field: Some("passkey_name".into()),
+                    })
+                }
+                None => self.send(AccountAction::AddPasskey { name }, false, out),
+            },
             AccountAction::ChangePassword(change) => {
                 // What the server would refuse is said at once, without a request.
                 let (field, text) = if change.current_password.is_empty() {
@@ -120,7 +161,7 @@ impl Account {
     }
 
     fn send(&mut self, action: AccountAction, replay: bool, out: &mut Out) {
-        if self.pending.is_some() {
+        if self.busy() {
             return;
         }
         let request = match &action {
@@ -129,14 +170,56 @@ impl Account {
             AccountAction::RevokeOthers => Request::RevokeOthers,
             AccountAction::ChangePassword(change) => Request::ChangePassword(change.clone()),
             AccountAction::DeleteAllDrafts => Request::DeleteAllDrafts,
+            AccountAction::LoadPasskeys => Request::ListPasskeys,
+            AccountAction::AddPasskey { .. } => Request::PasskeyOptions,
+            AccountAction::RemovePasskey { id } => Request::RemovePasskey { id: id.clone() },
             AccountAction::CancelStepUp => return,
         };
-        if !matches!(action, AccountAction::LoadSessions) {
+        if !matches!(
+            action,
+            AccountAction::LoadSessions | AccountAction::LoadPasskeys
+        ) {
             self.message = None;
         }
         self.replayed = replay;
         let id = out.send(request);
         self.pending = Some((id, action));
+    }
+
+    /// The authenticator answered: the new passkey is registered, or the page says why not.
+    pub fn authenticator(
+        &mut self,
+        attempt: u32,
+        answer: Result<serde_json::Value, AuthenticatorFailure>,
+        signed_in: bool,
+        out: &mut Out,
+    ) {
+        if self.adding.as_ref().is_none_or(|a| a.attempt != attempt) {
+            return;
+        }
+        let Some(Adding { ceremony, name, .. }) = self.adding.take() else {
+            return;
+        };
+        match answer {
+            Ok(credential) if signed_in => {
+                let registration = PasskeyRegistration {
+                    ceremony,
+                    name: name.clone(),
+                    credential,
+                };
+                self.replayed = false;
+                let id = out.send(Request::RegisterPasskey(registration));
+                self.pending = Some((id, AccountAction::AddPasskey { name }));
+            }
+            // The session ended meanwhile: the modal is showing; nothing is registered.
+            Ok(_) => {}
+            Err(failure) => {
+                self.message = Some(AccountMessage::Failed {
+                    text: failure_text(&failure),
+                    field: None,
+                });
+            }
+        }
     }
 
     /// A fresh sign-in happened: the action waiting for it goes again, once.
@@ -174,6 +257,32 @@ impl Account {
                 };
             }
             Ok(Answer::Sessions(list)) => self.sessions = Some(list.sessions),
+            Ok(Answer::Passkeys(list)) => self.passkeys = Some(list.passkeys),
+            Ok(Answer::PasskeyChallenge(challenge)) => {
+                if let AccountAction::AddPasskey { name } = action {
+                    self.attempt = self.attempt.wrapping_add(1);
+                    out.push(Command::CreatePasskey {
+                        attempt: self.attempt,
+                        options: challenge.options,
+                    });
+                    self.adding = Some(Adding {
+                        attempt: self.attempt,
+                        ceremony: challenge.ceremony,
+                        name,
+                    });
+                }
+            }
+            Ok(Answer::PasskeyAdded(view)) => {
+                self.message = Some(AccountMessage::Done(format!(
+                    "The passkey “{}” was added. You can sign in with it.",
+                    view.name
+                )));
+                self.send(AccountAction::LoadPasskeys, false, out);
+            }
+            Ok(Answer::PasskeyRemoved) => {
+                self.message = Some(AccountMessage::Done("The passkey was removed.".into()));
+                self.send(AccountAction::LoadPasskeys, false, out);
+            }
             Ok(Answer::SessionsEnded(ended)) => {
                 let text = match (&action, ended.ended) {
                     (AccountAction::EndSession { .. }, _) => "The session was signed out.".into(),
@@ -217,6 +326,22 @@ impl Account {
                     field: None,
                 });
                 return Followup::problem(problem);
+            }
+            Err(problem) if matches!(action, AccountAction::AddPasskey { .. }) => {
+                let field =
+                    (problem.field.as_deref() == Some("name")).then(|| "passkey_name".into());
+                self.message = Some(AccountMessage::Failed {
+                    text: problem_text(&problem, true),
+                    field,
+                });
+            }
+            Err(problem) if matches!(action, AccountAction::RemovePasskey { .. }) => {
+                let text = match problem.error_code {
+                    ErrorCode::NotFound => "That passkey had already been removed.".into(),
+                    _ => problem_text(&problem, true),
+                };
+                self.message = Some(AccountMessage::Failed { text, field: None });
+                self.send(AccountAction::LoadPasskeys, false, out);
             }
             Err(problem) => {
                 let text = match problem.error_code {

@@ -19,6 +19,7 @@ mod work;
 
 use serde::{Deserialize, Serialize};
 
+use crate::passkeys::{PasskeyChallenge, PasskeyList, PasskeyRegistration, PasskeyView};
 use crate::preserved::{Entry, LocalDraft, LocalSettings};
 use crate::session_info::LocalKey;
 use crate::sessions::{PasswordChange, PasswordChanged, SessionList, SessionView, SessionsEnded};
@@ -88,6 +89,17 @@ pub enum Request {
     ChangePassword(PasswordChange),
     /// `DELETE /api/drafts`: every draft not submitted (step-up).
     DeleteAllDrafts,
+    /// `GET /api/account/passkeys`: passive.
+    ListPasskeys,
+    /// `POST /api/account/passkeys/options` (step-up).
+    PasskeyOptions,
+    /// `POST /api/account/passkeys` (step-up).
+    RegisterPasskey(PasskeyRegistration),
+    /// `DELETE /api/account/passkeys/{id}` (step-up).
+    RemovePasskey {
+        /// The passkey's id.
+        id: String,
+    },
 }
 
 /// A successful answer.
@@ -113,6 +125,14 @@ pub enum Answer {
     PasswordChanged(PasswordChanged),
     /// How many drafts a delete-all removed.
     DraftsDeleted(crate::work::DraftsDeleted),
+    /// The user's passkeys.
+    Passkeys(PasskeyList),
+    /// Options for registering a passkey.
+    PasskeyChallenge(PasskeyChallenge),
+    /// A passkey was registered.
+    PasskeyAdded(PasskeyView),
+    /// A passkey was removed.
+    PasskeyRemoved,
 }
 
 /// What tabs of one browser tell each other. Never a token or a key.
@@ -292,6 +312,15 @@ pub enum Event {
         /// When it happened.
         now: Millis,
     },
+    /// The authenticator answered [`Command::CreatePasskey`] of `attempt`.
+    Authenticator {
+        /// When it answered.
+        now: Millis,
+        /// The attempt it answers.
+        attempt: u32,
+        /// `PublicKeyCredential.toJSON()`, or why there is none.
+        answer: Result<serde_json::Value, passkey::AuthenticatorFailure>,
+    },
 }
 
 /// What the wasm side carries out.
@@ -363,6 +392,14 @@ pub enum Command {
     CaptureFocus,
     /// Give focus back to the element captured before (the session came back).
     RestoreFocus,
+    /// Hand registration options to `navigator.credentials.create`; answered by
+    /// [`Event::Authenticator`] with the same attempt.
+    CreatePasskey {
+        /// Names the answer.
+        attempt: u32,
+        /// WebAuthn's options, as the server gave them.
+        options: serde_json::Value,
+    },
 }
 
 /// A notice the page shows until it is resolved.
@@ -489,6 +526,9 @@ impl Client {
                 session::handle(s, w, event, out);
                 a.signed_in(out);
             }
+            Event::Authenticator {
+                attempt, answer, ..
+            } => a.authenticator(attempt, answer, signed_in, out),
             event => session::handle(s, w, event, out),
         }
     }
@@ -584,6 +624,11 @@ impl Client {
     /// The outcome of the last account action.
     pub fn account_message(&self) -> Option<&AccountMessage> {
         self.account.message.as_ref()
+    }
+
+    /// The user's passkeys, once loaded (`UserAction::Account(LoadPasskeys)`).
+    pub fn passkeys(&self) -> Option<&[PasskeyView]> {
+        self.account.passkeys.as_deref()
     }
 
     /// An account action is on its way.

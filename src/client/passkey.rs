@@ -1,5 +1,6 @@
-//! A passkey ceremony as the browser runs it (SPEC §9.2): events in, commands out, like the
-//! rest of the browser machine.
+//! Signing in with a passkey as the browser runs it (SPEC §9.2): events in, commands out,
+//! like the rest of the browser machine. (Adding a passkey is an action of the account:
+//! `account.rs`, with the step-up it needs.)
 //!
 //! The options are fetched only when the user acts, never ahead: a form or a timeout modal
 //! left open overnight still works. They go to the authenticator (`navigator.credentials`),
@@ -9,25 +10,17 @@
 //! never sign anyone in or register anything. A cancelled or failed ceremony says so and
 //! leaves the password path as it was: the machine never touches the form's fields.
 
-use crate::passkeys::{PasskeyChallenge, PasskeyRegistration, PasskeySignIn};
+use crate::passkeys::{PasskeyChallenge, PasskeySignIn};
 use crate::{ErrorCode, Problem};
 
-/// What the ceremony is for.
+/// Whose sign-in it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Purpose {
-    /// Signing in; `expected` is the user the page already names (the timeout modal, the
-    /// step-up dialog), whose passkey alone may answer.
-    SignIn {
-        /// The username the page names, if it names one.
-        expected: Option<String>,
-        /// "Keep me signed in", as the form says.
-        remember: bool,
-    },
-    /// Adding a passkey called `name` to the signed-in account.
-    Register {
-        /// What the user calls it.
-        name: String,
-    },
+pub struct Purpose {
+    /// The user the page already names (the timeout modal, the step-up dialog), whose
+    /// passkey alone may answer; `None` on the sign-in page.
+    pub expected: Option<String>,
+    /// "Remember me on this device", as the form says.
+    pub remember: bool,
 }
 
 /// Why the authenticator gave no credential (the `DOMException` of `navigator.credentials`).
@@ -78,21 +71,17 @@ pub enum CeremonyEvent {
 /// What the wasm side carries out; each answers with the event of the same attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CeremonyCommand {
-    /// `POST` the options path of the purpose: sign-in's, or registration's.
+    /// `POST /api/auth/passkey/options`.
     FetchOptions {
         /// Names the answer.
         attempt: u32,
-        /// Registration options (`create`), else sign-in's (`get`).
-        register: bool,
     },
-    /// Hand `options` to `navigator.credentials.create` (`register`) or `.get`.
+    /// Hand `options` to `navigator.credentials.get`.
     AskAuthenticator {
         /// Names the answer.
         attempt: u32,
         /// WebAuthn's options, as the server gave them.
         options: serde_json::Value,
-        /// `create` rather than `get`.
-        register: bool,
     },
     /// `POST /api/auth/passkey` with this body.
     SignIn {
@@ -100,13 +89,6 @@ pub enum CeremonyCommand {
         attempt: u32,
         /// The answer to the server's challenge.
         body: PasskeySignIn,
-    },
-    /// `POST /api/account/passkeys` with this body.
-    Register {
-        /// Names the answer.
-        attempt: u32,
-        /// The new passkey.
-        body: PasskeyRegistration,
     },
 }
 
@@ -167,10 +149,6 @@ impl PasskeyCeremony {
         self.attempt
     }
 
-    fn register(&self) -> bool {
-        matches!(self.purpose, Some(Purpose::Register { .. }))
-    }
-
     fn fail(&mut self, text: String) -> Vec<CeremonyCommand> {
         self.step = Step::Failed(text);
         Vec::new()
@@ -183,18 +161,11 @@ impl PasskeyCeremony {
                 if self.state() == CeremonyState::Busy {
                     return Vec::new();
                 }
-                if let Purpose::Register { name } = &purpose {
-                    if let Some(problem) = crate::passkeys::name_problem(name) {
-                        return self.fail(problem.into());
-                    }
-                }
                 self.attempt = self.attempt.wrapping_add(1);
-                let register = matches!(purpose, Purpose::Register { .. });
                 self.purpose = Some(purpose);
                 self.step = Step::Options;
                 vec![CeremonyCommand::FetchOptions {
                     attempt: self.attempt,
-                    register,
                 }]
             }
             CeremonyEvent::Cancel => {
@@ -224,10 +195,9 @@ impl PasskeyCeremony {
                         vec![CeremonyCommand::AskAuthenticator {
                             attempt: self.attempt,
                             options: challenge.options,
-                            register: self.register(),
                         }]
                     }
-                    Err(problem) => self.fail(problem_text(&problem, self.register())),
+                    Err(problem) => self.fail(problem_text(&problem, false)),
                 }
             }
             CeremonyEvent::Authenticator { answer, .. } => {
@@ -239,29 +209,18 @@ impl PasskeyCeremony {
                     Ok(credential) => credential,
                     Err(failure) => return self.fail(failure_text(&failure)),
                 };
-                let Some(purpose) = self.purpose.clone() else {
+                let Some(Purpose { expected, remember }) = self.purpose.clone() else {
                     return self.fail(failure_text(&AuthenticatorFailure::Cancelled));
                 };
                 self.step = Step::Verifying;
-                let attempt = self.attempt;
-                vec![match purpose {
-                    Purpose::SignIn { expected, remember } => CeremonyCommand::SignIn {
-                        attempt,
-                        body: PasskeySignIn {
-                            ceremony,
-                            credential,
-                            remember,
-                            token: false,
-                            username: expected,
-                        },
-                    },
-                    Purpose::Register { name } => CeremonyCommand::Register {
-                        attempt,
-                        body: PasskeyRegistration {
-                            ceremony,
-                            name: name.trim().to_owned(),
-                            credential,
-                        },
+                vec![CeremonyCommand::SignIn {
+                    attempt: self.attempt,
+                    body: PasskeySignIn {
+                        ceremony,
+                        credential,
+                        remember,
+                        token: false,
+                        username: expected,
                     },
                 }]
             }
@@ -274,7 +233,7 @@ impl PasskeyCeremony {
                         self.step = Step::Succeeded;
                         Vec::new()
                     }
-                    Err(problem) => self.fail(problem_text(&problem, self.register())),
+                    Err(problem) => self.fail(problem_text(&problem, false)),
                 }
             }
         }
@@ -348,7 +307,7 @@ mod tests {
     }
 
     fn sign_in() -> Purpose {
-        Purpose::SignIn {
+        Purpose {
             expected: Some("ada".into()),
             remember: false,
         }
@@ -359,13 +318,7 @@ mod tests {
         let mut c = PasskeyCeremony::default();
         assert_eq!(c.state(), CeremonyState::Idle);
         let fetch = c.handle(CeremonyEvent::Start(sign_in()));
-        assert_eq!(
-            fetch,
-            vec![CeremonyCommand::FetchOptions {
-                attempt: 1,
-                register: false
-            }]
-        );
+        assert_eq!(fetch, vec![CeremonyCommand::FetchOptions { attempt: 1 }]);
         assert_eq!(c.state(), CeremonyState::Busy);
         let ask = c.handle(CeremonyEvent::Options {
             attempt: 1,
@@ -373,10 +326,7 @@ mod tests {
         });
         assert!(matches!(
             &ask[..],
-            [CeremonyCommand::AskAuthenticator {
-                register: false,
-                ..
-            }]
+            [CeremonyCommand::AskAuthenticator { attempt: 1, .. }]
         ));
         let send = c.handle(CeremonyEvent::Authenticator {
             attempt: 1,
@@ -420,43 +370,7 @@ mod tests {
         );
         assert_eq!(
             c.handle(CeremonyEvent::Start(sign_in())),
-            vec![CeremonyCommand::FetchOptions {
-                attempt: 2,
-                register: false
-            }]
-        );
-    }
-
-    #[test]
-    fn a_registration_needs_a_name_before_anything_is_asked() {
-        let mut c = PasskeyCeremony::default();
-        let none = c.handle(CeremonyEvent::Start(Purpose::Register { name: " ".into() }));
-        assert!(none.is_empty());
-        assert!(matches!(c.state(), CeremonyState::Failed(_)));
-        let fetch = c.handle(CeremonyEvent::Start(Purpose::Register {
-            name: " Laptop ".into(),
-        }));
-        assert_eq!(
-            fetch,
-            vec![CeremonyCommand::FetchOptions {
-                attempt: 1,
-                register: true
-            }]
-        );
-        c.handle(CeremonyEvent::Options {
-            attempt: 1,
-            answer: Ok(challenge("r1")),
-        });
-        let send = c.handle(CeremonyEvent::Authenticator {
-            attempt: 1,
-            answer: Ok(json!({})),
-        });
-        let [CeremonyCommand::Register { body, .. }] = &send[..] else {
-            panic!("one registration: {send:?}");
-        };
-        assert_eq!(
-            (body.name.as_str(), body.ceremony.as_str()),
-            ("Laptop", "r1")
+            vec![CeremonyCommand::FetchOptions { attempt: 2 }]
         );
     }
 
@@ -478,12 +392,10 @@ mod tests {
     fn event() -> impl Strategy<Value = CeremonyEvent> {
         let attempt = 0u32..4;
         prop_oneof![
-            prop_oneof![
-                Just(sign_in()),
-                Just(Purpose::Register { name: "Key".into() }),
-                Just(Purpose::Register { name: "".into() }),
-            ]
-            .prop_map(CeremonyEvent::Start),
+            any::<bool>().prop_map(|remember| CeremonyEvent::Start(Purpose {
+                expected: None,
+                remember,
+            })),
             Just(CeremonyEvent::Cancel),
             (attempt.clone(), any::<bool>(), 0u8..3).prop_map(|(attempt, ok, n)| {
                 CeremonyEvent::Options {
@@ -547,11 +459,6 @@ mod tests {
                             prop_assert_eq!(attempt, before);
                         }
                         CeremonyCommand::SignIn { attempt, body } => {
-                            prop_assert_eq!(attempt, before);
-                            prop_assert!(sent.insert(attempt), "sent twice");
-                            prop_assert_eq!(Some(&body.ceremony), options_of.get(&attempt));
-                        }
-                        CeremonyCommand::Register { attempt, body } => {
                             prop_assert_eq!(attempt, before);
                             prop_assert!(sent.insert(attempt), "sent twice");
                             prop_assert_eq!(Some(&body.ceremony), options_of.get(&attempt));

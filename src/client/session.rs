@@ -254,7 +254,7 @@ pub(super) fn handle(s: &mut Session, w: &mut Work, event: Event, out: &mut Out)
         },
         Event::User { now, action } => user_action(s, w, action, now, out),
         // The work's and the account's own.
-        Event::LocalLoaded { .. } | Event::Leaving { .. } => {}
+        Event::LocalLoaded { .. } | Event::Leaving { .. } | Event::Authenticator { .. } => {}
     }
 }
 

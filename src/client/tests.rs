@@ -789,6 +789,168 @@ mod account {
         );
         assert_eq!(client.drafts().count(), 0);
     }
+
+    mod passkeys {
+        use super::*;
+        use crate::client::passkey::AuthenticatorFailure;
+        use crate::passkeys::{PasskeyChallenge, PasskeyList, PasskeyRegistration, PasskeyView};
+
+        fn challenge(ceremony: &str) -> PasskeyChallenge {
+            PasskeyChallenge {
+                ceremony: ceremony.into(),
+                options: serde_json::json!({"publicKey": {"challenge": ceremony}}),
+            }
+        }
+
+        fn view(name: &str) -> PasskeyView {
+            PasskeyView {
+                id: "k1".into(),
+                name: name.into(),
+                created_at: at(T0),
+                last_used_at: None,
+                backed_up: false,
+            }
+        }
+
+        /// Asks to add `name`; the options arrive: the authenticator's attempt number.
+        fn options_arrive(client: &mut Client, name: &str, ceremony: &str) -> u32 {
+            let asked = act(client, T0, AccountAction::AddPasskey { name: name.into() });
+            let id = sent(&asked, &Request::PasskeyOptions);
+            let create = answer(
+                client,
+                id,
+                Ok(Answer::PasskeyChallenge(challenge(ceremony))),
+            );
+            assert!(sends(&create).is_empty());
+            create
+                .iter()
+                .find_map(|c| match c {
+                    Command::CreatePasskey { attempt, options } => {
+                        assert_eq!(options["publicKey"]["challenge"], ceremony);
+                        Some(*attempt)
+                    }
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("the authenticator is asked: {create:?}"))
+        }
+
+        #[test]
+        fn adding_a_passkey_registers_the_authenticators_answer_once_and_reloads() {
+            let mut client = signed_in();
+            let attempt = options_arrive(&mut client, "Laptop", "c1");
+            assert!(
+                client.account_busy(),
+                "busy while the authenticator is asked"
+            );
+            let credential = serde_json::json!({"id": "k1"});
+            let answered = client.handle(Event::Authenticator {
+                now: T0,
+                attempt,
+                answer: Ok(credential.clone()),
+            });
+            let registration = Request::RegisterPasskey(PasskeyRegistration {
+                ceremony: "c1".into(),
+                name: "Laptop".into(),
+                credential: credential.clone(),
+            });
+            let id = sent(&answered, &registration);
+            // The same answer again registers nothing more.
+            let again = client.handle(Event::Authenticator {
+                now: T0,
+                attempt,
+                answer: Ok(credential),
+            });
+            assert!(sends(&again).is_empty());
+            let added = answer(&mut client, id, Ok(Answer::PasskeyAdded(view("Laptop"))));
+            let reload = sent(&added, &Request::ListPasskeys);
+            assert!(matches!(
+                client.account_message(),
+                Some(AccountMessage::Done(text)) if text.contains("Laptop")
+            ));
+            answer(
+                &mut client,
+                reload,
+                Ok(Answer::Passkeys(PasskeyList {
+                    passkeys: vec![view("Laptop")],
+                })),
+            );
+            assert_eq!(client.passkeys().map(<[_]>::len), Some(1));
+            assert!(!client.account_busy());
+        }
+
+        #[test]
+        fn a_passkey_needs_a_name_and_a_fresh_sign_in_first() {
+            let mut client = signed_in();
+            let nothing = act(
+                &mut client,
+                T0,
+                AccountAction::AddPasskey { name: " ".into() },
+            );
+            assert!(sends(&nothing).is_empty());
+            assert!(matches!(
+                client.account_message(),
+                Some(AccountMessage::Failed { field: Some(f), .. }) if f == "passkey_name"
+            ));
+
+            let asked = act(
+                &mut client,
+                T0,
+                AccountAction::AddPasskey { name: "Key".into() },
+            );
+            let id = sent(&asked, &Request::PasskeyOptions);
+            answer(
+                &mut client,
+                id,
+                Err(problem(ErrorCode::ReauthenticationRequired)),
+            );
+            assert!(client.step_up_required());
+            let replay = client.handle(Event::SignedIn {
+                now: T0 + 2000,
+                info: info(1, T0 + 2000, T0 + 2000),
+            });
+            sent(&replay, &Request::PasskeyOptions);
+        }
+
+        #[test]
+        fn a_cancelled_prompt_says_so_and_a_late_answer_is_ignored() {
+            let mut client = signed_in();
+            let attempt = options_arrive(&mut client, "Key", "c1");
+            client.handle(Event::Authenticator {
+                now: T0,
+                attempt,
+                answer: Err(AuthenticatorFailure::Cancelled),
+            });
+            assert!(!client.account_busy());
+            assert!(matches!(
+                client.account_message(),
+                Some(AccountMessage::Failed { text, .. }) if text.contains("not used")
+            ));
+            // The next attempt; an answer of the first arrives late.
+            let next = options_arrive(&mut client, "Key", "c2");
+            assert_ne!(next, attempt);
+            let late = client.handle(Event::Authenticator {
+                now: T0,
+                attempt,
+                answer: Ok(serde_json::json!({"id": "old"})),
+            });
+            assert!(sends(&late).is_empty());
+            assert!(client.account_busy(), "still waiting for the live prompt");
+        }
+
+        #[test]
+        fn removing_a_passkey_goes_through_step_up_and_reloads() {
+            let mut client = signed_in();
+            let remove = AccountAction::RemovePasskey { id: "k1".into() };
+            let asked = act(&mut client, T0, remove);
+            let id = sent(&asked, &Request::RemovePasskey { id: "k1".into() });
+            let gone = answer(&mut client, id, Err(problem(ErrorCode::NotFound)));
+            sent(&gone, &Request::ListPasskeys);
+            assert!(matches!(
+                client.account_message(),
+                Some(AccountMessage::Failed { text, .. }) if text.contains("already been removed")
+            ));
+        }
+    }
 }
 
 #[test]

@@ -276,6 +276,14 @@ fn execute(command: Command) {
                 .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
             with(|s| s.focus = focused);
         }
+        Command::CreatePasskey { attempt, options } => spawn_local(async move {
+            let answer = super::passkeys::ask(options, true).await;
+            dispatch(Event::Authenticator {
+                now: now(),
+                attempt,
+                answer,
+            });
+        }),
         Command::RestoreFocus => {
             if let Some(element) = with(|s| s.focus.take()) {
                 // After the modal has gone and the page behind it is no longer inert.
@@ -335,6 +343,7 @@ struct View {
     drafts: Vec<DraftView>,
     notices: Vec<MachineNotice>,
     sessions: Option<Vec<vigil::sessions::SessionView>>,
+    passkeys: Option<Vec<vigil::passkeys::PasskeyView>>,
     account_message: Option<vigil::client::AccountMessage>,
     account_busy: bool,
     step_up: bool,
@@ -365,6 +374,7 @@ fn show() {
             drafts: client.drafts().map(DraftView::of).collect(),
             notices: client.notices(),
             sessions: client.sessions().map(<[_]>::to_vec),
+            passkeys: client.passkeys().map(<[_]>::to_vec),
             account_message: client.account_message().cloned(),
             account_busy: client.account_busy(),
             step_up: client.step_up_required(),
@@ -384,6 +394,7 @@ fn show() {
     set_if_changed(ctx.selected, view.selected);
     set_if_changed(ctx.drafts, view.drafts);
     set_if_changed(ctx.sessions, view.sessions);
+    set_if_changed(ctx.passkeys, view.passkeys);
     set_if_changed(ctx.account_message, view.account_message);
     set_if_changed(ctx.account_busy, view.account_busy);
     set_if_changed(ctx.step_up, view.step_up);

@@ -3,6 +3,10 @@
 //! server's, or `network_error` when it could not be reached in time.
 
 use vigil::client::{Answer, Request};
+use vigil::passkeys::{
+    passkey_path, PasskeyChallenge, PasskeyList, PasskeyView, PASSKEYS_PATH,
+    REGISTRATION_OPTIONS_PATH,
+};
 use vigil::sessions::{session_path, PASSWORD_PATH, REVOKE_OTHERS_PATH, SESSIONS_PATH};
 use vigil::work::{
     draft_path, drafts_page_path, etag, submit_path, DraftsPage, Precondition, Preferences,
@@ -62,6 +66,23 @@ async fn answer(request: Request) -> Result<Answer, Box<Problem>> {
             let body = serde_json::to_string(&change).unwrap_or_default();
             let text = fetch("POST", PASSWORD_PATH, Some(body), &[]).await?;
             decode(&text).map(Answer::PasswordChanged)
+        }
+        Request::ListPasskeys => {
+            let text = fetch("GET", PASSKEYS_PATH, None, &[]).await?;
+            decode::<PasskeyList>(&text).map(Answer::Passkeys)
+        }
+        Request::PasskeyOptions => {
+            let text = fetch("POST", REGISTRATION_OPTIONS_PATH, Some("{}".into()), &[]).await?;
+            decode::<PasskeyChallenge>(&text).map(Answer::PasskeyChallenge)
+        }
+        Request::RegisterPasskey(registration) => {
+            let body = serde_json::to_string(&registration).unwrap_or_default();
+            let text = fetch("POST", PASSKEYS_PATH, Some(body), &[]).await?;
+            decode::<PasskeyView>(&text).map(Answer::PasskeyAdded)
+        }
+        Request::RemovePasskey { id } => {
+            fetch("DELETE", &passkey_path(&id), None, &[]).await?;
+            Ok(Answer::PasskeyRemoved)
         }
     }
 }
@@ -131,7 +152,7 @@ async fn whole_account() -> Result<WorkSnapshot, Box<Problem>> {
     )))
 }
 
-fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Box<Problem>> {
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Box<Problem>> {
     serde_json::from_slice(text.as_bytes()).map_err(|e| {
         Box::new(Problem::new(
             ErrorCode::InternalError,
@@ -141,7 +162,7 @@ fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Box<Problem>>
 }
 
 /// One JSON request: the body text of a 2xx answer, else the problem.
-async fn fetch(
+pub(crate) async fn fetch(
     method: &str,
     path: &str,
     body: Option<String>,

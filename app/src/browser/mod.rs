@@ -8,6 +8,7 @@ pub mod http;
 pub mod hydration;
 pub mod loader;
 pub mod local_copy;
+pub mod passkeys;
 pub mod refresh_lock;
 pub mod tabs;
 pub mod time;

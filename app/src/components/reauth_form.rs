@@ -1,6 +1,9 @@
 //! The in-place sign-in both dialogs use — after a timeout, and to confirm a sensitive
-//! action: "Continue as …", the password (focused at once, and again after a failure), one
-//! attempt at a time, and the dialog's own second button.
+//! action: "Continue as …", the password (focused at once, and again after a failure) or
+//! "Use a passkey", one attempt at a time, and the dialog's own second button. The user is
+//! named, never asked for (WCAG 2.2 3.3.7/3.3.8): a hidden username field tells password
+//! managers whose password to fill, and a failed attempt keeps whatever was typed but the
+//! password.
 
 use leptos::prelude::*;
 use vigil::UserSummary;
@@ -37,24 +40,31 @@ pub fn ReauthForm(
             .with(|u| u.as_ref().map(|u| u.display_name.clone()))
     };
     let aside = move || ctx.user.with(|u| u.as_ref().and_then(username_aside));
+    let refocus = move |succeeded: bool| {
+        if !succeeded {
+            if let Some(el) = input.get_untracked() {
+                let _ = el.focus();
+            }
+        }
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         form.submit(
-            actions::sign_in_again(ctx, password.get_untracked()),
-            move |succeeded| {
-                if !succeeded {
-                    if let Some(el) = input.get_untracked() {
-                        let _ = el.focus();
-                    }
-                }
-            },
+            actions::sign_in_again(ctx, Some(password.get_untracked())),
+            refocus,
         );
     };
+    // The passkey is asked for when the button is pressed: nothing here expires meanwhile.
+    let use_passkey = move |_| form.submit(actions::sign_in_again(ctx, None), |_| {});
+    let username = move || ctx.user.with(|u| u.as_ref().map(|u| u.username.clone()));
+    let passkey_id = format!("{submit_id}-passkey");
     view! {
         <form class="reauth-form" on:submit=submit>
             <p class="reauth-user">
                 "Continue as " <strong>{name}</strong> {aside}
             </p>
+            <input type="text" name="username" autocomplete="username" class="visually-hidden"
+                tabindex="-1" aria-hidden="true" readonly prop:value=username/>
             <label for=input_id>"Password"</label>
             <input
                 id=input_id
@@ -68,6 +78,10 @@ pub fn ReauthForm(
             <div class="modal-actions">
                 <button type="submit" class="button primary" id=submit_id disabled=move || pending.get()>
                     {move || if pending.get() { pending_label } else { submit_label }}
+                </button>
+                <button type="button" class="button" id=passkey_id disabled=move || pending.get()
+                    on:click=use_passkey>
+                    "Use a passkey"
                 </button>
                 {children()}
             </div>

@@ -1,5 +1,6 @@
-//! The account page: change the password (step-up). Every other session of the account is
-//! signed out by the change; this one stays.
+//! The account page: the account's passkeys (adding and removing them is step-up), change
+//! the password (step-up; every other session of the account is signed out by the change,
+//! this one stays), delete every draft.
 
 use leptos::prelude::*;
 use vigil::client::{AccountAction, AccountMessage};
@@ -7,7 +8,7 @@ use vigil::sessions::{PasswordChange, MIN_PASSWORD_CHARS};
 
 use crate::actions;
 use crate::components::frame::SignedInFrame;
-use crate::pages::sessions::AccountStatus;
+use crate::pages::sessions::{time_label, AccountStatus};
 use crate::session_context::use_session;
 
 #[component]
@@ -62,13 +63,14 @@ pub fn AccountPage() -> impl IntoView {
             <main class="account-page" id="account-page">
                 <h1>"Your account"</h1>
                 <p class="page-intro">"Signed in as " <strong>{name}</strong> "."</p>
+                <AccountStatus/>
+                <Passkeys/>
                 <section aria-labelledby="password-heading">
                     <h2 id="password-heading">"Change your password"</h2>
                     <p class="hint" id="password-hint">
                         {format!("At least {MIN_PASSWORD_CHARS} characters, not your username. ")}
                         "Changing it signs out every other device; this one stays signed in."
                     </p>
-                    <AccountStatus/>
                     <form class="password-form" on:submit=submit novalidate>
                         <label for="current-password">"Current password"</label>
                         <input id="current-password" type="password" autocomplete="current-password"
@@ -124,5 +126,90 @@ pub fn AccountPage() -> impl IntoView {
                 </section>
             </main>
         </SignedInFrame>
+    }
+}
+
+/// The account's passkeys: each with when it was added and last used, a way to remove it,
+/// and a named one to add. The browser asks for the passkey when "Add" is pressed.
+#[component]
+fn Passkeys() -> impl IntoView {
+    let ctx = use_session();
+    Effect::new(move |_| {
+        if ctx.phase.get().is_signed_in() && ctx.passkeys.with(Option::is_none) {
+            actions::account(AccountAction::LoadPasskeys);
+        }
+    });
+    let name = NodeRef::<leptos::html::Input>::new();
+    let name_error = move || match ctx.account_message.get() {
+        Some(AccountMessage::Failed {
+            text,
+            field: Some(field),
+        }) if field == "passkey_name" => text,
+        _ => String::new(),
+    };
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let name = name
+            .get_untracked()
+            .map(|el| el.value())
+            .unwrap_or_default();
+        actions::account(AccountAction::AddPasskey { name });
+    };
+    // A passkey that was added clears the name.
+    Effect::new(move |previous: Option<usize>| {
+        let count = ctx.passkeys.with(|p| p.as_ref().map_or(0, Vec::len));
+        if previous.is_some_and(|p| count > p) {
+            if let Some(el) = name.get_untracked() {
+                el.set_value("");
+            }
+        }
+        count
+    });
+    let rows = move || {
+        ctx.passkeys.get().unwrap_or_default().into_iter().map(|passkey| {
+            let id = passkey.id.clone();
+            let used = passkey
+                .last_used_at
+                .map_or_else(|| "Not used yet".to_owned(), |at| format!("Last used {}", time_label(at)));
+            let label = format!("Remove the passkey “{}”", passkey.name);
+            view! {
+                <li class="passkey-row">
+                    <div>
+                        <strong class="passkey-name">{passkey.name.clone()}</strong>
+                        <p class="hint">
+                            {format!("Added {}", time_label(passkey.created_at))} " · " {used}
+                            {passkey.backed_up.then_some(" · Synced")}
+                        </p>
+                    </div>
+                    <button type="button" class="button" aria-label=label
+                        disabled=move || ctx.account_busy.get()
+                        on:click=move |_| actions::account(AccountAction::RemovePasskey { id: id.clone() })>
+                        "Remove"
+                    </button>
+                </li>
+            }
+        }).collect_view()
+    };
+    let none = move || ctx.passkeys.with(|p| p.as_ref().is_some_and(Vec::is_empty));
+    view! {
+        <section aria-labelledby="passkeys-heading">
+            <h2 id="passkeys-heading">"Passkeys"</h2>
+            <p class="hint" id="passkeys-hint">
+                "Sign in with your fingerprint, face or device PIN instead of your password, "
+                "here and when your session times out. Adding or removing one asks who you are first."
+            </p>
+            <p class="hint" hidden=move || !none()>"You have no passkeys yet."</p>
+            <ul class="passkey-list" id="passkey-list">{rows}</ul>
+            <form class="passkey-form" on:submit=add novalidate>
+                <label for="passkey-name">"Name of the new passkey"</label>
+                <input id="passkey-name" type="text" maxlength="64" placeholder="Laptop"
+                    aria-describedby="passkeys-hint passkey-name-error" node_ref=name/>
+                <p class="form-error" id="passkey-name-error">{name_error}</p>
+                <button type="submit" class="button primary" id="add-passkey"
+                    disabled=move || ctx.account_busy.get()>
+                    "Add a passkey"
+                </button>
+            </form>
+        </section>
     }
 }

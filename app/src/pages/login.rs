@@ -49,25 +49,42 @@ pub fn LoginPage() -> impl IntoView {
         }
     });
 
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let submit = {
         let navigate = navigate.clone();
-        let value = |field: NodeRef<leptos::html::Input>| {
-            field
-                .get_untracked()
-                .map(|el| el.value())
-                .unwrap_or_default()
-        };
-        let remembered = remember.get_untracked().is_some_and(|el| el.checked());
-        let attempt = actions::sign_in(ctx, value(username), value(password), remembered);
-        form.submit(attempt, move |succeeded| {
-            if succeeded {
-                if let Some(el) = password.get_untracked() {
-                    el.set_value("");
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let navigate = navigate.clone();
+            let value = |field: NodeRef<leptos::html::Input>| {
+                field
+                    .get_untracked()
+                    .map(|el| el.value())
+                    .unwrap_or_default()
+            };
+            let remembered = remember.get_untracked().is_some_and(|el| el.checked());
+            let attempt = actions::sign_in(ctx, value(username), value(password), remembered);
+            form.submit(attempt, move |succeeded| {
+                if succeeded {
+                    if let Some(el) = password.get_untracked() {
+                        el.set_value("");
+                    }
+                    navigate(&destination(), Default::default());
                 }
-                navigate(&destination(), Default::default());
-            }
-        });
+            });
+        }
+    };
+
+    // No username or password: the passkey says who. What was typed stays as it was.
+    let with_passkey = move |_| {
+        let navigate = navigate.clone();
+        let remembered = remember.get_untracked().is_some_and(|el| el.checked());
+        form.submit(
+            actions::sign_in_with_passkey(ctx, remembered),
+            move |succeeded| {
+                if succeeded {
+                    navigate(&destination(), Default::default());
+                }
+            },
+        );
     };
 
     // The machine found the server unreachable, or its code could not be fetched.
@@ -94,7 +111,7 @@ pub fn LoginPage() -> impl IntoView {
                 <InactivityNotice policy/>
                 // Someone filling in the form will need the session's code: fetch it meanwhile.
                 <form class="login-form" method="post" on:submit=submit on:focusin=preload novalidate>
-                    <Field name="username" label="Username" kind="text" autocomplete="username" node_ref=username/>
+                    <Field name="username" label="Username" kind="text" autocomplete="username webauthn" node_ref=username/>
                     <Field name="password" label="Password" kind="password" autocomplete="current-password" node_ref=password/>
                     <div class="checkbox-row">
                         <input
@@ -111,6 +128,10 @@ pub fn LoginPage() -> impl IntoView {
                     </p>
                     <button type="submit" class="button primary" disabled=move || pending.get() || !hydrated.get()>
                         {move || if pending.get() { "Signing in…" } else { "Sign in" }}
+                    </button>
+                    <button type="button" class="button" id="passkey-sign-in"
+                        disabled=move || pending.get() || !hydrated.get() on:click=with_passkey>
+                        "Sign in with a passkey"
                     </button>
                 </form>
                 <Show when=unreachable>

@@ -122,7 +122,7 @@ pub fn AccountStatus() -> impl IntoView {
     }
 }
 
-fn time_label(at: time::OffsetDateTime) -> String {
+pub(crate) fn time_label(at: time::OffsetDateTime) -> String {
     #[cfg(feature = "hydrate")]
     return crate::browser::time::local_date_time_label(
         (at.unix_timestamp_nanos() / 1_000_000) as f64,

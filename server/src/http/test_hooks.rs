@@ -5,8 +5,8 @@
 //! - `POST /__test__/clock/freeze {"at": UNIX_SECONDS}` stops the server clock at that
 //!   instant (the model checker stops several processes at one instant, then advances them
 //!   together);
-//! - `POST /__test__/reset` empties every account's work and ends every session, so each
-//!   test starts clean on the one server the suite shares.
+//! - `POST /__test__/reset` empties every account's work and passkeys and ends every
+//!   session, so each test starts clean on the one server the suite shares.
 
 use axum::extract::{FromRequest, Request, State};
 use axum::response::{IntoResponse, Response};
@@ -107,6 +107,9 @@ async fn reset(State(state): State<AppState>, request: Request) -> Response {
     let failed =
         |detail: String| problem_response(Problem::new(ErrorCode::InternalError, detail), &context);
     if let Err(err) = state.work.forget_everything().await {
+        return failed(err.to_string());
+    }
+    if let Err(err) = state.passkeys.credentials().forget_everything().await {
         return failed(err.to_string());
     }
     let users = match state.users.ids().await {

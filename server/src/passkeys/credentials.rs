@@ -208,6 +208,14 @@ impl Credentials {
         Ok(updated == 1)
     }
 
+    /// Removes every passkey of every account (the end-to-end suite's reset).
+    pub async fn forget_everything(&self) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM passkeys")
+            .execute(self.db.writer())
+            .await?;
+        Ok(())
+    }
+
     /// Removes one of the user's passkeys; its name if there was one to remove.
     pub async fn remove(&self, user_id: i64, id: &str) -> Result<Option<String>, StoreError> {
         Ok(

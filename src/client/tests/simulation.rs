@@ -188,6 +188,15 @@ impl Server {
                     sessions_ended: 0,
                 }))
             }
+            // …nor add passkeys.
+            Request::ListPasskeys => Ok(Answer::Passkeys(crate::passkeys::PasskeyList {
+                passkeys: Vec::new(),
+            })),
+            Request::PasskeyOptions
+            | Request::RegisterPasskey(_)
+            | Request::RemovePasskey { .. } => {
+                Err(Problem::new(ErrorCode::NotFound, "no passkeys here"))
+            }
         }
     }
 
@@ -482,7 +491,8 @@ impl World {
             Command::ArmMotion
             | Command::UseKey(_)
             | Command::CaptureFocus
-            | Command::RestoreFocus => {}
+            | Command::RestoreFocus
+            | Command::CreatePasskey { .. } => {}
             Command::Broadcast(message) => {
                 for other in 0..self.tabs.len() {
                     if other != tab {
