@@ -114,11 +114,17 @@ pub async fn sign_in(
     hand_to_machine(ctx, attempt).await
 }
 
-/// Signs in from the sign-in page with a passkey: the passkey says who.
-pub async fn sign_in_with_passkey(ctx: SessionContext, remember: bool) -> Result<(), String> {
+/// Signs in from the sign-in page with a passkey: the passkey says who. With `autofill`,
+/// once the user picks one among the username field's suggestions (an empty message: none
+/// was picked, nothing to say).
+pub async fn sign_in_with_passkey(
+    ctx: SessionContext,
+    remember: bool,
+    autofill: bool,
+) -> Result<(), String> {
     let attempt = SignIn {
         username: String::new(),
-        proof: Proof::Passkey,
+        proof: Proof::Passkey { autofill },
         remember,
         same_user: None,
     };
@@ -133,7 +139,7 @@ pub async fn sign_in_again(ctx: SessionContext, password: Option<String>) -> Res
     };
     let attempt = SignIn {
         username: user.username,
-        proof: password.map_or(Proof::Passkey, Proof::Password),
+        proof: password.map_or(Proof::Passkey { autofill: false }, Proof::Password),
         remember: false,
         same_user: Some(user.id),
     };

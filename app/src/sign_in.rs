@@ -5,8 +5,11 @@
 #[derive(Debug)]
 pub enum Proof {
     Password(String),
-    /// A passkey, through the browser's own prompt.
-    Passkey,
+    /// A passkey, through the browser's own prompt (or, `autofill`, among the username
+    /// field's suggestions).
+    Passkey {
+        autofill: bool,
+    },
 }
 
 /// One sign-in attempt.
@@ -27,7 +30,7 @@ impl SignIn {
             Proof::Password(password) => crate::api::login(self.username, password, self.remember)
                 .await
                 .map_err(|err| crate::messages::sign_in_error(&err.0)),
-            Proof::Passkey => passkey(self.username, self.remember).await,
+            Proof::Passkey { autofill } => passkey(self.username, self.remember, autofill).await,
         };
         match answer {
             Ok(info) if self.same_user.is_none_or(|id| id == info.user.id) => Ok(info),
@@ -38,16 +41,23 @@ impl SignIn {
 }
 
 /// A passkey ceremony, in the browser (the server renders no sign-in).
-async fn passkey(username: String, remember: bool) -> Result<vigil::SessionInfo, String> {
+async fn passkey(
+    username: String,
+    remember: bool,
+    autofill: bool,
+) -> Result<vigil::SessionInfo, String> {
     #[cfg(feature = "hydrate")]
-    return crate::browser::passkeys::sign_in(vigil::client::passkey::Purpose {
-        expected: (!username.is_empty()).then_some(username),
-        remember,
-    })
+    return crate::browser::passkeys::sign_in(
+        vigil::client::passkey::Purpose {
+            expected: (!username.is_empty()).then_some(username),
+            remember,
+        },
+        autofill,
+    )
     .await;
     #[cfg(not(feature = "hydrate"))]
     {
-        let _ = (username, remember);
+        let _ = (username, remember, autofill);
         Err("Sign in from the browser.".into())
     }
 }

@@ -69,6 +69,25 @@ test.describe("passkeys", () => {
     await expect(passkeyList(page)).toContainText("Last used");
   });
 
+  test("the username field offers the passkey among its suggestions once it is used", async ({ page }) => {
+    await authenticator(page);
+    await signIn(page);
+    await addPasskey(page, "Laptop");
+    const asked: string[] = [];
+    page.on("request", (r) => {
+      if (r.url().endsWith("/api/auth/passkey/options")) asked.push(r.url());
+    });
+    await page.locator("#sign-out").click();
+    await expect(page.getByRole("button", { name: "Sign in with a passkey" })).toBeEnabled({ timeout: 20_000 });
+    // Nothing is asked of the server until the field is used: a page left open holds no
+    // challenge that could expire.
+    expect(asked).toEqual([]);
+    // Chromium's virtual authenticator picks the suggestion as soon as it is offered.
+    await page.getByLabel("Username").focus();
+    await expect(page.getByText(`Signed in as ${ADA.name}`)).toBeVisible({ timeout: 15_000 });
+    expect(asked).toHaveLength(1);
+  });
+
   test("removing a passkey asks who you are, and a passkey can answer", async ({ page }) => {
     await authenticator(page);
     await signIn(page);

@@ -74,17 +74,39 @@ pub fn LoginPage() -> impl IntoView {
     };
 
     // No username or password: the passkey says who. What was typed stays as it was.
-    let with_passkey = move |_| {
+    let with_passkey = {
+        let navigate = navigate.clone();
+        move |_| {
+            let navigate = navigate.clone();
+            let remembered = remember.get_untracked().is_some_and(|el| el.checked());
+            form.submit(
+                actions::sign_in_with_passkey(ctx, remembered, false),
+                move |succeeded| {
+                    if succeeded {
+                        navigate(&destination(), Default::default());
+                    }
+                },
+            );
+        }
+    };
+
+    // The browser's autofill may suggest a passkey: asked for once the field is first used
+    // (never before the user acts), answered whenever they pick one.
+    let offered = RwSignal::new(false);
+    let offer_autofill = move || {
+        if offered.get_untracked() || !hydrated.get_untracked() {
+            return;
+        }
+        offered.set(true);
         let navigate = navigate.clone();
         let remembered = remember.get_untracked().is_some_and(|el| el.checked());
-        form.submit(
-            actions::sign_in_with_passkey(ctx, remembered),
-            move |succeeded| {
-                if succeeded {
-                    navigate(&destination(), Default::default());
-                }
-            },
-        );
+        leptos::task::spawn_local(async move {
+            match actions::sign_in_with_passkey(ctx, remembered, true).await {
+                Ok(()) => navigate(&destination(), Default::default()),
+                Err(message) if message.is_empty() => {}
+                Err(message) => error.set(Some(message)),
+            }
+        });
     };
 
     // The machine found the server unreachable, or its code could not be fetched.
@@ -98,9 +120,14 @@ pub fn LoginPage() -> impl IntoView {
             })
         })
     };
-    let preload = move |_| {
+    // Someone filling in the form will need the session's code: fetch it meanwhile. The
+    // username field is where the browser suggests passkeys.
+    let focused = move |ev: leptos::ev::FocusEvent| {
         #[cfg(feature = "hydrate")]
         crate::browser::loader::preload();
+        if event_target::<leptos::web_sys::HtmlElement>(&ev).id() == "username" {
+            offer_autofill();
+        }
     };
 
     view! {
@@ -109,8 +136,7 @@ pub fn LoginPage() -> impl IntoView {
                 <p class="brand" aria-hidden="true">"Vigil"</p>
                 <h1 id="login-heading">"Sign in"</h1>
                 <InactivityNotice policy/>
-                // Someone filling in the form will need the session's code: fetch it meanwhile.
-                <form class="login-form" method="post" on:submit=submit on:focusin=preload novalidate>
+                <form class="login-form" method="post" on:submit=submit on:focusin=focused novalidate>
                     <Field name="username" label="Username" kind="text" autocomplete="username webauthn" node_ref=username/>
                     <Field name="password" label="Password" kind="password" autocomplete="current-password" node_ref=password/>
                     <div class="checkbox-row">
