@@ -134,6 +134,7 @@ run: build
 	@echo
 	@echo "  Vigil is starting on http://$(SITE_ADDR)"
 	@echo "  Sign in as:  username $(DEMO_USER)   password $(DEMO_PASSWORD)"
+	@echo "  (passkeys work at http://localhost:$(lastword $(subst :, ,$(SITE_ADDR))), the default VIGIL_PUBLIC_URL)"
 	@echo "  (idle timeout $${VIGIL_IDLE_TIMEOUT:-30m}, warning $${VIGIL_WARNING_BEFORE:-5m} before; Ctrl-C stops)"
 	@echo
 	cargo leptos serve $(SPLIT)

@@ -43,6 +43,8 @@ export_settings() {
   export VIGIL_SESSION_STORE="redis://127.0.0.1:$REDIS_PORT"
   export VIGIL_JWT_SECRET_FILE="$DIR/jwt-secret"
   export VIGIL_TRUSTED_PROXIES="127.0.0.1"
+  # The address people reach the cluster at: haproxy's (passkeys are bound to it).
+  export VIGIL_PUBLIC_URL="${VIGIL_PUBLIC_URL:-http://localhost:$PORT}"
   export VIGIL_DATA_DIR="$DIR"
   export RUST_LOG="${RUST_LOG:-warn}"
 }

@@ -23,6 +23,10 @@ pub fn passkey_path(id: &str) -> String {
     format!("{PASSKEYS_PATH}/{id}")
 }
 
+/// The most passkeys one account may hold (each is offered to every registration, and a
+/// script with a confirmed session could otherwise add them without end).
+pub const MAX_PASSKEYS: usize = 20;
+
 /// The longest name a passkey may be given, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
 

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { expect, type Page } from "@playwright/test";
-import { clusterPort } from "../ports";
+import { clusterPort, instancePorts } from "../ports";
 import {
   account,
   ADA,
@@ -86,5 +86,53 @@ test.describe("three instances behind a load balancer", () => {
     await expect(modal(page)).toBeHidden();
     for (let i = 0; i < 3; i++) expect((await sessionInfo(page)).status).toBe(200);
     await expect(page.locator("#save-status")).toContainText("Saved to your account");
+  });
+});
+
+test.describe("passkeys across instances", () => {
+  // WebAuthn needs a host name: the cluster's VIGIL_PUBLIC_URL is haproxy's, as localhost.
+  test.use({ baseURL: `http://localhost:${clusterPort}` });
+
+  /**
+   * Answers the page's requests to `path` from one instance, past haproxy (for requests that
+   * carry no session: the answer, cookie included, is the page's as if haproxy had sent it).
+   */
+  async function pin(page: Page, path: string, instance: number) {
+    await page.route(`**${path}`, async (route) => {
+      const url = new URL(route.request().url());
+      // As haproxy forwards it: the page's Host, another address.
+      const headers = { ...(await route.request().allHeaders()), host: url.host };
+      url.host = `127.0.0.1:${instancePorts[instance - 1]}`;
+      await route.fulfill({ response: await route.fetch({ url: url.toString(), headers }) });
+    });
+  }
+
+  test("a sign-in ceremony started on one instance finishes on another", async ({ page }) => {
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("WebAuthn.enable");
+    await cdp.send("WebAuthn.addVirtualAuthenticator", {
+      options: {
+        protocol: "ctap2",
+        transport: "internal",
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    await signIn(page);
+    await page.goto("/account");
+    await expect(page.getByText("You have no passkeys yet.")).toBeVisible({ timeout: 20_000 });
+    await page.getByLabel("Name of the new passkey").fill("Across");
+    await page.getByRole("button", { name: "Add a passkey" }).click();
+    await expect(page.locator("#passkey-list")).toContainText("Across");
+
+    // The challenge from instance 3, the answer to instance 1 (instance 2 may have been
+    // crashed by the test before).
+    await page.locator("#sign-out").click();
+    await pin(page, "/api/auth/passkey/options", 3);
+    await pin(page, "/api/auth/passkey", 1);
+    await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+    await expect(page.getByText(`Signed in as ${ADA.name}`)).toBeVisible({ timeout: 15_000 });
   });
 });

@@ -281,7 +281,9 @@ pub fn problem_text(problem: &Problem, register: bool) -> String {
         ErrorCode::StoreUnavailable | ErrorCode::Overloaded => {
             "Passkeys are briefly unavailable. Try again in a few seconds.".into()
         }
-        ErrorCode::ValidationFailed if problem.field.as_deref() == Some("name") => {
+        ErrorCode::ValidationFailed
+            if matches!(problem.field.as_deref(), Some("name" | "passkeys")) =>
+        {
             problem.detail.clone()
         }
         code if register && code.ends_session() => {

@@ -423,7 +423,9 @@ fn own_problems(method: &Method, path: &str) -> &'static [(u16, ErrorCode)] {
             (429, RateLimited),
             (503, StoreUnavailable),
         ],
-        ("POST", "/api/account/passkeys/options") => &[(403, ReauthenticationRequired)],
+        ("POST", "/api/account/passkeys/options") => {
+            &[(403, ReauthenticationRequired), (422, ValidationFailed)]
+        }
         ("POST", "/api/account/passkeys") => &[
             (400, PasskeyCeremonyExpired),
             (403, ReauthenticationRequired),

@@ -47,6 +47,9 @@ pub enum PasskeyError {
     /// The credential is already registered, to this account or another.
     #[error("the passkey is already registered")]
     Exists,
+    /// The account holds as many passkeys as it may.
+    #[error("the account holds {0} passkeys already")]
+    TooMany(usize),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// webauthn-rs could not make options (a fault of ours, not the client's).
@@ -133,6 +136,9 @@ impl Passkeys {
     ) -> Result<PasskeyChallenge, PasskeyError> {
         let handle = self.credentials.handle_of(user.id).await?;
         let held = self.credentials.ids_of(user.id).await?;
+        if held.len() >= vigil::passkeys::MAX_PASSKEYS {
+            return Err(PasskeyError::TooMany(held.len()));
+        }
         let (options, state) = self
             .webauthn
             .start_passkey_registration(handle, &user.username, &user.display_name, Some(held))

@@ -644,3 +644,19 @@ async fn a_malformed_passkey_id_is_not_found_without_reaching_the_store() {
             .assert_problem(404, "not_found");
     }
 }
+
+#[tokio::test]
+async fn an_account_holds_a_bounded_number_of_passkeys() {
+    let app = spawn_app().await;
+    let browser = app.browser().await;
+    let mut device = Authenticator::new();
+    for n in 0..vigil::passkeys::MAX_PASSKEYS {
+        let added = register(&browser, &mut device, &format!("Key {n}")).await;
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    }
+    let problem = browser
+        .post("/api/account/passkeys/options", json!({}))
+        .await
+        .assert_problem(422, "validation_failed");
+    assert_eq!(problem.field.as_deref(), Some("passkeys"));
+}

@@ -147,6 +147,14 @@ impl From<PasskeyError> for ApiProblem {
                 "This passkey is already registered. A passkey belongs to one account.",
             )
             .into(),
+            PasskeyError::TooMany(_) => Problem::invalid_field(
+                "passkeys",
+                format!(
+                    "An account holds at most {} passkeys. Remove one before adding another.",
+                    vigil::passkeys::MAX_PASSKEYS
+                ),
+            )
+            .into(),
             PasskeyError::Store(e) => {
                 ApiProblem::caused_by(store_unavailable(), format!("passkey store: {e}"))
             }
