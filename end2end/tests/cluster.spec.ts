@@ -12,6 +12,7 @@ import {
   signIn,
   test,
   toast,
+  virtualAuthenticator,
   waitForSaved,
   writeDraft,
 } from "./helpers";
@@ -108,18 +109,7 @@ test.describe("passkeys across instances", () => {
   }
 
   test("a sign-in ceremony started on one instance finishes on another", async ({ page }) => {
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send("WebAuthn.enable");
-    await cdp.send("WebAuthn.addVirtualAuthenticator", {
-      options: {
-        protocol: "ctap2",
-        transport: "internal",
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
+    await virtualAuthenticator(page);
     await signIn(page);
     await page.goto("/account");
     await expect(page.getByText("You have no passkeys yet.")).toBeVisible({ timeout: 20_000 });

@@ -189,3 +189,23 @@ export async function expectNoViolations(page: Page, state: string) {
   expect(summary, `axe violations in ${state}`).toEqual([]);
   console.log(`axe ${state}: 0 violations, ${results.passes.length} rules passed`);
 }
+
+/**
+ * Chromium's virtual authenticator (DevTools Protocol) on this page: a platform
+ * authenticator that keeps resident keys and verifies its user at once.
+ */
+export async function virtualAuthenticator(page: Page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { cdp, authenticatorId };
+}

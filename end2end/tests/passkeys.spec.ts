@@ -2,6 +2,7 @@ import { expect, type Page } from "@playwright/test";
 import { serverPort } from "../ports";
 import {
   expectNoViolations,
+  virtualAuthenticator,
   account,
   advance,
   ADA,
@@ -22,22 +23,6 @@ import {
  */
 test.use({ baseURL: `http://localhost:${serverPort}` });
 
-async function authenticator(page: Page) {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send("WebAuthn.enable");
-  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: {
-      protocol: "ctap2",
-      transport: "internal",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return { cdp, authenticatorId };
-}
-
 const passkeyList = (page: Page) => page.locator("#passkey-list");
 
 /** On the account page: adds a passkey called `name`, and waits until it is listed. */
@@ -53,7 +38,7 @@ async function addPasskey(page: Page, name: string) {
 
 test.describe("passkeys", () => {
   test("a passkey added on the account page signs in without a password", async ({ page }) => {
-    await authenticator(page);
+    await virtualAuthenticator(page);
     await signIn(page);
     await addPasskey(page, "Laptop");
     await expect(passkeyList(page)).toContainText("Not used yet");
@@ -70,7 +55,7 @@ test.describe("passkeys", () => {
   });
 
   test("the username field offers the passkey among its suggestions once it is used", async ({ page }) => {
-    await authenticator(page);
+    await virtualAuthenticator(page);
     await signIn(page);
     await addPasskey(page, "Laptop");
     const asked: string[] = [];
@@ -89,7 +74,7 @@ test.describe("passkeys", () => {
   });
 
   test("removing a passkey asks who you are, and a passkey can answer", async ({ page }) => {
-    await authenticator(page);
+    await virtualAuthenticator(page);
     await signIn(page);
     await addPasskey(page, "Phone");
     await advance(page, POLICY.reauthSecs + 1);
@@ -103,7 +88,7 @@ test.describe("passkeys", () => {
   });
 
   test("after a timeout with a change waiting, “Use a passkey” brings it back, saved once", async ({ page }) => {
-    await authenticator(page);
+    await virtualAuthenticator(page);
     await signIn(page);
     await addPasskey(page, "Laptop");
     await page.goto("/");
@@ -130,7 +115,7 @@ test.describe("passkeys", () => {
   });
 
   test("a cancelled passkey prompt says so and the password still works", async ({ page }) => {
-    const { cdp, authenticatorId } = await authenticator(page);
+    const { cdp, authenticatorId } = await virtualAuthenticator(page);
     await signIn(page);
     await addPasskey(page, "Laptop");
     await page.goto("/");
