@@ -415,7 +415,7 @@ fn own_problems(method: &Method, path: &str) -> &'static [(u16, ErrorCode)] {
             (503, Overloaded),
         ],
         ("GET", "/health/ready") => &[(503, StoreUnavailable)],
-        ("POST", "/api/auth/passkey/options") => &[(503, StoreUnavailable)],
+        ("POST", "/api/auth/passkey/options") => &[(429, RateLimited), (503, StoreUnavailable)],
         ("POST", "/api/auth/passkey") => &[
             (400, PasskeyCeremonyExpired),
             (401, PasskeyRejected),
