@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use time::{Duration, OffsetDateTime};
 
 use crate::db::Database;
-use crate::session::{ClientSummary, SessionId};
+use crate::session::{ClientSummary, SessionId, SessionRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuditKind {
@@ -117,6 +117,19 @@ impl<'a> AuditEvent<'a> {
             reason: None,
             client: None,
         }
+    }
+
+    /// An event in a signed-in session: its user, the session, and the request's client.
+    pub fn in_session(
+        kind: AuditKind,
+        record: &'a SessionRecord,
+        client: &'a ClientSummary,
+    ) -> Self {
+        Self::new(kind)
+            .user(record.user.id)
+            .username(&record.user.username)
+            .session(&record.id)
+            .client(client)
     }
 
     pub fn user(mut self, id: i64) -> Self {

@@ -182,6 +182,7 @@ pub async fn build_state_with_store(
         sessions.clone(),
         users.clone(),
         throttle.clone(),
+        passkeys.clone(),
     ));
     Ok(AppState::new(Components {
         leptos_options,

@@ -21,13 +21,6 @@ impl AppState {
     }
 }
 
-impl Components {
-    /// Records an audit event now (a failing write is logged, never the request's failure).
-    pub async fn audit(&self, event: crate::audit::AuditEvent<'_>) {
-        self.sessions.audit().record(event, self.clock.now()).await;
-    }
-}
-
 impl std::ops::Deref for AppState {
     type Target = Components;
 
@@ -47,8 +40,8 @@ pub struct Components {
     pub users: UserRepository,
     pub sessions: SessionService,
     pub work: crate::work::WorkStore,
-    /// Sign-in and the session endpoints behind the server functions; passkey sign-ins
-    /// start their sessions through it too.
+    /// Signing in (with a password or a passkey) and the session endpoints behind the
+    /// server functions.
     pub backend: Arc<crate::http::auth_api::VigilBackend>,
     pub passkeys: crate::passkeys::Passkeys,
     /// The sign-in failure limits (a wrong current password counts like a failed sign-in).

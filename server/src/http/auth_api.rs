@@ -1,5 +1,5 @@
 //! The server's implementation of the app's `AuthBackend`: what each endpoint does once the
-//! request reached it. Protected methods find the verified session in the request
+//! request reached it; signing in with a password or a passkey shares every step here. Protected methods find the verified session in the request
 //! extensions, put there by `auth::require_session`.
 
 use std::sync::Arc;
@@ -8,7 +8,9 @@ use app::api::{AuthBackend, Credentials, Reply};
 use async_trait::async_trait;
 use http::request::Parts;
 use http::HeaderMap;
+use serde::Serialize;
 use time::OffsetDateTime;
+use vigil::passkeys::PasskeySignIn;
 use vigil::session_info::RefreshResponse;
 use vigil::{ErrorCode, PolicyInfo, Problem, SessionInfo, TokenResponse, UserSummary};
 
@@ -16,7 +18,9 @@ use crate::audit::{AuditEvent, AuditKind};
 use crate::http::auth::{credential, deadline_headers, fingerprint, no_session, presented_cookie};
 use crate::http::problem::{self, ApiProblem};
 use crate::identity::throttle::{Refusal, SignInThrottle};
+use crate::identity::users::Username;
 use crate::identity::users::{User, UserRepository};
+use crate::passkeys::{PasskeyError, Passkeys};
 use crate::session::cookies;
 use crate::session::IssuedToken;
 use crate::session::{Authenticated, CredentialKind, Refreshed, SessionService};
@@ -27,13 +31,22 @@ pub struct VigilBackend {
     sessions: SessionService,
     users: UserRepository,
     throttle: Arc<SignInThrottle>,
+    passkeys: Passkeys,
 }
 
 type Result<T> = std::result::Result<Reply<T>, Problem>;
 
+/// What a sign-in answers: the session (a browser, its cookie set) or a bearer token.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum SignedIn {
+    Session(SessionInfo),
+    Token(TokenResponse),
+}
+
 /// How the user proved who they are, as the audit log tells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignInMethod {
+enum SignInMethod {
     Password,
     Passkey,
 }
@@ -43,19 +56,14 @@ impl VigilBackend {
         sessions: SessionService,
         users: UserRepository,
         throttle: Arc<SignInThrottle>,
+        passkeys: Passkeys,
     ) -> Self {
         Self {
             sessions,
             users,
             throttle,
+            passkeys,
         }
-    }
-
-    async fn audit(&self, event: AuditEvent<'_>) {
-        self.sessions
-            .audit()
-            .record(event, self.sessions.now())
-            .await;
     }
 
     fn authenticated(request: &Parts) -> Option<&Authenticated> {
@@ -101,7 +109,7 @@ impl VigilBackend {
     }
 
     /// The user whose live session this browser's cookie names, if it names one.
-    pub async fn signed_in_here(&self, request: &Parts) -> Option<UserSummary> {
+    async fn signed_in_here(&self, request: &Parts) -> Option<UserSummary> {
         self.live_here(request).await.map(|record| record.user)
     }
 
@@ -155,27 +163,104 @@ impl VigilBackend {
         .await
     }
 
+    /// Signs in with a passkey's answer (SPEC §9.2) the way a password signs in: the same
+    /// limits, session start and answers. Signing in again in place never changes who is
+    /// signed in: the passkey must be the named user's or, without a name, that of the user
+    /// whose live session this browser's cookie names.
+    pub async fn passkey_sign_in(
+        &self,
+        request: &Parts,
+        body: PasskeySignIn,
+    ) -> std::result::Result<Reply<SignedIn>, ApiProblem> {
+        let credential = Passkeys::assertion(body.credential)?;
+        let expected = match body.username.as_deref() {
+            Some(name) => Some(Username::parse(name).map_err(|_| {
+                Problem::invalid_field("username", "This is not a username anybody could hold.")
+            })?),
+            None if !body.token => self
+                .signed_in_here(request)
+                .await
+                .and_then(|user| Username::parse(&user.username).ok()),
+            None => None,
+        };
+        let passkey = self.passkeys.identify(&credential).await?;
+        let owner = match &passkey {
+            Some(passkey) => self.users.find(passkey.user_id).await?,
+            None => None,
+        }
+        .filter(|owner| expected.as_ref().is_none_or(|name| *name == owner.username));
+        // Whose limits the attempt counts against: the passkey's owner, else the name the
+        // client expected, else the address alone.
+        let account = owner
+            .as_ref()
+            .map(|owner| owner.username.as_str())
+            .or(expected.as_ref().map(Username::as_str))
+            .unwrap_or_default()
+            .to_owned();
+        self.admit(request, &account).await?;
+        let passkey = passkey.filter(|_| owner.is_some());
+        let now = self.sessions.now();
+        match self
+            .passkeys
+            .verify(&body.ceremony, &credential, passkey, now)
+            .await
+        {
+            Ok(_) => {}
+            Err(err @ PasskeyError::Rejected(_)) => {
+                self.count_failure(request, &account, SignInMethod::Passkey)
+                    .await;
+                return Err(err.into());
+            }
+            Err(err) => return Err(err.into()),
+        }
+        let Some(user) = owner else {
+            // `verify` refuses a passkey without an owner.
+            return Err(PasskeyError::Rejected("no owner".into()).into());
+        };
+        self.forgive(request, &account).await;
+        let (record, token) = self
+            .start_session(
+                request,
+                &user,
+                body.remember,
+                !body.token,
+                SignInMethod::Passkey,
+            )
+            .await?;
+        Ok(match body.token {
+            true => {
+                let Reply { body, headers } = self.token_reply(&record, token);
+                Reply::with_headers(SignedIn::Token(body), headers)
+            }
+            false => {
+                let Reply { body, headers } = self.cookie_reply(&record, &token);
+                Reply::with_headers(SignedIn::Session(body), headers)
+            }
+        })
+    }
+
     /// May an attempt to sign in as `username` from this request's address be checked at
     /// all? Passwords and passkeys share the limits (SPEC §2, §9.2).
-    pub async fn admit(&self, request: &Parts, username: &str) -> std::result::Result<(), Problem> {
+    async fn admit(&self, request: &Parts, username: &str) -> std::result::Result<(), Problem> {
         let client = ClientRequest::of(request);
         let Err(refusal) = self.throttle.check(username, client.address()).await else {
             return Ok(());
         };
         if matches!(refusal, Refusal::Wait(_)) {
-            self.audit(
-                AuditEvent::new(AuditKind::SignInThrottled)
-                    .username(username)
-                    .client(&client.summary()),
-            )
-            .await;
+            self.sessions
+                .audit_now(
+                    AuditEvent::new(AuditKind::SignInThrottled)
+                        .username(username)
+                        .client(&client.summary()),
+                )
+                .await;
         }
         let detail = "Too many failed sign-in attempts. Wait before trying again.";
         Err(problem::refusal(refusal, detail).into_logged())
     }
 
     /// Counts a failed attempt against the limits, and audits it.
-    pub async fn count_failure(&self, request: &Parts, username: &str, method: SignInMethod) {
+    async fn count_failure(&self, request: &Parts, username: &str, method: SignInMethod) {
         let client = ClientRequest::of(request);
         let summary = client.summary();
         if let Err(err) = self
@@ -190,15 +275,16 @@ impl VigilBackend {
         let failed = AuditEvent::new(AuditKind::SignInFailed)
             .username(username)
             .client(&summary);
-        self.audit(match method {
-            SignInMethod::Password => failed,
-            SignInMethod::Passkey => failed.reason("passkey"),
-        })
-        .await;
+        self.sessions
+            .audit_now(match method {
+                SignInMethod::Password => failed,
+                SignInMethod::Passkey => failed.reason("passkey"),
+            })
+            .await;
     }
 
     /// A successful sign-in forgives this address's failures for the account.
-    pub async fn forgive(&self, request: &Parts, username: &str) {
+    async fn forgive(&self, request: &Parts, username: &str) {
         let address = ClientRequest::of(request).address();
         if let Err(err) = self.throttle.record_success(username, address).await {
             // Only forgiveness is lost: the owner may meet a limit their earlier typos
@@ -210,7 +296,7 @@ impl VigilBackend {
     /// Starts a session for a user whose credentials were just checked. A browser's sign-in
     /// (`replace`) replaces the session its cookie names, if it is the same user's: one
     /// device, one session, never counted against the limit.
-    pub async fn start_session(
+    async fn start_session(
         &self,
         request: &Parts,
         user: &User,
@@ -236,35 +322,30 @@ impl VigilBackend {
             .await
             .map_err(Problem::from)?;
         if let Some(replaced) = &replacing {
-            self.audit(
-                AuditEvent::new(AuditKind::SignOut)
-                    .user(user.id)
-                    .session(&replaced.id)
-                    .client(&client)
-                    .reason("replaced by a new sign-in"),
-            )
-            .await;
+            self.sessions
+                .audit_now(
+                    AuditEvent::in_session(AuditKind::SignOut, replaced, &client)
+                        .reason("replaced by a new sign-in"),
+                )
+                .await;
         }
-        let signed_in = AuditEvent::new(AuditKind::SignIn)
-            .user(user.id)
-            .username(user.username.as_str())
-            .session(&record.id)
-            .client(&client);
-        self.audit(match method {
-            SignInMethod::Password => signed_in,
-            SignInMethod::Passkey => signed_in.reason("passkey"),
-        })
-        .await;
+        let signed_in = AuditEvent::in_session(AuditKind::SignIn, &record, &client);
+        self.sessions
+            .audit_now(match method {
+                SignInMethod::Password => signed_in,
+                SignInMethod::Passkey => signed_in.reason("passkey"),
+            })
+            .await;
         Ok((record, token))
     }
 
     /// A browser's sign-in answer: the session, its cookie and deadline headers.
-    pub fn cookie_reply(&self, record: &SessionRecord, token: &IssuedToken) -> Reply<SessionInfo> {
+    fn cookie_reply(&self, record: &SessionRecord, token: &IssuedToken) -> Reply<SessionInfo> {
         Reply::with_headers(self.info(record), self.cookie_headers(record, token))
     }
 
     /// An API client's sign-in answer: the bearer token and the session.
-    pub fn token_reply(&self, record: &SessionRecord, token: IssuedToken) -> Reply<TokenResponse> {
+    fn token_reply(&self, record: &SessionRecord, token: IssuedToken) -> Reply<TokenResponse> {
         let body = TokenResponse {
             expires_in: expires_in(&token, self.sessions.now()),
             access_token: token.token,

@@ -71,7 +71,8 @@ pub async fn reject_cross_site(
                 CrossSite::Origin => "origin",
             };
             state
-                .audit(
+                .sessions
+                .audit_now(
                     AuditEvent::new(AuditKind::CsrfRejected)
                         .reason(reason)
                         .client(&client),

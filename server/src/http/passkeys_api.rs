@@ -10,21 +10,19 @@ use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vigil::passkeys::{
     name_problem, PasskeyChallenge, PasskeyList, PasskeyRegistration, PasskeySignIn, PasskeyView,
 };
-use vigil::{ErrorCode, Problem, SessionInfo, TokenResponse};
+use vigil::{ErrorCode, Problem};
 
 use crate::audit::{AuditEvent, AuditKind};
 use crate::http::auth::CurrentSession;
-use crate::http::auth_api::SignInMethod;
+use crate::http::auth_api::SignedIn;
 use crate::http::extract::AppJson;
 use crate::http::problem::{refusal, ApiProblem};
-use crate::identity::users::Username;
-use crate::passkeys::{PasskeyError, Passkeys};
+use crate::passkeys::PasskeyError;
 use crate::session::ClientRequest;
 use crate::state::AppState;
 
@@ -39,19 +37,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 type Answer = Result<Response, ApiProblem>;
-
-/// What a passkey sign-in answers: the session (a browser, with its cookie) or a token.
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(untagged)]
-#[allow(dead_code)] // Only the document reads it: the handler answers either body itself.
-enum SignedIn {
-    Session(SessionInfo),
-    Token(TokenResponse),
-}
-
-fn reply<T: Serialize>(reply: app::api::Reply<T>) -> Response {
-    (reply.headers, Json(reply.body)).into_response()
-}
 
 #[utoipa::path(post, path = "/api/auth/passkey/options", tag = "auth", responses(
     (status = 200, body = PasskeyChallenge,
@@ -78,70 +63,8 @@ async fn sign_in(
     parts: Parts,
     AppJson(body): AppJson<PasskeySignIn>,
 ) -> Answer {
-    let credential = Passkeys::assertion(body.credential)?;
-    // Signing in again in place never changes who is signed in: the user the client names,
-    // or else the one whose live session this browser's cookie names.
-    let expected = match body.username.as_deref() {
-        Some(name) => Some(Username::parse(name).map_err(|_| {
-            Problem::invalid_field("username", "This is not a username anybody could hold.")
-        })?),
-        None if !body.token => state
-            .backend
-            .signed_in_here(&parts)
-            .await
-            .and_then(|user| Username::parse(&user.username).ok()),
-        None => None,
-    };
-    let passkey = state.passkeys.identify(&credential).await?;
-    let owner = match &passkey {
-        Some(passkey) => state.users.find(passkey.user_id).await?,
-        None => None,
-    }
-    .filter(|owner| expected.as_ref().is_none_or(|name| *name == owner.username));
-    // Whose limits the attempt counts against: the passkey's owner, else the name the client
-    // expected, else the address alone.
-    let account = owner
-        .as_ref()
-        .map(|owner| owner.username.as_str())
-        .or(expected.as_ref().map(Username::as_str))
-        .unwrap_or_default()
-        .to_owned();
-    let backend = &state.backend;
-    backend.admit(&parts, &account).await?;
-    let now = state.clock.now();
-    let passkey = passkey.filter(|_| owner.is_some());
-    match state
-        .passkeys
-        .verify(&body.ceremony, &credential, passkey, now)
-        .await
-    {
-        Ok(_) => {}
-        Err(err @ PasskeyError::Rejected(_)) => {
-            backend
-                .count_failure(&parts, &account, SignInMethod::Passkey)
-                .await;
-            return Err(err.into());
-        }
-        Err(err) => return Err(err.into()),
-    }
-    let Some(user) = owner else {
-        // `verify` refuses a passkey without an owner.
-        return Err(PasskeyError::Rejected("no owner".into()).into());
-    };
-    backend.forgive(&parts, &account).await;
-    let (record, token) = backend
-        .start_session(
-            &parts,
-            &user,
-            body.remember,
-            !body.token,
-            SignInMethod::Passkey,
-        )
-        .await?;
-    Ok(match body.token {
-        true => reply(backend.token_reply(&record, token)),
-        false => reply(backend.cookie_reply(&record, &token)),
-    })
+    let reply = state.backend.passkey_sign_in(&parts, body).await?;
+    Ok((reply.headers, Json(reply.body)).into_response())
 }
 
 #[utoipa::path(get, path = "/api/account/passkeys", tag = "sessions", responses(
@@ -197,13 +120,11 @@ async fn register(
             state.clock.now(),
         )
         .await?;
+    let client = ClientRequest::of(&parts).summary();
     state
-        .audit(
-            AuditEvent::new(AuditKind::PasskeyRegistered)
-                .user(user.id)
-                .username(&user.username)
-                .session(&auth.record.id)
-                .client(&ClientRequest::of(&parts).summary())
+        .sessions
+        .audit_now(
+            AuditEvent::in_session(AuditKind::PasskeyRegistered, &auth.record, &client)
                 .reason(&view.name),
         )
         .await;
@@ -235,14 +156,11 @@ async fn remove(
         // Unknown, malformed, or another user's: the same answer for all three.
         return Err(Problem::new(ErrorCode::NotFound, "You have no passkey with this id.").into());
     };
+    let client = ClientRequest::of(&parts).summary();
     state
-        .audit(
-            AuditEvent::new(AuditKind::PasskeyRemoved)
-                .user(user.id)
-                .username(&user.username)
-                .session(&auth.record.id)
-                .client(&ClientRequest::of(&parts).summary())
-                .reason(&name),
+        .sessions
+        .audit_now(
+            AuditEvent::in_session(AuditKind::PasskeyRemoved, &auth.record, &client).reason(&name),
         )
         .await;
     Ok(http::StatusCode::NO_CONTENT.into_response())

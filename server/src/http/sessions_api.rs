@@ -85,11 +85,9 @@ async fn revoke_others(
         .await?;
     let summary = ClientRequest::of(&parts).summary();
     state
-        .audit(
-            AuditEvent::new(AuditKind::SessionEnded)
-                .user(user)
-                .session(&auth.record.id)
-                .client(&summary)
+        .sessions
+        .audit_now(
+            AuditEvent::in_session(AuditKind::SessionEnded, &auth.record, &summary)
                 .reason("signed out everywhere else"),
         )
         .await;
@@ -141,14 +139,14 @@ async fn change_password(
             if let Err(err) = state.throttle.record_failure(&user.username, address).await {
                 tracing::error!(error = %err, "a wrong current password could not be counted");
             }
+            let summary = client.summary();
             state
-                .audit(
-                    AuditEvent::new(AuditKind::PasswordChangeFailed)
-                        .user(user.id)
-                        .username(&user.username)
-                        .session(&auth.record.id)
-                        .client(&client.summary()),
-                )
+                .sessions
+                .audit_now(AuditEvent::in_session(
+                    AuditKind::PasswordChangeFailed,
+                    &auth.record,
+                    &summary,
+                ))
                 .await;
             return Err(Problem::invalid_field(
                 "current_password",
@@ -173,13 +171,12 @@ async fn change_password(
         .await?;
     let summary = client.summary();
     state
-        .audit(
-            AuditEvent::new(AuditKind::PasswordChanged)
-                .user(user.id)
-                .username(&user.username)
-                .session(&auth.record.id)
-                .client(&summary),
-        )
+        .sessions
+        .audit_now(AuditEvent::in_session(
+            AuditKind::PasswordChanged,
+            &auth.record,
+            &summary,
+        ))
         .await;
     Ok(Json(PasswordChanged {
         sessions_ended: u32::try_from(ended).unwrap_or(u32::MAX),

@@ -66,14 +66,26 @@ fn view_of(
     })
 }
 
-/// What webauthn-rs recorded of a credential that the table keeps beside it: its sign
-/// counter and whether it is backed up (the record keeps both to itself; its serialised form
-/// is the documented way to persist it).
-fn recorded(passkey: &Passkey) -> (i64, bool) {
-    let value = serde_json::to_value(passkey).unwrap_or_default();
-    let count = value["cred"]["counter"].as_i64().unwrap_or(0);
-    let backed_up = value["cred"]["backup_state"].as_bool().unwrap_or(false);
-    (count, backed_up)
+/// webauthn-rs' record of a credential as the table keeps it: the record as JSON (its
+/// documented way to persist it), and beside it the sign counter and whether the credential is
+/// backed up, which the record keeps to itself but the table needs to query.
+struct Recorded {
+    json: String,
+    count: i64,
+    backed_up: bool,
+}
+
+impl Recorded {
+    fn of(passkey: &Passkey) -> Result<Self, StoreError> {
+        let value = serde_json::to_value(passkey).map_err(corrupt)?;
+        let count = value["cred"]["counter"].as_i64().unwrap_or(0);
+        let backed_up = value["cred"]["backup_state"].as_bool().unwrap_or(false);
+        Ok(Self {
+            json: value.to_string(),
+            count,
+            backed_up,
+        })
+    }
 }
 
 impl Credentials {
@@ -155,8 +167,11 @@ impl Credentials {
         now: OffsetDateTime,
     ) -> Result<Option<PasskeyView>, StoreError> {
         let id = credential_id(passkey.cred_id());
-        let json = serde_json::to_string(passkey).map_err(corrupt)?;
-        let (count, backed_up) = recorded(passkey);
+        let Recorded {
+            json,
+            count,
+            backed_up,
+        } = Recorded::of(passkey)?;
         let inserted = sqlx::query(
             "INSERT INTO passkeys (id, user_id, user_handle, name, credential, created_at, \
              backed_up, sign_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -190,8 +205,11 @@ impl Credentials {
         stored: &StoredPasskey,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let json = serde_json::to_string(&stored.passkey).map_err(corrupt)?;
-        let (count, backed_up) = recorded(&stored.passkey);
+        let Recorded {
+            json,
+            count,
+            backed_up,
+        } = Recorded::of(&stored.passkey)?;
         let updated = sqlx::query(
             "UPDATE passkeys SET last_used_at = $1, credential = $2, backed_up = $3, \
              sign_count = $4 WHERE id = $5 AND sign_count = $6",

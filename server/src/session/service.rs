@@ -156,6 +156,11 @@ impl SessionService {
         &self.audit
     }
 
+    /// Records an audit event now (a failing write is logged, never the request's failure).
+    pub async fn audit_now(&self, event: AuditEvent<'_>) {
+        self.audit.record(event, self.clock.now()).await;
+    }
+
     /// The policy of an ordinary session: what the sign-in page states.
     pub fn policy(&self) -> &TimeoutPolicy {
         self.rules.policies.base()
@@ -469,14 +474,11 @@ impl SessionService {
         client: ClientRequest<'_>,
     ) {
         let summary = client.summary();
-        let mut event = AuditEvent::new(kind)
-            .user(record.user.id)
-            .session(&record.id)
-            .client(&summary);
+        let mut event = AuditEvent::in_session(kind, record, &summary);
         if let Some(reason) = reason {
             event = event.reason(reason);
         }
-        self.audit.record(event, self.clock.now()).await;
+        self.audit_now(event).await;
     }
 
     async fn revoke_for_reuse(
