@@ -9,6 +9,7 @@ pub mod boot;
 pub mod claims;
 pub mod client;
 pub mod clock;
+pub mod events;
 pub mod heartbeat;
 pub mod passkeys;
 pub mod phase;

@@ -5,12 +5,15 @@
 //! end a user's sessions; `server check` validates the settings and reaches the database,
 //! the session store and the site, as `serve` would, without serving.
 
+use std::sync::Arc;
+
 use clap::{Parser, Subcommand};
 use vigil::{Clock, Role, SystemClock};
 
 use crate::audit::{AuditEvent, AuditKind, AuditLog};
 use crate::configuration::{Environment, SessionStoreChoice, Settings};
 use crate::db::{self, Database};
+use crate::events::{AnnouncingStore, NewsChannel};
 use crate::identity::users::{UserError, UserRepository, Username};
 use crate::redis_connection::RedisSetupError;
 use crate::session::store::{RedisSessionStore, SessionStore, SharedSessionStore};
@@ -130,9 +133,13 @@ async fn open(settings: &Settings) -> Result<(Database, UserRepository), CliErro
     Ok((db, users))
 }
 
+/// The session store, its endings announced to the servers' open pages: through Redis when
+/// the sessions are there (with the embedded database, the servers find them themselves).
 fn session_store(settings: &Settings, db: &Database) -> Result<SharedSessionStore, CliError> {
     let redis = crate::startup::redis(settings)?;
-    Ok(crate::startup::session_store(settings, db, redis.as_ref()))
+    let store = crate::startup::session_store(settings, db, redis.as_ref());
+    let news = NewsChannel::of(redis.as_ref(), &settings.storage.redis_prefix);
+    Ok(Arc::new(AnnouncingStore::new(store, news)))
 }
 
 /// Runs a `user` command; `password` is what standard input held.
@@ -173,8 +180,14 @@ pub async fn run_user_command(
             };
             let now = SystemClock.now();
             let store = session_store(settings, &db)?;
-            let ended =
-                end_sessions_of(store.as_ref(), user_id, EndReason::Revoked, now, |_| true).await?;
+            let ended = end_sessions_of(
+                store.as_ref(),
+                user_id,
+                EndReason::PasswordChanged,
+                now,
+                |_| true,
+            )
+            .await?;
             AuditLog::new(&db)
                 .record(
                     AuditEvent::new(AuditKind::PasswordReset)
@@ -238,11 +251,14 @@ pub async fn run_session_command(
         }
         SessionCommand::Revoke { all, id, .. } => {
             let only = if all { None } else { id.as_deref() };
-            let ended =
-                end_sessions_of(store.as_ref(), user_id, EndReason::Revoked, now, |record| {
-                    only.is_none_or(|id| record.id.public_id() == id)
-                })
-                .await?;
+            let ended = end_sessions_of(
+                store.as_ref(),
+                user_id,
+                EndReason::Operator,
+                now,
+                |record| only.is_none_or(|id| record.id.public_id() == id),
+            )
+            .await?;
             if let (Some(id), 0) = (only, ended) {
                 return Err(CliError::NoSuchSession(
                     username.as_str().to_owned(),

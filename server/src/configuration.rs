@@ -93,6 +93,9 @@ pub struct NetworkSettings {
     /// The address people reach the site at (`VIGIL_PUBLIC_URL`): the origin passkeys are
     /// bound to, and its host their relying party id.
     pub public_url: PublicUrl,
+    /// How many event streams an instance holds, per user (`VIGIL_EVENTS_PER_USER`) and in
+    /// all (`VIGIL_EVENTS_MAX`).
+    pub events: crate::events::Limits,
 }
 
 /// `VIGIL_PUBLIC_URL`: an `https://` origin, or `http://localhost[:port]` in development.
@@ -287,6 +290,13 @@ impl Vars<'_> {
     }
 
     /// A whole number, at least 1.
+    /// A count of things held at once (at least one).
+    fn size(&self, name: &'static str, default: usize) -> Result<usize, ConfigError> {
+        let default = NonZeroU32::try_from(u32::try_from(default).unwrap_or(u32::MAX))
+            .unwrap_or(NonZeroU32::MIN);
+        Ok(self.count(name, default)?.get() as usize)
+    }
+
     fn count(&self, name: &'static str, default: NonZeroU32) -> Result<NonZeroU32, ConfigError> {
         match self.var(name) {
             None => Ok(default),
@@ -448,6 +458,13 @@ impl NetworkSettings {
                     .var("VIGIL_PUBLIC_URL")
                     .unwrap_or_else(|| PublicUrl::DEFAULT.into()),
             )?,
+            events: {
+                let defaults = crate::events::Limits::default();
+                crate::events::Limits {
+                    per_user: vars.size("VIGIL_EVENTS_PER_USER", defaults.per_user)?,
+                    per_instance: vars.size("VIGIL_EVENTS_MAX", defaults.per_instance)?,
+                }
+            },
         })
     }
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cli;
 pub mod configuration;
 pub mod db;
+pub mod events;
 pub mod http;
 pub mod identity;
 pub mod maintenance;

@@ -172,9 +172,13 @@ impl Metrics {
     }
 
     pub fn session_ended(&self, reason: EndReason) {
+        // The labels predate the finer reasons: someone else's ending is "revoked".
         let reason = match reason {
-            EndReason::Logout => "logout",
-            EndReason::Revoked => "revoked",
+            EndReason::Logout | EndReason::Replaced => "logout",
+            EndReason::Revoked
+            | EndReason::PasswordChanged
+            | EndReason::Operator
+            | EndReason::SessionLimit => "revoked",
             EndReason::Idle => "idle",
             EndReason::Absolute => "absolute",
             EndReason::Reuse => "reuse",

@@ -10,10 +10,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{AsyncPushSender, ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
+use redis::{Cmd, Pipeline, ProtocolVersion, RedisError, RedisFuture, Value};
 use thiserror::Error;
 use tokio::sync::OnceCell;
 
@@ -80,7 +80,34 @@ impl ConnectionLike for Ready {
 #[derive(Clone)]
 pub struct RedisConnection {
     link: Link,
+    target: RedisTarget,
     timeout: Duration,
+}
+
+/// A connection that only listens to channels (a subscribed connection can do nothing else),
+/// its messages handed to the push sender it was made with. It reconnects, and subscribes
+/// again, by itself; a [`PushKind::Disconnection`](redis::PushKind) tells the listener that
+/// messages may have been lost meanwhile.
+pub enum Listener {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl Listener {
+    /// Listens to `channel` (a sharded channel on a cluster: the node of its slot).
+    pub async fn listen(&mut self, channel: &str) -> Result<(), RedisError> {
+        match self {
+            Self::Single(c) => c.subscribe(channel).await,
+            Self::Cluster(c) => c.ssubscribe(channel).await,
+        }
+    }
+
+    pub async fn stop_listening(&mut self, channel: &str) -> Result<(), RedisError> {
+        match self {
+            Self::Single(c) => c.unsubscribe(channel).await,
+            Self::Cluster(c) => c.sunsubscribe(channel).await,
+        }
+    }
 }
 
 impl std::fmt::Debug for RedisConnection {
@@ -121,7 +148,70 @@ impl RedisConnection {
                 Link::Cluster(Arc::new((client, OnceCell::new())))
             }
         };
-        Ok(Self { link, timeout })
+        Ok(Self {
+            link,
+            target: target.clone(),
+            timeout,
+        })
+    }
+
+    /// A [`Listener`] to the same Redis, speaking RESP3 (whose pushes carry the messages).
+    pub async fn listener(&self, push: impl AsyncPushSender) -> Result<Listener, Unavailable> {
+        let unavailable = |err: RedisError| Unavailable(format!("redis listener: {err}"));
+        let made = async {
+            match &self.target {
+                RedisTarget::Single(url) => {
+                    let client = redis::Client::open(url.as_str())?;
+                    let info = client.get_connection_info().clone();
+                    let settings = info
+                        .redis_settings()
+                        .clone()
+                        .set_protocol(ProtocolVersion::RESP3);
+                    let client = redis::Client::open(info.set_redis_settings(settings))?;
+                    let config = ConnectionManagerConfig::new()
+                        .set_connection_timeout(Some(self.timeout))
+                        .set_response_timeout(Some(self.timeout))
+                        .set_push_sender(push)
+                        .set_automatic_resubscription();
+                    Ok(Listener::Single(
+                        ConnectionManager::new_with_config(client, config).await?,
+                    ))
+                }
+                RedisTarget::Cluster(urls) => {
+                    let client = ClusterClient::builder(urls.iter().map(String::as_str))
+                        .connection_timeout(self.timeout)
+                        .response_timeout(self.timeout)
+                        .use_protocol(ProtocolVersion::RESP3)
+                        .push_sender(push)
+                        .build()?;
+                    Ok(Listener::Cluster(client.get_async_connection().await?))
+                }
+            }
+        };
+        match tokio::time::timeout(self.timeout, made).await {
+            Ok(made) => made.map_err(unavailable),
+            Err(_) => Err(Unavailable(format!(
+                "redis listener: no answer within {} ms",
+                self.timeout.as_millis()
+            ))),
+        }
+    }
+
+    /// Publishes `message` on `channel` (sharded on a cluster, to the node of its slot).
+    pub async fn publish(&self, channel: &str, message: &str) -> Result<(), Unavailable> {
+        let command = match self.target {
+            RedisTarget::Single(_) => "PUBLISH",
+            RedisTarget::Cluster(_) => "SPUBLISH",
+        };
+        self.call("PUBLISH", |mut c| async move {
+            redis::cmd(command)
+                .arg(channel)
+                .arg(message)
+                .query_async::<i64>(&mut c)
+                .await
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn ready(&self) -> Result<Ready, RedisError> {

@@ -22,6 +22,7 @@ use vigil::{Clock, SystemClock};
 use crate::audit::AuditLog;
 use crate::configuration::{Environment, SessionStoreChoice, Settings};
 use crate::db::{self, Database, DbError};
+use crate::events::{AnnouncingStore, Hub, NewsChannel};
 use crate::http::auth::require_session;
 use crate::http::auth_api::VigilBackend;
 use crate::http::client_address::resolve_client_address;
@@ -143,7 +144,15 @@ pub async fn build_state_with_store(
     let work = WorkStore::new(db.clone());
     let local_keys = LocalKeys::new(&secret);
     let metrics = Arc::new(Metrics::new());
-    let store: SharedSessionStore = Arc::new(MeasuredStore::new(store, metrics.clone()));
+    // The limits, the passkey ceremonies and the news of sessions are shared wherever the
+    // sessions are: in Redis, or in this process and its database.
+    let redis = redis(&settings)?;
+    let prefix = &settings.storage.redis_prefix;
+    let news = NewsChannel::of(redis.as_ref(), prefix);
+    let store: SharedSessionStore = Arc::new(MeasuredStore::new(
+        Arc::new(AnnouncingStore::new(store, news.clone())),
+        metrics.clone(),
+    ));
     let sessions = SessionService::new(
         store,
         tokens,
@@ -153,10 +162,6 @@ pub async fn build_state_with_store(
         local_keys,
         metrics.clone(),
     );
-    // The limits and the passkey ceremonies are shared wherever the sessions are: in
-    // Redis, or in this process and its database.
-    let redis = redis(&settings)?;
-    let prefix = &settings.storage.redis_prefix;
     let throttle = Arc::new(match &redis {
         Some(connection) => SignInThrottle::shared(
             settings.sign_in.limits,
@@ -178,6 +183,7 @@ pub async fn build_state_with_store(
         ceremonies,
         Credentials::new(&db),
     )?;
+    let events = Hub::new(sessions.clone(), news, settings.network.events);
     let backend = Arc::new(VigilBackend::new(
         sessions.clone(),
         users.clone(),
@@ -195,6 +201,7 @@ pub async fn build_state_with_store(
         work,
         backend,
         passkeys,
+        events,
         throttle,
         metrics,
     }))
@@ -372,6 +379,13 @@ impl Application {
             .network
             .header_read_timeout
             .unsigned_abs();
+        // Open event streams would hold the drain up: they end first (their pages
+        // reconnect to another instance).
+        let events = self.state.events.clone();
+        let shutdown = async move {
+            shutdown.await;
+            events.close_all();
+        };
         serve::serve(self.listener, self.router, header_read_timeout, shutdown).await;
         sweeper.abort();
         flusher.abort();

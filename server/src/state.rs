@@ -44,6 +44,8 @@ pub struct Components {
     /// server functions.
     pub backend: Arc<crate::http::auth_api::VigilBackend>,
     pub passkeys: crate::passkeys::Passkeys,
+    /// The open event streams of this instance (`GET /api/events`).
+    pub events: crate::events::Hub,
     /// The sign-in failure limits (a wrong current password counts like a failed sign-in).
     pub throttle: Arc<crate::identity::throttle::SignInThrottle>,
     pub metrics: Arc<crate::metrics::Metrics>,

@@ -8,6 +8,7 @@ pub mod auth_api;
 pub mod client_address;
 pub mod completion;
 pub mod csrf;
+pub mod events_api;
 pub mod extract;
 pub mod headers;
 pub mod health;
@@ -35,6 +36,7 @@ pub fn api(settings: &Settings) -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new()
         .merge(work_api::routes())
         .merge(sessions_api::routes())
+        .merge(events_api::routes())
         .merge(passkeys_api::routes())
         .merge(health::routes())
         .routes(routes!(openapi::serve_document));

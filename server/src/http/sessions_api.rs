@@ -167,7 +167,7 @@ async fn change_password(
     // Whoever knew the old password is signed out everywhere; this session stays.
     let ended = state
         .sessions
-        .end_all_for_user(user.id, Some(&auth.record.id), EndReason::Revoked)
+        .end_all_for_user(user.id, Some(&auth.record.id), EndReason::PasswordChanged)
         .await?;
     let summary = client.summary();
     state

@@ -119,7 +119,7 @@ async fn reset(State(state): State<AppState>, request: Request) -> Response {
     for user in users {
         let ended = state
             .sessions
-            .end_all_for_user(user, None, crate::session::EndReason::Revoked)
+            .end_all_for_user(user, None, crate::session::EndReason::Operator)
             .await;
         if let Err(err) = ended {
             return failed(err.to_string());

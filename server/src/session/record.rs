@@ -85,17 +85,44 @@ impl std::hash::Hash for SessionId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
+    /// Signed out of itself.
     Logout,
+    /// Ended by its owner from another of their sessions.
     Revoked,
     Idle,
     Absolute,
+    /// An old token of it came back: closed as stolen.
     Reuse,
+    /// The browser signed in again in place: a new session took its place.
+    Replaced,
+    /// The account's password changed (by its owner, or reset from the command line).
+    PasswordChanged,
+    /// Ended from the command line.
+    Operator,
+    /// The least recently active session, ended for a sign-in over the session limit.
+    SessionLimit,
 }
 
 impl EndReason {
     /// A deadline ran out (rather than someone ending the session).
     pub fn is_expiry(self) -> bool {
         matches!(self, Self::Idle | Self::Absolute)
+    }
+
+    /// What the session's holder is told (`None`: nothing, as the holder itself signed in
+    /// again and holds the new session).
+    pub fn told(self) -> Option<vigil::events::EndedBecause> {
+        use vigil::events::EndedBecause as Told;
+        Some(match self {
+            Self::Logout => Told::SignedOut,
+            Self::Revoked => Told::SignedOutElsewhere,
+            Self::Idle | Self::Absolute => Told::Expired,
+            Self::Reuse => Told::TokenReuse,
+            Self::Replaced => return None,
+            Self::PasswordChanged => Told::PasswordChanged,
+            Self::Operator => Told::Operator,
+            Self::SessionLimit => Told::SessionLimit,
+        })
     }
 }
 

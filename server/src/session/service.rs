@@ -331,7 +331,7 @@ impl SessionService {
                 .filter(|old| old.user.id == user.id && old.state_at(now) == SessionState::Alive)
                 .map(|old| {
                     let mut old = old.clone();
-                    old.end(EndReason::Logout, now);
+                    old.end(EndReason::Replaced, now);
                     old
                 });
             match self
@@ -346,7 +346,7 @@ impl SessionService {
                 Created::Stored => {
                     self.metrics.session_started();
                     if ended.is_some() {
-                        self.metrics.session_ended(EndReason::Logout);
+                        self.metrics.session_ended(EndReason::Replaced);
                     }
                     let token = self.issue(&record, now)?;
                     return Ok((record, token));
@@ -390,7 +390,7 @@ impl SessionService {
                 ClientRequest::none(),
             )
             .await;
-            self.end(record, EndReason::Revoked).await?;
+            self.end(record, EndReason::SessionLimit).await?;
         }
         Ok(())
     }
@@ -850,6 +850,12 @@ fn ended_error(reason: EndReason, policy: &TimeoutPolicy) -> AuthError {
     match reason {
         EndReason::Idle => expired(ExpiryReason::Idle, policy),
         EndReason::Absolute => expired(ExpiryReason::Absolute, policy),
-        EndReason::Logout | EndReason::Revoked | EndReason::Reuse => AuthError::Revoked,
+        EndReason::Logout
+        | EndReason::Revoked
+        | EndReason::Reuse
+        | EndReason::Replaced
+        | EndReason::PasswordChanged
+        | EndReason::Operator
+        | EndReason::SessionLimit => AuthError::Revoked,
     }
 }

@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 use time::Duration;
 
 use crate::helpers::{
-    spawn_app, spawn_app_with, user_add_command, ApiClient, Browser, RequestHelper, TestApp,
-    TestResponse, PASSWORD, USERNAME,
+    spawn_app, spawn_app_with, user_add_command, ApiClient, RequestHelper, TestApp, TestResponse,
+    PASSWORD, USERNAME,
 };
 
 fn credentials() -> Value {
@@ -193,10 +193,6 @@ async fn signing_in_again_in_place_evicts_no_other_device() {
     assert_eq!(listed.body["sessions"].as_array().map(Vec::len), Some(2));
 }
 
-async fn end_session(user: &Browser<'_>, id: &str) -> TestResponse {
-    user.delete(&format!("/api/sessions/{id}"), &[]).await
-}
-
 #[tokio::test]
 async fn ending_another_session_one_by_one_needs_step_up_too() {
     let app = spawn_app().await;
@@ -211,13 +207,14 @@ async fn ending_another_session_one_by_one_needs_step_up_too() {
         .expect("id")
         .to_owned();
     app.advance(Duration::minutes(6));
-    end_session(&laptop, &phone_id)
+    laptop
+        .end_session(&phone_id)
         .await
         .assert_problem(403, "reauthentication_required");
     let phone_seen = phone.session_info().await;
     assert_eq!(phone_seen.status, StatusCode::OK, "{}", phone_seen.body);
     // Its own session is signing out: no step-up.
-    let own = end_session(&laptop, &laptop_id).await;
+    let own = laptop.end_session(&laptop_id).await;
     assert_eq!(own.status, StatusCode::OK, "{}", own.body);
 }
 

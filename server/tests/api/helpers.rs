@@ -501,6 +501,105 @@ pub trait RequestHelper {
     async fn me(&self) -> TestResponse {
         self.post("/api/auth/me", json!({})).await
     }
+
+    /// Opens `GET /api/events`: the answer's head, and its events as they come.
+    async fn events(&self) -> EventStream {
+        let (app, credential) = self.signed_in();
+        let mut request = Request::builder().uri(vigil::events::EVENTS_PATH);
+        if let Some((name, value)) = credential {
+            request = request.header(name, value);
+        }
+        let response = app
+            .router
+            .clone()
+            .oneshot(request.body(Body::empty()).expect("request"))
+            .await
+            .expect("the router never fails");
+        EventStream {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: response.into_body().into_data_stream(),
+            buffer: String::new(),
+        }
+    }
+}
+
+/// How long a test waits for an event it expects (the stream's news is immediate; the
+/// checks of the embedded database run every second).
+pub const EVENT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// An open event stream (`RequestHelper::events`).
+pub struct EventStream {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    body: axum::body::BodyDataStream,
+    buffer: String,
+}
+
+impl EventStream {
+    /// The next event, as (name, data), skipping keep-alive comments; `None` once the
+    /// stream has ended. Panics if nothing comes within [`EVENT_WAIT`].
+    pub async fn next(&mut self) -> Option<(String, String)> {
+        use futures_util::StreamExt;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let frame: String = self.buffer.drain(..end + 2).collect();
+                let field = |name: &str| {
+                    frame
+                        .lines()
+                        .find_map(|line| line.strip_prefix(name))
+                        .map(|value| value.trim_start().to_owned())
+                };
+                match (field("event:"), field("data:")) {
+                    (Some(event), data) => return Some((event, data.unwrap_or_default())),
+                    _ => continue,
+                }
+            }
+            let chunk = tokio::time::timeout(EVENT_WAIT, self.body.next())
+                .await
+                .expect("an event (or the stream's end) within the wait")?;
+            self.buffer
+                .push_str(&String::from_utf8_lossy(&chunk.expect("the stream reads")));
+        }
+    }
+
+    /// The next event's name, and its `reason` if it has one.
+    pub async fn next_told(&mut self) -> Option<(String, Option<String>)> {
+        let (event, data) = self.next().await?;
+        let reason = serde_json::from_str::<Value>(&data)
+            .ok()
+            .and_then(|data| data["reason"].as_str().map(str::to_owned));
+        Some((event, reason))
+    }
+
+    /// Asserts the stream opened and said `ready`.
+    pub async fn assert_ready(&mut self) {
+        assert_eq!(self.status, StatusCode::OK);
+        assert_eq!(self.next_told().await, Some(("ready".into(), None)));
+    }
+
+    /// Asserts the next event tells that the session ended for `reason`, and that the
+    /// stream then ends.
+    pub async fn assert_ended(&mut self, reason: &str) {
+        assert_eq!(
+            self.next_told().await,
+            Some(("session_ended".into(), Some(reason.into())))
+        );
+        assert_eq!(self.next().await, None, "the stream ends after the ending");
+    }
+
+    /// As [`assert_ended`](Self::assert_ended), after any number of `sessions_changed`
+    /// (news of other sessions, which only some stores carry across instances).
+    pub async fn assert_ended_after_news(&mut self, reason: &str) {
+        let told = loop {
+            match self.next_told().await {
+                Some((event, _)) if event == "sessions_changed" => continue,
+                told => break told,
+            }
+        };
+        assert_eq!(told, Some(("session_ended".into(), Some(reason.into()))));
+        assert_eq!(self.next().await, None, "the stream ends after the ending");
+    }
 }
 
 /// A signed-in browser: the app, and the session cookie it sends.
@@ -522,6 +621,21 @@ impl Browser<'_> {
             )
             .await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    }
+
+    /// Ends one of the user's sessions by its public id (`DELETE /api/sessions/{id}`).
+    pub async fn end_session(&self, id: &str) -> TestResponse {
+        self.delete(&format!("/api/sessions/{id}"), &[]).await
+    }
+
+    /// Signs out everywhere else.
+    pub async fn revoke_others(&self) -> TestResponse {
+        self.post("/api/sessions/revoke-others", json!({})).await
+    }
+
+    pub async fn change_password(&self, current: &str, new: &str) -> TestResponse {
+        let body = json!({"current_password": current, "new_password": new});
+        self.post("/api/account/password", body).await
     }
 
     /// Saves work 20 minutes in (which keeps the session alive without a new token), then

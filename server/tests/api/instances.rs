@@ -154,6 +154,17 @@ impl PrivateRedis {
         panic!("the private Redis did not start");
     }
 
+    /// `n` instances on this Redis, whose every call gives up after 500 ms.
+    async fn instances(&self, n: usize) -> Vec<TestApp> {
+        TestApp::builder()
+            .settings(&[
+                ("VIGIL_SESSION_STORE", self.url().as_str()),
+                ("VIGIL_STORE_TIMEOUT", "500ms"),
+            ])
+            .instances(n)
+            .await
+    }
+
     fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -177,14 +188,7 @@ async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> crate::helpers:
 async fn redis_down_is_503_on_every_instance_and_back_up_loses_no_session() {
     let redis_dir = tempfile::tempdir().expect("temp dir");
     let mut redis = PrivateRedis::start(redis_dir.path()).await;
-    let url = redis.url();
-    let apps = TestApp::builder()
-        .settings(&[
-            ("VIGIL_SESSION_STORE", url.as_str()),
-            ("VIGIL_STORE_TIMEOUT", "500ms"),
-        ])
-        .instances(2)
-        .await;
+    let apps = redis.instances(2).await;
     let cookie = apps[0].browser().await.cookie;
     let seen = apps[1].with_cookie("/api/auth/session-info", &cookie).await;
     assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
@@ -214,4 +218,25 @@ async fn redis_down_is_503_on_every_instance_and_back_up_loses_no_session() {
     apps[1].advance(Duration::minutes(2));
     let refreshed = apps[1].with_cookie("/api/auth/refresh", &cookie).await;
     assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+}
+
+#[tokio::test]
+async fn an_open_stream_outlives_a_redis_outage_and_still_hears_its_ending() {
+    let redis_dir = tempfile::tempdir().expect("temp dir");
+    let mut redis = PrivateRedis::start(redis_dir.path()).await;
+    let apps = redis.instances(2).await;
+    let laptop = apps[0].browser().await;
+    let mut on_laptop = laptop.events().await;
+    on_laptop.assert_ready().await;
+
+    redis.kill();
+    redis.restart().await;
+    // Whatever the listener of instance 0 missed meanwhile it reads from the store once it
+    // is back; what is said after that, it hears.
+    let phone = apps[1].browser().await;
+    let ended = phone.revoke_others().await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.body);
+    on_laptop
+        .assert_ended_after_news("signed_out_elsewhere")
+        .await;
 }

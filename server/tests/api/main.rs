@@ -9,6 +9,7 @@ mod attacks;
 mod audit;
 mod authority;
 mod errors;
+mod events;
 mod hardening;
 mod helpers;
 mod histories;

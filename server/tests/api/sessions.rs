@@ -40,19 +40,6 @@ async fn sessions(user: &Browser<'_>) -> TestResponse {
     user.get("/api/sessions").await
 }
 
-async fn end_session(user: &Browser<'_>, id: &str) -> TestResponse {
-    user.delete(&format!("/api/sessions/{id}"), &[]).await
-}
-
-async fn revoke_others(user: &Browser<'_>) -> TestResponse {
-    user.post("/api/sessions/revoke-others", json!({})).await
-}
-
-async fn change_password(user: &Browser<'_>, current: &str, new: &str) -> TestResponse {
-    let body = json!({"current_password": current, "new_password": new});
-    user.post("/api/account/password", body).await
-}
-
 /// The public id of this browser's session, from its own answer.
 async fn public_id(user: &Browser<'_>) -> String {
     let info = user.session_info().await;
@@ -113,7 +100,7 @@ async fn ending_a_session_from_another_device_refuses_it_at_once() {
     let phone = sign_in_from(&app, IPHONE, [203, 0, 113, 2], credentials()).await;
     let phone_id = public_id(&phone).await;
 
-    let ended = end_session(&laptop, &phone_id).await;
+    let ended = laptop.end_session(&phone_id).await;
     assert_eq!(ended.status, StatusCode::OK, "{}", ended.body);
     assert_eq!(ended.body["ended"], 1);
     phone.assert_session_refused("session_revoked").await;
@@ -121,10 +108,12 @@ async fn ending_a_session_from_another_device_refuses_it_at_once() {
     // Gone from the list; ending it again, or a made-up id, is 404.
     let rows = sessions(&laptop).await.body["sessions"].clone();
     assert_eq!(rows.as_array().map(Vec::len), Some(1));
-    end_session(&laptop, &phone_id)
+    laptop
+        .end_session(&phone_id)
         .await
         .assert_problem(404, "not_found");
-    end_session(&laptop, "000000000000000000000000")
+    laptop
+        .end_session("000000000000000000000000")
         .await
         .assert_problem(404, "not_found");
     // The laptop is untouched.
@@ -138,7 +127,7 @@ async fn another_users_session_is_not_found_and_stays_alive() {
     let hers = app.sign_in_grace().await;
     let ada = app.browser().await;
     let her_id = public_id(&hers).await;
-    end_session(&ada, &her_id)
+    ada.end_session(&her_id)
         .await
         .assert_problem(404, "not_found");
     let listed = sessions(&ada).await;
@@ -152,7 +141,7 @@ async fn ending_this_session_signs_it_out_and_clears_the_cookie() {
     let app = spawn_app().await;
     let cookie = app.browser().await;
     let id = public_id(&cookie).await;
-    let ended = end_session(&cookie, &id).await;
+    let ended = cookie.end_session(&id).await;
     assert_eq!(ended.status, StatusCode::OK, "{}", ended.body);
     let cleared = ended
         .headers
@@ -172,7 +161,7 @@ async fn signing_out_everywhere_else_needs_a_recent_sign_in() {
     let tablet = app.browser().await;
     app.advance(Duration::minutes(6));
 
-    let refused = revoke_others(&laptop).await;
+    let refused = laptop.revoke_others().await;
     refused.assert_problem(403, "reauthentication_required");
     // Refused means nothing changed, and the laptop's own session is not harmed.
     for cookie in [&laptop, &phone, &tablet] {
@@ -185,7 +174,7 @@ async fn signing_out_everywhere_else_needs_a_recent_sign_in() {
     assert_eq!(again.status, StatusCode::OK, "{}", again.body);
     let fresh = app.browser_with(again.session_cookie().expect("cookie"));
     laptop.assert_session_refused("session_revoked").await;
-    let done = revoke_others(&fresh).await;
+    let done = fresh.revoke_others().await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert_eq!(done.body["ended"], 2);
     for cookie in [&phone, &tablet] {
@@ -201,12 +190,14 @@ async fn the_step_up_window_is_configurable() {
     let app = spawn_app_with(&[("VIGIL_REAUTH_WITHIN", "30s")]).await;
     let cookie = app.browser().await;
     app.advance(Duration::seconds(29));
-    assert_eq!(revoke_others(&cookie).await.status, StatusCode::OK);
+    assert_eq!(cookie.revoke_others().await.status, StatusCode::OK);
     app.advance(Duration::seconds(2));
-    revoke_others(&cookie)
+    cookie
+        .revoke_others()
         .await
         .assert_problem(403, "reauthentication_required");
-    change_password(&cookie, PASSWORD, "a completely new one")
+    cookie
+        .change_password(PASSWORD, "a completely new one")
         .await
         .assert_problem(403, "reauthentication_required");
 }
@@ -218,19 +209,23 @@ async fn changing_the_password_checks_it_and_ends_every_other_session() {
     let api = app.api_client().await;
     let cookie = app.browser().await;
 
-    let problem = change_password(&cookie, PASSWORD, "short")
+    let problem = cookie
+        .change_password(PASSWORD, "short")
         .await
         .assert_problem(422, "validation_failed");
     assert_eq!(problem.field.as_deref(), Some("new_password"));
-    let problem = change_password(&cookie, PASSWORD, USERNAME)
+    let problem = cookie
+        .change_password(PASSWORD, USERNAME)
         .await
         .assert_problem(422, "validation_failed");
     assert_eq!(problem.field.as_deref(), Some("new_password"));
-    let problem = change_password(&cookie, PASSWORD, PASSWORD)
+    let problem = cookie
+        .change_password(PASSWORD, PASSWORD)
         .await
         .assert_problem(422, "validation_failed");
     assert_eq!(problem.field.as_deref(), Some("new_password"));
-    let problem = change_password(&cookie, "not my password", "a completely new one")
+    let problem = cookie
+        .change_password("not my password", "a completely new one")
         .await
         .assert_problem(422, "validation_failed");
     assert_eq!(problem.field.as_deref(), Some("current_password"));
@@ -244,7 +239,9 @@ async fn changing_the_password_checks_it_and_ends_every_other_session() {
     // Nothing so far changed anything.
     assert_eq!(other.session_info().await.status, StatusCode::OK);
 
-    let changed = change_password(&cookie, PASSWORD, "a completely new one").await;
+    let changed = cookie
+        .change_password(PASSWORD, "a completely new one")
+        .await;
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
     assert_eq!(changed.body["sessions_ended"], 2);
     other.assert_session_refused("session_revoked").await;
@@ -261,11 +258,13 @@ async fn guessing_the_current_password_meets_the_sign_in_limits() {
     let app = spawn_app_with(&[("VIGIL_SIGNIN_LIMIT_PER_ACCOUNT", "3")]).await;
     let cookie = app.browser().await;
     for _ in 0..3 {
-        change_password(&cookie, "a wrong guess", "a completely new one")
+        cookie
+            .change_password("a wrong guess", "a completely new one")
             .await
             .assert_problem(422, "validation_failed");
     }
-    let problem = change_password(&cookie, PASSWORD, "a completely new one")
+    let problem = cookie
+        .change_password(PASSWORD, "a completely new one")
         .await
         .assert_problem(429, "rate_limited");
     assert!(problem.retry_after.is_some());

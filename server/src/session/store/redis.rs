@@ -116,6 +116,11 @@ impl Keys {
         format!("{}:sessions", self.user_tag(user_id))
     }
 
+    /// The pub/sub channel of the user's news (`crate::events`), in the slot of their keys.
+    pub fn news(&self, user_id: i64) -> String {
+        format!("{}:news", self.user_tag(user_id))
+    }
+
     pub fn live(&self) -> String {
         format!("{}:live", self.prefix)
     }
