@@ -507,6 +507,9 @@ pub struct Problem {
     /// `session_expired`: the limit that passed, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_timeout: Option<i64>,
+    /// `session_revoked`: who or what ended the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_because: Option<crate::events::EndedBecause>,
     /// `validation_failed`: the field at fault.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
@@ -533,6 +536,7 @@ impl Problem {
             error_code: code,
             reason: None,
             session_timeout: None,
+            ended_because: None,
             field: None,
             retry_after: None,
             current: None,
@@ -549,6 +553,15 @@ impl Problem {
             reason: Some(reason),
             session_timeout: Some(timeout_secs),
             ..Self::new(ErrorCode::SessionExpired, detail)
+        }
+    }
+
+    /// `401 session_revoked`: the session was ended on purpose; `because` says by whom or
+    /// what, when the server knows.
+    pub fn session_revoked(because: Option<crate::events::EndedBecause>) -> Self {
+        Self {
+            ended_because: because,
+            ..Self::new(ErrorCode::SessionRevoked, "This session has been ended.")
         }
     }
 

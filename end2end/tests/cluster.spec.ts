@@ -6,6 +6,7 @@ import {
   account,
   ADA,
   advance,
+  holdSaves,
   modal,
   POLICY,
   sessionInfo,
@@ -59,14 +60,18 @@ test.describe("three instances behind a load balancer", () => {
     await signInAgain(page);
     await expect(body(page)).toHaveValue("Written here,");
 
-    // Signed out through one instance while typing: the change refused by another waits,
-    // and is saved exactly once after signing in again.
-    const out = await page.request.post("/api/auth/logout", { data: {} });
-    expect(out.status()).toBe(200);
+    // Signed out through one instance while a change is on its way: the screen locks, the
+    // change refused by another instance waits, and is saved exactly once after signing in
+    // again.
+    const release = await holdSaves(page);
     await body(page).click();
     await body(page).press("End");
     await body(page).pressSequentially(" saved by all.");
+    await expect(page.locator("#save-status")).toContainText("Saving to your account");
+    const out = await page.request.post("/api/auth/logout", { data: {} });
+    expect(out.status()).toBe(200);
     await expect(modal(page)).toBeVisible();
+    await release();
     await expect(modal(page)).toContainText("1 change is waiting");
     await signInAgain(page);
     await waitForSaved(page, (d) => d.body === "Written here, saved by all.");

@@ -16,6 +16,8 @@ async function problemsDuring(page: Page, journey: () => Promise<void>) {
     // The browser fetches the icons on its own schedule and drops the fetch when the page
     // navigates on (a missing icon still shows as a 404 above).
     if (error === "net::ERR_ABORTED" && new URL(request.url()).pathname.startsWith("/favicon.")) return;
+    // The event stream stays open as long as its page does: leaving the page ends it.
+    if (error === "net::ERR_ABORTED" && new URL(request.url()).pathname === "/api/events") return;
     problems.push(`failed: ${request.url()} ${error}`);
   };
   page.on("console", onConsole);

@@ -1,16 +1,17 @@
 import { expect, type Page } from "@playwright/test";
 import { serverPort } from "../ports";
 import {
-  expectNoViolations,
-  virtualAuthenticator,
   account,
-  advance,
   ADA,
+  advance,
+  expectNoViolations,
+  holdSaves,
   modal,
   POLICY,
   signIn,
   stepUp,
   test,
+  virtualAuthenticator,
   waitForSaved,
   writeDraft,
 } from "./helpers";
@@ -95,13 +96,17 @@ test.describe("passkeys", () => {
     await writeDraft(page, "Through a passkey", "Written,");
     const body = page.getByLabel("Text", { exact: true });
 
-    // Signed out elsewhere while typing: the change is refused and waits.
-    const out = await page.request.post("/api/auth/logout", { data: {} });
-    expect(out.status()).toBe(200);
+    // Signed out elsewhere while a change is on its way: the screen locks, the change is
+    // refused and waits.
+    const release = await holdSaves(page);
     await body.click();
     await body.press("End");
     await body.pressSequentially(" then kept.");
+    await expect(page.locator("#save-status")).toContainText("Saving to your account");
+    const out = await page.request.post("/api/auth/logout", { data: {} });
+    expect(out.status()).toBe(200);
     await expect(modal(page)).toBeVisible();
+    await release();
     await expect(modal(page)).toContainText("1 change is waiting");
     await expectNoViolations(page, "timeout modal with a passkey");
 

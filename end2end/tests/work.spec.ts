@@ -1,4 +1,4 @@
-import { expect, type Browser, type Page } from "@playwright/test";
+import { expect, type Browser, type Page, type Route } from "@playwright/test";
 import {
   expectNoViolations,
   account,
@@ -43,11 +43,15 @@ test.describe("the work lives in the account", () => {
     await body(page).pressSequentially(" the numbers");
     await waitForSaved(page, (d) => d.body === "Dear Ada, the numbers");
 
-    // Signed out elsewhere (the same cookie, ended through the API) while she types on.
+    // Signed out elsewhere (the same cookie, ended through the API) as her change is on its
+    // way: the screen locks at once, and the change waits.
+    const release = await holdSaves(page);
+    await body(page).pressSequentially(" are in.");
+    await expect(status(page)).toContainText("Saving to your account");
     const out = await page.request.post("/api/auth/logout", { data: {} });
     expect(out.status()).toBe(200);
-    await body(page).pressSequentially(" are in.");
     await expect(modal(page)).toBeVisible();
+    await release();
     await expect(modal(page)).toContainText("1 change is waiting");
     await expect(status(page)).toContainText("Saved in this browser");
     await expect(status(page)).toContainText("will be saved to your account when you sign in again");
@@ -72,10 +76,17 @@ test.describe("the work lives in the account", () => {
     page.on("response", (r) => {
       if (r.url().endsWith("/submit")) answers.push(`${r.status()}${r.headers()["idempotent-replayed"] ? " replayed" : ""}`);
     });
-    // The server's clock passes the deadline; the page has not noticed yet.
+    // The submit is on its way as the server's clock passes the deadline.
+    let held: Route | undefined;
+    await page.route("**/submit", (route) => {
+      held = route;
+    });
+    await page.locator("#submit-draft").click();
+    await expect.poll(() => held !== undefined).toBe(true);
     const moved = await page.request.post("/__test__/clock/advance", { data: { seconds: POLICY.idleSecs + 1 } });
     expect(moved.ok()).toBeTruthy();
-    await page.locator("#submit-draft").click();
+    await held?.continue();
+    await page.unroute("**/submit");
     await expect(modal(page)).toBeVisible();
     await expect(page.locator("#submitted-note")).toContainText("Submitting");
     await signInAgain(page);

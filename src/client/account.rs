@@ -186,6 +186,13 @@ impl Account {
         self.pending = Some((id, action));
     }
 
+    /// A session of the user started or ended somewhere: a list on screen is read again.
+    pub fn sessions_changed(&mut self, signed_in: bool, out: &mut Out) {
+        if signed_in && self.sessions.is_some() {
+            self.send(AccountAction::LoadSessions, false, out);
+        }
+    }
+
     /// The authenticator answered: the new passkey is registered, or the page says why not.
     pub fn authenticator(
         &mut self,

@@ -56,6 +56,8 @@ pub enum Timer {
     LocalSave,
     /// Retrying the outbox after the server could not be reached.
     WorkRetry,
+    /// Opening the event stream again after it was lost.
+    EventsRetry,
 }
 
 /// What the machine asks the server.
@@ -144,6 +146,9 @@ pub enum TabMessage {
     Session(Box<SessionInfo>),
     /// The user signed out in another tab.
     SignedOut,
+    /// The server told another tab that the session ended, and why (that tab's check
+    /// confirmed it).
+    Ended(crate::events::EndedBecause),
 }
 
 impl TabMessage {
@@ -312,6 +317,18 @@ pub enum Event {
         /// When it happened.
         now: Millis,
     },
+    /// The event stream (`GET /api/events`) said something.
+    Pushed {
+        /// When it arrived.
+        now: Millis,
+        /// What it said.
+        event: crate::events::ServerEvent,
+    },
+    /// The event stream opened by [`Command::OpenEvents`] closed or could not open.
+    EventsLost {
+        /// When it was lost.
+        now: Millis,
+    },
     /// The authenticator answered [`Command::CreatePasskey`] of `attempt`.
     Authenticator {
         /// When it answered.
@@ -392,6 +409,12 @@ pub enum Command {
     CaptureFocus,
     /// Give focus back to the element captured before (the session came back).
     RestoreFocus,
+    /// Open the event stream: in whichever tab of this browser holds its lock, which tells
+    /// the others what it hears; [`Event::Pushed`] as it speaks, [`Event::EventsLost`] if
+    /// it closes.
+    OpenEvents,
+    /// Close it (and let another tab's wait for it go on).
+    CloseEvents,
     /// Hand registration options to `navigator.credentials.create`; answered by
     /// [`Event::Authenticator`] with the same attempt.
     CreatePasskey {
@@ -529,6 +552,10 @@ impl Client {
             Event::Authenticator {
                 attempt, answer, ..
             } => a.authenticator(attempt, answer, signed_in, out),
+            Event::Pushed {
+                event: crate::events::ServerEvent::SessionsChanged,
+                ..
+            } => a.sessions_changed(signed_in, out),
             event => session::handle(s, w, event, out),
         }
     }

@@ -13,6 +13,7 @@ use super::{
     retry_wait_ms, Answer, Command, Event, Millis, Out, Request, RequestId, TabMessage, Timer,
     UserAction,
 };
+use crate::events::{EndedBecause, ServerEvent};
 use crate::heartbeat::{self, HeartbeatClock};
 use crate::{
     Deadlines, ErrorCode, ExpiryReason, Phase, PolicyInfo, Problem, SessionInfo, UserSummary,
@@ -43,6 +44,8 @@ pub enum ClientPhase {
     Ended {
         /// The deadline that passed; `None` when the session was ended elsewhere.
         reason: Option<ExpiryReason>,
+        /// Why, when the server said so unasked (the event stream): who or what ended it.
+        told: Option<EndedBecause>,
     },
 }
 
@@ -103,6 +106,23 @@ pub(crate) struct Session {
     pub withheld: bool,
     last_user: Option<UserSummary>,
     has_key: bool,
+    events: Stream,
+    events_backoff_ms: u32,
+    /// What the event stream said ended the session, until the check it prompted decides:
+    /// the stream is news, the server's answer to this browser's own request the verdict.
+    told: Option<EndedBecause>,
+    told_check: Option<RequestId>,
+}
+
+/// The event stream as this tab asked for it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    #[default]
+    Closed,
+    /// Asked for (held by this tab, or waited for while another tab holds it).
+    Open,
+    /// Lost; asked for again when [`Timer::EventsRetry`] fires.
+    Retrying,
 }
 
 /// This tab's part in the cross-tab heartbeat lock: at most one request for it at a time.
@@ -165,7 +185,22 @@ pub(super) fn handle(s: &mut Session, w: &mut Work, event: Event, out: &mut Out)
         Event::Answered { now, id, answer } => {
             if let Some(index) = s.pending.iter().position(|(pending, _)| *pending == id) {
                 let (_, purpose) = s.pending.remove(index);
+                // The check the news prompted: whatever it says settles the news.
+                let decisive = s.told_check == Some(id);
+                if decisive {
+                    s.told_check = None;
+                }
                 answered(s, w, purpose, answer, now, out);
+                if let (
+                    true,
+                    ClientPhase::Ended {
+                        told: Some(told), ..
+                    },
+                ) = (decisive, &s.phase)
+                {
+                    // Borne out: the other tabs need not ask.
+                    out.push(Command::Broadcast(TabMessage::Ended(*told)));
+                }
                 if s.heartbeat_lock == LockState::Reporting(id) {
                     s.heartbeat_lock = LockState::Idle;
                     out.push(Command::ReleaseHeartbeatLock);
@@ -189,9 +224,38 @@ pub(super) fn handle(s: &mut Session, w: &mut Work, event: Event, out: &mut Out)
                     s.send(Purpose::Logout, Request::Logout, out);
                 }
             }
+            Timer::EventsRetry => {
+                if s.events == Stream::Retrying {
+                    s.events = Stream::Closed;
+                    // A stream refused or cut may mean the session is over: the server
+                    // says. Not at once: a stream cut because this browser has just signed
+                    // in again may be lost before the new cookie arrives.
+                    check(s, out);
+                    open_events(s, out);
+                }
+            }
             // The work's own.
             Timer::Autosave | Timer::LocalSave | Timer::WorkRetry => {}
         },
+        Event::Pushed { now: _, event } => match event {
+            ServerEvent::Ready => s.events_backoff_ms = 0,
+            // Signing out here ends it too: that is no news.
+            ServerEvent::SessionEnded { reason } if s.phase.is_signed_in() && !s.signing_out => {
+                s.told = Some(reason);
+                // Asked even if a check is on its way: that one may have been answered
+                // before the ending.
+                s.told_check = Some(s.send(Purpose::Check, Request::CheckSession, out));
+            }
+            // The account's (routed there), or news of a session already over here.
+            ServerEvent::SessionEnded { .. } | ServerEvent::SessionsChanged => {}
+        },
+        Event::EventsLost { now } => {
+            if s.events == Stream::Open && s.phase.is_signed_in() {
+                s.events = Stream::Retrying;
+                let wait = retry_wait_ms(&mut s.events_backoff_ms, None);
+                out.timer(Timer::EventsRetry, now + i64::from(wait));
+            }
+        }
         Event::Heartbeat { now, motion } => heartbeat_tick(s, w, now, motion, out),
         Event::HeartbeatLock { now, last_report } => {
             let report = if heartbeat_due(s, now, last_report) {
@@ -251,6 +315,12 @@ pub(super) fn handle(s: &mut Session, w: &mut Work, event: Event, out: &mut Out)
                 }
             }
             TabMessage::SignedOut => signed_out(s, w, now, out),
+            TabMessage::Ended(because) => {
+                if s.phase.is_signed_in() {
+                    s.told = Some(because);
+                    end(s, w, None, out);
+                }
+            }
         },
         Event::User { now, action } => user_action(s, w, action, now, out),
         // The work's and the account's own.
@@ -345,7 +415,15 @@ fn adopt(
     if !from_tab {
         out.push(Command::Broadcast(TabMessage::Session(Box::new(info))));
     }
+    if s.told_check.is_none() {
+        // News of an ending the server's answer since has not borne out (a session this
+        // browser has already replaced).
+        s.told = None;
+    }
     evaluate(s, w, now, out);
+    if s.phase.is_signed_in() {
+        open_events(s, out);
+    }
     // A refusal of the work (an exchanged token, say) is over: carry on.
     w.resume(now, s.phase.is_signed_in(), out);
     if was_ended && s.phase.is_signed_in() {
@@ -418,8 +496,27 @@ fn end(s: &mut Session, w: &mut Work, reason: Option<ExpiryReason>, out: &mut Ou
     s.countdown_running = false;
     s.heartbeat_running = false;
     s.deadlines = None;
-    s.phase = ClientPhase::Ended { reason };
+    close_events(s, out);
+    s.phase = ClientPhase::Ended {
+        reason,
+        told: s.told.take(),
+    };
     w.session_ended();
+}
+
+/// Asks for the event stream, once while the session lives here.
+fn open_events(s: &mut Session, out: &mut Out) {
+    if s.events == Stream::Closed && s.phase.is_signed_in() {
+        s.events = Stream::Open;
+        out.push(Command::OpenEvents);
+    }
+}
+
+fn close_events(s: &mut Session, out: &mut Out) {
+    out.push(Command::CancelTimer(Timer::EventsRetry));
+    if std::mem::take(&mut s.events) == Stream::Open {
+        out.push(Command::CloseEvents);
+    }
 }
 
 /// Once per heartbeat interval: report activity if there was any. The phase is evaluated
@@ -534,6 +631,8 @@ fn session_gone(s: &mut Session, w: &mut Work, problem: Problem, now: Millis, ou
         ErrorCode::SessionExpired => Some(problem.reason.unwrap_or(ExpiryReason::Idle)),
         _ => None,
     };
+    // The server's own word on why, else what the event stream said.
+    s.told = problem.ended_because.or(s.told);
     if s.user.is_none() {
         // A page opened onto an ended session: the last user may sign in again, and sees
         // nothing of their work until they have (it stays encrypted without the key).
@@ -562,6 +661,7 @@ fn signed_out_here(s: &mut Session, w: &mut Work, now: Millis, out: &mut Out) {
 /// The session is gone for good (or never existed): forget it in this tab. The local copy
 /// stays for its owner until it expires.
 fn signed_out(s: &mut Session, w: &mut Work, _now: Millis, out: &mut Out) {
+    close_events(s, out);
     for timer in [
         Timer::Phase,
         Timer::Countdown,

@@ -218,7 +218,8 @@ fn the_phase_follows_the_server_deadlines_with_one_timer() {
     assert_eq!(
         client.phase(),
         &ClientPhase::Ended {
-            reason: Some(ExpiryReason::Idle)
+            reason: Some(ExpiryReason::Idle),
+            told: None
         }
     );
     assert!(commands.contains(&Command::CaptureFocus));
@@ -385,7 +386,8 @@ fn a_reload_onto_an_ended_session_withholds_the_work_until_the_same_user_signs_i
     assert_eq!(
         client.phase(),
         &ClientPhase::Ended {
-            reason: Some(ExpiryReason::Idle)
+            reason: Some(ExpiryReason::Idle),
+            told: None
         }
     );
     assert!(client.work_withheld());
@@ -678,7 +680,13 @@ mod account {
         let load = act(&mut client, T0, AccountAction::LoadSessions);
         let id = sent(&load, &Request::ListSessions);
         answer(&mut client, id, Err(problem(ErrorCode::SessionRevoked)));
-        assert_eq!(*client.phase(), ClientPhase::Ended { reason: None });
+        assert_eq!(
+            *client.phase(),
+            ClientPhase::Ended {
+                reason: None,
+                told: None
+            }
+        );
     }
 
     #[test]
@@ -1028,4 +1036,238 @@ fn a_tab_message_for_another_user_drops_the_previous_users_key_and_work() {
         .position(|c| *c == Command::LoadLocal { user: 2 })
         .unwrap_or_else(|| panic!("Grace's copy is read: {keyed:?}"));
     assert!(key_at < load_at, "the key before the copy: {keyed:?}");
+}
+
+/// The event stream (SPEC §9.3): asked for while a session lives here, its news checked
+/// with the server, the verdict told to the other tabs.
+mod events {
+    use super::*;
+    use crate::events::{EndedBecause, ServerEvent};
+
+    fn pushed(client: &mut Client, now: Millis, event: ServerEvent) -> Vec<Command> {
+        client.handle(Event::Pushed { now, event })
+    }
+
+    /// At `now` the user opens the sessions list; the server answers `with`.
+    fn list_sessions(client: &mut Client, now: Millis, with: Result<Answer, Problem>) {
+        let load = user_does(
+            client,
+            now,
+            UserAction::Account(AccountAction::LoadSessions),
+        );
+        let id = sent(&load, &Request::ListSessions);
+        answer(client, now + 10, id, with);
+    }
+
+    fn ended_elsewhere() -> ServerEvent {
+        ServerEvent::SessionEnded {
+            reason: EndedBecause::SignedOutElsewhere,
+        }
+    }
+
+    #[test]
+    fn a_live_session_asks_for_the_stream_once_and_an_ending_closes_it() {
+        let mut client = Client::new();
+        let started = client.handle(Event::Started {
+            now: T0,
+            cookie: true,
+            tab: "tab".into(),
+            last_user: None,
+        });
+        assert!(
+            !started.contains(&Command::OpenEvents),
+            "not before the session is known"
+        );
+        let check = sent(&started, &Request::CheckSession);
+        let adopted = answer(&mut client, T0, check, Ok(Answer::Session(info(1, T0, T0))));
+        assert_eq!(
+            adopted
+                .iter()
+                .filter(|c| **c == Command::OpenEvents)
+                .count(),
+            1
+        );
+        let again = client.handle(Event::Activity { now: T0 + 1 });
+        assert!(!again.contains(&Command::OpenEvents));
+        let expired = fire(&mut client, T0 + IDLE_MS + 25, Timer::Phase);
+        assert!(expired.contains(&Command::CloseEvents));
+    }
+
+    #[test]
+    fn news_of_an_ending_is_checked_then_shown_with_its_reason_and_told_to_the_other_tabs() {
+        let mut client = signed_in();
+        let (change, key, op) = typed_and_sent(&mut client, "d1", input("T", "typed"));
+        let news = pushed(&mut client, T0 + 3000, ended_elsewhere());
+        assert!(client.phase().is_signed_in(), "news alone decides nothing");
+        let check = sent(&news, &Request::CheckSession);
+        let verdict = answer(
+            &mut client,
+            T0 + 3010,
+            check,
+            Err(problem(ErrorCode::SessionRevoked)),
+        );
+        assert_eq!(
+            *client.phase(),
+            ClientPhase::Ended {
+                reason: None,
+                told: Some(EndedBecause::SignedOutElsewhere)
+            }
+        );
+        assert!(verdict.contains(&Command::Broadcast(TabMessage::Ended(
+            EndedBecause::SignedOutElsewhere
+        ))));
+        assert!(verdict.contains(&Command::CloseEvents));
+        // The change on its way, refused as the session ended, is kept for after signing
+        // in again.
+        answer(
+            &mut client,
+            T0 + 3020,
+            change,
+            Err(problem(ErrorCode::SessionRevoked)),
+        );
+        assert_eq!(client.waiting(), 1);
+        let signed = client.handle(Event::SignedIn {
+            now: T0 + 9000,
+            info: info(1, T0 + 9000, T0 + 9000),
+        });
+        assert!(signed.contains(&Command::OpenEvents));
+        let get = sent(&signed, &Request::GetWork);
+        let replay = answer(
+            &mut client,
+            T0 + 9001,
+            get,
+            Ok(Answer::Snapshot(WorkSnapshot::default())),
+        );
+        assert_eq!(work_sent(&replay).1, key);
+        assert_eq!(work_sent(&replay).2, op);
+    }
+
+    #[test]
+    fn news_the_server_does_not_bear_out_changes_nothing() {
+        let mut client = signed_in();
+        let news = pushed(&mut client, T0 + 1000, ended_elsewhere());
+        let check = sent(&news, &Request::CheckSession);
+        answer(
+            &mut client,
+            T0 + 1010,
+            check,
+            Ok(Answer::Session(info(1, T0 + 1010, T0))),
+        );
+        assert_eq!(*client.phase(), ClientPhase::Active);
+        // A later ending found by a request carries no stale reason.
+        list_sessions(
+            &mut client,
+            T0 + 2000,
+            Err(problem(ErrorCode::SessionRevoked)),
+        );
+        assert_eq!(
+            *client.phase(),
+            ClientPhase::Ended {
+                reason: None,
+                told: None
+            }
+        );
+    }
+
+    #[test]
+    fn another_tabs_verdict_ends_the_session_here_without_asking() {
+        let mut client = signed_in();
+        let told = client.handle(Event::Tab {
+            now: T0 + 1000,
+            message: TabMessage::Ended(EndedBecause::PasswordChanged),
+        });
+        assert!(sends(&told).is_empty());
+        assert_eq!(
+            *client.phase(),
+            ClientPhase::Ended {
+                reason: None,
+                told: Some(EndedBecause::PasswordChanged)
+            }
+        );
+        assert!(told.contains(&Command::CloseEvents));
+    }
+
+    #[test]
+    fn a_lost_stream_is_opened_again_with_backoff() {
+        let mut client = signed_in();
+        let lost = client.handle(Event::EventsLost { now: T0 + 100 });
+        assert!(lost.contains(&Command::SetTimer {
+            timer: Timer::EventsRetry,
+            at: T0 + 1100
+        }));
+        assert!(sends(&lost).is_empty());
+        let reopened = fire(&mut client, T0 + 1100, Timer::EventsRetry);
+        assert!(reopened.contains(&Command::OpenEvents));
+        // A stream refused may mean the session is over: the server is asked.
+        let check = sent(&reopened, &Request::CheckSession);
+        answer(
+            &mut client,
+            T0 + 1110,
+            check,
+            Ok(Answer::Session(info(1, T0 + 1110, T0))),
+        );
+        let lost = client.handle(Event::EventsLost { now: T0 + 1200 });
+        assert!(lost.contains(&Command::SetTimer {
+            timer: Timer::EventsRetry,
+            at: T0 + 3200
+        }));
+        fire(&mut client, T0 + 3200, Timer::EventsRetry);
+        pushed(&mut client, T0 + 3300, ServerEvent::Ready);
+        let lost = client.handle(Event::EventsLost { now: T0 + 4000 });
+        assert!(
+            lost.contains(&Command::SetTimer {
+                timer: Timer::EventsRetry,
+                at: T0 + 5000
+            }),
+            "an opened stream starts the backoff again"
+        );
+    }
+
+    #[test]
+    fn signing_out_here_is_no_news() {
+        let mut client = signed_in();
+        let out = user_does(&mut client, T0 + 100, UserAction::SignOut);
+        sent(&out, &Request::Logout);
+        let news = pushed(
+            &mut client,
+            T0 + 110,
+            ServerEvent::SessionEnded {
+                reason: EndedBecause::SignedOut,
+            },
+        );
+        assert!(sends(&news).is_empty(), "{news:?}");
+    }
+
+    #[test]
+    fn a_request_refused_with_the_servers_reason_shows_it() {
+        let mut client = signed_in();
+        list_sessions(
+            &mut client,
+            T0 + 100,
+            Err(Problem::session_revoked(Some(EndedBecause::Operator))),
+        );
+        assert_eq!(
+            *client.phase(),
+            ClientPhase::Ended {
+                reason: None,
+                told: Some(EndedBecause::Operator)
+            }
+        );
+    }
+
+    #[test]
+    fn a_change_to_the_sessions_reloads_a_list_on_screen_only() {
+        let mut client = signed_in();
+        let nothing = pushed(&mut client, T0 + 100, ServerEvent::SessionsChanged);
+        assert!(sends(&nothing).is_empty());
+        list_sessions(
+            &mut client,
+            T0 + 200,
+            Ok(Answer::Sessions(crate::sessions::SessionList {
+                sessions: Vec::new(),
+            })),
+        );
+        let reload = pushed(&mut client, T0 + 300, ServerEvent::SessionsChanged);
+        sent(&reload, &Request::ListSessions);
+    }
 }

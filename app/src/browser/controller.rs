@@ -276,6 +276,11 @@ fn execute(command: Command) {
                 .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
             with(|s| s.focus = focused);
         }
+        Command::OpenEvents => super::events::open(
+            |event| dispatch(Event::Pushed { now: now(), event }),
+            || dispatch(Event::EventsLost { now: now() }),
+        ),
+        Command::CloseEvents => super::events::close(),
         Command::CreatePasskey { attempt, options } => spawn_local(async move {
             let answer = super::passkeys::ask(options, true).await;
             dispatch(Event::Authenticator {

@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod controller;
 pub mod crypto;
+pub mod events;
 pub mod http;
 pub mod hydration;
 pub mod loader;

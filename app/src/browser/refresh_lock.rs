@@ -45,15 +45,7 @@ pub fn acquire<F>(granted: F)
 where
     F: FnOnce() + 'static,
 {
-    let locks = web_sys::window()
-        .map(|w| JsValue::from(w.navigator()))
-        .and_then(|n| Reflect::get(&n, &"locks".into()).ok())
-        .filter(|l| !l.is_undefined() && !l.is_null());
-    let request = locks
-        .as_ref()
-        .and_then(|l| Reflect::get(l, &"request".into()).ok())
-        .and_then(|f| f.dyn_into::<Function>().ok());
-    let (Some(locks), Some(request)) = (locks, request) else {
+    let Some((locks, request)) = web_locks() else {
         granted();
         return;
     };
@@ -65,6 +57,19 @@ where
         held
     });
     let _ = request.call2(&locks, &LOCK_NAME.into(), &callback);
+}
+
+/// `navigator.locks` and its `request`, where the browser has them.
+pub(super) fn web_locks() -> Option<(JsValue, Function)> {
+    let locks = web_sys::window()
+        .map(|w| JsValue::from(w.navigator()))
+        .and_then(|n| Reflect::get(&n, &"locks".into()).ok())
+        .filter(|l| !l.is_undefined() && !l.is_null())?;
+    let request = Reflect::get(&locks, &"request".into())
+        .ok()?
+        .dyn_into::<Function>()
+        .ok()?;
+    Some((locks, request))
 }
 
 /// Lets go of the heartbeat lock if this tab holds it.

@@ -67,6 +67,7 @@ pub fn SignedInFrame(children: ChildrenFn) -> impl IntoView {
                     class="app-shell"
                     inert=blocked
                     aria-hidden=move || blocked().then_some("true")
+                    data-locked=move || ctx.phase.get().is_ended().then_some("")
                     // The session machine shows the page (before: the server's rendering).
                     data-live=move || ctx.live.get().then_some("")
                 >

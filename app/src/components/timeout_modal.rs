@@ -1,6 +1,7 @@
 //! The timeout modal: the session ended; here is what was kept; sign in again in place.
 
 use leptos::prelude::*;
+use vigil::events::EndedBecause;
 use vigil::ExpiryReason;
 
 use crate::actions;
@@ -12,34 +13,42 @@ use crate::session_context::{human_duration, use_session, ClientPhase};
 pub fn TimeoutModal() -> impl IntoView {
     let ctx = use_session();
     let ended = move || match ctx.phase.get() {
-        ClientPhase::Ended { reason } => Some(reason),
+        ClientPhase::Ended { reason, told } => Some((reason, told)),
         _ => None,
     };
     view! {
         <Show when=move || ended().is_some()>
-            <TimeoutDialog reason=Signal::derive(move || ended().flatten())/>
+            <TimeoutDialog
+                reason=Signal::derive(move || ended().and_then(|(reason, _)| reason))
+                told=Signal::derive(move || ended().and_then(|(_, told)| told))
+            />
         </Show>
     }
 }
 
-/// `reason`: the deadline that passed, or none when the session was ended elsewhere.
+/// `reason`: the deadline that passed, or none when the session was ended elsewhere; `told`:
+/// who or what ended it, when the server said so.
 #[component]
-fn TimeoutDialog(reason: Signal<Option<ExpiryReason>>) -> impl IntoView {
+fn TimeoutDialog(
+    reason: Signal<Option<ExpiryReason>>,
+    told: Signal<Option<EndedBecause>>,
+) -> impl IntoView {
     let ctx = use_session();
     let why = move || {
         let policy = ctx.policy.get();
-        match reason.get() {
-            None => "Your session was ended: you signed out on another device, or it was \
-                     ended from your list of sessions."
+        match (reason.get(), told.get()) {
+            (None, Some(told)) => told.message().to_owned(),
+            (None, None) => "Your session was ended: you signed out on another device, or it \
+                     was ended from your list of sessions."
                 .to_owned(),
-            Some(ExpiryReason::Idle) => match policy {
+            (Some(ExpiryReason::Idle), _) => match policy {
                 Some(p) => format!(
                     "You were signed out after {} without activity.",
                     human_duration(p.idle_timeout_secs)
                 ),
                 None => "You were signed out after a period without activity.".to_owned(),
             },
-            Some(ExpiryReason::Absolute) => match policy {
+            (Some(ExpiryReason::Absolute), _) => match policy {
                 Some(p) => format!(
                     "This session reached its limit of {}.",
                     human_duration(p.absolute_timeout_secs)

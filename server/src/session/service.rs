@@ -74,8 +74,9 @@ pub enum AuthError {
     Expired(ExpiryReason, i64),
     #[error("token expired")]
     TokenExpired,
+    /// Ended on purpose; why, as its holder is told.
     #[error("session revoked")]
-    Revoked,
+    Revoked(Option<vigil::events::EndedBecause>),
     #[error("session not found")]
     NotFound,
     #[error(transparent)]
@@ -453,7 +454,7 @@ impl SessionService {
         let record = self.check_alive(record, now, client).await?;
         if record.check_generation(claims.gen, now) == GenerationCheck::Reused {
             Box::pin(self.revoke_for_reuse(record, client)).await?;
-            return Err(AuthError::Revoked);
+            return Err(AuthError::Revoked(EndReason::Reuse.told()));
         }
         if token_expired && !allow_expired_token {
             return Err(AuthError::TokenExpired);
@@ -586,7 +587,7 @@ impl SessionService {
                 match record.check_generation(auth.claims.gen, now) {
                     GenerationCheck::Reused => {
                         self.revoke_for_reuse(record, client).await?;
-                        return Err(AuthError::Revoked);
+                        return Err(AuthError::Revoked(EndReason::Reuse.told()));
                     }
                     // Someone rotated a moment ago (another tab, a concurrent request).
                     GenerationCheck::InGrace => {
@@ -856,6 +857,6 @@ fn ended_error(reason: EndReason, policy: &TimeoutPolicy) -> AuthError {
         | EndReason::Replaced
         | EndReason::PasswordChanged
         | EndReason::Operator
-        | EndReason::SessionLimit => AuthError::Revoked,
+        | EndReason::SessionLimit => AuthError::Revoked(reason.told()),
     }
 }

@@ -88,7 +88,7 @@ async fn a_slow_refresh_finishing_after_sign_out_cannot_resurrect_the_session() 
         extensions: &extensions,
     };
     let outcome = app.state.sessions.refresh(&slow, client).await;
-    assert!(matches!(outcome, Err(AuthError::Revoked)), "{outcome:?}");
+    assert!(matches!(outcome, Err(AuthError::Revoked(_))), "{outcome:?}");
     browser.assert_session_refused("session_revoked").await;
 }
 

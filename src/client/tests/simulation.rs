@@ -306,6 +306,9 @@ struct World {
     /// The heartbeat Web Lock: which tab holds it, and the tabs waiting for it in order.
     lock: Option<usize>,
     lock_queue: VecDeque<usize>,
+    /// The tab holding the event stream (as the Web Lock grants it), and those waiting.
+    stream: Option<usize>,
+    stream_queue: VecDeque<usize>,
     violations: Vec<String>,
     counter: u32,
 }
@@ -334,6 +337,8 @@ enum Action {
     },
     Expire,
     Revoke,
+    /// The stream says the session ended, whether or not it did.
+    StaleNews,
     Offline {
         tab: usize,
     },
@@ -373,6 +378,7 @@ fn action() -> impl Strategy<Value = Action> {
         4 => (100i64..40_000).prop_map(|ms| Action::Advance { ms }),
         1 => Just(Action::Expire),
         1 => Just(Action::Revoke),
+        1 => Just(Action::StaleNews),
         1 => tab.clone().prop_map(|tab| Action::Offline { tab }),
         1 => tab.clone().prop_map(|tab| Action::Online { tab }),
         1 => tab.clone().prop_map(|tab| Action::Reload { tab }),
@@ -400,6 +406,8 @@ impl World {
             last_report: 0,
             lock: None,
             lock_queue: VecDeque::new(),
+            stream: None,
+            stream_queue: VecDeque::new(),
             violations: Vec::new(),
             counter: 0,
         };
@@ -488,6 +496,14 @@ impl World {
                 }
                 self.last_report = at;
             }
+            Command::OpenEvents => {
+                if self.stream.is_none() {
+                    self.stream = Some(tab);
+                } else if self.stream != Some(tab) && !self.stream_queue.contains(&tab) {
+                    self.stream_queue.push_back(tab);
+                }
+            }
+            Command::CloseEvents => self.close_stream(tab),
             Command::ArmMotion
             | Command::UseKey(_)
             | Command::CaptureFocus
@@ -568,6 +584,22 @@ impl World {
             if let Some(next) = self.lock_queue.pop_front() {
                 self.grant_lock(next, queue);
             }
+        }
+    }
+
+    /// The tab's stream closes (or its wait for one ends); the next waiting tab opens its.
+    fn close_stream(&mut self, tab: usize) {
+        self.stream_queue.retain(|waiting| *waiting != tab);
+        if self.stream == Some(tab) {
+            self.stream = self.stream_queue.pop_front();
+        }
+    }
+
+    /// The server's news reaches the tab holding the stream, if it is online.
+    fn push(&mut self, event: crate::events::ServerEvent) {
+        if let Some(holder) = self.stream.filter(|holder| self.tabs[*holder].online) {
+            let now = self.now;
+            self.feed(holder, Event::Pushed { now, event });
         }
     }
 
@@ -772,7 +804,16 @@ impl World {
             Action::Revoke => {
                 if let Some(session) = self.server.current() {
                     session.ended.get_or_insert(ErrorCode::SessionRevoked);
+                    self.push(crate::events::ServerEvent::SessionEnded {
+                        reason: crate::events::EndedBecause::SignedOutElsewhere,
+                    });
                 }
+            }
+            Action::StaleNews => {
+                // News the tab must not take on trust: its own check decides.
+                self.push(crate::events::ServerEvent::SessionEnded {
+                    reason: crate::events::EndedBecause::Expired,
+                });
             }
             Action::Offline { tab } | Action::Online { tab } => {
                 let online = matches!(action, Action::Online { .. });
@@ -782,6 +823,7 @@ impl World {
             }
             Action::Reload { tab } => {
                 self.feed(tab, Event::Leaving { now: self.now });
+                self.close_stream(tab);
                 let mut granted = VecDeque::new();
                 self.release_lock(tab, &mut granted);
                 let t = &mut self.tabs[tab];

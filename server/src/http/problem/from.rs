@@ -26,9 +26,7 @@ impl From<&AuthError> for Problem {
                 ErrorCode::TokenExpired,
                 "The access token expired; refresh it and retry the request once.",
             ),
-            AuthError::Revoked => {
-                Problem::new(ErrorCode::SessionRevoked, "This session has been ended.")
-            }
+            AuthError::Revoked(because) => Problem::session_revoked(*because),
             AuthError::NotFound => Problem::new(
                 ErrorCode::SessionNotFound,
                 "There is no record of this session.",

@@ -1,0 +1,79 @@
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { expect, type Browser, type Page } from "@playwright/test";
+import { ADA, holdSaves, machineRunning, modal, signIn, test, waitForSaved } from "./helpers";
+
+/**
+ * SPEC §9.3: whatever ends a session reaches every open screen of it within two seconds,
+ * with nothing touched and the clock not advanced: the page locks (nothing of the work
+ * shows), says why, and keeps what was on its way.
+ */
+
+/** Signs in and waits until the page's event stream is open (its first event read). */
+async function signInListening(page: Page, user = ADA) {
+  const listening = page.waitForResponse((r) => r.url().endsWith("/api/events") && r.status() === 200);
+  await signIn(page, user);
+  await machineRunning(page);
+  await listening;
+}
+
+async function otherDevice(browser: Browser): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await signIn(page);
+  return page;
+}
+
+/** Waits for the modal, at most two seconds after `since` (Date.now() of the test). */
+async function lockedWithin2s(page: Page, since: number, reason: string) {
+  await expect(modal(page)).toBeVisible({ timeout: 2_000 });
+  expect(Date.now() - since).toBeLessThan(2_000);
+  await expect(modal(page)).toContainText(reason);
+  await expect(page.locator(".app-shell[data-locked]")).toBeAttached();
+}
+
+test.describe("an ended session reaches every screen", () => {
+  test("signing out everywhere else locks the other browser's tabs within two seconds; its waiting change is saved once after signing in", async ({
+    browser,
+    page,
+  }) => {
+    await signInListening(page);
+    const second = await page.context().newPage();
+    await second.goto("/");
+    await machineRunning(second);
+    // A change on its way to the account when the session ends.
+    const release = await holdSaves(page);
+    await page.locator("#new-draft").click();
+    await page.getByLabel("Title").fill("Written as it ended");
+    await expect(page.locator("#save-status")).toContainText("Saving to your account");
+
+    const phone = await otherDevice(browser);
+    const ended = await phone.request.post("/api/sessions/revoke-others", { data: {} });
+    expect(ended.ok()).toBeTruthy();
+    const since = Date.now();
+    await lockedWithin2s(page, since, "You were signed out from another device.");
+    // The other tab heard it from this one.
+    await lockedWithin2s(second, since, "You were signed out from another device.");
+    await expect(page.getByText("Written as it ended")).toBeHidden();
+
+    await release();
+    await expect(page.locator("#preserved-summary")).toContainText("waiting");
+    await page.locator("#reauth-password").fill(ADA.password);
+    await page.getByRole("button", { name: "Sign in again" }).click();
+    await expect(modal(page)).toBeHidden();
+    await expect(modal(second)).toBeHidden();
+    await waitForSaved(page, (d) => d.title === "Written as it ended");
+    await phone.context().close();
+  });
+
+  test("an operator's revoke from the command line says an administrator ended the session", async ({ page }) => {
+    await signInListening(page);
+    // Another process on the server's database, as an operator runs it.
+    const root = join(__dirname, "..", "..");
+    execFileSync(
+      process.env.VIGIL_SERVER_BIN ?? join(root, "target", "debug", "server"),
+      ["session", "revoke", "--user", ADA.username, "--all"],
+      { cwd: root, env: { ...process.env, VIGIL_DATA_DIR: join(root, "end2end", ".server-data") }, stdio: "pipe" },
+    );
+    await lockedWithin2s(page, Date.now(), "An administrator ended this session.");
+  });
+});
