@@ -34,7 +34,7 @@ impl PageHead {
     /// ([`FollowRoute`]). Problem pages are not among them: nothing in the app links to one
     /// (they are the `type` of API problems, opened directly), so their head is always the
     /// one the server wrote.
-    fn routed(path: &str) -> Option<Self> {
+    pub fn routed(path: &str) -> Option<Self> {
         Some(match path.trim_end_matches('/') {
             "" => Self::new(
                 "Drafts",
@@ -65,6 +65,13 @@ impl PageHead {
     }
 }
 
+/// A page's title while the session's warning shows: the time left first, so a hidden
+/// tab's title says it ("(0:42) Drafts · Vigil"). Rounded up, as the countdown is.
+pub fn with_countdown(title: &str, remaining_ms: i64) -> String {
+    let secs = (remaining_ms.max(0) + 999) / 1000;
+    format!("({}:{:02}) {title}", secs / 60, secs % 60)
+}
+
 /// Keeps the document's title and description those of the page shown, as the router moves
 /// between pages.
 #[component]
@@ -93,6 +100,16 @@ pub fn FollowRoute() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::PageHead;
+
+    #[test]
+    fn a_warning_puts_the_time_left_before_the_title() {
+        assert_eq!(
+            super::with_countdown("Drafts · Vigil", 41_200),
+            "(0:42) Drafts · Vigil"
+        );
+        assert_eq!(super::with_countdown("A", 60_000), "(1:00) A");
+        assert_eq!(super::with_countdown("A", -5), "(0:00) A");
+    }
 
     #[test]
     fn every_page_has_a_title_of_its_own() {

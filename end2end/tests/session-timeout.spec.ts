@@ -36,11 +36,14 @@ test.describe("the inactivity timeout", () => {
     await expect(countdown).toHaveText(/^00:(59|58)$/);
     await advance(page, 5);
     await expect(countdown).toHaveText(/^00:(54|53)$/);
+    // A hidden tab's title says it too.
+    await expect(page).toHaveTitle(/^\(0:(54|53)\) Drafts · Vigil$/);
 
     const refresh = page.waitForResponse("**/api/auth/refresh");
     await page.getByRole("button", { name: "Stay signed in" }).click();
     expect((await refresh).status()).toBe(200);
     await expect(toast(page)).toBeHidden();
+    await expect(page).toHaveTitle("Drafts · Vigil");
 
     const after = (await sessionInfo(page)).body;
     expect(Date.parse(after.idle_expires_at)).toBeGreaterThan(Date.parse(before.idle_expires_at) + 60_000);

@@ -25,6 +25,26 @@ pub fn WarningToast() -> impl IntoView {
             .unwrap_or_default()
     };
     let reason = move || warning().map(|(_, r)| r).unwrap_or(ExpiryReason::Idle);
+    // A hidden tab says it too: its title carries the countdown while the warning shows.
+    #[cfg(feature = "hydrate")]
+    {
+        let location = leptos_router::hooks::use_location();
+        Effect::new(move |_| {
+            let Some(base) = crate::page_head::PageHead::routed(&location.pathname.get()) else {
+                return;
+            };
+            let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+                return;
+            };
+            let title = match warning() {
+                Some((ms, _)) => crate::page_head::with_countdown(&base.title(), ms),
+                None => base.title(),
+            };
+            if document.title() != title {
+                document.set_title(&title);
+            }
+        });
+    }
     let announcement = Memo::new(move |_| {
         warning().map(|(ms, reason)| (announcement_point(Duration::milliseconds(ms)), reason))
     });
@@ -36,7 +56,7 @@ pub fn WarningToast() -> impl IntoView {
                     "Your session ends in about {when} because of inactivity. Press Stay signed in to continue."
                 ),
                 ExpiryReason::Absolute => format!(
-                    "Your session reaches its time limit in about {when}. You will need to sign in again."
+                    "Your session reaches its time limit in about {when}. It cannot be extended; your work is saved, and you will need to sign in again."
                 ),
             }
         })
@@ -61,6 +81,11 @@ pub fn WarningToast() -> impl IntoView {
                     <span class="countdown" id="countdown" aria-hidden="true">{countdown}</span>
                     "."
                 </p>
+                <Show when=move || reason() == ExpiryReason::Absolute>
+                    <p class="toast-body" id="absolute-note">
+                        "This limit cannot be extended. Your work is saved; sign in again to go on."
+                    </p>
+                </Show>
                 <div class="toast-actions">
                     <Show when=move || reason() == ExpiryReason::Idle>
                         <button type="button" class="button primary" id="stay-signed-in" on:click=move |_| actions::stay_signed_in()>
