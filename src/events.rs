@@ -23,6 +23,8 @@ pub enum EndedBecause {
     PasswordChanged,
     /// Ended by an operator (the command line).
     Operator,
+    /// The account was disabled.
+    AccountDisabled,
     /// The user signed in once more than the session limit allows, and this was their least
     /// recently active session.
     SessionLimit,
@@ -40,6 +42,7 @@ impl EndedBecause {
             Self::SignedOutElsewhere => "You were signed out from another device.",
             Self::PasswordChanged => "Your password was changed.",
             Self::Operator => "An administrator ended this session.",
+            Self::AccountDisabled => "An administrator disabled your account.",
             Self::SessionLimit => {
                 "You signed in on another device, which ended this, your least recently used \
                  session."
@@ -122,6 +125,7 @@ mod tests {
             EndedBecause::SignedOutElsewhere,
             EndedBecause::PasswordChanged,
             EndedBecause::Operator,
+            EndedBecause::AccountDisabled,
             EndedBecause::SessionLimit,
             EndedBecause::TokenReuse,
             EndedBecause::Expired,

@@ -23,6 +23,16 @@ async function otherDevice(browser: Browser): Promise<Page> {
   return page;
 }
 
+/** Runs the server's command line on the suite's database, as an operator would. */
+function operator(...args: string[]) {
+  const root = join(__dirname, "..", "..");
+  execFileSync(process.env.VIGIL_SERVER_BIN ?? join(root, "target", "debug", "server"), args, {
+    cwd: root,
+    env: { ...process.env, VIGIL_DATA_DIR: join(root, "end2end", ".server-data") },
+    stdio: "pipe",
+  });
+}
+
 /** Waits for the modal, at most two seconds after `since` (Date.now() of the test). */
 async function lockedWithin2s(page: Page, since: number, reason: string) {
   await expect(modal(page)).toBeVisible({ timeout: 2_000 });
@@ -67,13 +77,24 @@ test.describe("an ended session reaches every screen", () => {
 
   test("an operator's revoke from the command line says an administrator ended the session", async ({ page }) => {
     await signInListening(page);
-    // Another process on the server's database, as an operator runs it.
-    const root = join(__dirname, "..", "..");
-    execFileSync(
-      process.env.VIGIL_SERVER_BIN ?? join(root, "target", "debug", "server"),
-      ["session", "revoke", "--user", ADA.username, "--all"],
-      { cwd: root, env: { ...process.env, VIGIL_DATA_DIR: join(root, "end2end", ".server-data") }, stdio: "pipe" },
-    );
+    operator("session", "revoke", "--user", ADA.username, "--all");
     await lockedWithin2s(page, Date.now(), "An administrator ended this session.");
+  });
+
+  test("a disabled account's pages lock at once and it cannot sign in again until enabled", async ({ page }) => {
+    await signInListening(page);
+    operator("user", "disable", ADA.username);
+    try {
+      await lockedWithin2s(page, Date.now(), "An administrator disabled your account.");
+      await page.locator("#reauth-password").fill(ADA.password);
+      await page.getByRole("button", { name: "Sign in again" }).click();
+      await expect(modal(page)).toContainText("do not match");
+      await expect(modal(page)).toBeVisible();
+    } finally {
+      operator("user", "enable", ADA.username);
+    }
+    await page.locator("#reauth-password").fill(ADA.password);
+    await page.getByRole("button", { name: "Sign in again" }).click();
+    await expect(modal(page)).toBeHidden();
   });
 });

@@ -40,6 +40,9 @@ pub enum AuditKind {
     PasskeyRegistered,
     /// A passkey was removed from the account (its name in the reason).
     PasskeyRemoved,
+    /// The account was disabled (its sessions ended) or enabled again.
+    AccountDisabled,
+    AccountEnabled,
 }
 
 impl AuditKind {
@@ -59,6 +62,8 @@ impl AuditKind {
             Self::SessionEnded => "session_ended",
             Self::PasskeyRegistered => "passkey_registered",
             Self::PasskeyRemoved => "passkey_removed",
+            Self::AccountDisabled => "account_disabled",
+            Self::AccountEnabled => "account_enabled",
         }
     }
 

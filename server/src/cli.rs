@@ -2,7 +2,8 @@
 //! --password-stdin` creates an account (`--role admin` for an administrator), or with
 //! `--update` resets its password and ends every session it has; `server session list
 //! --user NAME` and `server session revoke --user NAME (--all | ID)` let an operator see and
-//! end a user's sessions; `server check` validates the settings and reaches the database,
+//! end a user's sessions; `server user disable NAME` ends every session of the account and
+//! refuses its sign-ins until `server user enable NAME`; `server check` validates the settings and reaches the database,
 //! the session store and the site, as `serve` would, without serving.
 
 use std::sync::Arc;
@@ -70,6 +71,11 @@ pub enum UserCommand {
         #[arg(long, value_parser = parse_role)]
         role: Option<Role>,
     },
+    /// Disable an account: every session it has ends at once (open pages lock), and it
+    /// cannot sign in (answered as wrong credentials) until enabled again.
+    Disable { name: String },
+    /// Enable a disabled account again.
+    Enable { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,18 +154,74 @@ pub async fn run_user_command(
     command: UserCommand,
     password: &str,
 ) -> Result<String, CliError> {
-    let UserCommand::Add {
-        name,
-        password_stdin: _,
-        display_name,
-        update,
-        role,
-    } = command;
-    let username = Username::parse(&name)?;
+    match command {
+        UserCommand::Add {
+            name,
+            password_stdin: _,
+            display_name,
+            update,
+            role,
+        } => add_user(settings, &name, &display_name, password, update, role).await,
+        UserCommand::Disable { name } => set_disabled(settings, &name, true).await,
+        UserCommand::Enable { name } => set_disabled(settings, &name, false).await,
+    }
+}
+
+/// Disables an account and ends its sessions, or enables it again; audited either way.
+async fn set_disabled(settings: &Settings, name: &str, disabled: bool) -> Result<String, CliError> {
+    let username = Username::parse(name)?;
+    let (db, users) = open(settings).await?;
+    let now = SystemClock.now();
+    // Marked first, then its sessions read and ended: a sign-in checked meanwhile either
+    // stored its session before that read (and it is ended here) or sees the mark.
+    let user_id = users
+        .set_disabled(&username, disabled, now)
+        .await?
+        .ok_or_else(|| CliError::NoSuchUser(username.as_str().to_owned()))?;
+    let (kind, done) = match disabled {
+        true => {
+            let store = session_store(settings, &db)?;
+            let ended =
+                end_sessions_of(store.as_ref(), user_id, EndReason::Disabled, now, |_| true)
+                    .await?;
+            (
+                AuditKind::AccountDisabled,
+                format!(
+                    "disabled `{}` and ended its {ended} session(s)",
+                    username.as_str()
+                ),
+            )
+        }
+        false => (
+            AuditKind::AccountEnabled,
+            format!("enabled `{}`", username.as_str()),
+        ),
+    };
+    AuditLog::new(&db)
+        .record(
+            AuditEvent::new(kind)
+                .user(user_id)
+                .username(username.as_str())
+                .reason("command line"),
+            now,
+        )
+        .await;
+    Ok(done)
+}
+
+async fn add_user(
+    settings: &Settings,
+    name: &str,
+    display_name: &str,
+    password: &str,
+    update: bool,
+    role: Option<Role>,
+) -> Result<String, CliError> {
+    let username = Username::parse(name)?;
     let password = password.trim_end_matches(['\r', '\n']);
     let (db, users) = open(settings).await?;
     match users
-        .add(&username, &display_name, password, role.unwrap_or_default())
+        .add(&username, display_name, password, role.unwrap_or_default())
         .await
     {
         Ok(user) => Ok(format!(

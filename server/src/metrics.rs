@@ -178,7 +178,8 @@ impl Metrics {
             EndReason::Revoked
             | EndReason::PasswordChanged
             | EndReason::Operator
-            | EndReason::SessionLimit => "revoked",
+            | EndReason::SessionLimit
+            | EndReason::Disabled => "revoked",
             EndReason::Idle => "idle",
             EndReason::Absolute => "absolute",
             EndReason::Reuse => "reuse",

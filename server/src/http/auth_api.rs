@@ -24,7 +24,7 @@ use crate::passkeys::{PasskeyError, Passkeys};
 use crate::session::cookies;
 use crate::session::IssuedToken;
 use crate::session::{Authenticated, CredentialKind, Refreshed, SessionService};
-use crate::session::{ClientRequest, SessionRecord};
+use crate::session::{ClientRequest, EndReason, SessionRecord};
 
 #[derive(Debug, Clone)]
 pub struct VigilBackend {
@@ -188,6 +188,8 @@ impl VigilBackend {
             Some(passkey) => self.users.find(passkey.user_id).await?,
             None => None,
         }
+        // A disabled account signs in no more with a passkey than with a password.
+        .filter(|owner| !owner.disabled)
         .filter(|owner| expected.as_ref().is_none_or(|name| *name == owner.username));
         // Whose limits the attempt counts against: the passkey's owner, else the name the
         // client expected, else the address alone.
@@ -321,6 +323,22 @@ impl VigilBackend {
             )
             .await
             .map_err(Problem::from)?;
+        // An account disabled while this sign-in was checked: the disabling read the
+        // sessions after marking the account, so this one, stored before that read, was
+        // ended by it, or this read sees the mark.
+        let disabled = self.users.is_disabled(user.id).await;
+        if !matches!(disabled, Ok(false)) {
+            // Not handed out: ended at once (and refused as a disabled account is, or as
+            // the store's failure).
+            let _ = self.sessions.end(record, EndReason::Disabled).await;
+            return Err(match disabled {
+                Err(err) => ApiProblem::from(err).into_logged(),
+                _ => Problem::new(
+                    ErrorCode::InvalidCredentials,
+                    "The username or password is not correct.",
+                ),
+            });
+        }
         if let Some(replaced) = &replacing {
             self.sessions
                 .audit_now(

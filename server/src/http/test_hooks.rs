@@ -112,6 +112,9 @@ async fn reset(State(state): State<AppState>, request: Request) -> Response {
     if let Err(err) = state.passkeys.credentials().forget_everything().await {
         return failed(err.to_string());
     }
+    if let Err(err) = state.users.enable_everyone().await {
+        return failed(err.to_string());
+    }
     let users = match state.users.ids().await {
         Ok(users) => users,
         Err(err) => return failed(err.to_string()),

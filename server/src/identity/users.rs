@@ -23,18 +23,28 @@ pub struct User {
     /// The version of the user's local-copy key: moved on by every password change or
     /// reset, so copies written after it cannot be read with a key handed out before.
     pub key_version: u32,
+    /// Disabled by an operator or an administrator: it cannot sign in.
+    pub disabled: bool,
 }
+
+/// The columns of [`USER_COLUMNS`].
+type UserRow = (i64, String, String, String, i64, Option<i64>);
+/// The password hash, then the columns of [`USER_COLUMNS`].
+type CheckedRow = (String, i64, String, String, String, i64, Option<i64>);
+const USER_COLUMNS: &str = "id, username, display_name, role, key_version, disabled_at";
 
 impl User {
     /// The user as a row of `users` gives it.
-    fn stored(id: i64, username: String, display_name: String, role: &str, version: i64) -> Self {
+    fn stored(row: UserRow) -> Self {
+        let (id, username, display_name, role, version, disabled_at) = row;
         Self {
             id,
             username: Username(username),
             display_name,
             // An unknown role grants nothing beyond an ordinary user's.
-            role: Role::parse(role).unwrap_or_default(),
+            role: Role::parse(&role).unwrap_or_default(),
             key_version: key_version(version),
+            disabled: disabled_at.is_some(),
         }
     }
 
@@ -213,15 +223,49 @@ impl UserRepository {
 
     /// The account with this id, if it exists (a passkey names its owner by id).
     pub async fn find(&self, id: i64) -> Result<Option<User>, UserError> {
-        let row: Option<(i64, String, String, String, i64)> = sqlx::query_as(
-            "SELECT id, username, display_name, role, key_version FROM users WHERE id = $1",
+        let row: Option<UserRow> =
+            sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(self.db.pool())
+                .await?;
+        Ok(row.map(User::stored))
+    }
+
+    /// Disables the account (`disabled`: at `now`) or enables it again; its id, if it
+    /// exists. The caller ends a disabled account's sessions.
+    pub async fn set_disabled(
+        &self,
+        username: &Username,
+        disabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<Option<i64>, UserError> {
+        Ok(
+            sqlx::query_scalar(
+                "UPDATE users SET disabled_at = $1 WHERE username = $2 RETURNING id",
+            )
+            .bind(disabled.then(|| now.unix_timestamp()))
+            .bind(username.as_str())
+            .fetch_optional(self.db.writer())
+            .await?,
         )
-        .bind(id)
-        .fetch_optional(self.db.pool())
-        .await?;
-        Ok(row.map(|(id, username, display_name, role, version)| {
-            User::stored(id, username, display_name, &role, version)
-        }))
+    }
+
+    /// Enables every account (the end-to-end suite's reset).
+    pub async fn enable_everyone(&self) -> Result<(), UserError> {
+        sqlx::query("UPDATE users SET disabled_at = NULL WHERE disabled_at IS NOT NULL")
+            .execute(self.db.writer())
+            .await?;
+        Ok(())
+    }
+
+    /// Whether the account is disabled now (`false` for an account that does not exist).
+    pub async fn is_disabled(&self, id: i64) -> Result<bool, UserError> {
+        let disabled_at: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT disabled_at FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.db.pool())
+                .await?;
+        Ok(disabled_at.flatten().is_some())
     }
 
     /// Every account's id (the end-to-end suite's reset).
@@ -264,6 +308,7 @@ impl UserRepository {
                 display_name,
                 role,
                 key_version: crate::session::FIRST_KEY_VERSION,
+                disabled: false,
             }),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(UserError::Exists(username.as_str().to_owned()))
@@ -322,24 +367,23 @@ impl UserRepository {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Checks a username and password. Unknown users and wrong passwords take the same path.
+    /// Checks a username and password. Unknown users, wrong passwords and disabled accounts
+    /// take the same path and get the same answer.
     pub async fn verify(&self, username: &str, password: &str) -> Result<Option<User>, UserError> {
-        let row: Option<(i64, String, String, String, String, i64)> =
-            match Username::parse(username) {
-                Ok(name) => {
-                    sqlx::query_as(
-                        "SELECT id, username, display_name, password_hash, role, key_version \
-                     FROM users WHERE username = $1",
-                    )
-                    .bind(name.as_str())
-                    .fetch_optional(self.db.pool())
-                    .await?
-                }
-                Err(_) => None,
-            };
+        let row: Option<CheckedRow> = match Username::parse(username) {
+            Ok(name) => {
+                sqlx::query_as(&format!(
+                    "SELECT password_hash, {USER_COLUMNS} FROM users WHERE username = $1"
+                ))
+                .bind(name.as_str())
+                .fetch_optional(self.db.pool())
+                .await?
+            }
+            Err(_) => None,
+        };
         let hash = row
             .as_ref()
-            .map(|(_, _, _, hash, _, _)| hash.clone())
+            .map(|(hash, ..)| hash.clone())
             .unwrap_or_else(|| dummy_hash().to_owned());
         let password = password.to_owned();
         let matches = self
@@ -347,9 +391,10 @@ impl UserRepository {
             .run(move || verify_hash(&hash, &password))
             .await?;
         Ok(match row {
-            Some((id, username, display_name, _, role, version)) if matches => {
-                Some(User::stored(id, username, display_name, &role, version))
-            }
+            Some((_, id, username, display_name, role, version, disabled_at)) if matches => Some(
+                User::stored((id, username, display_name, role, version, disabled_at)),
+            )
+            .filter(|user| !user.disabled),
             _ => None,
         })
     }

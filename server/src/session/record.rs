@@ -101,6 +101,8 @@ pub enum EndReason {
     Operator,
     /// The least recently active session, ended for a sign-in over the session limit.
     SessionLimit,
+    /// The account was disabled.
+    Disabled,
 }
 
 impl EndReason {
@@ -122,6 +124,7 @@ impl EndReason {
             Self::PasswordChanged => Told::PasswordChanged,
             Self::Operator => Told::Operator,
             Self::SessionLimit => Told::SessionLimit,
+            Self::Disabled => Told::AccountDisabled,
         })
     }
 }

@@ -551,7 +551,7 @@ impl SessionService {
     }
 
     /// Writes a tombstone, retrying on conflict; the first reason written stands.
-    async fn end(&self, record: SessionRecord, reason: EndReason) -> Result<(), AuthError> {
+    pub async fn end(&self, record: SessionRecord, reason: EndReason) -> Result<(), AuthError> {
         if let Ending::Wrote(_) =
             end_record(self.store.as_ref(), record, reason, self.clock.now()).await?
         {
@@ -857,6 +857,7 @@ fn ended_error(reason: EndReason, policy: &TimeoutPolicy) -> AuthError {
         | EndReason::Replaced
         | EndReason::PasswordChanged
         | EndReason::Operator
-        | EndReason::SessionLimit => AuthError::Revoked(reason.told()),
+        | EndReason::SessionLimit
+        | EndReason::Disabled => AuthError::Revoked(reason.told()),
     }
 }

@@ -4,6 +4,7 @@
 // A test states what it expects by panicking: `expect` is its assertion.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
 mod assets;
 mod attacks;
 mod audit;

@@ -219,6 +219,23 @@ async fn an_api_client_gets_a_bearer_token() {
 }
 
 #[tokio::test]
+async fn a_disabled_account_signs_in_with_no_passkey() {
+    let app = spawn_app().await;
+    let mut phone = Authenticator::new();
+    register(&app.browser().await, &mut phone, "Phone").await;
+    let settings = crate::helpers::test_settings(app._dir.path(), &[]);
+    let disable = vigil_server::cli::UserCommand::Disable {
+        name: USERNAME.into(),
+    };
+    vigil_server::cli::run_user_command(&settings, disable, "")
+        .await
+        .expect("disabled");
+    passkey_sign_in(&app, &mut phone, json!({}), &[])
+        .await
+        .assert_problem(401, "passkey_rejected");
+}
+
+#[tokio::test]
 async fn a_ceremony_is_answered_once_and_within_five_minutes() {
     let app = spawn_app().await;
     let mut key = Authenticator::new();
