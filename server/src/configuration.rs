@@ -289,7 +289,6 @@ impl Vars<'_> {
             .transpose()
     }
 
-    /// A whole number, at least 1.
     /// A count of things held at once (at least one).
     fn size(&self, name: &'static str, default: usize) -> Result<usize, ConfigError> {
         let default = NonZeroU32::try_from(u32::try_from(default).unwrap_or(u32::MAX))
@@ -297,6 +296,7 @@ impl Vars<'_> {
         Ok(self.count(name, default)?.get() as usize)
     }
 
+    /// A whole number, at least 1.
     fn count(&self, name: &'static str, default: NonZeroU32) -> Result<NonZeroU32, ConfigError> {
         match self.var(name) {
             None => Ok(default),

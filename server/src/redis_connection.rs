@@ -203,7 +203,7 @@ impl RedisConnection {
             RedisTarget::Single(_) => "PUBLISH",
             RedisTarget::Cluster(_) => "SPUBLISH",
         };
-        self.call("PUBLISH", |mut c| async move {
+        self.call(command, |mut c| async move {
             redis::cmd(command)
                 .arg(channel)
                 .arg(message)

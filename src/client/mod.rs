@@ -149,6 +149,8 @@ pub enum TabMessage {
     /// The server told another tab that the session ended, and why (that tab's check
     /// confirmed it).
     Ended(crate::events::EndedBecause),
+    /// A session of the user started or ended (the event stream told another tab).
+    SessionsChanged,
 }
 
 impl TabMessage {
@@ -554,6 +556,13 @@ impl Client {
             } => a.authenticator(attempt, answer, signed_in, out),
             Event::Pushed {
                 event: crate::events::ServerEvent::SessionsChanged,
+                ..
+            } => {
+                out.push(Command::Broadcast(TabMessage::SessionsChanged));
+                a.sessions_changed(signed_in, out);
+            }
+            Event::Tab {
+                message: TabMessage::SessionsChanged,
                 ..
             } => a.sessions_changed(signed_in, out),
             event => session::handle(s, w, event, out),

@@ -186,21 +186,10 @@ pub(super) fn handle(s: &mut Session, w: &mut Work, event: Event, out: &mut Out)
             if let Some(index) = s.pending.iter().position(|(pending, _)| *pending == id) {
                 let (_, purpose) = s.pending.remove(index);
                 // The check the news prompted: whatever it says settles the news.
-                let decisive = s.told_check == Some(id);
-                if decisive {
+                if s.told_check == Some(id) {
                     s.told_check = None;
                 }
                 answered(s, w, purpose, answer, now, out);
-                if let (
-                    true,
-                    ClientPhase::Ended {
-                        told: Some(told), ..
-                    },
-                ) = (decisive, &s.phase)
-                {
-                    // Borne out: the other tabs need not ask.
-                    out.push(Command::Broadcast(TabMessage::Ended(*told)));
-                }
                 if s.heartbeat_lock == LockState::Reporting(id) {
                     s.heartbeat_lock = LockState::Idle;
                     out.push(Command::ReleaseHeartbeatLock);
@@ -321,6 +310,8 @@ pub(super) fn handle(s: &mut Session, w: &mut Work, event: Event, out: &mut Out)
                     end(s, w, None, out);
                 }
             }
+            // The account's (routed there).
+            TabMessage::SessionsChanged => {}
         },
         Event::User { now, action } => user_action(s, w, action, now, out),
         // The work's and the account's own.
@@ -633,6 +624,10 @@ fn session_gone(s: &mut Session, w: &mut Work, problem: Problem, now: Millis, ou
     };
     // The server's own word on why, else what the event stream said.
     s.told = problem.ended_because.or(s.told);
+    if let (Some(told), true) = (s.told, s.phase.is_signed_in()) {
+        // Borne out by the server: the other tabs lock without asking.
+        out.push(Command::Broadcast(TabMessage::Ended(told)));
+    }
     if s.user.is_none() {
         // A page opened onto an ended session: the last user may sign in again, and sees
         // nothing of their work until they have (it stays encrypted without the key).

@@ -1268,6 +1268,21 @@ mod events {
             })),
         );
         let reload = pushed(&mut client, T0 + 300, ServerEvent::SessionsChanged);
-        sent(&reload, &Request::ListSessions);
+        assert!(reload.contains(&Command::Broadcast(TabMessage::SessionsChanged)));
+        let id = sent(&reload, &Request::ListSessions);
+        answer(
+            &mut client,
+            T0 + 310,
+            id,
+            Ok(Answer::Sessions(crate::sessions::SessionList {
+                sessions: Vec::new(),
+            })),
+        );
+        // Another tab heard it: the list here is read again too.
+        let told = client.handle(Event::Tab {
+            now: T0 + 400,
+            message: TabMessage::SessionsChanged,
+        });
+        sent(&told, &Request::ListSessions);
     }
 }

@@ -22,6 +22,9 @@ struct Stream {
     attempt: u32,
     wanted: bool,
     source: Option<web_sys::EventSource>,
+    /// The stream's listeners, kept while it is open and let go with it.
+    listeners: Vec<Closure<dyn Fn(web_sys::MessageEvent)>>,
+    failed: Option<Closure<dyn Fn()>>,
     /// Lets go of the lock (resolves the promise the held lock waits on).
     release: Option<Function>,
     /// Stops waiting for the lock.
@@ -80,14 +83,22 @@ pub fn open(heard: fn(ServerEvent), lost: fn()) {
 
 /// Closes the stream and lets go of the lock (or stops waiting for it).
 pub fn close() {
-    let (source, release, waiting) = STREAM.with(|s| {
+    let (source, release, waiting, listeners) = STREAM.with(|s| {
         let mut s = s.borrow_mut();
         s.wanted = false;
-        (s.source.take(), s.release.take(), s.waiting.take())
+        let listeners = (std::mem::take(&mut s.listeners), s.failed.take());
+        (
+            s.source.take(),
+            s.release.take(),
+            s.waiting.take(),
+            listeners,
+        )
     });
     if let Some(source) = source {
         source.close();
     }
+    // Let go once this turn is over: `close` may run inside one of them.
+    leptos::task::spawn_local(async move { drop(listeners) });
     if let Some(waiting) = waiting {
         waiting.abort();
     }
@@ -100,27 +111,34 @@ fn connect(attempt: u32, heard: fn(ServerEvent), lost: fn()) {
     let Ok(source) = web_sys::EventSource::new(EVENTS_PATH) else {
         return give_up(attempt, lost);
     };
-    for name in EVENT_NAMES {
-        let listener =
-            Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-                let data = event.data().as_string().unwrap_or_default();
-                if let Some(event) = ServerEvent::parse(name, &data) {
-                    heard(event);
-                }
-            });
-        let _ = source.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
-        listener.forget();
-    }
+    let listeners: Vec<_> = EVENT_NAMES
+        .into_iter()
+        .map(|name| {
+            let listener = Closure::<dyn Fn(web_sys::MessageEvent)>::new(
+                move |event: web_sys::MessageEvent| {
+                    let data = event.data().as_string().unwrap_or_default();
+                    if let Some(event) = ServerEvent::parse(name, &data) {
+                        heard(event);
+                    }
+                },
+            );
+            let _ =
+                source.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
+            listener
+        })
+        .collect();
     // The browser would reconnect by itself, at its own pace and without the machine
     // knowing: the stream is closed instead, and the machine decides.
     let failed = Closure::<dyn Fn()>::new(move || give_up(attempt, lost));
     source.set_onerror(Some(failed.as_ref().unchecked_ref()));
-    failed.forget();
     STREAM.with(|s| {
         let mut s = s.borrow_mut();
         if s.wanted && s.attempt == attempt {
             s.source = Some(source);
+            s.listeners = listeners;
+            s.failed = Some(failed);
         } else {
+            // Closed before it was kept: nothing calls these any more.
             source.close();
         }
     });

@@ -127,15 +127,15 @@ impl NewsChannel {
         }
     }
 
-    /// Starts hearing the news of `user_id` (a stream of theirs opened here); returns once
-    /// it is heard, or once it is clear it cannot be yet.
-    pub async fn listen(&self, user_id: i64) {
-        if let Self::Redis(redis) = self {
-            let (done, listening) = oneshot::channel();
-            if redis.orders.send(Order::Listen(user_id, done)).is_ok() {
-                let _ = listening.await;
-            }
-        }
+    /// Starts hearing the news of `user_id` (a stream of theirs opened here). With Redis,
+    /// what it returns resolves once the news is heard, or once it is clear it cannot be yet.
+    pub fn listen(&self, user_id: i64) -> Option<oneshot::Receiver<()>> {
+        let Self::Redis(redis) = self else {
+            return None;
+        };
+        let (done, listening) = oneshot::channel();
+        redis.orders.send(Order::Listen(user_id, done)).ok()?;
+        Some(listening)
     }
 
     /// Stops hearing it (the last stream of theirs here closed).

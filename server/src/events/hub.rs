@@ -58,6 +58,8 @@ struct Inner {
     limits: Limits,
     channel: NewsChannel,
     sessions: SessionService,
+    /// A check of every stream is running.
+    checking: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -105,6 +107,7 @@ impl Hub {
             limits,
             channel,
             sessions,
+            checking: std::sync::atomic::AtomicBool::new(false),
         });
         tokio::spawn(run(Arc::downgrade(&inner), heard, check_every));
         Self(inner)
@@ -117,7 +120,7 @@ impl Hub {
         let inner = &self.0;
         let user_id = record.user.id;
         let (sender, events) = mpsc::channel(QUEUE);
-        let key = {
+        let (key, listening) = {
             let mut streams = inner.lock();
             if streams.count >= inner.limits.per_instance {
                 return Err(Refused::Full(inner.limits.per_instance));
@@ -127,7 +130,7 @@ impl Hub {
             let entries = streams.by_user.entry(user_id).or_default();
             // One browser needs one stream: past the limit the oldest goes (most likely a
             // page that left without closing it).
-            let evicted = entries.len() + 1 > inner.limits.per_user;
+            let evicted = entries.len() + 1 > inner.limits.per_user.max(1);
             if evicted {
                 entries.remove(0);
             }
@@ -139,7 +142,9 @@ impl Hub {
             if !evicted {
                 streams.count += 1;
             }
-            key
+            // Ordered under the lock, as a closing stream's stop is: the channel's listener
+            // takes them in the order the streams opened and closed.
+            (key, inner.channel.listen(user_id))
         };
         let subscription = Subscription {
             events,
@@ -151,17 +156,26 @@ impl Hub {
         };
         // Listened to before the record is read again: an ending after that read is heard,
         // one before it is read.
-        let _ = tokio::time::timeout(LISTEN_WAIT, inner.channel.listen(user_id)).await;
+        if let Some(listening) = listening {
+            let _ = tokio::time::timeout(LISTEN_WAIT, listening).await;
+        }
         let first = match inner.ended(user_id, &record.id, true).await {
-            Some(reason) => match reason.told() {
-                Some(reason) => ServerEvent::SessionEnded { reason },
-                None => return Ok(subscription),
-            },
-            None => ServerEvent::Ready,
+            None => Some(ServerEvent::Ready),
+            // Replaced by a new sign-in here: nothing to tell, the page opens another.
+            Some(reason) => reason
+                .told()
+                .map(|reason| ServerEvent::SessionEnded { reason }),
         };
-        let _ = sender.try_send(first);
-        if !matches!(first, ServerEvent::Ready) {
-            inner.close(user_id, |entry| entry.key == key);
+        match first {
+            Some(ServerEvent::Ready) => {
+                let _ = sender.try_send(ServerEvent::Ready);
+            }
+            ended => {
+                if let Some(ended) = ended {
+                    let _ = sender.try_send(ended);
+                }
+                inner.close(user_id, |entry| entry.key == key);
+            }
         }
         Ok(subscription)
     }
@@ -200,8 +214,8 @@ impl Inner {
             streams.by_user.remove(&user_id);
         }
         streams.count -= closed;
-        drop(streams);
         if none_left && closed > 0 {
+            // Under the lock: ordered with the listen of a stream opening meanwhile.
             self.channel.stop(user_id);
         }
     }
@@ -316,6 +330,13 @@ async fn run(hub: Weak<Inner>, mut heard: broadcast::Receiver<Heard>, every: Dur
             _ = timer.tick() => false,
         };
         let Some(hub) = hub.upgrade() else { return };
-        hub.check(gap).await;
+        // In a task of its own, one at a time: news keeps being told while the store is read.
+        if !hub.checking.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            tokio::spawn(async move {
+                hub.check(gap).await;
+                hub.checking
+                    .store(false, std::sync::atomic::Ordering::Release);
+            });
+        }
     }
 }

@@ -9,10 +9,10 @@
 //! What the channel says is only news: a stream that missed some (Redis was away, another
 //! process wrote the database) catches up from the store, which stays the authority. The
 //! hub checks its streams' sessions against the store after every gap in the news, and on a
-//! timer: every second with the embedded database (where the command line writes beside the
-//! server, and a check of an unchanged session is a read of shared memory), every
-//! [`CHECK_SHARED_EVERY`] with Redis (where news is lost only with the connection, which
-//! the hub notices).
+//! timer: every second with the database (where the command line writes beside the server;
+//! on SQLite a check of an unchanged session is a read of the shared write marks, on
+//! Postgres a query per stream), every [`CHECK_SHARED_EVERY`] with Redis (where news is lost
+//! only with the connection, which the hub notices).
 
 mod announcing;
 mod channel;

@@ -330,7 +330,10 @@ impl VigilBackend {
         if !matches!(disabled, Ok(false)) {
             // Not handed out: ended at once (and refused as a disabled account is, or as
             // the store's failure).
-            let _ = self.sessions.end(record, EndReason::Disabled).await;
+            if let Err(err) = self.sessions.end(record, EndReason::Disabled).await {
+                // Never handed out; it ends by itself at its idle deadline.
+                tracing::error!(error = %err, "a sign-in of a disabled account could not be ended");
+            }
             return Err(match disabled {
                 Err(err) => ApiProblem::from(err).into_logged(),
                 _ => Problem::new(
