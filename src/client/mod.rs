@@ -146,9 +146,14 @@ pub enum TabMessage {
     Session(Box<SessionInfo>),
     /// The user signed out in another tab.
     SignedOut,
-    /// The server told another tab that the session ended, and why (that tab's check
-    /// confirmed it).
-    Ended(crate::events::EndedBecause),
+    /// The server told another tab that session `session` (its public id) ended, and why
+    /// (that tab's check confirmed it).
+    Ended {
+        /// The session that ended: a tab holding another (signed in again since) goes on.
+        session: String,
+        /// Why.
+        because: crate::events::EndedBecause,
+    },
     /// A session of the user started or ended (the event stream told another tab).
     SessionsChanged,
 }

@@ -21,6 +21,8 @@ use crate::{
 
 /// Timers fire a little after the instant they wait for, so the phase has changed.
 const TIMER_SLACK_MS: Millis = 25;
+/// An event stream open this long before it was lost is reopened after the shortest pause.
+const STREAM_LASTED_MS: Millis = 30_000;
 
 /// What the page shows about the session.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -106,8 +108,12 @@ pub(crate) struct Session {
     pub withheld: bool,
     last_user: Option<UserSummary>,
     has_key: bool,
+    /// The public id of the session this tab holds, as the server last said.
+    session_id: Option<String>,
     events: Stream,
     events_backoff_ms: u32,
+    /// When the open stream said it was ready.
+    events_ready_at: Option<Millis>,
     /// What the event stream said ended the session, until the check it prompted decides:
     /// the stream is news, the server's answer to this browser's own request the verdict.
     told: Option<EndedBecause>,
@@ -226,8 +232,8 @@ pub(super) fn handle(s: &mut Session, w: &mut Work, event: Event, out: &mut Out)
             // The work's own.
             Timer::Autosave | Timer::LocalSave | Timer::WorkRetry => {}
         },
-        Event::Pushed { now: _, event } => match event {
-            ServerEvent::Ready => s.events_backoff_ms = 0,
+        Event::Pushed { now, event } => match event {
+            ServerEvent::Ready => s.events_ready_at = Some(now),
             // Signing out here ends it too: that is no news.
             ServerEvent::SessionEnded { reason } if s.phase.is_signed_in() && !s.signing_out => {
                 s.told = Some(reason);
@@ -241,6 +247,14 @@ pub(super) fn handle(s: &mut Session, w: &mut Work, event: Event, out: &mut Out)
         Event::EventsLost { now } => {
             if s.events == Stream::Open && s.phase.is_signed_in() {
                 s.events = Stream::Retrying;
+                // A stream that lasted starts the backoff again; one closed at once (a busy
+                // instance, a limit) does not.
+                if s.events_ready_at
+                    .take()
+                    .is_some_and(|ready| now - ready >= STREAM_LASTED_MS)
+                {
+                    s.events_backoff_ms = 0;
+                }
                 let wait = retry_wait_ms(&mut s.events_backoff_ms, None);
                 out.timer(Timer::EventsRetry, now + i64::from(wait));
             }
@@ -304,8 +318,8 @@ pub(super) fn handle(s: &mut Session, w: &mut Work, event: Event, out: &mut Out)
                 }
             }
             TabMessage::SignedOut => signed_out(s, w, now, out),
-            TabMessage::Ended(because) => {
-                if s.phase.is_signed_in() {
+            TabMessage::Ended { session, because } => {
+                if s.phase.is_signed_in() && s.session_id.as_deref() == Some(session.as_str()) {
                     s.told = Some(because);
                     end(s, w, None, out);
                 }
@@ -390,6 +404,7 @@ fn adopt(
         w.switch_owner(info.user.id, now, out);
     }
     s.policy = Some(info.policy);
+    s.session_id = Some(info.session_id.clone());
     s.unreachable = false;
     s.retry_backoff_ms = 0;
     if s.retry.take().is_some() {
@@ -624,9 +639,11 @@ fn session_gone(s: &mut Session, w: &mut Work, problem: Problem, now: Millis, ou
     };
     // The server's own word on why, else what the event stream said.
     s.told = problem.ended_because.or(s.told);
-    if let (Some(told), true) = (s.told, s.phase.is_signed_in()) {
-        // Borne out by the server: the other tabs lock without asking.
-        out.push(Command::Broadcast(TabMessage::Ended(told)));
+    if let (Some(because), Some(session), true) =
+        (s.told, s.session_id.clone(), s.phase.is_signed_in())
+    {
+        // Borne out by the server: the other tabs holding this session lock without asking.
+        out.push(Command::Broadcast(TabMessage::Ended { session, because }));
     }
     if s.user.is_none() {
         // A page opened onto an ended session: the last user may sign in again, and sees

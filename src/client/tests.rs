@@ -1113,9 +1113,10 @@ mod events {
                 told: Some(EndedBecause::SignedOutElsewhere)
             }
         );
-        assert!(verdict.contains(&Command::Broadcast(TabMessage::Ended(
-            EndedBecause::SignedOutElsewhere
-        ))));
+        assert!(verdict.contains(&Command::Broadcast(TabMessage::Ended {
+            session: "s".into(),
+            because: EndedBecause::SignedOutElsewhere
+        })));
         assert!(verdict.contains(&Command::CloseEvents));
         // The change on its way, refused as the session ended, is kept for after signing
         // in again.
@@ -1174,7 +1175,10 @@ mod events {
         let mut client = signed_in();
         let told = client.handle(Event::Tab {
             now: T0 + 1000,
-            message: TabMessage::Ended(EndedBecause::PasswordChanged),
+            message: TabMessage::Ended {
+                session: "s".into(),
+                because: EndedBecause::PasswordChanged,
+            },
         });
         assert!(sends(&told).is_empty());
         assert_eq!(
@@ -1185,6 +1189,20 @@ mod events {
             }
         );
         assert!(told.contains(&Command::CloseEvents));
+    }
+
+    #[test]
+    fn another_tabs_verdict_on_an_older_session_is_ignored() {
+        let mut client = signed_in();
+        let told = client.handle(Event::Tab {
+            now: T0 + 1000,
+            message: TabMessage::Ended {
+                session: "an earlier one".into(),
+                because: EndedBecause::Operator,
+            },
+        });
+        assert!(told.is_empty(), "{told:?}");
+        assert_eq!(*client.phase(), ClientPhase::Active);
     }
 
     #[test]
@@ -1217,9 +1235,19 @@ mod events {
         assert!(
             lost.contains(&Command::SetTimer {
                 timer: Timer::EventsRetry,
-                at: T0 + 5000
+                at: T0 + 8000
             }),
-            "an opened stream starts the backoff again"
+            "a stream closed at once (a busy server, a limit) keeps backing off"
+        );
+        fire(&mut client, T0 + 8000, Timer::EventsRetry);
+        pushed(&mut client, T0 + 8100, ServerEvent::Ready);
+        let lost = client.handle(Event::EventsLost { now: T0 + 38_100 });
+        assert!(
+            lost.contains(&Command::SetTimer {
+                timer: Timer::EventsRetry,
+                at: T0 + 39_100
+            }),
+            "a stream that lasted starts the backoff again"
         );
     }
 
