@@ -282,26 +282,23 @@ impl Inner {
     /// Checks every stream's session against the store; after a gap in the news, also
     /// tells every user's streams that their list may have changed.
     async fn check(&self, gap: bool) {
-        let watched: Vec<(i64, SessionId)> = self
+        // Grouped as the hub keeps them: each user once, whatever their number of streams.
+        let watched: Vec<(i64, Vec<SessionId>)> = self
             .lock()
             .by_user
             .iter()
-            .flat_map(|(user, entries)| entries.iter().map(|e| (*user, e.session.clone())))
+            .map(|(user, entries)| (*user, entries.iter().map(|e| e.session.clone()).collect()))
             .collect();
-        let mut users = Vec::new();
-        for (user_id, session) in watched {
-            if !users.contains(&user_id) {
-                users.push(user_id);
+        for (user_id, sessions) in watched {
+            for session in sessions {
+                if let Some(reason) = self.ended(user_id, &session, false).await {
+                    self.deliver(&News {
+                        user_id,
+                        ended: Some((session.public_id().to_owned(), reason)),
+                    });
+                }
             }
-            if let Some(reason) = self.ended(user_id, &session, false).await {
-                self.deliver(&News {
-                    user_id,
-                    ended: Some((session.public_id().to_owned(), reason)),
-                });
-            }
-        }
-        if gap {
-            for user_id in users {
+            if gap {
                 self.deliver(&News {
                     user_id,
                     ended: None,
