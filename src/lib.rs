@@ -5,6 +5,7 @@
 
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod boot;
 pub mod claims;
 pub mod client;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use vigil::{Clock, Role, SystemClock};
 
+use crate::administration::{set_access, AdminError};
 use crate::audit::{AuditEvent, AuditKind, AuditLog};
 use crate::configuration::{Environment, SessionStoreChoice, Settings};
 use crate::db::{self, Database};
@@ -116,6 +117,8 @@ pub enum CliError {
     Sessions(#[from] AuthError),
     #[error("there is no user `{0}`")]
     NoSuchUser(String),
+    #[error(transparent)]
+    Admin(#[from] AdminError),
     #[error("user `{0}` has no live session with the id `{1}`")]
     NoSuchSession(String, String),
     #[error("{0}\nthe check failed")]
@@ -172,26 +175,16 @@ async fn set_disabled(settings: &Settings, name: &str, disabled: bool) -> Result
     let username = Username::parse(name)?;
     let (db, users) = open(settings).await?;
     let now = SystemClock.now();
-    // Marked first, then its sessions read and ended: a sign-in checked meanwhile either
-    // stored its session before that read (and it is ended here) or sees the mark.
-    let user_id = users
-        .set_disabled(&username, disabled, now)
-        .await?
-        .ok_or_else(|| CliError::NoSuchUser(username.as_str().to_owned()))?;
+    let store = session_store(settings, &db)?;
+    let (user_id, ended) = set_access(&users, store.as_ref(), &username, disabled, now).await?;
     let (kind, done) = match disabled {
-        true => {
-            let store = session_store(settings, &db)?;
-            let ended =
-                end_sessions_of(store.as_ref(), user_id, EndReason::Disabled, now, |_| true)
-                    .await?;
-            (
-                AuditKind::AccountDisabled,
-                format!(
-                    "disabled `{}` and ended its {ended} session(s)",
-                    username.as_str()
-                ),
-            )
-        }
+        true => (
+            AuditKind::AccountDisabled,
+            format!(
+                "disabled `{}` and ended its {ended} session(s)",
+                username.as_str()
+            ),
+        ),
         false => (
             AuditKind::AccountEnabled,
             format!("enabled `{}`", username.as_str()),

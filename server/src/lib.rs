@@ -3,6 +3,7 @@
 // Leptos view types nest deeply; release builds (without erase_components) need headroom.
 #![recursion_limit = "256"]
 
+pub mod administration;
 pub mod audit;
 pub mod cli;
 pub mod configuration;

@@ -2,6 +2,7 @@
 //! client address, CSRF, authentication, problem responses), the accept loop, and the
 //! endpoints' implementations.
 
+pub mod admin_api;
 pub mod assets;
 pub mod auth;
 pub mod auth_api;
@@ -35,6 +36,7 @@ use crate::state::AppState;
 pub fn api(settings: &Settings) -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new()
         .merge(work_api::routes())
+        .merge(admin_api::routes())
         .merge(sessions_api::routes())
         .merge(events_api::routes())
         .merge(passkeys_api::routes())

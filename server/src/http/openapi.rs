@@ -66,6 +66,7 @@ const BEARER_SCHEME: &str = "bearer";
         (name = "auth", description = "Signing in and out, and the session's state"),
         (name = "work", description = "Drafts and settings, saved to the account"),
         (name = "sessions", description = "The sessions a user can see and end, and the password"),
+        (name = "admin", description = "Administrators: accounts, their sessions, disabling"),
         (name = "operations", description = "Health, metrics and this document"),
     )
 )]
@@ -432,6 +433,18 @@ fn own_problems(method: &Method, path: &str) -> &'static [(u16, ErrorCode)] {
             (409, PasskeyExists),
         ],
         ("DELETE", "/api/account/passkeys/{id}") => {
+            &[(403, ReauthenticationRequired), (404, NotFound)]
+        }
+        // Anyone but an administrator is told there is no such endpoint.
+        ("GET", "/api/admin/users") => &[(404, NotFound), (422, ValidationFailed)],
+        ("DELETE", "/api/admin/users/{username}/sessions/{id}")
+        | ("POST", "/api/admin/users/{username}/disable") => &[
+            (403, ReauthenticationRequired),
+            (404, NotFound),
+            (422, ValidationFailed),
+        ],
+        ("DELETE", "/api/admin/users/{username}/sessions")
+        | ("POST", "/api/admin/users/{username}/enable") => {
             &[(403, ReauthenticationRequired), (404, NotFound)]
         }
         _ => &[],

@@ -231,6 +231,29 @@ impl UserRepository {
         Ok(row.map(User::stored))
     }
 
+    /// Up to `limit` accounts whose username contains `query` (every account for an empty
+    /// one), in username order. Usernames are stored lowercase, so the search is too.
+    pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<User>, UserError> {
+        let escaped: String = query
+            .trim()
+            .to_lowercase()
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let rows: Vec<UserRow> = sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username LIKE $1 ESCAPE '\\' \
+             ORDER BY username LIMIT $2"
+        ))
+        .bind(format!("%{escaped}%"))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows.into_iter().map(User::stored).collect())
+    }
+
     /// Disables the account (`disabled`: at `now`) or enables it again; its id, if it
     /// exists. The caller ends a disabled account's sessions.
     pub async fn set_disabled(

@@ -236,6 +236,18 @@ impl SessionService {
             .collect())
     }
 
+    /// The user's live session with this public id, if there is one.
+    pub async fn live_session(
+        &self,
+        user_id: i64,
+        public_id: &str,
+    ) -> Result<Option<SessionRecord>, AuthError> {
+        Ok(live_sessions_of(self.store.as_ref(), user_id, self.now())
+            .await?
+            .into_iter()
+            .find(|r| r.id.public_id() == public_id))
+    }
+
     /// Ends the user's live session with this public id; `None` when the user has no such
     /// session (another user's id included).
     pub async fn end_one(
@@ -244,11 +256,7 @@ impl SessionService {
         public_id: &str,
         client: ClientRequest<'_>,
     ) -> Result<Option<SessionRecord>, AuthError> {
-        let found = live_sessions_of(self.store.as_ref(), auth.record.user.id, self.now())
-            .await?
-            .into_iter()
-            .find(|r| r.id.public_id() == public_id);
-        let Some(record) = found else {
+        let Some(record) = self.live_session(auth.record.user.id, public_id).await? else {
             return Ok(None);
         };
         let reason = if record.id == auth.record.id {

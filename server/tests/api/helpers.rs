@@ -29,6 +29,9 @@ use vigil_server::state::AppState;
 pub const USERNAME: &str = "ada";
 pub const PASSWORD: &str = "correct horse battery";
 pub const GRACE_PASSWORD: &str = "another staple battery";
+/// The administrator's, Linus (`role: admin`, created by [`TestApp::sign_in_admin`]).
+pub const ADMIN: &str = "linus";
+pub const ADMIN_PASSWORD: &str = "an administrator's staple";
 
 pub struct TestApp {
     pub router: Router,
@@ -195,10 +198,20 @@ impl TestAppBuilder {
 /// Adds a user, or finds it there already (after a restart on the same database); any
 /// other failure stops the test here rather than at a confusing sign-in later.
 async fn seed_user(state: &AppState, name: &str, display_name: &str, password: &str) {
+    seed_user_as(state, name, display_name, password, Default::default()).await;
+}
+
+async fn seed_user_as(
+    state: &AppState,
+    name: &str,
+    display_name: &str,
+    password: &str,
+    role: vigil::Role,
+) {
     let username = Username::parse(name).expect("a valid username");
     let added = state
         .users
-        .add(&username, display_name, password, Default::default())
+        .add(&username, display_name, password, role)
         .await;
     match added {
         Ok(_) | Err(UserError::Exists(_)) => {}
@@ -330,6 +343,21 @@ impl TestApp {
     pub async fn sign_in_grace(&self) -> Browser<'_> {
         seed_user(&self.state, "grace", "Grace Hopper", GRACE_PASSWORD).await;
         let response = self.login_as("grace", GRACE_PASSWORD).await;
+        self.browser_with(response.session_cookie().expect("cookie"))
+    }
+
+    /// An administrator, Linus (created on first use), signed in as a browser.
+    pub async fn sign_in_admin(&self) -> Browser<'_> {
+        seed_user_as(
+            &self.state,
+            ADMIN,
+            "Linus",
+            ADMIN_PASSWORD,
+            vigil::Role::Admin,
+        )
+        .await;
+        let response = self.login_as(ADMIN, ADMIN_PASSWORD).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
         self.browser_with(response.session_cookie().expect("cookie"))
     }
 
