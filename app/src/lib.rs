@@ -27,6 +27,7 @@ use leptos_router::{lazy_route, Lazy, LazyRoute};
 use crate::page_head::{FollowRoute, PageHead};
 use crate::page_meta::{POLICY_META, SESSION_META};
 use crate::pages::account::AccountPage;
+use crate::pages::admin::AdminPage;
 use crate::pages::login::LoginPage;
 use crate::pages::problem_page::ProblemPage;
 use crate::pages::sessions::SessionsPage;
@@ -136,6 +137,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("login") view=LoginPage/>
                 <Route path=path!("sessions") view={page!(SessionsRoute, SessionsPage)}/>
                 <Route path=path!("account") view={page!(AccountRoute, AccountPage)}/>
+                <Route path=path!("admin") view={page!(AdminRoute, AdminPage)}/>
                 <Route path=path!("problems/:code") view={page!(ProblemRoute, ProblemPage)}/>
             </Routes>
         </Router>
@@ -160,7 +162,7 @@ fn NotFound() -> impl IntoView {
 
 /// Declares a route whose page code is compiled into its own wasm chunk (`cargo leptos
 /// --split`): the browser fetches it only when it shows that page, so the sign-in page, the
-/// one every first visit lands on, loads without the workspace, sessions, account and problem
+/// one every first visit lands on, loads without the workspace, sessions, account, administration and problem
 /// pages. The server renders all pages as before; hydration waits for the chunk.
 #[cfg(feature = "split")]
 macro_rules! lazy_page {
@@ -185,5 +187,6 @@ lazy_page! {
     WorkspaceRoute => WorkspacePage,
     SessionsRoute => SessionsPage,
     AccountRoute => AccountPage,
+    AdminRoute => AdminPage,
     ProblemRoute => ProblemPage,
 }

@@ -52,6 +52,10 @@ impl PageHead {
                 "Your account",
                 "Change your Vigil password or delete your drafts.",
             ),
+            "/admin" => Self::new(
+                "Administration",
+                "Vigil's accounts and where they are signed in: end their sessions, disable an account.",
+            ),
             _ => return None,
         })
     }
@@ -118,6 +122,7 @@ mod tests {
         assert_eq!(title("/"), "Drafts · Vigil");
         assert_eq!(title("/sessions/"), "Where you are signed in · Vigil");
         assert_eq!(title("/account"), "Your account · Vigil");
+        assert_eq!(title("/admin"), "Administration · Vigil");
         assert_eq!(
             title("/problems/session-expired"),
             "Session expired · Vigil"
@@ -136,6 +141,7 @@ mod tests {
             "/login",
             "/sessions",
             "/account",
+            "/admin",
             "/problems/x",
             "/nowhere",
         ];

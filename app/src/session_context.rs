@@ -126,6 +126,8 @@ pub struct SessionContext {
     pub sessions: RwSignal<Option<Vec<SessionView>>>,
     /// The user's passkeys, once loaded.
     pub passkeys: RwSignal<Option<Vec<vigil::passkeys::PasskeyView>>>,
+    /// Administrators: the accounts the last search found, once loaded.
+    pub accounts: RwSignal<Option<vigil::admin::AdminUserList>>,
     pub account_message: RwSignal<Option<AccountMessage>>,
     pub account_busy: RwSignal<bool>,
     /// A sensitive action waits for the user to confirm their password.
@@ -157,6 +159,7 @@ impl SessionContext {
             work_ready: RwSignal::new(false),
             sessions: RwSignal::new(None),
             passkeys: RwSignal::new(None),
+            accounts: RwSignal::new(None),
             account_message: RwSignal::new(None),
             account_busy: RwSignal::new(false),
             step_up: RwSignal::new(false),

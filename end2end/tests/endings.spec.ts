@@ -1,7 +1,21 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { expect, type Browser, type Page } from "@playwright/test";
-import { ADA, holdSaves, machineRunning, modal, signIn, test, waitForSaved } from "./helpers";
+import {
+  ADA,
+  advance,
+  expectNoViolations,
+  GRACE,
+  holdSaves,
+  machineRunning,
+  modal,
+  POLICY,
+  ROOT,
+  signIn,
+  stepUp,
+  test,
+  waitForSaved,
+} from "./helpers";
 
 /**
  * SPEC §9.3: whatever ends a session reaches every open screen of it within two seconds,
@@ -96,5 +110,71 @@ test.describe("an ended session reaches every screen", () => {
     await page.locator("#reauth-password").fill(ADA.password);
     await page.getByRole("button", { name: "Sign in again" }).click();
     await expect(modal(page)).toBeHidden();
+  });
+
+  test("an administrator ends a session from /admin after confirming who they are, and its page says so", async ({
+    browser,
+    page,
+  }) => {
+    await signInListening(page);
+    const admin = await (await browser.newContext()).newPage();
+    await signIn(admin, ROOT);
+    await admin.getByRole("link", { name: "Admin", exact: true }).click();
+    const ada = admin.locator('.account-row[data-user="ada"]');
+    await expect(ada.locator(".session-row")).toHaveCount(1);
+    await expect(admin.locator('.account-row[data-user="root"]')).toContainText("You");
+    await expectNoViolations(admin, "administration page");
+
+    // The sign-in is no longer recent: the password is asked first.
+    await advance(admin, POLICY.reauthSecs + 5);
+    await ada.getByRole("button", { name: "End the session of ada", exact: false }).click();
+    await expect(stepUp(admin)).toBeVisible();
+    await admin.locator("#step-up-password").fill(ROOT.password);
+    const answered = admin.waitForResponse(
+      (r) => r.url().includes("/api/admin/users/ada/sessions/") && r.request().method() === "DELETE" && r.ok(),
+    );
+    await admin.getByRole("button", { name: "Confirm" }).click();
+    await answered;
+    await lockedWithin2s(page, Date.now(), "An administrator ended this session.");
+    await expect(admin.locator("#account-status")).toHaveText("Ended 1 session.");
+    await expect(ada).toContainText("No live sessions.");
+    await admin.context().close();
+  });
+
+  test("an administrator disables an account from /admin: its pages lock, it cannot sign in until enabled", async ({
+    browser,
+    page,
+  }) => {
+    await signInListening(page, GRACE);
+    const admin = await (await browser.newContext()).newPage();
+    await signIn(admin, ROOT);
+    await admin.goto("/admin");
+    const grace = admin.locator('.account-row[data-user="grace"]');
+    await expect(grace.locator(".session-row")).toHaveCount(1);
+
+    await grace.getByRole("button", { name: "Disable the account grace" }).click();
+    await expect(admin.locator("#account-status")).toHaveText("grace is disabled; its 1 session ended.");
+    const since = Date.now();
+    await lockedWithin2s(page, since, "An administrator disabled your account.");
+    await expect(grace.locator(".badge", { hasText: "Disabled" })).toBeVisible();
+    await expectNoViolations(admin, "administration page with a disabled account");
+    await page.locator("#reauth-password").fill(GRACE.password);
+    await page.getByRole("button", { name: "Sign in again" }).click();
+    await expect(modal(page)).toContainText("do not match");
+
+    await grace.getByRole("button", { name: "Enable the account grace" }).click();
+    await expect(admin.locator("#account-status")).toHaveText("grace can sign in again.");
+    await page.locator("#reauth-password").fill(GRACE.password);
+    await page.getByRole("button", { name: "Sign in again" }).click();
+    await expect(modal(page)).toBeHidden();
+    await admin.context().close();
+  });
+
+  test("the administrators' page is not for anyone else", async ({ page }) => {
+    await signIn(page);
+    await expect(page.getByRole("link", { name: "Admin", exact: true })).toHaveCount(0);
+    await page.goto("/admin");
+    await expect(page.locator("#account-error")).toHaveText("Only administrators can see this page.");
+    await expect(page.locator(".account-row")).toHaveCount(0);
   });
 });

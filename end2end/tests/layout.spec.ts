@@ -1,5 +1,5 @@
 import { expect, type Page } from "@playwright/test";
-import { ADA, advance, hydrated, modal, POLICY, signIn, test } from "./helpers";
+import { ADA, advance, hydrated, modal, POLICY, ROOT, signIn, test } from "./helpers";
 
 /** A laptop and a phone: the sign-in form must fit both without scrolling. */
 const SCREENS = [
@@ -81,6 +81,16 @@ test.describe("landmarks and descriptions", () => {
 });
 
 test.describe("small layout slips", () => {
+  test("the administrators' page fits a phone, the main links wrapping rather than hiding", async ({ page }) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await signIn(page, ROOT);
+    await page.getByRole("link", { name: "Admin", exact: true }).click();
+    await expect(page.locator('.account-row[data-user="root"]')).toBeVisible();
+    await expect(page.getByRole("link", { name: "Admin", exact: true })).toBeInViewport({ ratio: 1 });
+    await expect(page.getByRole("searchbox", { name: "Find accounts by username" })).toBeInViewport({ ratio: 1 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  });
+
   test("the sessions page lists the sessions right below its introduction", async ({ page }) => {
     await signIn(page);
     await page.getByRole("link", { name: "Sessions" }).click();

@@ -10,6 +10,7 @@
 
 use super::passkey::{failure_text, problem_text, AuthenticatorFailure};
 use super::{Answer, Command, Millis, Out, Request, RequestId};
+use crate::admin::AdminUserList;
 use crate::passkeys::{name_problem, PasskeyRegistration, PasskeyView};
 use crate::sessions::{PasswordChange, PasswordRule, SessionView};
 use crate::{ErrorCode, Problem};
@@ -42,8 +43,42 @@ pub enum AccountAction {
         /// The passkey's id.
         id: String,
     },
+    /// Administrators: the accounts whose username contains `query`, with their sessions.
+    LoadAccounts {
+        /// Part of a username; empty for every account.
+        query: String,
+    },
+    /// Administrators: end one session of an account (step-up).
+    EndAccountSession {
+        /// The account's username.
+        username: String,
+        /// The session's public id.
+        id: String,
+    },
+    /// Administrators: end every session of an account (step-up).
+    EndAccountSessions {
+        /// The account's username.
+        username: String,
+    },
+    /// Administrators: disable an account (ending its sessions) or enable it (step-up).
+    SetAccess {
+        /// The account's username.
+        username: String,
+        /// Disable (`true`) or enable.
+        disable: bool,
+    },
     /// Not now: the confirmation of a sensitive action was dismissed.
     CancelStepUp,
+}
+
+impl AccountAction {
+    /// Only reads: what the page shows stays, and nothing of it is announced.
+    fn reads(&self) -> bool {
+        matches!(
+            self,
+            Self::LoadSessions | Self::LoadPasskeys | Self::LoadAccounts { .. }
+        )
+    }
 }
 
 /// The outcome of the last action, for the page to show.
@@ -93,6 +128,10 @@ pub(crate) struct Account {
     pub password_changes: u32,
     /// The user's passkeys, once loaded.
     pub passkeys: Option<Vec<PasskeyView>>,
+    /// Administrators: the accounts found by the last search, once loaded.
+    pub accounts: Option<AdminUserList>,
+    /// Administrators: the search the accounts on screen answer (read again after a change).
+    accounts_query: String,
     /// A passkey being added, while the authenticator is asked: its ceremony and name.
     adding: Option<Adding>,
     /// Numbers the authenticator's prompts, so a late answer to one that is over is ignored.
@@ -173,17 +212,37 @@ impl Account {
             AccountAction::LoadPasskeys => Request::ListPasskeys,
             AccountAction::AddPasskey { .. } => Request::PasskeyOptions,
             AccountAction::RemovePasskey { id } => Request::RemovePasskey { id: id.clone() },
+            AccountAction::LoadAccounts { query } => {
+                self.accounts_query = query.trim().to_owned();
+                Request::ListAccounts {
+                    query: self.accounts_query.clone(),
+                }
+            }
+            AccountAction::EndAccountSession { username, id } => Request::EndAccountSession {
+                username: username.clone(),
+                id: id.clone(),
+            },
+            AccountAction::EndAccountSessions { username } => Request::EndAccountSessions {
+                username: username.clone(),
+            },
+            AccountAction::SetAccess { username, disable } => Request::SetAccess {
+                username: username.clone(),
+                disable: *disable,
+            },
             AccountAction::CancelStepUp => return,
         };
-        if !matches!(
-            action,
-            AccountAction::LoadSessions | AccountAction::LoadPasskeys
-        ) {
+        if !action.reads() {
             self.message = None;
         }
         self.replayed = replay;
         let id = out.send(request);
         self.pending = Some((id, action));
+    }
+
+    /// The accounts on screen, read again after an administrator's change.
+    fn reload_accounts(&mut self, out: &mut Out) {
+        let query = self.accounts_query.clone();
+        self.send(AccountAction::LoadAccounts { query }, false, out);
     }
 
     /// A session of the user started or ended somewhere: a list on screen is read again.
@@ -265,6 +324,33 @@ impl Account {
             }
             Ok(Answer::Sessions(list)) => self.sessions = Some(list.sessions),
             Ok(Answer::Passkeys(list)) => self.passkeys = Some(list.passkeys),
+            Ok(Answer::Accounts(list)) => self.accounts = Some(list),
+            Ok(Answer::AccessChanged(changed)) => {
+                let text = match (changed.disabled, changed.sessions_ended) {
+                    (false, _) => format!("{} can sign in again.", changed.username),
+                    (true, 0) => format!("{} is disabled.", changed.username),
+                    (true, 1) => format!("{} is disabled; its 1 session ended.", changed.username),
+                    (true, n) => {
+                        format!("{} is disabled; its {n} sessions ended.", changed.username)
+                    }
+                };
+                self.message = Some(AccountMessage::Done(text));
+                self.reload_accounts(out);
+            }
+            Ok(Answer::SessionsEnded(ended))
+                if matches!(
+                    action,
+                    AccountAction::EndAccountSession { .. }
+                        | AccountAction::EndAccountSessions { .. }
+                ) =>
+            {
+                self.message = Some(AccountMessage::Done(match ended.ended {
+                    0 => "There were no sessions to end.".into(),
+                    1 => "Ended 1 session.".into(),
+                    n => format!("Ended {n} sessions."),
+                }));
+                self.reload_accounts(out);
+            }
             Ok(Answer::PasskeyChallenge(challenge)) => {
                 if let AccountAction::AddPasskey { name } = action {
                     self.attempt = self.attempt.wrapping_add(1);
@@ -350,17 +436,35 @@ impl Account {
                 self.message = Some(AccountMessage::Failed { text, field: None });
                 self.send(AccountAction::LoadPasskeys, false, out);
             }
+            Err(problem) if matches!(action, AccountAction::LoadAccounts { .. }) => {
+                let text = match problem.error_code {
+                    ErrorCode::NotFound => "Only administrators can see this page.".into(),
+                    _ => refusal_text(&problem),
+                };
+                self.message = Some(AccountMessage::Failed { text, field: None });
+            }
+            Err(problem)
+                if matches!(
+                    action,
+                    AccountAction::EndAccountSession { .. }
+                        | AccountAction::EndAccountSessions { .. }
+                        | AccountAction::SetAccess { .. }
+                ) =>
+            {
+                let text = match problem.error_code {
+                    ErrorCode::NotFound => "That account or session is gone already.".into(),
+                    _ => refusal_text(&problem),
+                };
+                self.message = Some(AccountMessage::Failed { text, field: None });
+                self.reload_accounts(out);
+            }
             Err(problem) => {
                 let text = match problem.error_code {
-                    ErrorCode::NetworkError => {
-                        "Vigil could not reach the server. Nothing was changed; try again."
-                            .to_owned()
-                    }
                     ErrorCode::NotFound => {
                         self.send(AccountAction::LoadSessions, false, out);
                         "That session had already ended.".to_owned()
                     }
-                    _ => problem.detail,
+                    _ => refusal_text(&problem),
                 };
                 self.message = Some(AccountMessage::Failed {
                     text,
@@ -377,5 +481,16 @@ impl Account {
             password_changes: self.password_changes,
             ..Self::default()
         };
+    }
+}
+
+/// What the page says of a refused account action: the server's words, or that it could not
+/// be reached.
+fn refusal_text(problem: &Problem) -> String {
+    match problem.error_code {
+        ErrorCode::NetworkError => {
+            "Vigil could not reach the server. Nothing was changed; try again.".into()
+        }
+        _ => problem.detail.clone(),
     }
 }

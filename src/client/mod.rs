@@ -102,6 +102,30 @@ pub enum Request {
         /// The passkey's id.
         id: String,
     },
+    /// `GET /api/admin/users?q=`: passive.
+    ListAccounts {
+        /// Part of a username; empty for every account.
+        query: String,
+    },
+    /// `DELETE /api/admin/users/{username}/sessions/{id}` (step-up).
+    EndAccountSession {
+        /// The account's username.
+        username: String,
+        /// The session's public id.
+        id: String,
+    },
+    /// `DELETE /api/admin/users/{username}/sessions` (step-up).
+    EndAccountSessions {
+        /// The account's username.
+        username: String,
+    },
+    /// `POST /api/admin/users/{username}/disable` or `enable` (step-up).
+    SetAccess {
+        /// The account's username.
+        username: String,
+        /// Disable (`true`) or enable.
+        disable: bool,
+    },
 }
 
 /// A successful answer.
@@ -135,6 +159,10 @@ pub enum Answer {
     PasskeyAdded(PasskeyView),
     /// A passkey was removed.
     PasskeyRemoved,
+    /// Administrators: accounts and their sessions.
+    Accounts(crate::admin::AdminUserList),
+    /// Administrators: an account was disabled or enabled.
+    AccessChanged(crate::admin::AccessChanged),
 }
 
 /// What tabs of one browser tell each other. Never a token or a key.
@@ -665,6 +693,11 @@ impl Client {
     /// The outcome of the last account action.
     pub fn account_message(&self) -> Option<&AccountMessage> {
         self.account.message.as_ref()
+    }
+
+    /// Administrators: the accounts found, once loaded (`AccountAction::LoadAccounts`).
+    pub fn accounts(&self) -> Option<&crate::admin::AdminUserList> {
+        self.account.accounts.as_ref()
     }
 
     /// The user's passkeys, once loaded (`UserAction::Account(LoadPasskeys)`).

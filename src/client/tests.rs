@@ -674,6 +674,173 @@ mod account {
         );
     }
 
+    fn accounts(names: &[&str]) -> Answer {
+        Answer::Accounts(crate::admin::AdminUserList {
+            users: names
+                .iter()
+                .map(|name| crate::admin::AdminUser {
+                    username: (*name).into(),
+                    display_name: (*name).into(),
+                    role: crate::Role::User,
+                    disabled: false,
+                    sessions: Vec::new(),
+                })
+                .collect(),
+            more: false,
+        })
+    }
+
+    #[test]
+    fn an_administrators_change_waits_for_step_up_then_goes_once_and_reloads_the_same_search() {
+        let mut client = signed_in();
+        let asked = act(
+            &mut client,
+            T0,
+            AccountAction::LoadAccounts {
+                query: " gra ".into(),
+            },
+        );
+        let search = Request::ListAccounts {
+            query: "gra".into(),
+        };
+        let id = sent(&asked, &search);
+        answer(&mut client, id, Ok(accounts(&["grace"])));
+        assert_eq!(client.accounts().map(|l| l.users.len()), Some(1));
+
+        let disable = Request::SetAccess {
+            username: "grace".into(),
+            disable: true,
+        };
+        let asked = act(
+            &mut client,
+            T0,
+            AccountAction::SetAccess {
+                username: "grace".into(),
+                disable: true,
+            },
+        );
+        let id = sent(&asked, &disable);
+        answer(
+            &mut client,
+            id,
+            Err(problem(ErrorCode::ReauthenticationRequired)),
+        );
+        assert!(client.step_up_required());
+        let replay = client.handle(Event::SignedIn {
+            now: T0 + 2000,
+            info: info(1, T0 + 2000, T0 + 2000),
+        });
+        let id = sent(&replay, &disable);
+        let done = answer(
+            &mut client,
+            id,
+            Ok(Answer::AccessChanged(crate::admin::AccessChanged {
+                username: "grace".into(),
+                disabled: true,
+                sessions_ended: 2,
+            })),
+        );
+        sent(&done, &search);
+        assert_eq!(
+            client.account_message(),
+            Some(&AccountMessage::Done(
+                "grace is disabled; its 2 sessions ended.".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn ending_an_accounts_sessions_reports_them_and_a_gone_one_reloads_the_list() {
+        let mut client = signed_in();
+        let asked = act(
+            &mut client,
+            T0,
+            AccountAction::LoadAccounts {
+                query: String::new(),
+            },
+        );
+        let all = Request::ListAccounts {
+            query: String::new(),
+        };
+        let id = sent(&asked, &all);
+        answer(&mut client, id, Ok(accounts(&["ada", "grace"])));
+
+        let asked = act(
+            &mut client,
+            T0,
+            AccountAction::EndAccountSessions {
+                username: "ada".into(),
+            },
+        );
+        let id = sent(
+            &asked,
+            &Request::EndAccountSessions {
+                username: "ada".into(),
+            },
+        );
+        let done = answer(
+            &mut client,
+            id,
+            Ok(Answer::SessionsEnded(SessionsEnded { ended: 3 })),
+        );
+        let reload = sent(&done, &all);
+        assert_eq!(
+            client.account_message(),
+            Some(&AccountMessage::Done("Ended 3 sessions.".into()))
+        );
+        answer(&mut client, reload, Ok(accounts(&["ada", "grace"])));
+
+        let asked = act(
+            &mut client,
+            T0,
+            AccountAction::EndAccountSession {
+                username: "ada".into(),
+                id: "s1".into(),
+            },
+        );
+        let id = sent(
+            &asked,
+            &Request::EndAccountSession {
+                username: "ada".into(),
+                id: "s1".into(),
+            },
+        );
+        let gone = answer(&mut client, id, Err(problem(ErrorCode::NotFound)));
+        sent(&gone, &all);
+        assert!(matches!(
+            client.account_message(),
+            Some(AccountMessage::Failed { text, .. }) if text.contains("gone")
+        ));
+    }
+
+    #[test]
+    fn anyone_but_an_administrator_is_told_the_page_is_not_for_them() {
+        let mut client = signed_in();
+        let asked = act(
+            &mut client,
+            T0,
+            AccountAction::LoadAccounts {
+                query: String::new(),
+            },
+        );
+        let id = sent(
+            &asked,
+            &Request::ListAccounts {
+                query: String::new(),
+            },
+        );
+        let refused = answer(&mut client, id, Err(problem(ErrorCode::NotFound)));
+        assert!(sends(&refused).is_empty());
+        assert!(client.accounts().is_none());
+        assert_eq!(
+            client.account_message(),
+            Some(&AccountMessage::Failed {
+                text: "Only administrators can see this page.".into(),
+                field: None
+            })
+        );
+    }
+
     #[test]
     fn a_revoked_session_ends_here_whatever_request_learned_it() {
         let mut client = signed_in();

@@ -349,6 +349,7 @@ struct View {
     notices: Vec<MachineNotice>,
     sessions: Option<Vec<vigil::sessions::SessionView>>,
     passkeys: Option<Vec<vigil::passkeys::PasskeyView>>,
+    accounts: Option<vigil::admin::AdminUserList>,
     account_message: Option<vigil::client::AccountMessage>,
     account_busy: bool,
     step_up: bool,
@@ -380,6 +381,7 @@ fn show() {
             notices: client.notices(),
             sessions: client.sessions().map(<[_]>::to_vec),
             passkeys: client.passkeys().map(<[_]>::to_vec),
+            accounts: client.accounts().cloned(),
             account_message: client.account_message().cloned(),
             account_busy: client.account_busy(),
             step_up: client.step_up_required(),
@@ -400,6 +402,7 @@ fn show() {
     set_if_changed(ctx.drafts, view.drafts);
     set_if_changed(ctx.sessions, view.sessions);
     set_if_changed(ctx.passkeys, view.passkeys);
+    set_if_changed(ctx.accounts, view.accounts);
     set_if_changed(ctx.account_message, view.account_message);
     set_if_changed(ctx.account_busy, view.account_busy);
     set_if_changed(ctx.step_up, view.step_up);

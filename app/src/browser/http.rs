@@ -2,6 +2,7 @@
 //! server functions, the work endpoints with `fetch`. Every request gets an answer: the
 //! server's, or `network_error` when it could not be reached in time.
 
+use vigil::admin;
 use vigil::client::{Answer, Request};
 use vigil::passkeys::{
     passkey_path, PasskeyChallenge, PasskeyList, PasskeyView, PASSKEYS_PATH,
@@ -83,6 +84,25 @@ async fn answer(request: Request) -> Result<Answer, Box<Problem>> {
         Request::RemovePasskey { id } => {
             fetch("DELETE", &passkey_path(&id), None, &[]).await?;
             Ok(Answer::PasskeyRemoved)
+        }
+        Request::ListAccounts { query } => {
+            let text = fetch("GET", &admin::users_path(&query), None, &[]).await?;
+            decode(&text).map(Answer::Accounts)
+        }
+        Request::EndAccountSession { username, id } => {
+            let path = admin::user_session_path(&username, &id);
+            let text = fetch("DELETE", &path, None, &[]).await?;
+            decode(&text).map(Answer::SessionsEnded)
+        }
+        Request::EndAccountSessions { username } => {
+            let path = admin::user_sessions_path(&username);
+            let text = fetch("DELETE", &path, None, &[]).await?;
+            decode(&text).map(Answer::SessionsEnded)
+        }
+        Request::SetAccess { username, disable } => {
+            let path = admin::user_access_path(&username, disable);
+            let text = fetch("POST", &path, Some("{}".into()), &[]).await?;
+            decode(&text).map(Answer::AccessChanged)
         }
     }
 }

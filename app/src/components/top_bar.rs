@@ -27,6 +27,10 @@ pub fn TopBar() -> impl IntoView {
             .unwrap_or_default()
         })
     };
+    let is_admin = move || {
+        ctx.user
+            .with(|u| u.as_ref().is_some_and(|u| u.role == vigil::Role::Admin))
+    };
     view! {
         <header class="top-bar">
             <p class="brand">"Vigil"</p>
@@ -34,6 +38,9 @@ pub fn TopBar() -> impl IntoView {
                 <A href="/" exact=true>"Drafts"</A>
                 <A href="/sessions">"Sessions"</A>
                 <A href="/account">"Account"</A>
+                <Show when=is_admin>
+                    <A href="/admin">"Admin"</A>
+                </Show>
             </nav>
             <p class="session-rule">{rule}</p>
             <p class="signed-in-as">"Signed in as " <strong>{name}</strong></p>

@@ -69,13 +69,25 @@ pub fn SessionsPage() -> impl IntoView {
     }
 }
 
+/// One live session. Its button signs it out: the user's own (`account` unset), or, on the
+/// administrators' page, one of that account's.
 #[component]
-fn SessionRow(view: SessionView) -> impl IntoView {
+pub fn SessionRow(view: SessionView, #[prop(optional)] account: Option<String>) -> impl IntoView {
     let ctx = use_session();
     let created = time_label(view.created_at);
     let active = time_label(view.last_active_at);
     let id = view.id.clone();
-    let label = format!("Sign out {}", view.device);
+    let label = match &account {
+        None => format!("Sign out {}", view.device),
+        Some(username) => format!("End the session of {username} on {}", view.device),
+    };
+    let end = move || match account.clone() {
+        None => AccountAction::EndSession { id: id.clone() },
+        Some(username) => AccountAction::EndAccountSession {
+            username,
+            id: id.clone(),
+        },
+    };
     view! {
         <li class="session-row" class:current=view.current data-session=view.id.clone()>
             <div class="session-device">
@@ -93,7 +105,7 @@ fn SessionRow(view: SessionView) -> impl IntoView {
                     class="button"
                     aria-label=label.clone()
                     disabled=move || ctx.account_busy.get()
-                    on:click=move |_| actions::account(AccountAction::EndSession { id: id.clone() })
+                    on:click=move |_| actions::account(end())
                 >
                     "Sign out"
                 </button>

@@ -197,6 +197,13 @@ impl Server {
             | Request::RemovePasskey { .. } => {
                 Err(Problem::new(ErrorCode::NotFound, "no passkeys here"))
             }
+            // …nor are they administrators.
+            Request::ListAccounts { .. }
+            | Request::EndAccountSession { .. }
+            | Request::EndAccountSessions { .. }
+            | Request::SetAccess { .. } => {
+                Err(Problem::new(ErrorCode::NotFound, "not an administrator"))
+            }
         }
     }
 
