@@ -309,8 +309,15 @@ pub enum Event {
         /// When it happened.
         now: Millis,
     },
-    /// The page became visible, got focus, or came back from the back-forward cache.
+    /// The page became visible or got focus.
     Returned {
+        /// When it happened.
+        now: Millis,
+    },
+    /// The page came back from the back-forward cache (it was hidden as it went in): it
+    /// stays hidden until the server has said whether its session lives
+    /// ([`Client::restoring`]).
+    Restored {
         /// When it happened.
         now: Millis,
     },
@@ -718,6 +725,12 @@ impl Client {
     /// How many times the password was changed here (the form clears on each).
     pub fn password_changes(&self) -> u32 {
         self.account.password_changes
+    }
+
+    /// Back from the back-forward cache, and the server has not yet said whether the
+    /// session lives: nothing of the page may show.
+    pub fn restoring(&self) -> bool {
+        self.session.restoring.is_some()
     }
 
     /// The deadlines on the local clock, while a session is known.

@@ -118,6 +118,9 @@ pub(crate) struct Session {
     /// the stream is news, the server's answer to this browser's own request the verdict.
     told: Option<EndedBecause>,
     told_check: Option<RequestId>,
+    /// Back from the back-forward cache: the page stays hidden until this check answers
+    /// (whatever it says), so a session that ended meanwhile never shows its work.
+    pub restoring: Option<RequestId>,
 }
 
 /// The event stream as this tab asked for it.
@@ -194,6 +197,9 @@ pub(super) fn handle(s: &mut Session, w: &mut Work, event: Event, out: &mut Out)
                 // The check the news prompted: whatever it says settles the news.
                 if s.told_check == Some(id) {
                     s.told_check = None;
+                }
+                if s.restoring == Some(id) {
+                    s.restoring = None;
                 }
                 answered(s, w, purpose, answer, now, out);
                 if s.heartbeat_lock == LockState::Reporting(id) {
@@ -285,6 +291,15 @@ pub(super) fn handle(s: &mut Session, w: &mut Work, event: Event, out: &mut Out)
             // deadline shows the modal instead of silently extending.
             evaluate(s, w, now, out);
             if s.phase.is_signed_in() {
+                w.refetch(now, out);
+            }
+        }
+        Event::Restored { now } => {
+            evaluate(s, w, now, out);
+            if s.phase.is_signed_in() {
+                // The page was frozen: an ending it missed (in another tab, elsewhere) is
+                // the server's to say before anything of the work shows again.
+                s.restoring = Some(s.send(Purpose::Check, Request::CheckSession, out));
                 w.refetch(now, out);
             }
         }

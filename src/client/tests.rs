@@ -1261,6 +1261,56 @@ mod events {
     }
 
     #[test]
+    fn a_page_back_from_the_back_forward_cache_stays_hidden_until_the_server_answers() {
+        // Alive: shown again once the server says so.
+        let mut client = signed_in();
+        let restored = client.handle(Event::Restored { now: T0 + 5000 });
+        let check = sent(&restored, &Request::CheckSession);
+        assert!(client.restoring());
+        answer(
+            &mut client,
+            T0 + 5010,
+            check,
+            Ok(Answer::Session(info(1, T0, T0))),
+        );
+        assert!(!client.restoring());
+        assert!(client.phase().is_signed_in());
+
+        // Ended meanwhile: locked first, then no longer hidden (the lock hides the work).
+        let mut client = signed_in();
+        let restored = client.handle(Event::Restored { now: T0 + 5000 });
+        let check = sent(&restored, &Request::CheckSession);
+        answer(
+            &mut client,
+            T0 + 5010,
+            check,
+            Err(problem(ErrorCode::SessionRevoked)),
+        );
+        assert!(client.phase().is_ended());
+        assert!(!client.restoring());
+
+        // Unreachable: the server cannot say, and the work stays usable here as offline.
+        let mut client = signed_in();
+        let restored = client.handle(Event::Restored { now: T0 + 5000 });
+        let check = sent(&restored, &Request::CheckSession);
+        answer(
+            &mut client,
+            T0 + 5010,
+            check,
+            Err(problem(ErrorCode::NetworkError)),
+        );
+        assert!(!client.restoring());
+
+        // Past the idle deadline while frozen: ended on the local clock, already locked.
+        let mut client = signed_in();
+        client.handle(Event::Restored {
+            now: T0 + 3 * 3_600_000,
+        });
+        assert!(client.phase().is_ended());
+        assert!(!client.restoring());
+    }
+
+    #[test]
     fn news_of_an_ending_is_checked_then_shown_with_its_reason_and_told_to_the_other_tabs() {
         let mut client = signed_in();
         let (change, key, op) = typed_and_sent(&mut client, "d1", input("T", "typed"));

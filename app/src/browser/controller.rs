@@ -354,6 +354,7 @@ struct View {
     account_busy: bool,
     step_up: bool,
     password_changes: u32,
+    restoring: bool,
 }
 
 /// Mirrors the machine into the page's signals, changing only what changed. The machine is
@@ -386,6 +387,7 @@ fn show() {
             account_busy: client.account_busy(),
             step_up: client.step_up_required(),
             password_changes: client.password_changes(),
+            restoring: client.restoring(),
         }
     });
     set_if_changed(ctx.phase, view.phase);
@@ -408,6 +410,10 @@ fn show() {
     set_if_changed(ctx.step_up, view.step_up);
     set_if_changed(ctx.password_changes, view.password_changes);
     set_if_changed(ctx.live, true);
+    // After the phase: an ended session's lock is in place before the page may show.
+    if !view.restoring && !FROZEN.get() {
+        set_restoring(false);
+    }
     for notice in [MachineNotice::Unreachable, MachineNotice::SignOutPending] {
         let key = NoticeKey::Machine(notice);
         if view.notices.contains(&notice) {
@@ -445,6 +451,39 @@ fn caught_up() -> bool {
     !with(|s| s.catching_up)
 }
 
+/// Whether a `pagehide`/`pageshow` is the page going into, or coming back from, the
+/// back-forward cache.
+fn persisted(event: &web_sys::Event) -> bool {
+    js_sys::Reflect::get(event, &wasm_bindgen::JsValue::from_str("persisted"))
+        .ok()
+        .and_then(|value| value.as_bool())
+        .unwrap_or(false)
+}
+
+/// Hides the app (`RESTORING_ATTRIBUTE`, `main.css`) or shows it again. Set on the element
+/// itself, not through a signal: the page is frozen right after `pagehide`.
+fn set_restoring(hidden: bool) {
+    let shell = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(".app-shell").ok().flatten());
+    if let Some(shell) = shell {
+        let _ = match hidden {
+            true => shell.set_attribute(RESTORING_ATTRIBUTE, ""),
+            false => shell.remove_attribute(RESTORING_ATTRIBUTE),
+        };
+    }
+}
+
+/// On the app's shell while a page restored from the back-forward cache waits for the
+/// server's word on its session.
+const RESTORING_ATTRIBUTE: &str = "data-restoring";
+
+thread_local! {
+    /// Gone into the back-forward cache and not back yet: nothing answered meanwhile shows
+    /// the page again.
+    static FROZEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 fn notice_text(notice: MachineNotice) -> &'static str {
     match notice {
         MachineNotice::Unreachable => {
@@ -478,9 +517,20 @@ fn install_lifecycle_listeners() {
             dispatch(Event::Returned { now: now() });
         }
     });
-    for event in ["focus", "pageshow"] {
-        let _ = window.add_event_listener_with_callback(event, returned.as_ref().unchecked_ref());
-    }
+    let _ = window.add_event_listener_with_callback("focus", returned.as_ref().unchecked_ref());
+    // Back from the back-forward cache: hidden as it went in (below), and kept hidden until
+    // the server says the session lives (`show` lets go of it). Any other page show is a
+    // return like focus.
+    let shown = Closure::<dyn Fn(web_sys::Event)>::new(move |event: web_sys::Event| {
+        if persisted(&event) {
+            FROZEN.set(false);
+            dispatch(Event::Restored { now: now() });
+        } else {
+            dispatch(Event::Returned { now: now() });
+        }
+    });
+    let _ = window.add_event_listener_with_callback("pageshow", shown.as_ref().unchecked_ref());
+    shown.forget();
     if let Some(document) = window.document() {
         let _ = document.add_event_listener_with_callback(
             "visibilitychange",
@@ -488,7 +538,15 @@ fn install_lifecycle_listeners() {
         );
     }
     returned.forget();
-    let leaving = Closure::<dyn Fn()>::new(|| dispatch(Event::Leaving { now: now() }));
+    let leaving = Closure::<dyn Fn(web_sys::Event)>::new(|event: web_sys::Event| {
+        // Into the back-forward cache: hidden now, while nobody sees it, so that coming
+        // back never paints work whose session may have ended meanwhile.
+        dispatch(Event::Leaving { now: now() });
+        if persisted(&event) {
+            FROZEN.set(true);
+            set_restoring(true);
+        }
+    });
     let _ = window.add_event_listener_with_callback("pagehide", leaving.as_ref().unchecked_ref());
     leaving.forget();
     for (event, online) in [("online", true), ("offline", false)] {
