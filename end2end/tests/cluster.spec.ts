@@ -7,6 +7,7 @@ import {
   ADA,
   advance,
   holdSaves,
+  machineRunning,
   modal,
   POLICY,
   sessionInfo,
@@ -129,5 +130,33 @@ test.describe("passkeys across instances", () => {
     await pin(page, "/api/auth/passkey", 1);
     await page.getByRole("button", { name: "Sign in with a passkey" }).click();
     await expect(page.getByText(`Signed in as ${ADA.name}`)).toBeVisible({ timeout: 15_000 });
+  });
+});
+
+test.describe("an ending reaches a browser pinned to another instance", () => {
+  test("signing out everywhere else through instance 3 locks a page served by instance 1 within two seconds", async ({
+    browser,
+  }) => {
+    // Each browser talks to one instance only, as a sticky load balancer would pin it: the
+    // news crosses from instance 3 to instance 1 through Redis.
+    const pinned = async (instance: number) =>
+      (await browser.newContext({ baseURL: `http://127.0.0.1:${instancePorts[instance - 1]}` })).newPage();
+    const laptop = await pinned(1);
+    const listening = laptop.waitForResponse((r) => r.url().endsWith("/api/events") && r.status() === 200);
+    await signIn(laptop);
+    await machineRunning(laptop);
+    await listening;
+    const phone = await pinned(3);
+    await signIn(phone);
+
+    const ended = await phone.request.post("/api/sessions/revoke-others", { data: {} });
+    expect(ended.ok()).toBeTruthy();
+    const since = Date.now();
+    await expect(modal(laptop)).toBeVisible({ timeout: 2_000 });
+    expect(Date.now() - since).toBeLessThan(2_000);
+    await expect(modal(laptop)).toContainText("You were signed out from another device.");
+    await expect(laptop.locator(".app-shell[data-locked]")).toBeAttached();
+    await laptop.context().close();
+    await phone.context().close();
   });
 });
