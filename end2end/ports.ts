@@ -6,3 +6,5 @@ export const clusterPort = Number(process.env.VIGIL_E2E_CLUSTER_PORT ?? 3200);
 export const instancePorts = [1, 2, 3].map((n) => clusterPort + 10 + n);
 /** The packed release, unpacked and started by start-dist.sh. */
 export const distPort = Number(process.env.VIGIL_E2E_DIST_PORT ?? 3300);
+/** A server of its own for the absolute limit's test (absolute-limit.spec.ts). */
+export const absolutePort = serverPort + 50;
