@@ -197,6 +197,29 @@ async fn an_ending_on_one_instance_reaches_a_stream_on_another() {
 }
 
 #[tokio::test]
+async fn many_sessions_ended_at_once_each_hear_their_own_ending_through_the_burst_of_news() {
+    // Every ending is news to every other stream of the user: twelve at once are more than
+    // a stream's queue holds, and each stream must still be told its own ending.
+    let app = spawn_app_with(&[
+        ("VIGIL_EVENTS_PER_USER", "20"),
+        ("VIGIL_MAX_SESSIONS_PER_USER", "20"),
+    ])
+    .await;
+    let mut streams = Vec::new();
+    for _ in 0..12 {
+        let mut events = app.browser().await.events().await;
+        events.assert_ready().await;
+        streams.push(events);
+    }
+    let phone = app.browser().await;
+    let ended = phone.revoke_others().await;
+    assert_eq!(ended.body["ended"], 12, "{}", ended.body);
+    for events in &mut streams {
+        events.assert_ended_after_news("signed_out_elsewhere").await;
+    }
+}
+
+#[tokio::test]
 async fn a_user_holds_a_bounded_number_of_streams_the_oldest_closing_first() {
     let app = spawn_app_with(&[("VIGIL_EVENTS_PER_USER", "2")]).await;
     let browser = app.browser().await;
