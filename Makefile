@@ -247,7 +247,9 @@ bench-browser: release node-tools chromium
 # Postgres beside the peers people would otherwise pick (bench/peers, its own workspace in
 # the one target directory), latency at a steady rate (oha and bench/peers' steady), then
 # store writes per active session (in-process, manual clock), then session lookup latency
-# with 1,000 and 1,000,000 stored sessions in each store.
+# with 1,000 and 1,000,000 stored sessions in each store, then how soon an ending reaches
+# 1, 10 and 100 open streams across three instances and what 1,000 idle streams cost one
+# (bench/endings.sh).
 # The soak with faults: SOAK_USERS (1000) people for SOAK_SECONDS (600) against three release
 # instances behind haproxy while an instance, Redis and Postgres are restarted (bench/soak.sh).
 soak: release stores
@@ -268,5 +270,6 @@ bench: release wrk oha stores
 	    VIGIL_SERVICES_REDIS_PORT=63819 deploy/services.sh start | sed 's/^/export /')" && \
 	  VIGIL_BENCH_POSTGRES="$$VIGIL_TEST_POSTGRES" $(CARGO_ENV) \
 	    cargo bench -q -p server-benches $(BENCH_FEATURES) --bench session_lookup
+	bench/endings.sh
 	@deploy/release-current.sh || { echo "make bench changed the release build" >&2; exit 1; }
 	$(MAKE) --no-print-directory test-dist
