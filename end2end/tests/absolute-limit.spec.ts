@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { expect } from "@playwright/test";
 import { absolutePort } from "../ports";
-import { ADA, advance, modal, sessionInfo, signIn, test, toast, writeDraft } from "./helpers";
+import { ADA, advance, expectNoViolations, modal, sessionInfo, signIn, test, toast, writeDraft } from "./helpers";
 
 /**
  * SPEC §9.3: the absolute limit is announced at the warning's lead, says it cannot be
@@ -78,6 +78,7 @@ test("the absolute limit is announced instead of inactivity, cannot be extended,
   await expect(page.locator("#stay-signed-in")).toHaveCount(0);
   await expect(page.getByText("Still there?")).toHaveCount(0);
   await expect(page).toHaveTitle(/^\(0:\d\d\) Drafts · Vigil$/);
+  await expectNoViolations(page, "the absolute limit's warning");
 
   await advance(page, 60);
   await expect(modal(page)).toBeVisible();

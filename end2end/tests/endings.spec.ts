@@ -93,6 +93,7 @@ test.describe("an ended session reaches every screen", () => {
     await signInListening(page);
     operator("session", "revoke", "--user", ADA.username, "--all");
     await lockedWithin2s(page, Date.now(), "An administrator ended this session.");
+    await expectNoViolations(page, "locked page with the reason");
   });
 
   test("a disabled account's pages lock at once and it cannot sign in again until enabled", async ({ page }) => {
