@@ -47,6 +47,19 @@ function operator(...args: string[]) {
   });
 }
 
+/**
+ * Makes the administrator's next change ask who they are (their sign-in no longer recent,
+ * whatever the machine's speed), then answers it after `act`.
+ */
+async function withStepUp(admin: Page, act: () => Promise<void>) {
+  await advance(admin, POLICY.reauthSecs + 5);
+  await act();
+  await expect(stepUp(admin)).toBeVisible();
+  await admin.locator("#step-up-password").fill(ROOT.password);
+  await admin.getByRole("button", { name: "Confirm" }).click();
+  await expect(stepUp(admin)).toBeHidden();
+}
+
 /** Waits for the modal, at most two seconds after `since` (Date.now() of the test). */
 async function lockedWithin2s(page: Page, since: number, reason: string) {
   await expect(modal(page)).toBeVisible({ timeout: 2_000 });
@@ -126,15 +139,10 @@ test.describe("an ended session reaches every screen", () => {
     await expect(admin.locator('.account-row[data-user="root"]')).toContainText("You");
     await expectNoViolations(admin, "administration page");
 
-    // The sign-in is no longer recent: the password is asked first.
-    await advance(admin, POLICY.reauthSecs + 5);
-    await ada.getByRole("button", { name: "End the session of ada", exact: false }).click();
-    await expect(stepUp(admin)).toBeVisible();
-    await admin.locator("#step-up-password").fill(ROOT.password);
     const answered = admin.waitForResponse(
       (r) => r.url().includes("/api/admin/users/ada/sessions/") && r.request().method() === "DELETE" && r.ok(),
     );
-    await admin.getByRole("button", { name: "Confirm" }).click();
+    await withStepUp(admin, () => ada.getByRole("button", { name: "End the session of ada", exact: false }).click());
     await answered;
     await lockedWithin2s(page, Date.now(), "An administrator ended this session.");
     await expect(admin.locator("#account-status")).toHaveText("Ended 1 session.");
@@ -153,7 +161,7 @@ test.describe("an ended session reaches every screen", () => {
     const grace = admin.locator('.account-row[data-user="grace"]');
     await expect(grace.locator(".session-row")).toHaveCount(1);
 
-    await grace.getByRole("button", { name: "Disable the account grace" }).click();
+    await withStepUp(admin, () => grace.getByRole("button", { name: "Disable the account grace" }).click());
     await expect(admin.locator("#account-status")).toHaveText("grace is disabled; its 1 session ended.");
     const since = Date.now();
     await lockedWithin2s(page, since, "An administrator disabled your account.");
@@ -163,7 +171,7 @@ test.describe("an ended session reaches every screen", () => {
     await page.getByRole("button", { name: "Sign in again" }).click();
     await expect(modal(page)).toContainText("do not match");
 
-    await grace.getByRole("button", { name: "Enable the account grace" }).click();
+    await withStepUp(admin, () => grace.getByRole("button", { name: "Enable the account grace" }).click());
     await expect(admin.locator("#account-status")).toHaveText("grace can sign in again.");
     await page.locator("#reauth-password").fill(GRACE.password);
     await page.getByRole("button", { name: "Sign in again" }).click();

@@ -542,8 +542,13 @@ impl Client {
             commands: Vec::new(),
             next_request: self.next_request,
         };
+        let user = self.session.user.as_ref().map(|u| u.id);
         self.route(event, &mut out);
-        if !self.session.phase.is_signed_in() && !self.session.phase.is_ended() {
+        // Signed out, or another user signed in (in another tab): nothing of the account
+        // on screen stays, nor a sensitive action waiting to be confirmed.
+        let switched =
+            user.is_some_and(|was| self.session.user.as_ref().is_some_and(|u| u.id != was));
+        if switched || (!self.session.phase.is_signed_in() && !self.session.phase.is_ended()) {
             self.account.reset();
         }
         self.next_request = out.next_request;

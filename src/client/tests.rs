@@ -814,6 +814,60 @@ mod account {
     }
 
     #[test]
+    fn another_user_signing_in_in_another_tab_takes_the_accounts_and_a_waiting_change_away() {
+        let mut client = signed_in();
+        let asked = act(
+            &mut client,
+            T0,
+            AccountAction::LoadAccounts {
+                query: String::new(),
+            },
+        );
+        let id = sent(
+            &asked,
+            &Request::ListAccounts {
+                query: String::new(),
+            },
+        );
+        answer(&mut client, id, Ok(accounts(&["ada", "grace"])));
+        let disable = AccountAction::SetAccess {
+            username: "grace".into(),
+            disable: true,
+        };
+        let asked = act(&mut client, T0, disable);
+        let id = sent(
+            &asked,
+            &Request::SetAccess {
+                username: "grace".into(),
+                disable: true,
+            },
+        );
+        answer(
+            &mut client,
+            id,
+            Err(problem(ErrorCode::ReauthenticationRequired)),
+        );
+        assert!(client.step_up_required());
+
+        client.handle(Event::Tab {
+            now: T0 + 1000,
+            message: TabMessage::Session(Box::new(info(2, T0 + 1000, T0 + 1000))),
+        });
+        assert!(client.accounts().is_none(), "the list was the other user's");
+        assert!(
+            !client.step_up_required(),
+            "their change is not this user's to confirm"
+        );
+        let signed = client.handle(Event::SignedIn {
+            now: T0 + 2000,
+            info: info(2, T0 + 2000, T0 + 2000),
+        });
+        assert!(sends(&signed)
+            .iter()
+            .all(|(_, r)| !matches!(r, Request::SetAccess { .. })));
+    }
+
+    #[test]
     fn anyone_but_an_administrator_is_told_the_page_is_not_for_them() {
         let mut client = signed_in();
         let asked = act(

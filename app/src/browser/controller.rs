@@ -362,6 +362,12 @@ struct View {
 fn show() {
     let Some(ctx) = ctx() else { return };
     if !caught_up() {
+        // A restored page waits for nothing more than the server's word: shown unless
+        // its session ended (the lock comes with the next mirror).
+        let settled = with(|s| !s.client.restoring() && !s.client.phase().is_ended());
+        if settled && !FROZEN.get() {
+            set_restoring(false);
+        }
         return;
     }
     let view = with(|s| {

@@ -223,7 +223,8 @@ impl Inner {
     /// Tells the user's streams: the ended session's its reason (and closes it), the others
     /// that the list of sessions changed. A stream that cannot take its ending is closed as
     /// stuck. `sessions_changed` says only "read the list again", so one already waiting
-    /// is enough: it is queued only while that leaves room for an ending. Without that, a
+    /// is enough: it is queued only while that leaves room for `ready` (a stream still
+    /// opening) and the stream's ending. Without that, a
     /// burst (signing out everywhere else ends many sessions at once, each news to every
     /// stream) filled a stream's queue before its own ending came, and closed it untold
     /// (found by `make bench`'s endings run).
@@ -244,7 +245,7 @@ impl Inner {
                             None => continue,
                         }
                     }
-                    _ if entry.events.capacity() <= 1 => continue,
+                    _ if entry.events.capacity() <= 2 => continue,
                     _ => ServerEvent::SessionsChanged,
                 };
                 if entry.events.try_send(event).is_err() {

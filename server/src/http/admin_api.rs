@@ -1,9 +1,10 @@
 //! The administrators' endpoints (SPEC §9.3): accounts with their live sessions, ending one
 //! or all of an account's sessions, disabling and enabling it.
 //!
-//! [`Administrator`] admits an account whose role is `admin` *now* (read again at each
-//! request: a role taken away, or an account disabled, counts at once, not at the next
-//! sign-in); anyone else is answered `404 not_found`, as if the endpoint did not exist. Every
+//! [`Administrator`] admits a session signed in as an administrator whose account is still
+//! one *now* (read again at each request: a role taken away, or an account disabled, counts
+//! at once; a role given counts from the next sign-in, which gives the session the
+//! administrators' timeouts); anyone else is answered `404 not_found`, as if the endpoint did not exist. Every
 //! change needs a recent sign-in (step-up, `403 reauthentication_required`) and is audited
 //! with the administrator's name. What is done is the command line's own
 //! ([`crate::administration`]); ended sessions reach their open pages (`/api/events`) with
@@ -70,6 +71,12 @@ impl FromRequestParts<AppState> for Administrator {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiProblem> {
         let CurrentSession(auth) = CurrentSession::from_request_parts(parts, state).await?;
+        // An administrator at sign-in (the session has the administrators' timeouts) and
+        // still one now (a role taken away counts at once; one given counts from the next
+        // sign-in).
+        if auth.record.user.role != Role::Admin {
+            return Err(not_for_you());
+        }
         match state.users.find(auth.record.user.id).await? {
             Some(account) if account.role == Role::Admin && !account.disabled => {
                 Ok(Self { auth, account })

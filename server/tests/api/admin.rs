@@ -50,7 +50,7 @@ async fn audited(app: &TestApp, event: &str) -> Option<String> {
 async fn only_an_administrator_now_sees_the_accounts_anyone_else_finds_no_such_endpoint() {
     let app = spawn_app().await;
     let ada = app.browser().await;
-    let _grace = app.sign_in_grace().await;
+    let grace_browser = app.sign_in_grace().await;
     let admin = app.sign_in_admin().await;
 
     ada.get(&users_path(""))
@@ -100,6 +100,18 @@ async fn only_an_administrator_now_sees_the_accounts_anyone_else_finds_no_such_e
         .get(&users_path(&long))
         .await
         .assert_problem(422, "validation_failed");
+
+    // A role given counts from the next sign-in (with the administrators' timeouts).
+    let grace = vigil_server::identity::users::Username::parse("grace").unwrap();
+    app.state
+        .users
+        .set_role(&grace, vigil::Role::Admin)
+        .await
+        .expect("role");
+    grace_browser
+        .get(&users_path(""))
+        .await
+        .assert_problem(404, "not_found");
 
     // The role is read at each request: taken away, it counts at once.
     let linus = vigil_server::identity::users::Username::parse(ADMIN).unwrap();
