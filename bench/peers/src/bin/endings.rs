@@ -61,7 +61,11 @@ impl Bench {
             .header("content-type", "application/json")
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| e.to_string())?;
-        let response = self.http.request(request).await.map_err(|e| e.to_string())?;
+        let response = self
+            .http
+            .request(request)
+            .await
+            .map_err(|e| e.to_string())?;
         let status = response.status();
         let cookie = response
             .headers()
@@ -104,7 +108,11 @@ impl Bench {
             .header("cookie", format!("{COOKIE}={cookie}"))
             .body(Full::new(Bytes::from_static(b"{}")))
             .map_err(|e| e.to_string())?;
-        let response = self.http.request(request).await.map_err(|e| e.to_string())?;
+        let response = self
+            .http
+            .request(request)
+            .await
+            .map_err(|e| e.to_string())?;
         let status = response.status();
         let _ = response.into_body().collect().await;
         status
@@ -210,7 +218,10 @@ fn reading(pid: u32) -> Option<(u64, u64, HashMap<String, u64>)> {
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     let mut switches = HashMap::new();
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+    {
         let text = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
         let count = text
             .lines()
@@ -275,7 +286,10 @@ async fn run() -> Result<(), String> {
         );
     }
 
-    let pid_file = env("ENDINGS_PID", String::from("target/endings-cluster/instance-1.pid"));
+    let pid_file = env(
+        "ENDINGS_PID",
+        String::from("target/endings-cluster/instance-1.pid"),
+    );
     let pid: u32 = std::fs::read_to_string(&pid_file)
         .map_err(|e| format!("{pid_file}: {e}"))?
         .trim()
