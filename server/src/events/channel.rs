@@ -196,7 +196,11 @@ async fn listen(
                     };
                     match (done, answer) {
                         (Ok(()), Some(answer)) => {
-                            let _ = answer.send(());
+                            // A stream that gave up waiting opened unheard: whatever was
+                            // said meanwhile is read from the store.
+                            if answer.send(()).is_err() {
+                                let _ = heard.send(Heard::Gap);
+                            }
                         }
                         (Ok(()), None) => {}
                         (Err(err), _) => {

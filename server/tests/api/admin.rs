@@ -133,9 +133,16 @@ async fn an_administrator_ends_one_session_and_its_page_is_told_on_another_insta
     let phone = apps[0].browser().await;
     let mut on_laptop = laptop.events().await;
     on_laptop.assert_ready().await;
-    let laptop_id = laptop.get("/api/sessions").await.body["sessions"][0]["id"]
-        .as_str()
-        .unwrap()
+    // The laptop's own session: the one its list marks current (the phone signed in at
+    // the same instant, so the order alone does not say which is which).
+    let listed = laptop.get("/api/sessions").await;
+    let laptop_id = listed.body["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .find(|s| s["current"] == true)
+        .and_then(|s| s["id"].as_str())
+        .expect("the laptop's session")
         .to_owned();
 
     let admin = apps[1].sign_in_admin().await;
