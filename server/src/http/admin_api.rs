@@ -59,6 +59,28 @@ impl Administrator {
     fn by(&self) -> String {
         format!("by administrator {}", self.account.username.as_str())
     }
+
+    /// Audits `kind` done to the account `user` from this request, for `reason`.
+    async fn audit(
+        &self,
+        state: &AppState,
+        kind: AuditKind,
+        user: &User,
+        reason: &str,
+        parts: &Parts,
+    ) {
+        let summary = ClientRequest::of(parts).summary();
+        state
+            .sessions
+            .audit_now(
+                AuditEvent::new(kind)
+                    .user(user.id)
+                    .username(user.username.as_str())
+                    .reason(reason)
+                    .client(&summary),
+            )
+            .await;
+    }
 }
 
 /// What anyone but an administrator is told: the same as for a path that does not exist.
@@ -151,17 +173,9 @@ async fn end_all(
         .sessions
         .end_all_for_user(user.id, Some(&admin.auth.record.id), EndReason::Operator)
         .await?;
-    let summary = ClientRequest::of(&parts).summary();
     let reason = format!("all {ended} ended {}", admin.by());
-    state
-        .sessions
-        .audit_now(
-            AuditEvent::new(AuditKind::SessionEnded)
-                .user(user.id)
-                .username(user.username.as_str())
-                .reason(&reason)
-                .client(&summary),
-        )
+    admin
+        .audit(&state, AuditKind::SessionEnded, &user, &reason, &parts)
         .await;
     Ok(Json(SessionsEnded {
         ended: u32::try_from(ended).unwrap_or(u32::MAX),
@@ -266,22 +280,11 @@ async fn set_access(
     for _ in 0..ended {
         state.sessions.metrics().session_ended(EndReason::Disabled);
     }
-    let summary = ClientRequest::of(&parts).summary();
     let kind = match disable {
         true => AuditKind::AccountDisabled,
         false => AuditKind::AccountEnabled,
     };
-    let reason = admin.by();
-    state
-        .sessions
-        .audit_now(
-            AuditEvent::new(kind)
-                .user(user.id)
-                .username(user.username.as_str())
-                .reason(&reason)
-                .client(&summary),
-        )
-        .await;
+    admin.audit(&state, kind, &user, &admin.by(), &parts).await;
     Ok(Json(AccessChanged {
         username: user.username.as_str().to_owned(),
         disabled: disable,
