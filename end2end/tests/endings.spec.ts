@@ -109,6 +109,26 @@ test.describe("an ended session reaches every screen", () => {
     await expectNoViolations(page, "locked page with the reason");
   });
 
+  test("after another user signs in on the same browser, their ending reaches every tab (the stream follows the new session)", async ({
+    page,
+  }) => {
+    await signInListening(page);
+    // Ada's session stays alive on the server; the browser's cookie will name Grace's.
+    await page.context().clearCookies();
+    const second = await page.context().newPage();
+    const reopened = page.context().waitForEvent("response", {
+      predicate: (r) => r.url().endsWith("/api/events") && r.status() === 200,
+      timeout: 15_000,
+    });
+    await signIn(second, GRACE);
+    await expect(page.getByText(`Signed in as ${GRACE.name}`)).toBeVisible();
+    await reopened;
+    operator("session", "revoke", "--user", GRACE.username, "--all");
+    const since = Date.now();
+    await lockedWithin2s(page, since, "An administrator ended this session.");
+    await lockedWithin2s(second, since, "An administrator ended this session.");
+  });
+
   test("a disabled account's pages lock at once and it cannot sign in again until enabled", async ({ page }) => {
     await signInListening(page);
     operator("user", "disable", ADA.username);

@@ -19,6 +19,16 @@ pub enum AdminError {
     Sessions(#[from] AuthError),
     #[error("there is no user `{0}`")]
     NoSuchUser(String),
+    #[error("the account is disabled, but its sessions could not all be ended (do it again): {0}")]
+    NotAllEnded(AuthError),
+}
+
+/// What a change of access did. The mark holds even when ending the sessions failed: the
+/// caller audits the change either way, then reports `ended`'s failure so it is done again.
+pub struct AccessSet {
+    pub user_id: i64,
+    /// How many sessions this ended (none when enabling).
+    pub ended: Result<usize, AdminError>,
 }
 
 /// Accounts whose username contains `query` (all with an empty one), in username order,
@@ -64,8 +74,7 @@ pub async fn account(users: &UserRepository, username: &str) -> Result<User, Adm
     users.find(id).await?.ok_or_else(no_such_user)
 }
 
-/// Disables an account and ends every session it has (`disable`), or enables it again;
-/// returns the account and how many sessions this ended.
+/// Disables an account and ends every session it has (`disable`), or enables it again.
 ///
 /// Marked first, then its sessions read and ended: a sign-in checked meanwhile either
 /// stored its session before that read (and it is ended here) or sees the mark (the
@@ -76,15 +85,16 @@ pub async fn set_access(
     username: &Username,
     disable: bool,
     now: OffsetDateTime,
-) -> Result<(i64, usize), AdminError> {
+) -> Result<AccessSet, AdminError> {
     let user_id = users
         .set_disabled(username, disable, now)
         .await?
         .ok_or_else(|| AdminError::NoSuchUser(username.as_str().to_owned()))?;
-    let ended = if disable {
-        end_sessions_of(store, user_id, EndReason::Disabled, now, |_| true).await?
-    } else {
-        0
+    let ended = match disable {
+        true => end_sessions_of(store, user_id, EndReason::Disabled, now, |_| true)
+            .await
+            .map_err(AdminError::NotAllEnded),
+        false => Ok(0),
     };
-    Ok((user_id, ended))
+    Ok(AccessSet { user_id, ended })
 }

@@ -176,30 +176,28 @@ async fn set_disabled(settings: &Settings, name: &str, disabled: bool) -> Result
     let (db, users) = open(settings).await?;
     let now = SystemClock.now();
     let store = session_store(settings, &db)?;
-    let (user_id, ended) = set_access(&users, store.as_ref(), &username, disabled, now).await?;
-    let (kind, done) = match disabled {
-        true => (
-            AuditKind::AccountDisabled,
-            format!(
-                "disabled `{}` and ended its {ended} session(s)",
-                username.as_str()
-            ),
-        ),
-        false => (
-            AuditKind::AccountEnabled,
-            format!("enabled `{}`", username.as_str()),
-        ),
+    let set = set_access(&users, store.as_ref(), &username, disabled, now).await?;
+    let kind = match disabled {
+        true => AuditKind::AccountDisabled,
+        false => AuditKind::AccountEnabled,
     };
     AuditLog::new(&db)
         .record(
             AuditEvent::new(kind)
-                .user(user_id)
+                .user(set.user_id)
                 .username(username.as_str())
                 .reason("command line"),
             now,
         )
         .await;
-    Ok(done)
+    let ended = set.ended?;
+    Ok(match disabled {
+        true => format!(
+            "disabled `{}` and ended its {ended} session(s)",
+            username.as_str()
+        ),
+        false => format!("enabled `{}`", username.as_str()),
+    })
 }
 
 async fn add_user(

@@ -419,6 +419,14 @@ fn adopt(
         w.switch_owner(info.user.id, now, out);
     }
     s.policy = Some(info.policy);
+    if s.session_id
+        .as_ref()
+        .is_some_and(|id| *id != info.session_id)
+    {
+        // The stream was opened with the previous session's cookie: it would go on hearing
+        // that session (another user's, say) and nothing of this one.
+        close_events(s, out);
+    }
     s.session_id = Some(info.session_id.clone());
     s.unreachable = false;
     s.retry_backoff_ms = 0;

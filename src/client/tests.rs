@@ -1315,6 +1315,31 @@ mod events {
     }
 
     #[test]
+    fn another_session_taking_over_the_browser_reopens_the_stream_under_its_cookie() {
+        let mut client = signed_in();
+        let same = client.handle(Event::Tab {
+            now: T0 + 500,
+            message: TabMessage::Session(Box::new(info(1, T0 + 500, T0 + 500))),
+        });
+        assert!(
+            !same.contains(&Command::CloseEvents),
+            "the same session, refreshed: the stream stays"
+        );
+        let mut grace = info(2, T0 + 1000, T0 + 1000);
+        grace.session_id = "s2".into();
+        let other = client.handle(Event::Tab {
+            now: T0 + 1000,
+            message: TabMessage::Session(Box::new(grace)),
+        });
+        let close = other.iter().position(|c| *c == Command::CloseEvents);
+        let open = other.iter().position(|c| *c == Command::OpenEvents);
+        assert!(
+            matches!((close, open), (Some(close), Some(open)) if close < open),
+            "the previous user's stream is closed, then one opened for this session: {other:?}"
+        );
+    }
+
+    #[test]
     fn a_page_back_from_the_back_forward_cache_stays_hidden_until_the_server_answers() {
         // Alive: shown again once the server says so.
         let mut client = signed_in();

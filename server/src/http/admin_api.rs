@@ -112,7 +112,7 @@ impl From<AdminError> for ApiProblem {
     fn from(err: AdminError) -> Self {
         match err {
             AdminError::User(err) => err.into(),
-            AdminError::Sessions(err) => err.into(),
+            AdminError::Sessions(err) | AdminError::NotAllEnded(err) => err.into(),
             AdminError::NoSuchUser(_) => Problem::new(
                 ErrorCode::NotFound,
                 "There is no account with this username.",
@@ -144,6 +144,12 @@ async fn list(
             format!("Search with at most {MAX_QUERY_LEN} characters."),
         )
         .into());
+    }
+    if !vigil::work::is_storable(&query) {
+        // No username holds one, and Postgres refuses the text outright.
+        return Err(
+            Problem::invalid_field("q", "A search cannot hold a NUL character (U+0000).").into(),
+        );
     }
     let (users, more) = administration::accounts(
         &state.users,
@@ -269,7 +275,7 @@ async fn set_access(
         )
         .into());
     }
-    let (_, ended) = administration::set_access(
+    let set = administration::set_access(
         &state.users,
         state.sessions.store().as_ref(),
         &user.username,
@@ -277,14 +283,15 @@ async fn set_access(
         state.sessions.now(),
     )
     .await?;
-    for _ in 0..ended {
-        state.sessions.metrics().session_ended(EndReason::Disabled);
-    }
     let kind = match disable {
         true => AuditKind::AccountDisabled,
         false => AuditKind::AccountEnabled,
     };
     admin.audit(&state, kind, &user, &admin.by(), &parts).await;
+    let ended = set.ended?;
+    for _ in 0..ended {
+        state.sessions.metrics().session_ended(EndReason::Disabled);
+    }
     Ok(Json(AccessChanged {
         username: user.username.as_str().to_owned(),
         disabled: disable,

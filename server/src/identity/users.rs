@@ -58,7 +58,8 @@ impl User {
     }
 }
 
-/// A username: 1–64 characters of letters, digits, `.`, `_` or `-`, stored lower-case.
+/// A username: 1–64 characters of letters, digits, `.`, `_` or `-`, stored lower-case; not
+/// dots alone (browsers resolve `.` and `..` away in a path such as the administrators').
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);
 
@@ -67,6 +68,7 @@ impl Username {
         let name = raw.trim().to_lowercase();
         let valid = !name.is_empty()
             && name.chars().count() <= 64
+            && !name.chars().all(|c| c == '.')
             && name
                 .chars()
                 .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'));
@@ -94,7 +96,7 @@ pub fn validate_password(password: &str) -> Result<(), UserError> {
 
 #[derive(Debug, Error)]
 pub enum UserError {
-    #[error("usernames are 1–64 letters, digits, `.`, `_` or `-`")]
+    #[error("usernames are 1–64 letters, digits, `.`, `_` or `-`, and not dots alone")]
     InvalidUsername,
     #[error("passwords must be 8 to 1024 characters long")]
     InvalidPassword,
@@ -441,6 +443,9 @@ mod tests {
         assert!(Username::parse("").is_err());
         assert!(Username::parse("a b").is_err());
         assert!(Username::parse(&"x".repeat(65)).is_err());
+        assert!(Username::parse("..").is_err());
+        assert!(Username::parse(".").is_err());
+        assert!(Username::parse("a.b").is_ok());
     }
 
     #[test]

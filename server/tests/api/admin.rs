@@ -100,6 +100,11 @@ async fn only_an_administrator_now_sees_the_accounts_anyone_else_finds_no_such_e
         .get(&users_path(&long))
         .await
         .assert_problem(422, "validation_failed");
+    // Postgres refuses the NUL character: refused here first, never a store failure.
+    admin
+        .get(&users_path("a\0b"))
+        .await
+        .assert_problem(422, "validation_failed");
 
     // A role given counts from the next sign-in (with the administrators' timeouts).
     let grace = vigil_server::identity::users::Username::parse("grace").unwrap();
@@ -243,6 +248,37 @@ async fn disabling_an_account_from_the_api_ends_its_sessions_until_it_is_enabled
         .post(&user_access_path("nobody", true), serde_json::json!({}))
         .await
         .assert_problem(404, "not_found");
+}
+
+#[tokio::test]
+async fn a_disabling_whose_endings_failed_is_audited_and_done_again() {
+    let app = TestApp::builder().instrumented().build().await;
+    let laptop = app.browser().await;
+    let admin = app.sign_in_admin().await;
+    let ada = vigil_server::identity::users::Username::parse(USERNAME).unwrap();
+    let ada_id = app.state.users.id_of(&ada).await.unwrap().expect("ada");
+    app.store_probe().set_failing_user(Some(ada_id));
+
+    admin
+        .post(&user_access_path(USERNAME, true), serde_json::json!({}))
+        .await
+        .assert_problem(503, "store_unavailable");
+    // The account is disabled all the same, and that is on record.
+    assert_eq!(
+        audited(&app, "account_disabled").await.as_deref(),
+        Some("by administrator linus")
+    );
+    app.login().await.assert_problem(401, "invalid_credentials");
+    assert_eq!(laptop.session_info().await.status, StatusCode::OK);
+
+    // Once the store answers, disabling again ends what is left.
+    app.store_probe().set_failing_user(None);
+    let again = admin
+        .post(&user_access_path(USERNAME, true), serde_json::json!({}))
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.body["sessions_ended"], 1);
+    laptop.assert_session_refused("session_revoked").await;
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! the answers to an unavailable store; `benches/store_writes.rs` prints its counts. Never
 //! part of the served stack.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -17,6 +17,8 @@ pub struct InstrumentedStore {
     writes: AtomicU64,
     sweeps: AtomicU64,
     failing: AtomicBool,
+    /// A user whose sessions cannot be listed (0: none).
+    failing_user: AtomicI64,
 }
 
 impl InstrumentedStore {
@@ -26,6 +28,7 @@ impl InstrumentedStore {
             writes: AtomicU64::new(0),
             sweeps: AtomicU64::new(0),
             failing: AtomicBool::new(false),
+            failing_user: AtomicI64::new(0),
         }
     }
 
@@ -42,6 +45,13 @@ impl InstrumentedStore {
     /// While set, every call fails as an unreachable store does.
     pub fn set_failing(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// While set, listing this user's sessions fails (the rest of the store answers): an
+    /// outage in the middle of ending them.
+    pub fn set_failing_user(&self, user_id: Option<i64>) {
+        self.failing_user
+            .store(user_id.unwrap_or(0), Ordering::SeqCst);
     }
 
     fn reach(&self, counter: Option<&AtomicU64>) -> Result<(), StoreError> {
@@ -87,6 +97,9 @@ impl SessionStore for InstrumentedStore {
 
     async fn for_user(&self, user_id: i64) -> Result<Vec<SessionRecord>, StoreError> {
         self.reach(None)?;
+        if self.failing_user.load(Ordering::SeqCst) == user_id {
+            return Err(StoreError::Unavailable("injected failure".into()));
+        }
         self.inner.for_user(user_id).await
     }
 
