@@ -128,11 +128,15 @@ impl Hub {
             let key = streams.next_key;
             streams.next_key += 1;
             let entries = streams.by_user.entry(user_id).or_default();
-            // One browser needs one stream: past the limit the oldest goes (most likely a
-            // page that left without closing it).
+            // One browser needs one stream: past the limit the oldest goes, of this session
+            // if it has one (a page of it that left without closing it), else of the user.
             let evicted = entries.len() + 1 > inner.limits.per_user.max(1);
             if evicted {
-                entries.remove(0);
+                let oldest = entries
+                    .iter()
+                    .position(|entry| entry.session == record.id)
+                    .unwrap_or(0);
+                entries.remove(oldest);
             }
             entries.push(Entry {
                 key,

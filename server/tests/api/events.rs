@@ -234,6 +234,28 @@ async fn a_user_holds_a_bounded_number_of_streams_the_oldest_closing_first() {
 }
 
 #[tokio::test]
+async fn past_the_limit_a_sessions_own_older_stream_closes_before_another_browsers() {
+    let app = spawn_app_with(&[("VIGIL_EVENTS_PER_USER", "2")]).await;
+    let laptop = app.browser().await;
+    let phone = app.browser().await;
+    let mut on_phone = phone.events().await;
+    on_phone.assert_ready().await;
+    let mut on_laptop = laptop.events().await;
+    on_laptop.assert_ready().await;
+    let mut laptop_again = laptop.events().await;
+    laptop_again.assert_ready().await;
+    assert_eq!(
+        on_laptop.next().await,
+        None,
+        "the laptop's own older stream"
+    );
+    // The phone's, the oldest of the user's, stays and still hears its ending.
+    let ended = laptop.revoke_others().await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.body);
+    on_phone.assert_ended("signed_out_elsewhere").await;
+}
+
+#[tokio::test]
 async fn a_full_instance_refuses_new_streams_with_a_retry_after() {
     let app = spawn_app_with(&[("VIGIL_EVENTS_MAX", "1")]).await;
     let ada = app.browser().await;
